@@ -1,0 +1,94 @@
+# tessera: top-level, non-recursive build. Out of tree into build/, binaries in build/bin/.
+# Sources are found per component folder; adding a file needs no edit here.
+
+BUILD   ?= build
+BIN     := $(BUILD)/bin
+PKGS    := libzmq libsodium sqlite3 libprotobuf-c jansson libmicrohttpd libcurl OpenImageIO
+CC      ?= cc
+CXX     ?= c++
+SAN     ?=
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror=implicit-function-declaration \
+           -I. -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS)) $(SAN)
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. $(shell pkg-config --cflags OpenImageIO) $(SAN)
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread -lm -lstdc++
+LDFLAGS += $(SAN)
+
+PROTO_C := $(BUILD)/gen/lib/tessera.pb-c.c
+PROTO_H := $(BUILD)/gen/lib/tessera.pb-c.h
+
+# Library parts: every .c/.cpp in these folders except program mains (*_main.c).
+LIBDIRS := lib splitter
+LIB_SRC := $(filter-out %_main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c $(d)/*.cpp)))
+LIB_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/tessera.pb-c.o
+LIB_A   := $(BUILD)/libtessera.a
+
+MASTER_SRC := $(filter-out %_main.c,$(wildcard master/*.c))
+SLAVE_SRC  := $(filter-out %_main.c,$(wildcard slave/*.c))
+CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
+
+PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/ts_selftest
+
+.PHONY: all deps check demo clean asan
+all: $(PROGS) $(BIN)/tessera-worker.py
+
+$(PROTO_C) $(PROTO_H): lib/tessera.proto
+	@mkdir -p $(BUILD)/gen/lib
+	protoc-c --c_out=$(BUILD)/gen lib/tessera.proto
+
+$(BUILD)/obj/gen/tessera.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.c.o: %.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.cpp.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
+
+$(BIN)/tessera-master: $(call obj,$(MASTER_SRC) master/master_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/tessera-slave: $(call obj,$(SLAVE_SRC) slave/slave_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/tessera: $(call obj,$(CLI_SRC) cli/cli_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# One binary holding every self-test (ts_<thing>_test), run all or one by name.
+$(BIN)/ts_selftest: $(call obj,$(MASTER_SRC) $(SLAVE_SRC) $(CLI_SRC) tests/selftest_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/tessera-worker.py: slave/blender_worker.py
+	@mkdir -p $(BIN)
+	cp $< $@
+
+deps:
+	bash tools/install-deps.sh
+
+check: all
+	bash tests/run.sh
+
+demo: all
+	bash samples/demo.sh
+
+asan:
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" CXXFLAGS="-O1 -g" all
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

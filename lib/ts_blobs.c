@@ -1,0 +1,204 @@
+/* ts_blobs: content-addressed files (<dir>/<2 hex>/<64 hex>), written to tmp/, fsynced, renamed in. */
+#include "lib/ts_blobs.h"
+#include "lib/ts_error.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FANOUT_CHARS 2
+
+struct ts_blobs {
+    char dir[PATH_MAX];
+    char tmpdir[PATH_MAX];
+};
+
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return ts_error_set("%s: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return ts_error_set("%s: %s", buf, strerror(errno));
+    return 0;
+}
+
+ts_blobs_t *ts_blobs_new(const char *dir)
+{
+    ts_blobs_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf(self->dir, sizeof self->dir, "%s", dir);
+    snprintf(self->tmpdir, sizeof self->tmpdir, "%s/tmp", dir);
+    if (mkdir_p(self->tmpdir) < 0) {
+        free(self);
+        return NULL;
+    }
+    DIR *d = opendir(self->tmpdir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    return self;
+}
+
+void ts_blobs_destroy(ts_blobs_t **self_p)
+{
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void ts_blobs_path(const ts_blobs_t *self, const char *hash, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%.*s/%s", self->dir, FANOUT_CHARS, hash, hash);
+}
+
+bool ts_blobs_has(const ts_blobs_t *self, const char *hash)
+{
+    if (!ts_hash_valid(hash))
+        return false;
+    char path[PATH_MAX];
+    ts_blobs_path(self, hash, path, sizeof path);
+    return access(path, R_OK) == 0;
+}
+
+int ts_blobs_tmp(const ts_blobs_t *self, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/blob.XXXXXX", self->tmpdir);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return ts_error_set("%s: %s", self->tmpdir, strerror(errno));
+    return fd;
+}
+
+static int move_in(const ts_blobs_t *self, const char *tmp_path, const char *hash)
+{
+    char sub[PATH_MAX], dst[PATH_MAX];
+    snprintf(sub, sizeof sub, "%s/%.*s", self->dir, FANOUT_CHARS, hash);
+    if (mkdir(sub, 0755) != 0 && errno != EEXIST)
+        return ts_error_set("%s: %s", sub, strerror(errno));
+    ts_blobs_path(self, hash, dst, sizeof dst);
+    if (rename(tmp_path, dst) != 0) {
+        int e = errno;
+        unlink(tmp_path);
+        return ts_error_set("%s: %s", dst, strerror(e));
+    }
+    return 0;
+}
+
+int ts_blobs_put_buf(const ts_blobs_t *self, const void *data, size_t len, char hash[TS_HASH_HEX])
+{
+    ts_hash_buf(data, len, hash);
+    if (ts_blobs_has(self, hash))
+        return 0;
+    char tmp[PATH_MAX];
+    int fd = ts_blobs_tmp(self, tmp, sizeof tmp);
+    if (fd < 0)
+        return -1;
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return ts_error_set("%s: write: %s", tmp, strerror(e));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        unlink(tmp);
+        return ts_error_set("%s: %s", tmp, strerror(errno));
+    }
+    return move_in(self, tmp, hash);
+}
+
+int ts_blobs_put_file(const ts_blobs_t *self, const char *tmp_path, const char *expected,
+                      char hash[TS_HASH_HEX])
+{
+    if (ts_hash_file(tmp_path, hash) < 0) {
+        unlink(tmp_path);
+        return -1;
+    }
+    if (expected && strcmp(expected, hash) != 0) {
+        unlink(tmp_path);
+        return ts_error_set("content hash is %s, not %s as named", hash, expected);
+    }
+    int fd = open(tmp_path, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    return move_in(self, tmp_path, hash);
+}
+
+int ts_blobs_verify(const ts_blobs_t *self, const char *hash)
+{
+    char path[PATH_MAX], got[TS_HASH_HEX];
+    ts_blobs_path(self, hash, path, sizeof path);
+    if (ts_hash_file(path, got) < 0)
+        return -1;
+    if (strcmp(got, hash) != 0) {
+        unlink(path);
+        return ts_error_set("%s: corrupt (content hash %s), removed", path, got);
+    }
+    return 0;
+}
+
+int ts_blobs_test(bool verbose)
+{
+    char dir[] = "/tmp/ts_blobs_test.XXXXXX";
+    if (!mkdtemp(dir))
+        return -1;
+    int rc = -1;
+    char hash[TS_HASH_HEX], path[PATH_MAX], tmp[PATH_MAX];
+    ts_blobs_t *b = ts_blobs_new(dir);
+    if (!b || ts_blobs_put_buf(b, "hello", 5, hash) < 0 || !ts_blobs_has(b, hash))
+        goto out;
+    char expect[TS_HASH_HEX];
+    ts_hash_buf("hello", 5, expect);
+    if (strcmp(expect, hash) != 0)
+        goto out;
+    /* A file whose content is not what its name says is refused and removed. */
+    int fd = ts_blobs_tmp(b, tmp, sizeof tmp);
+    if (fd < 0 || write(fd, "other", 5) != 5)
+        goto out;
+    close(fd);
+    if (ts_blobs_put_file(b, tmp, expect, hash) != -1 || access(tmp, F_OK) == 0)
+        goto out;
+    /* Corruption on disk is detected and the blob removed. */
+    ts_blobs_path(b, expect, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    fputs("jello", f);
+    fclose(f);
+    if (ts_blobs_verify(b, expect) != -1 || ts_blobs_has(b, expect))
+        goto out;
+    if (ts_blobs_has(b, "../../etc/passwd"))
+        goto out;
+    rc = 0;
+out:
+    ts_blobs_destroy(&b);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        rc = -1;
+    if (verbose || rc)
+        fprintf(rc ? stderr : stdout, "ts_blobs: %s\n", rc ? "FAILED" : "ok");
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* tessera-master: the queue, scheduler, store and API of a tessera farm. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "lib/ts_opts.h"
+#include "lib/ts_version.h"
+#include "master/ts_master.h"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static ts_master_t *s_master;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (s_master)
+        ts_master_stop(s_master);
+}
+
+int main(int argc, char **argv)
+{
+    ts_master_options_t o = {0};
+    const char *log_level = NULL;
+    bool help = false, version = false;
+    const ts_opt_t table[] = {
+        {"state", TS_OPT_STRING, NULL, 0, -1, &o.state_dir, "state directory (database, blobs, keys); created if needed"},
+        {"listen", TS_OPT_STRING, "tcp://127.0.0.1:5555", 0, -1, &o.listen, "ZeroMQ endpoint slaves connect to"},
+        {"http", TS_OPT_STRING, "127.0.0.1:8080", 0, -1, &o.http, "HOST:PORT of the HTTP API"},
+        {"public-url", TS_OPT_STRING, NULL, 0, -1, &o.public_url, "base URL slaves use to fetch inputs (default http://<--http>)"},
+        {"heartbeat-ms", TS_OPT_INT, "1000", 50, 60000, &o.heartbeat_ms, "how often slaves must report"},
+        {"node-timeout", TS_OPT_INT, "10", 1, 3600, &o.node_timeout_s, "seconds of silence before a slave's tasks are re-queued"},
+        {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds a task may run before it counts as failed"},
+        {"max-failures", TS_OPT_INT, "3", 1, 100, &o.max_failures, "failures of a task before its job fails; failures of a node before it is blocked for the job"},
+        {"tile-margin", TS_OPT_INT, "0", 0, 64, &o.tile_margin, "extra pixels rendered around each tile and cropped when stitching"},
+        {"max-message-mb", TS_OPT_INT, "1024", 1, 4096, &o.max_message_mb, "largest message a slave may send"},
+        {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
+        {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
+        TS_OPT_END,
+    };
+    char *pos[1];
+    if (ts_opts_parse(table, argc - 1, argv + 1, pos, 0, &help) < 0) {
+        fprintf(stderr, "tessera-master: %s\n", ts_error());
+        return 2;
+    }
+    if (help) {
+        printf("usage: tessera-master --state DIR [options]\n\n");
+        ts_opts_usage(stdout, table);
+        return 0;
+    }
+    if (version) {
+        printf("tessera-master %s\n", TS_VERSION);
+        return 0;
+    }
+    ts_log_level_t level;
+    if (ts_log_level_parse(log_level, &level) < 0) {
+        fprintf(stderr, "tessera-master: option --log-level: unknown level '%s'\n", log_level);
+        return 2;
+    }
+    if (!o.state_dir) {
+        fprintf(stderr, "tessera-master: option --state is required\n");
+        return 2;
+    }
+    ts_log_init("master", level);
+    signal(SIGPIPE, SIG_IGN);
+    s_master = ts_master_new(&o);
+    if (!s_master) {
+        fprintf(stderr, "tessera-master: %s\n", ts_error());
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int rc = ts_master_run(s_master);
+    ts_master_destroy(&s_master);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,359 @@
+/* ts_api: the master's HTTP/JSON API (libmicrohttpd + jansson); master/openapi.yaml is its contract.
+   DESIGN: uploads stream to a temporary file in the blob store while being hashed, so a scene of any size
+   never sits in memory; JSON bodies are capped. Every refusal is a JSON {"error": ...} naming the input. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "lib/ts_version.h"
+#include "master/ts_jobreq.h"
+#include "master/ts_master.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JSON_BODY_MAX (1 << 20)
+#define API_PREFIX "/api/v1/"
+#define API_THREADS 4
+#define BLEND_HEAD 16
+
+struct ts_api {
+    ts_master_t *master;
+    struct MHD_Daemon *daemon;
+};
+
+typedef struct {
+    bool started;
+    /* blob upload */
+    int fd;
+    char tmp[PATH_MAX];
+    ts_hasher_t *hasher;
+    int write_error;
+    /* JSON body */
+    char *body;
+    size_t len;
+    bool too_big;
+} request_t;
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    size_t n = text ? strlen(text) : 0;
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, text ? text : (char *)"", MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return respond(c, status, json_pack("{s:s}", "error", msg));
+}
+
+/* Parses a positive decimal id that is the whole text; 0 when it is not one. */
+static int64_t parse_id(const char *s, size_t len)
+{
+    int64_t v = 0;
+    if (len == 0 || len > 15)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, const char *name)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "%s: not stored", name);
+    }
+    uint64_t size = (uint64_t)st.st_size, from = 0, to = size ? size - 1 : 0;
+    unsigned status = MHD_HTTP_OK;
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    if (range && size > 0) {
+        uint64_t a = 0, b = to;
+        int n = sscanf(range, "bytes=%" SCNu64 "-%" SCNu64, &a, &b);
+        if (n < 1 || a > b || a >= size) {
+            close(fd);
+            return respond_error(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, "%s: range '%s' not satisfiable", name, range);
+        }
+        from = a;
+        to = b < size ? b : size - 1;
+        status = MHD_HTTP_PARTIAL_CONTENT;
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(to - from + (size ? 1 : 0), fd, from);
+    MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    if (status == MHD_HTTP_PARTIAL_CONTENT) {
+        char cr[128];
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
+        MHD_add_response_header(r, "Content-Range", cr);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static bool blob_is_blend(ts_blobs_t *blobs, const char *hash)
+{
+    char path[PATH_MAX];
+    unsigned char head[BLEND_HEAD];
+    ts_blobs_path(blobs, hash, path, sizeof path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    return n > 0 && ts_jobreq_looks_like_blend(head, (size_t)n);
+}
+
+static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, request_t *rq)
+{
+    if (rq->too_big)
+        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %d bytes", JSON_BODY_MAX);
+    ts_job_request_t req;
+    if (ts_jobreq_parse(rq->body ? rq->body : "", rq->len, &req) < 0)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
+    ts_blobs_t *blobs = ts_master_blobs(api->master);
+    if (!ts_blobs_has(blobs, req.scene))
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: scene %s has not been uploaded", req.scene_name, req.scene);
+    if (!blob_is_blend(blobs, req.scene))
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: not a .blend file (no BLENDER header)", req.scene_name);
+    ts_store_t *store = ts_master_store(api->master);
+    int64_t id = ts_store_job_create(store, &req, (int)ts_master_options(api->master)->tile_margin);
+    if (id < 0)
+        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
+    ts_info("job %lld submitted: %s frames %d-%d tiles %dx%d", (long long)id, req.scene_name, req.frame_start,
+            req.frame_end, req.tiles_x, req.tiles_y);
+    ts_master_kick(api->master);
+    json_t *job = ts_store_job_json(store, id);
+    return respond(c, MHD_HTTP_CREATED, job ? job : json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *c, request_t *rq, const char *hash)
+{
+    char got[TS_HASH_HEX];
+    close(rq->fd);
+    rq->fd = -1;
+    ts_hasher_finish(&rq->hasher, got);
+    if (rq->write_error) {
+        unlink(rq->tmp);
+        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "blob %s: cannot store: %s", hash,
+                             strerror(rq->write_error));
+    }
+    if (rq->len == 0) {
+        unlink(rq->tmp);
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "blob %s: empty body", hash);
+    }
+    if (strcmp(got, hash) != 0) {
+        unlink(rq->tmp);
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "blob %s: the body's BLAKE2b-256 is %s", hash, got);
+    }
+    char stored[TS_HASH_HEX];
+    if (ts_blobs_put_file(ts_master_blobs(api->master), rq->tmp, hash, stored) < 0)
+        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "blob %s: %s", hash, ts_error());
+    return respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:I}", "hash", hash, "size", (json_int_t)rq->len));
+}
+
+static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const char *url, const char *method,
+                             request_t *rq)
+{
+    ts_store_t *store = ts_master_store(api->master);
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    bool post = strcmp(method, "POST") == 0;
+    if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0)
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "%s: no such endpoint", url);
+    const char *p = url + strlen(API_PREFIX);
+
+    if (strcmp(p, "health") == 0 && get)
+        return respond(c, MHD_HTTP_OK, json_pack("{s:s}", "version", TS_VERSION));
+    if (strcmp(p, "jobs") == 0 && get)
+        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", ts_store_jobs_json(store)));
+    if (strcmp(p, "jobs") == 0 && post)
+        return submit_job(api, c, rq);
+    if (strcmp(p, "nodes") == 0 && get)
+        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", ts_store_nodes_json(store)));
+    if (strncmp(p, "blobs/", 6) == 0) {
+        const char *hash = p + 6;
+        if (!ts_hash_valid(hash))
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "blob '%s': not a content hash (64 lower-case hex digits)",
+                                 hash);
+        if (strcmp(method, "PUT") == 0)
+            return finish_upload(api, c, rq, hash);
+        if (get) {
+            char path[PATH_MAX];
+            ts_blobs_path(ts_master_blobs(api->master), hash, path, sizeof path);
+            return send_file(c, path, hash);
+        }
+    }
+    if (strncmp(p, "jobs/", 5) == 0) {
+        const char *idp = p + 5, *slash = strchr(idp, '/');
+        size_t idlen = slash ? (size_t)(slash - idp) : strlen(idp);
+        int64_t id = parse_id(idp, idlen);
+        if (id <= 0)
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "job id '%.*s': not a positive whole number", (int)idlen, idp);
+        if (!slash && get) {
+            json_t *job = ts_store_job_json(store, id);
+            return job ? respond(c, MHD_HTTP_OK, job) : respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
+        }
+        if (slash && strcmp(slash, "/cancel") == 0 && post) {
+            int rc = ts_store_job_cancel(store, id);
+            if (rc == 1)
+                return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
+            if (rc == 2)
+                return respond_error(c, MHD_HTTP_CONFLICT, "job %lld has already ended", (long long)id);
+            if (rc < 0)
+                return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
+            ts_info("job %lld cancelled", (long long)id);
+            ts_master_kick(api->master);
+            return respond(c, MHD_HTTP_OK, ts_store_job_json(store, id));
+        }
+        if (slash && strncmp(slash, "/outputs/", 9) == 0 && get) {
+            int64_t frame = parse_id(slash + 9, strlen(slash + 9));
+            char hash[TS_HASH_HEX], name[64], path[PATH_MAX];
+            if (ts_store_output(store, id, (int)frame, hash, name) != 1)
+                return respond_error(c, MHD_HTTP_NOT_FOUND, "job %lld: no finished output for frame '%s'",
+                                     (long long)id, slash + 9);
+            ts_blobs_path(ts_master_blobs(api->master), hash, path, sizeof path);
+            return send_file(c, path, name);
+        }
+    }
+    return respond_error(c, MHD_HTTP_NOT_FOUND, "%s %s: no such endpoint", method, url);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+    struct ts_api *api = cls;
+    request_t *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->fd = -1;
+        *con_cls = rq;
+        if (strcmp(method, "PUT") == 0 && strncmp(url, API_PREFIX "blobs/", strlen(API_PREFIX "blobs/")) == 0) {
+            rq->fd = ts_blobs_tmp(ts_master_blobs(api->master), rq->tmp, sizeof rq->tmp);
+            if (rq->fd < 0)
+                return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
+            rq->hasher = ts_hasher_new();
+        }
+        return MHD_YES;
+    }
+    if (*data_size > 0) {
+        if (rq->fd >= 0) {
+            ts_hasher_update(rq->hasher, data, *data_size);
+            const char *p = data;
+            size_t left = *data_size;
+            while (left > 0 && !rq->write_error) {
+                ssize_t n = write(rq->fd, p, left);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    rq->write_error = errno ? errno : EIO;
+                else {
+                    p += n;
+                    left -= (size_t)n;
+                }
+            }
+            rq->len += *data_size;
+        } else if (rq->len + *data_size > JSON_BODY_MAX) {
+            rq->too_big = true;
+        } else {
+            char *grown = realloc(rq->body, rq->len + *data_size + 1);
+            if (!grown)
+                return MHD_NO;
+            rq->body = grown;
+            memcpy(rq->body + rq->len, data, *data_size);
+            rq->len += *data_size;
+            rq->body[rq->len] = '\0';
+        }
+        *data_size = 0;
+        return MHD_YES;
+    }
+    return route(api, c, url, method, rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    request_t *rq = *con_cls;
+    if (!rq)
+        return;
+    if (rq->fd >= 0) {
+        close(rq->fd);
+        unlink(rq->tmp);
+    }
+    if (rq->hasher) {
+        char ignored[TS_HASH_HEX];
+        ts_hasher_finish(&rq->hasher, ignored);
+    }
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
+{
+    char host[256];
+    unsigned port = 0;
+    const char *colon = strrchr(host_port, ':');
+    if (!colon || colon == host_port || (size_t)(colon - host_port) >= sizeof host ||
+        sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535) {
+        ts_error_set("--http %s: expected HOST:PORT", host_port);
+        return NULL;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - host_port), host_port);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        ts_error_set("--http %s: '%s' is not an IPv4 address", host_port, host);
+        return NULL;
+    }
+    ts_api_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->master = master;
+    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+                                    handler, self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
+                                    completed, self, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
+                                    MHD_OPTION_END);
+    if (!self->daemon) {
+        ts_error_set("--http %s: cannot listen (address in use?)", host_port);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void ts_api_destroy(ts_api_t **self_p)
+{
+    ts_api_t *self = *self_p;
+    if (!self)
+        return;
+    MHD_stop_daemon(self->daemon);
+    free(self);
+    *self_p = NULL;
+}

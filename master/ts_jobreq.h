@@ -1,0 +1,20 @@
+/* ts_jobreq: parsing and validating a job submission body (JSON from the HTTP API). */
+#ifndef TS_JOBREQ_H
+#define TS_JOBREQ_H
+
+#include "master/ts_store.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TS_JOBREQ_MAX_FRAME 1048574   /* Blender's MAXFRAME */
+
+/* Fills req from a JSON body; -1 with a message naming the field and what is wrong. */
+int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req);
+/* "A-B" or "N" (inclusive, A <= B); -1 with a message. */
+int ts_jobreq_parse_frames(const char *text, int *start, int *end);
+/* Checks that the first bytes of a scene look like a .blend (plain, gzip or zstd compressed). */
+bool ts_jobreq_looks_like_blend(const unsigned char *head, size_t len);
+
+int ts_jobreq_test(bool verbose);
+
+#endif

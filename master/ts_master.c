@@ -1,0 +1,498 @@
+/* ts_master: the reactor: slaves over a CURVE ROUTER socket, heartbeats, timeouts and task assignment.
+   DESIGN: the reactor owns the socket and the table of connected nodes; everything durable is in the
+   store, so a restarted master rebuilds its view from the store and from the Hellos of returning slaves.
+   A slave's Hello lists the tasks it still holds: anything assigned to it that it does not hold goes back
+   to the queue; anything it holds that is no longer its own is cancelled on the slave. */
+#include "master/ts_master.h"
+#include "lib/ts_error.h"
+#include "lib/ts_identity.h"
+#include "lib/ts_log.h"
+#include "lib/ts_version.h"
+#include "lib/ts_wire.h"
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define TICK_MS 200
+#define MAX_NODES 1024
+#define MAX_SLOTS 16
+#define MSGS_PER_WAKE 64
+#define MONITOR_ENDPOINT "inproc://master-monitor"
+
+typedef struct {
+    char id[TS_IDENTITY_ID_HEX];
+    uint8_t key[TS_IDENTITY_PUBLIC_BYTES];
+    char rid[TS_WIRE_RID_MAX];
+    size_t rid_len;
+    char name[128];
+    char blender[32];
+    bool has_gpu;
+    int slots;
+    double last_seen;
+    char scene[TS_HASH_HEX];   /* the scene it rendered last: preferred for its next tasks */
+    bool online;
+} node_t;
+
+struct ts_master {
+    ts_master_options_t opts;
+    ts_store_t *store;
+    ts_blobs_t *blobs;
+    ts_identity_t *identity;
+    void *ctx, *router, *monitor;
+    int kick_fd;
+    volatile sig_atomic_t stop;
+    node_t nodes[MAX_NODES];
+    int nnodes;
+    double started;
+    char blob_url[512];
+    ts_api_t *api;
+    ts_stitcher_t *stitcher;
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+ts_store_t *ts_master_store(ts_master_t *self) { return self->store; }
+ts_blobs_t *ts_master_blobs(ts_master_t *self) { return self->blobs; }
+const ts_master_options_t *ts_master_options(ts_master_t *self) { return &self->opts; }
+void ts_master_wake_stitcher(ts_master_t *self) { ts_stitcher_wake(self->stitcher); }
+
+void ts_master_kick(ts_master_t *self)
+{
+    uint64_t one = 1;
+    if (write(self->kick_fd, &one, sizeof one) < 0) {
+        /* the counter is saturated: the reactor is already awake */
+    }
+}
+
+void ts_master_stop(ts_master_t *self)
+{
+    self->stop = 1;
+    ts_master_kick(self);
+}
+
+static int mkdir_state(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return ts_error_set("--state %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ts_error_set("--state %s: not a directory", dir);
+    return 0;
+}
+
+ts_master_t *ts_master_new(const ts_master_options_t *opts)
+{
+    ts_master_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->opts = *opts;
+    self->kick_fd = -1;
+    char path[PATH_MAX];
+    if (mkdir_state(opts->state_dir) < 0)
+        goto fail;
+    snprintf(path, sizeof path, "%s/master.key", opts->state_dir);
+    if (!(self->identity = ts_identity_load_or_create(path)))
+        goto fail;
+    snprintf(path, sizeof path, "%s/master.cert", opts->state_dir);
+    if (ts_identity_write_cert(self->identity, path) < 0)
+        goto fail;
+    snprintf(path, sizeof path, "%s/tessera.db", opts->state_dir);
+    if (!(self->store = ts_store_open(path)))
+        goto fail;
+    snprintf(path, sizeof path, "%s/blobs", opts->state_dir);
+    if (!(self->blobs = ts_blobs_new(path)))
+        goto fail;
+    if (ts_store_nodes_all_offline(self->store) < 0)
+        goto fail;
+    if (opts->public_url)
+        snprintf(self->blob_url, sizeof self->blob_url, "%s/api/v1/blobs", opts->public_url);
+    else
+        snprintf(self->blob_url, sizeof self->blob_url, "http://%s/api/v1/blobs", opts->http);
+    self->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    self->ctx = zmq_ctx_new();
+    self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
+    char secret[TS_IDENTITY_Z85_LEN + 1];
+    ts_identity_curve_secret(self->identity, secret);
+    int one = 1, zero = 0;
+    int64_t maxmsg = (int64_t)opts->max_message_mb << 20;
+    zmq_setsockopt(self->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, TS_IDENTITY_Z85_LEN);
+    memset(secret, 0, sizeof secret);
+    zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_socket_monitor(self->router, MONITOR_ENDPOINT,
+                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    zmq_connect(self->monitor, MONITOR_ENDPOINT);
+    if (zmq_bind(self->router, opts->listen) != 0) {
+        ts_error_set("--listen %s: %s", opts->listen, zmq_strerror(errno));
+        goto fail;
+    }
+    self->started = mono();
+    if (!(self->stitcher = ts_stitcher_new(self)))
+        goto fail;
+    if (!(self->api = ts_api_new(self, opts->http)))
+        goto fail;
+    return self;
+fail:
+    ts_master_destroy(&self);
+    return NULL;
+}
+
+void ts_master_destroy(ts_master_t **self_p)
+{
+    ts_master_t *self = *self_p;
+    if (!self)
+        return;
+    ts_api_destroy(&self->api);
+    ts_stitcher_destroy(&self->stitcher);
+    if (self->monitor)
+        zmq_close(self->monitor);
+    if (self->router)
+        zmq_close(self->router);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    if (self->kick_fd >= 0)
+        close(self->kick_fd);
+    ts_blobs_destroy(&self->blobs);
+    ts_store_destroy(&self->store);
+    ts_identity_destroy(&self->identity);
+    free(self);
+    *self_p = NULL;
+}
+
+static node_t *node_by_rid(ts_master_t *self, const char *rid, size_t len)
+{
+    for (int i = 0; i < self->nnodes; i++)
+        if (self->nodes[i].online && self->nodes[i].rid_len == len && memcmp(self->nodes[i].rid, rid, len) == 0)
+            return &self->nodes[i];
+    return NULL;
+}
+
+static node_t *node_by_id(ts_master_t *self, const char *id)
+{
+    for (int i = 0; i < self->nnodes; i++)
+        if (strcmp(self->nodes[i].id, id) == 0)
+            return &self->nodes[i];
+    return NULL;
+}
+
+static void send_env(ts_master_t *self, node_t *n, Tessera__Envelope *env)
+{
+    if (ts_wire_send(self->router, n->rid, n->rid_len, env) < 0)
+        ts_warn("node %s: %s", n->name, ts_error());
+}
+
+static void send_cancel(ts_master_t *self, node_t *n, uint64_t task)
+{
+    Tessera__Cancel c = TESSERA__CANCEL__INIT;
+    c.n_task_ids = 1;
+    c.task_ids = &task;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_CANCEL;
+    env.cancel = &c;
+    send_env(self, n, &env);
+}
+
+static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
+{
+    Tessera__Assign a = TESSERA__ASSIGN__INIT;
+    Tessera__Rect r = TESSERA__RECT__INIT;
+    a.task_id = (uint64_t)t->id;
+    a.job_id = (uint64_t)t->job_id;
+    a.kind = (Tessera__TaskKind)t->kind;
+    a.scene_hash = (char *)t->scene;
+    a.blob_url = self->blob_url;
+    a.frame = t->frame;
+    r.x0 = t->x0;
+    r.y0 = t->y0;
+    r.x1 = t->x1;
+    r.y1 = t->y1;
+    a.render = &r;
+    a.device = strcmp(t->device, "gpu") == 0 ? "GPU" : "CPU";
+    a.no_denoise = t->no_denoise;
+    a.input_hash = (char *)t->input_hash;
+    a.format = strcmp(t->format, "scene") == 0 ? "" : (char *)t->format;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
+    env.assign = &a;
+    send_env(self, n, &env);
+    snprintf(n->scene, sizeof n->scene, "%s", t->scene);
+    ts_debug("task %lld (job %lld kind %d frame %d tile %d) -> %s", (long long)t->id, (long long)t->job_id,
+             t->kind, t->frame, t->tile, n->name);
+}
+
+static void schedule_node(ts_master_t *self, node_t *n)
+{
+    int held = ts_store_node_assigned_count(self->store, n->id);
+    int free_slots = n->slots - held;
+    if (held < 0 || free_slots <= 0)
+        return;
+    ts_task_t tasks[MAX_SLOTS];
+    if (free_slots > MAX_SLOTS)
+        free_slots = MAX_SLOTS;
+    int got = ts_store_assign(self->store, n->id, n->blender, n->has_gpu, n->scene, (int)self->opts.max_failures,
+                              tasks, free_slots);
+    if (got < 0)
+        ts_err("assign to %s: %s", n->name, ts_error());
+    for (int i = 0; i < got; i++)
+        send_assign(self, n, &tasks[i]);
+}
+
+static void schedule_all(ts_master_t *self)
+{
+    for (int i = 0; i < self->nnodes; i++)
+        if (self->nodes[i].online)
+            schedule_node(self, &self->nodes[i]);
+}
+
+static bool holds(const uint64_t *ids, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Tasks a node reports holding that are not assigned to it any more are cancelled on the node. */
+static void cancel_foreign(ts_master_t *self, node_t *n, const uint64_t *ids, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        ts_task_t t;
+        if (ts_store_task_get(self->store, (int64_t)ids[i], &t) == 1 &&
+            (strcmp(t.state, "assigned") != 0 || strcmp(t.node, n->id) != 0))
+            send_cancel(self, n, ids[i]);
+    }
+}
+
+static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const Tessera__Hello *h)
+{
+    if (h->identity_key.len != TS_IDENTITY_PUBLIC_BYTES) {
+        ts_warn("hello with a %zu-byte identity key refused", h->identity_key.len);
+        return;
+    }
+    char id[TS_IDENTITY_ID_HEX];
+    for (size_t i = 0; i < TS_IDENTITY_PUBLIC_BYTES; i++)
+        snprintf(id + 2 * i, 3, "%02x", h->identity_key.data[i]);
+    node_t *n = node_by_id(self, id);
+    if (!n) {
+        if (self->nnodes == MAX_NODES) {
+            ts_warn("node %s refused: %d nodes connected", id, MAX_NODES);
+            return;
+        }
+        n = &self->nodes[self->nnodes++];
+        memset(n, 0, sizeof *n);
+        memcpy(n->id, id, sizeof id);
+    }
+    memcpy(n->key, h->identity_key.data, TS_IDENTITY_PUBLIC_BYTES);
+    memcpy(n->rid, rid, rid_len);
+    n->rid_len = rid_len;
+    snprintf(n->name, sizeof n->name, "%s", h->name && h->name[0] ? h->name : id);
+    snprintf(n->blender, sizeof n->blender, "%s", h->blender_version ? h->blender_version : "");
+    n->has_gpu = false;
+    json_t *devices = json_array();
+    for (size_t i = 0; i < h->n_devices; i++) {
+        json_array_append_new(devices, json_string(h->devices[i]));
+        if (strcmp(h->devices[i], "CPU") != 0)
+            n->has_gpu = true;
+    }
+    char *devices_json = json_dumps(devices, JSON_COMPACT);
+    json_decref(devices);
+    n->slots = h->slots < 1 ? 1 : h->slots > MAX_SLOTS ? MAX_SLOTS : (int)h->slots;
+    n->last_seen = mono();
+    n->online = true;
+    if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", (int)h->cores,
+                           (int64_t)h->memory) < 0)
+        ts_err("node %s: %s", n->name, ts_error());
+    free(devices_json);
+    ts_info("node %s (%s) online: blender %s, %zu device(s), %u cores, %u slots, holding %zu task(s)", n->name,
+            id, n->blender, h->n_devices, h->cores, n->slots, h->n_holding);
+
+    /* Reconcile: what the store assigned to this node but the node does not hold goes back to the queue. */
+    ts_task_t *tasks = NULL;
+    int count = 0;
+    if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0)
+        for (int i = 0; i < count; i++)
+            if (strcmp(tasks[i].node, id) == 0 && !holds(h->holding, h->n_holding, (uint64_t)tasks[i].id)) {
+                ts_info("task %lld back to the queue: %s no longer holds it", (long long)tasks[i].id, n->name);
+                ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
+            }
+    free(tasks);
+    cancel_foreign(self, n, h->holding, h->n_holding);
+
+    Tessera__Welcome w = TESSERA__WELCOME__INIT;
+    w.master_version = TS_VERSION;
+    w.heartbeat_ms = (uint32_t)self->opts.heartbeat_ms;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_WELCOME;
+    env.welcome = &w;
+    send_env(self, n, &env);
+    schedule_node(self, n);
+}
+
+static void reregister(ts_master_t *self, const char *rid, size_t rid_len)
+{
+    Tessera__Reregister rr = TESSERA__REREGISTER__INIT;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_REREGISTER;
+    env.reregister = &rr;
+    if (ts_wire_send(self->router, rid, rid_len, &env) < 0)
+        ts_warn("reregister: %s", ts_error());
+}
+
+static void on_message(ts_master_t *self, const char *rid, size_t rid_len, Tessera__Envelope *env)
+{
+    if (env->body_case == TESSERA__ENVELOPE__BODY_HELLO) {
+        on_hello(self, rid, rid_len, env->hello);
+        return;
+    }
+    node_t *n = node_by_rid(self, rid, rid_len);
+    if (!n) {
+        reregister(self, rid, rid_len); /* e.g. the master restarted: the slave must say Hello again */
+        return;
+    }
+    n->last_seen = mono();
+    switch (env->body_case) {
+    case TESSERA__ENVELOPE__BODY_HEARTBEAT:
+        cancel_foreign(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
+        break;
+    case TESSERA__ENVELOPE__BODY_RESULT:
+        if (ts_results_accept(self, n->id, n->key, env->result) < 0)
+            ts_warn("result of task %llu from %s refused: %s", (unsigned long long)env->result->task_id, n->name,
+                    ts_error());
+        schedule_node(self, n);
+        break;
+    default:
+        ts_warn("node %s sent an unexpected message (%d)", n->name, (int)env->body_case);
+    }
+}
+
+static void node_lost(ts_master_t *self, node_t *n, const char *why)
+{
+    ts_warn("node %s offline: %s", n->name, why);
+    n->online = false;
+    ts_store_node_state(self->store, n->id, "offline");
+    ts_task_t *tasks = NULL;
+    int count = 0;
+    if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0)
+        for (int i = 0; i < count; i++)
+            if (strcmp(tasks[i].node, n->id) == 0)
+                ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
+    free(tasks);
+}
+
+static void tick(ts_master_t *self)
+{
+    double now = mono();
+    for (int i = 0; i < self->nnodes; i++)
+        if (self->nodes[i].online && now - self->nodes[i].last_seen > (double)self->opts.node_timeout_s)
+            node_lost(self, &self->nodes[i], "no heartbeat");
+    ts_task_t *tasks = NULL;
+    int count = 0;
+    if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0) {
+        double w = wall();
+        for (int i = 0; i < count; i++) {
+            node_t *n = node_by_id(self, tasks[i].node);
+            bool up = n && n->online;
+            if (!up && now - self->started > (double)self->opts.node_timeout_s) {
+                /* assigned before a master restart to a node that never came back */
+                ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
+            } else if (w - tasks[i].assigned_at > (double)self->opts.task_timeout_s) {
+                char why[128];
+                snprintf(why, sizeof why, "timed out after %ld s", self->opts.task_timeout_s);
+                ts_warn("task %lld on %s %s", (long long)tasks[i].id, up ? n->name : "?", why);
+                ts_store_task_requeue(self->store, tasks[i].id, true, why, (int)self->opts.max_failures);
+                if (up)
+                    send_cancel(self, n, (uint64_t)tasks[i].id);
+            }
+        }
+    }
+    free(tasks);
+    schedule_all(self);
+}
+
+static void drain_monitor(ts_master_t *self)
+{
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        zmq_msg_init(&addr);
+        zmq_msg_recv(&addr, self->monitor, 0);
+        ts_warn("a slave failed the CURVE handshake (wrong master certificate?): connection refused");
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+    }
+}
+
+int ts_master_run(ts_master_t *self)
+{
+    ts_info("master %s listening on %s, API on http://%s, state in %s", TS_VERSION, self->opts.listen,
+            self->opts.http, self->opts.state_dir);
+    double last_tick = 0;
+    while (!self->stop) {
+        zmq_pollitem_t items[] = {
+            {self->router, 0, ZMQ_POLLIN, 0},
+            {NULL, self->kick_fd, ZMQ_POLLIN, 0},
+            {self->monitor, 0, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, 3, TICK_MS) < 0 && errno != EINTR) {
+            ts_err("poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        for (int i = 0; i < MSGS_PER_WAKE && (items[0].revents & ZMQ_POLLIN); i++) {
+            char rid[TS_WIRE_RID_MAX];
+            size_t rid_len = 0;
+            bool again;
+            Tessera__Envelope *env = ts_wire_recv(self->router, true, rid, &rid_len, &again);
+            if (!env) {
+                if (again)
+                    break;
+                ts_warn("dropped a message: %s", ts_error());
+                continue;
+            }
+            on_message(self, rid, rid_len, env);
+            ts_wire_free(&env);
+        }
+        bool kicked = false;
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            kicked = read(self->kick_fd, &v, sizeof v) > 0;
+        }
+        if (items[2].revents & ZMQ_POLLIN)
+            drain_monitor(self);
+        double now = mono();
+        if (kicked || now - last_tick >= TICK_MS / 1000.0) {
+            tick(self);
+            last_tick = now;
+        }
+    }
+    ts_info("master stopping");
+    return 0;
+}

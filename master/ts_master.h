@@ -1,0 +1,54 @@
+/* ts_master: the master daemon: one reactor thread (ZeroMQ ROUTER + periodic tick), the HTTP API, the stitcher. */
+#ifndef TS_MASTER_H
+#define TS_MASTER_H
+
+#include "lib/ts_blobs.h"
+#include "lib/tessera.pb-c.h"
+#include "master/ts_store.h"
+#include <stdbool.h>
+
+typedef struct {
+    const char *state_dir;
+    const char *listen;        /* ZeroMQ endpoint for slaves */
+    const char *http;          /* host:port of the HTTP API */
+    const char *public_url;    /* base URL slaves use for blobs; default http://<http> */
+    long heartbeat_ms;
+    long node_timeout_s;
+    long task_timeout_s;
+    long max_failures;
+    long tile_margin;
+    long max_message_mb;
+} ts_master_options_t;
+
+typedef struct ts_master ts_master_t;
+
+ts_master_t *ts_master_new(const ts_master_options_t *opts);
+void ts_master_destroy(ts_master_t **self_p);
+/* Runs until ts_master_stop; 0 on a clean stop. */
+int ts_master_run(ts_master_t *self);
+/* Async-signal-safe. */
+void ts_master_stop(ts_master_t *self);
+/* Wakes the reactor (new work, cancelled job, stitched frame); safe from any thread. */
+void ts_master_kick(ts_master_t *self);
+
+ts_store_t *ts_master_store(ts_master_t *self);
+ts_blobs_t *ts_master_blobs(ts_master_t *self);
+const ts_master_options_t *ts_master_options(ts_master_t *self);
+
+/* Accepting results (ts_results.c), called on the reactor thread. Returns 0, or -1 when the result was
+   refused (ts_error() says why; the task has been dealt with). */
+int ts_results_accept(ts_master_t *self, const char *node, const uint8_t *node_key, const Tessera__Result *r);
+
+/* The stitcher thread (ts_stitcher.c). */
+typedef struct ts_stitcher ts_stitcher_t;
+ts_stitcher_t *ts_stitcher_new(ts_master_t *master);
+void ts_stitcher_wake(ts_stitcher_t *self);
+void ts_stitcher_destroy(ts_stitcher_t **self_p);
+void ts_master_wake_stitcher(ts_master_t *self);
+
+/* The HTTP API (ts_api.c). */
+typedef struct ts_api ts_api_t;
+ts_api_t *ts_api_new(ts_master_t *master, const char *host_port);
+void ts_api_destroy(ts_api_t **self_p);
+
+#endif

@@ -1,0 +1,121 @@
+/* ts_results: what the master does with a slave's Result: check it, store its output, move the state machine.
+   DESIGN: a result is taken only with a valid signature by the node's identity key over (task id, output
+   hash) and an output whose hash is the one signed. A probe's facts become the job's plan (frames, tiles);
+   a tile completes its frame, which the stitcher then joins; a finish stores the frame's final file. */
+#include "lib/ts_error.h"
+#include "lib/ts_identity.h"
+#include "lib/ts_log.h"
+#include "master/ts_master.h"
+#include "splitter/ts_tileplan.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUPPORTED_ENGINE "CYCLES"
+
+/* The job's input is at fault: the job fails with a message naming the scene. */
+static int fail_job(ts_master_t *m, const ts_task_t *t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_job(ts_master_t *m, const ts_task_t *t, const char *fmt, ...)
+{
+    ts_job_t job;
+    char msg[1024], full[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ts_store_job_get(ts_master_store(m), t->job_id, &job) == 1)
+        snprintf(full, sizeof full, "%s: %s", job.scene_name, msg);
+    else
+        snprintf(full, sizeof full, "%s", msg);
+    ts_warn("job %lld failed: %s", (long long)t->job_id, full);
+    return ts_store_job_fail(ts_master_store(m), t->job_id, full);
+}
+
+static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, const Tessera__SceneInfo *s)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_job_t job;
+    if (ts_store_job_get(store, t->job_id, &job) != 1)
+        return ts_error_set("job %lld is gone", (long long)t->job_id);
+    if (!s)
+        return fail_job(m, t, "the probe returned no scene facts");
+    if (strcmp(s->engine, SUPPORTED_ENGINE) != 0)
+        return fail_job(m, t, "the scene renders with %s; tessera tiles %s scenes only", s->engine, SUPPORTED_ENGINE);
+    if (job.frame_start < s->frame_start || job.frame_end > s->frame_end)
+        return fail_job(m, t, "frames %d-%d are outside the scene's frame range %d-%d", job.frame_start,
+                        job.frame_end, s->frame_start, s->frame_end);
+    ts_tile_t *tiles = NULL;
+    int count = 0;
+    if (ts_tileplan_make(s->width, s->height, job.tiles_x, job.tiles_y, job.margin, &tiles, &count) < 0)
+        return fail_job(m, t, "%s (the frame is %dx%d pixels)", ts_error(), s->width, s->height);
+    ts_store_rect_t *render = calloc((size_t)count, sizeof *render);
+    for (int i = 0; render && i < count; i++)
+        render[i] = (ts_store_rect_t){tiles[i].render.x0, tiles[i].render.y0, tiles[i].render.x1, tiles[i].render.y1};
+    ts_scene_facts_t facts = {.width = s->width, .height = s->height, .frame_start = s->frame_start,
+                              .frame_end = s->frame_end};
+    snprintf(facts.ext, sizeof facts.ext, "%s", s->ext && s->ext[0] ? s->ext : "png");
+    int rc = render ? ts_store_probe_done(store, t->id, node) : ts_error_set("out of memory");
+    if (rc >= 0)
+        rc = ts_store_job_plan(store, t->job_id, &facts, render, count);
+    free(render);
+    free(tiles);
+    if (rc >= 0)
+        ts_info("job %lld planned: %dx%d pixels, frames %d-%d, %d tiles each", (long long)t->job_id, s->width,
+                s->height, job.frame_start, job.frame_end, count);
+    return rc;
+}
+
+int ts_results_accept(ts_master_t *m, const char *node, const uint8_t *node_key, const Tessera__Result *r)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_task_t t;
+    int found = ts_store_task_get(store, (int64_t)r->task_id, &t);
+    if (found != 1)
+        return ts_error_set("unknown task");
+    if (strcmp(t.state, "done") == 0 || strcmp(t.state, "cancelled") == 0 || strcmp(t.state, "failed") == 0)
+        return ts_error_set("task is already %s", t.state);
+    if (strcmp(t.node, node) != 0 && strcmp(t.state, "queued") != 0)
+        return ts_error_set("task is assigned to another node");
+    const ts_master_options_t *o = ts_master_options(m);
+    if (!r->ok) {
+        const char *err = r->error && r->error[0] ? r->error : "unknown error";
+        if (r->input_error) {
+            ts_store_task_requeue(store, t.id, false, NULL, (int)o->max_failures);
+            return fail_job(m, &t, "%s", err) < 0 ? -1 : 0;
+        }
+        ts_warn("task %lld failed on node %.12s: %s", (long long)t.id, node, err);
+        return ts_store_task_requeue(store, t.id, true, err, (int)o->max_failures);
+    }
+    /* Signature over (task, hash) by the node's key, and the output must be what was signed. */
+    char hash[TS_HASH_HEX];
+    ts_hash_buf(r->output.data, r->output.len, hash);
+    if (!r->output_hash || strcmp(hash, r->output_hash) != 0 ||
+        !ts_identity_verify_result(node_key, TS_IDENTITY_PUBLIC_BYTES, r->task_id, r->output_hash,
+                                   r->signature.data, r->signature.len)) {
+        ts_store_task_requeue(store, t.id, true, "result signature or hash invalid", (int)o->max_failures);
+        return ts_error_set("signature or output hash invalid");
+    }
+    if (t.kind == TS_KIND_PROBE)
+        return accept_probe(m, &t, node, r->scene);
+    if (r->output.len == 0) {
+        ts_store_task_requeue(store, t.id, true, "empty output", (int)o->max_failures);
+        return ts_error_set("empty output");
+    }
+    char stored[TS_HASH_HEX];
+    if (ts_blobs_put_buf(ts_master_blobs(m), r->output.data, r->output.len, stored) < 0) {
+        ts_store_task_requeue(store, t.id, false, NULL, (int)o->max_failures);
+        return -1;
+    }
+    if (t.kind == TS_KIND_TILE) {
+        bool complete = false;
+        if (ts_store_tile_done(store, t.id, stored, node, &complete) < 0)
+            return -1;
+        if (complete)
+            ts_master_wake_stitcher(m);
+        return 0;
+    }
+    if (ts_store_finish_done(store, t.id, stored, (int64_t)r->output.len, node) < 0)
+        return -1;
+    ts_info("job %lld frame %d finished (%zu bytes)", (long long)t.job_id, t.frame, r->output.len);
+    return 0;
+}

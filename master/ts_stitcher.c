@@ -1,0 +1,147 @@
+/* ts_stitcher: the master's thread that joins a frame's finished tiles into one float frame, off the reactor.
+   DESIGN: the store says which frames wait (state 'stitching'), so a restarted master simply resumes;
+   the stitched frame goes into the blob store and its finish task into the queue in one transaction. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "master/ts_master.h"
+#include "splitter/ts_stitch.h"
+#include "splitter/ts_tileplan.h"
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STITCH_BATCH 16
+#define IDLE_WAIT_S 1
+
+struct ts_stitcher {
+    ts_master_t *master;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop, woken;
+};
+
+static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_blobs_t *blobs = ts_master_blobs(m);
+    ts_job_t job;
+    if (ts_store_job_get(store, job_id, &job) != 1)
+        return ts_error_set("job %lld is gone", (long long)job_id);
+    ts_tile_t *tiles = NULL;
+    int count = 0;
+    if (ts_tileplan_make(job.width, job.height, job.tiles_x, job.tiles_y, job.margin, &tiles, &count) < 0)
+        return -1;
+    char (*hashes)[TS_HASH_HEX] = calloc((size_t)count, sizeof *hashes);
+    char **paths = calloc((size_t)count, sizeof *paths);
+    char out[PATH_MAX], hash[TS_HASH_HEX];
+    int rc = hashes && paths ? ts_store_frame_tiles(store, job_id, frame, hashes, count) : ts_error_set("out of memory");
+    for (int i = 0; rc == 0 && i < count; i++) {
+        paths[i] = malloc(PATH_MAX);
+        if (!paths[i])
+            rc = ts_error_set("out of memory");
+        else
+            ts_blobs_path(blobs, hashes[i], paths[i], PATH_MAX);
+    }
+    if (rc == 0) {
+        int fd = ts_blobs_tmp(blobs, out, sizeof out - 8);
+        if (fd < 0)
+            rc = -1;
+        else {
+            close(fd);
+            unlink(out);
+            strcat(out, ".exr"); /* OpenImageIO picks the writer by extension */
+        }
+    }
+    if (rc == 0)
+        rc = ts_stitch_frame(out, job.width, job.height, tiles, (const char *const *)paths, count);
+    if (rc == 0)
+        rc = ts_blobs_put_file(blobs, out, NULL, hash);
+    if (rc == 0)
+        rc = ts_store_frame_stitched(store, job_id, frame, hash);
+    for (int i = 0; paths && i < count; i++)
+        free(paths[i]);
+    free(paths);
+    free(hashes);
+    free(tiles);
+    return rc;
+}
+
+static void *run(void *arg)
+{
+    ts_stitcher_t *self = arg;
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        if (!self->woken && !self->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += IDLE_WAIT_S;
+            pthread_cond_timedwait(&self->cond, &self->lock, &until);
+        }
+        bool stop = self->stop;
+        self->woken = false;
+        pthread_mutex_unlock(&self->lock);
+        if (stop)
+            return NULL;
+        int64_t jobs[STITCH_BATCH];
+        int frames[STITCH_BATCH];
+        int n = ts_store_frames_to_stitch(ts_master_store(self->master), jobs, frames, STITCH_BATCH);
+        for (int i = 0; i < n; i++) {
+            if (stitch_one(self->master, jobs[i], frames[i]) < 0) {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "frame %d: stitching failed: %s", frames[i], ts_error());
+                ts_err("job %lld %s", (long long)jobs[i], msg);
+                ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
+            } else {
+                ts_debug("job %lld frame %d stitched", (long long)jobs[i], frames[i]);
+            }
+        }
+        if (n > 0)
+            ts_master_kick(self->master);
+    }
+}
+
+ts_stitcher_t *ts_stitcher_new(ts_master_t *master)
+{
+    ts_stitcher_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->master = master;
+    self->woken = true; /* first pass picks up frames a crashed run left waiting */
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->cond, NULL);
+    if (pthread_create(&self->thread, NULL, run, self) != 0) {
+        free(self);
+        ts_error_set("cannot start the stitcher thread");
+        return NULL;
+    }
+    return self;
+}
+
+void ts_stitcher_wake(ts_stitcher_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    self->woken = true;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+}
+
+void ts_stitcher_destroy(ts_stitcher_t **self_p)
+{
+    ts_stitcher_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    pthread_cond_destroy(&self->cond);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}

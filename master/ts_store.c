@@ -1,0 +1,767 @@
+/* ts_store: SQLite (WAL) store of jobs, frames, tasks and nodes.
+   DESIGN: one connection behind a mutex; each public call is one transaction, so a task's state change
+   and everything it implies (frame complete, job done or failed) commit together and survive a crash.
+   Task states: queued -> assigned -> done, or back to queued (node lost, failure below the limit),
+   or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. */
+#include "master/ts_store.h"
+#include "lib/ts_error.h"
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct ts_store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+static const char *const SCHEMA =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id INTEGER PRIMARY KEY, type TEXT NOT NULL, state TEXT NOT NULL, error TEXT,"
+    " scene TEXT NOT NULL, scene_name TEXT NOT NULL, frame_start INT NOT NULL, frame_end INT NOT NULL,"
+    " tiles_x INT NOT NULL, tiles_y INT NOT NULL, format TEXT NOT NULL, priority INT NOT NULL,"
+    " device TEXT NOT NULL, blender TEXT NOT NULL, no_denoise INT NOT NULL, margin INT NOT NULL,"
+    " width INT NOT NULL DEFAULT 0, height INT NOT NULL DEFAULT 0, ext TEXT NOT NULL DEFAULT '',"
+    " created REAL NOT NULL, finished REAL);"
+    "CREATE TABLE IF NOT EXISTS frames("
+    " job_id INT NOT NULL REFERENCES jobs(id), frame INT NOT NULL, state TEXT NOT NULL,"
+    " stitched TEXT, output TEXT, output_size INT, PRIMARY KEY(job_id, frame));"
+    "CREATE TABLE IF NOT EXISTS tasks("
+    " id INTEGER PRIMARY KEY, job_id INT NOT NULL REFERENCES jobs(id), kind INT NOT NULL,"
+    " frame INT NOT NULL DEFAULT 0, tile INT NOT NULL DEFAULT 0,"
+    " x0 INT NOT NULL DEFAULT 0, y0 INT NOT NULL DEFAULT 0, x1 INT NOT NULL DEFAULT 0, y1 INT NOT NULL DEFAULT 0,"
+    " input TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, node TEXT NOT NULL DEFAULT '',"
+    " failures INT NOT NULL DEFAULT 0, result TEXT, error TEXT, assigned_at REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, job_id);"
+    "CREATE INDEX IF NOT EXISTS tasks_by_frame ON tasks(job_id, frame, kind);"
+    "CREATE TABLE IF NOT EXISTS nodes("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, blender TEXT NOT NULL DEFAULT '',"
+    " devices TEXT NOT NULL DEFAULT '[]', cores INT NOT NULL DEFAULT 0, memory INT NOT NULL DEFAULT 0,"
+    " last_seen REAL NOT NULL DEFAULT 0, tasks_done INT NOT NULL DEFAULT 0, tasks_failed INT NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS blocklist("
+    " job_id INT NOT NULL, node TEXT NOT NULL, failures INT NOT NULL, PRIMARY KEY(job_id, node));";
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int db_error(ts_store_t *self, const char *what)
+{
+    return ts_error_set("store: %s: %s", what, sqlite3_errmsg(self->db));
+}
+
+static void lock(ts_store_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+}
+
+static void unlock(ts_store_t *self)
+{
+    pthread_mutex_unlock(&self->lock);
+}
+
+static int exec(ts_store_t *self, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        ts_error_set("store: %s", err ? err : "error");
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int begin(ts_store_t *self)
+{
+    lock(self);
+    if (exec(self, "BEGIN IMMEDIATE") < 0) {
+        unlock(self);
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends the transaction: commit when rc >= 0, else roll back. Returns rc (or -1 when commit fails). */
+static int end(ts_store_t *self, int rc)
+{
+    if (rc >= 0 && exec(self, "COMMIT") < 0)
+        rc = -1;
+    if (rc < 0)
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    unlock(self);
+    return rc;
+}
+
+static sqlite3_stmt *prep(ts_store_t *self, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_error(self, sql);
+        return NULL;
+    }
+    return st;
+}
+
+/* Runs a statement to completion with text/int binds given as a format: 't' text, 'i' int64, 'd' double. */
+static int run(ts_store_t *self, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = prep(self, sql);
+    if (!st)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = 0; fmt && fmt[i]; i++) {
+        if (fmt[i] == 't')
+            sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+        else if (fmt[i] == 'i')
+            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        else
+            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+    }
+    va_end(ap);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(self, "write");
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+ts_store_t *ts_store_open(const char *path)
+{
+    ts_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    pthread_mutex_init(&self->lock, NULL);
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        ts_error_set("%s: cannot open database: %s", path, self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        ts_store_destroy(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
+    if (exec(self, SCHEMA) < 0) {
+        ts_error_prefix("%s", path);
+        ts_store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void ts_store_destroy(ts_store_t **self_p)
+{
+    ts_store_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->db)
+        sqlite3_close(self->db);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- jobs ---- */
+
+int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int margin)
+{
+    if (begin(self) < 0)
+        return -1;
+    int rc = run(self,
+                 "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
+                 "priority,device,blender,no_denoise,margin,created) VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 "ttiiiititiiid", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
+                 (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
+                 (int64_t)r->no_denoise, (int64_t)margin, now());
+    int64_t id = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0)
+        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
+                 (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
+    return end(self, rc) < 0 ? -1 : id;
+}
+
+static int job_get_locked(ts_store_t *self, int64_t id, ts_job_t *j)
+{
+    sqlite3_stmt *st = prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
+                                  "format,ext,scene,scene_name FROM jobs WHERE id=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        j->id = sqlite3_column_int64(st, 0);
+        j->width = sqlite3_column_int(st, 1);
+        j->height = sqlite3_column_int(st, 2);
+        j->tiles_x = sqlite3_column_int(st, 3);
+        j->tiles_y = sqlite3_column_int(st, 4);
+        j->margin = sqlite3_column_int(st, 5);
+        j->frame_start = sqlite3_column_int(st, 6);
+        j->frame_end = sqlite3_column_int(st, 7);
+        copy_text(j->state, sizeof j->state, st, 8);
+        copy_text(j->format, sizeof j->format, st, 9);
+        copy_text(j->ext, sizeof j->ext, st, 10);
+        copy_text(j->scene, sizeof j->scene, st, 11);
+        copy_text(j->scene_name, sizeof j->scene_name, st, 12);
+        rc = 1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job)
+{
+    lock(self);
+    int rc = job_get_locked(self, id, job);
+    unlock(self);
+    return rc;
+}
+
+static bool job_ended(const char *state)
+{
+    return !strcmp(state, "done") || !strcmp(state, "failed") || !strcmp(state, "cancelled");
+}
+
+/* Ends a job: its open tasks are dropped. */
+static int job_end_locked(ts_store_t *self, int64_t id, const char *state, const char *error)
+{
+    if (run(self, "UPDATE jobs SET state=?, error=?, finished=? WHERE id=?", "ttdi", state, error, now(), id) < 0)
+        return -1;
+    return run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned')", "i",
+               id);
+}
+
+int ts_store_job_cancel(ts_store_t *self, int64_t id)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = job_get_locked(self, id, &j);
+    if (rc == 0)
+        rc = 1;
+    else if (rc == 1 && job_ended(j.state))
+        rc = 2;
+    else if (rc == 1)
+        rc = job_end_locked(self, id, "cancelled", "cancelled by the user");
+    return end(self, rc);
+}
+
+int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = job_get_locked(self, id, &j);
+    if (rc == 1 && !job_ended(j.state))
+        rc = job_end_locked(self, id, "failed", error);
+    return end(self, rc < 0 ? -1 : 0);
+}
+
+int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, const ts_store_rect_t *render,
+                      int ntiles)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = job_get_locked(self, id, &j);
+    if (rc != 1 || job_ended(j.state))
+        return end(self, rc < 0 ? -1 : 0);
+    const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
+    rc = run(self, "UPDATE jobs SET width=?, height=?, ext=?, state='running' WHERE id=?", "iiti",
+             (int64_t)f->width, (int64_t)f->height, ext, id);
+    sqlite3_stmt *ins = rc < 0 ? NULL
+                               : prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,state) "
+                                            "VALUES(?,?,?,?,?,?,?,?,'queued')");
+    if (!ins)
+        rc = -1;
+    for (int frame = j.frame_start; rc == 0 && frame <= j.frame_end; frame++) {
+        rc = run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'rendering')", "ii", id,
+                 (int64_t)frame);
+        for (int t = 0; rc == 0 && t < ntiles; t++) {
+            sqlite3_reset(ins);
+            sqlite3_bind_int64(ins, 1, id);
+            sqlite3_bind_int(ins, 2, TS_KIND_TILE);
+            sqlite3_bind_int(ins, 3, frame);
+            sqlite3_bind_int(ins, 4, t);
+            sqlite3_bind_int(ins, 5, render[t].x0);
+            sqlite3_bind_int(ins, 6, render[t].y0);
+            sqlite3_bind_int(ins, 7, render[t].x1);
+            sqlite3_bind_int(ins, 8, render[t].y1);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = db_error(self, "insert tile task");
+        }
+    }
+    sqlite3_finalize(ins);
+    return end(self, rc);
+}
+
+static json_t *job_row_json(sqlite3_stmt *st)
+{
+    /* Columns as selected by JOB_COLUMNS. */
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "type", json_string((const char *)sqlite3_column_text(st, 1)));
+    json_object_set_new(o, "state", json_string((const char *)sqlite3_column_text(st, 2)));
+    const unsigned char *err = sqlite3_column_text(st, 3);
+    json_object_set_new(o, "error", err ? json_string((const char *)err) : json_null());
+    json_object_set_new(o, "scene", json_string((const char *)sqlite3_column_text(st, 4)));
+    json_object_set_new(o, "scene_name", json_string((const char *)sqlite3_column_text(st, 5)));
+    static const char *const ints[] = {"frame_start", "frame_end", "tiles_x", "tiles_y"};
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(o, ints[i], json_integer(sqlite3_column_int64(st, 6 + i)));
+    json_object_set_new(o, "format", json_string((const char *)sqlite3_column_text(st, 10)));
+    json_object_set_new(o, "priority", json_integer(sqlite3_column_int64(st, 11)));
+    json_object_set_new(o, "device", json_string((const char *)sqlite3_column_text(st, 12)));
+    json_object_set_new(o, "width", json_integer(sqlite3_column_int64(st, 13)));
+    json_object_set_new(o, "height", json_integer(sqlite3_column_int64(st, 14)));
+    json_object_set_new(o, "created", json_real(sqlite3_column_double(st, 15)));
+    json_object_set_new(o, "finished", sqlite3_column_type(st, 16) == SQLITE_NULL
+                                           ? json_null()
+                                           : json_real(sqlite3_column_double(st, 16)));
+    static const char *const counts[] = {"tasks_total", "tasks_done", "tasks_running", "frames_total",
+                                         "frames_done"};
+    for (int i = 0; i < 5; i++)
+        json_object_set_new(o, counts[i], json_integer(sqlite3_column_int64(st, 17 + i)));
+    json_object_set_new(o, "ext", json_string((const char *)sqlite3_column_text(st, 22)));
+    return o;
+}
+
+#define JOB_COLUMNS                                                                                           \
+    "SELECT j.id,j.type,j.state,j.error,j.scene,j.scene_name,j.frame_start,j.frame_end,j.tiles_x,j.tiles_y,"  \
+    "j.format,j.priority,j.device,j.width,j.height,j.created,j.finished,"                                     \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state!='cancelled'),"                            \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state='done'),"                                  \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state='assigned'),"                              \
+    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
+    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext FROM jobs j "
+
+static json_t *outputs_json(ts_store_t *self, int64_t id, const char *ext)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st =
+        prep(self, "SELECT frame, output, output_size FROM frames WHERE job_id=? AND state='done' ORDER BY frame");
+    if (!st)
+        return arr;
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char name[64];
+        snprintf(name, sizeof name, "frame_%04d.%s", sqlite3_column_int(st, 0), ext);
+        json_t *o = json_object();
+        json_object_set_new(o, "frame", json_integer(sqlite3_column_int(st, 0)));
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 1)));
+        json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+json_t *ts_store_job_json(ts_store_t *self, int64_t id)
+{
+    lock(self);
+    json_t *o = NULL;
+    sqlite3_stmt *st = prep(self, JOB_COLUMNS "WHERE j.id=?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            o = job_row_json(st);
+            json_object_set_new(o, "outputs", outputs_json(self, id, json_string_value(json_object_get(o, "ext"))));
+        }
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return o;
+}
+
+json_t *ts_store_jobs_json(ts_store_t *self)
+{
+    lock(self);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = prep(self, JOB_COLUMNS "ORDER BY j.id");
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, job_row_json(st));
+    sqlite3_finalize(st);
+    unlock(self);
+    return arr;
+}
+
+int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX], char name[64])
+{
+    lock(self);
+    int rc = 0;
+    sqlite3_stmt *st = prep(self, "SELECT f.output, j.ext FROM frames f JOIN jobs j ON j.id=f.job_id "
+                                  "WHERE f.job_id=? AND f.frame=? AND f.state='done'");
+    if (!st)
+        rc = -1;
+    else {
+        sqlite3_bind_int64(st, 1, job);
+        sqlite3_bind_int(st, 2, frame);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            copy_text(hash, TS_HASH_HEX, st, 0);
+            snprintf(name, 64, "frame_%04d.%s", frame, (const char *)sqlite3_column_text(st, 1));
+            rc = 1;
+        }
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return rc;
+}
+
+/* ---- tasks ---- */
+
+#define TASK_COLUMNS                                                                                          \
+    "SELECT t.id,t.job_id,t.kind,t.frame,t.tile,t.x0,t.y0,t.x1,t.y1,j.scene,t.input,j.format,j.device,"      \
+    "j.no_denoise,t.state,t.node,t.assigned_at,t.failures FROM tasks t JOIN jobs j ON j.id=t.job_id "
+
+static void task_from_row(sqlite3_stmt *st, ts_task_t *t)
+{
+    t->id = sqlite3_column_int64(st, 0);
+    t->job_id = sqlite3_column_int64(st, 1);
+    t->kind = sqlite3_column_int(st, 2);
+    t->frame = sqlite3_column_int(st, 3);
+    t->tile = sqlite3_column_int(st, 4);
+    t->x0 = sqlite3_column_int(st, 5);
+    t->y0 = sqlite3_column_int(st, 6);
+    t->x1 = sqlite3_column_int(st, 7);
+    t->y1 = sqlite3_column_int(st, 8);
+    copy_text(t->scene, sizeof t->scene, st, 9);
+    copy_text(t->input_hash, sizeof t->input_hash, st, 10);
+    copy_text(t->format, sizeof t->format, st, 11);
+    copy_text(t->device, sizeof t->device, st, 12);
+    t->no_denoise = sqlite3_column_int(st, 13) != 0;
+    copy_text(t->state, sizeof t->state, st, 14);
+    copy_text(t->node, sizeof t->node, st, 15);
+    t->assigned_at = sqlite3_column_double(st, 16);
+    t->failures = sqlite3_column_int(st, 17);
+}
+
+int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                    const char *prefer_scene, int max_failures, ts_task_t *tasks, int max)
+{
+    if (max <= 0)
+        return 0;
+    if (begin(self) < 0)
+        return -1;
+    sqlite3_stmt *st = prep(
+        self, TASK_COLUMNS
+        "WHERE t.state='queued' AND j.state IN ('queued','running')"
+        " AND (j.device='cpu' OR ?1)"
+        " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"
+        " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND b.failures>=?4)"
+        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, t.kind DESC, t.id LIMIT ?6");
+    int n = 0, rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_int(st, 1, has_gpu);
+        sqlite3_bind_text(st, 2, blender_version, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, node, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 4, max_failures);
+        sqlite3_bind_text(st, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 6, max);
+        while (n < max && sqlite3_step(st) == SQLITE_ROW)
+            task_from_row(st, &tasks[n++]);
+        sqlite3_finalize(st);
+    }
+    double t = now();
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, t,
+                 tasks[i].id);
+        rc = rc ? rc : run(self, "UPDATE jobs SET state='running' WHERE id=? AND state='queued'", "i", tasks[i].job_id);
+        snprintf(tasks[i].state, sizeof tasks[i].state, "assigned");
+        snprintf(tasks[i].node, sizeof tasks[i].node, "%s", node);
+        tasks[i].assigned_at = t;
+    }
+    return end(self, rc) < 0 ? -1 : n;
+}
+
+static int task_get_locked(ts_store_t *self, int64_t id, ts_task_t *task)
+{
+    sqlite3_stmt *st = prep(self, TASK_COLUMNS "WHERE t.id=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        task_from_row(st, task);
+        rc = 1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
+{
+    lock(self);
+    int rc = task_get_locked(self, id, task);
+    unlock(self);
+    return rc;
+}
+
+int ts_store_tasks_assigned(ts_store_t *self, ts_task_t **tasks, int *count)
+{
+    lock(self);
+    *tasks = NULL;
+    *count = 0;
+    int cap = 0, rc = 0;
+    sqlite3_stmt *st = prep(self, TASK_COLUMNS "WHERE t.state='assigned'");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 16;
+            ts_task_t *grown = realloc(*tasks, (size_t)cap * sizeof **tasks);
+            if (!grown) {
+                rc = ts_error_set("out of memory");
+                break;
+            }
+            *tasks = grown;
+        }
+        task_from_row(st, &(*tasks)[(*count)++]);
+    }
+    if (!st)
+        rc = -1;
+    sqlite3_finalize(st);
+    unlock(self);
+    return rc;
+}
+
+int ts_store_node_assigned_count(ts_store_t *self, const char *node)
+{
+    lock(self);
+    int n = -1;
+    sqlite3_stmt *st = prep(self, "SELECT count(*) FROM tasks WHERE state='assigned' AND node=?");
+    if (st) {
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return n;
+}
+
+static const char *kind_name(int kind)
+{
+    return kind == TS_KIND_PROBE ? "probe" : kind == TS_KIND_TILE ? "tile" : "finish";
+}
+
+int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = task_get_locked(self, id, &t);
+    if (rc != 1 || strcmp(t.state, "assigned") != 0)
+        return end(self, rc < 0 ? -1 : 0);
+    if (!failed)
+        return end(self, run(self, "UPDATE tasks SET state='queued', node='' WHERE id=?", "i", id));
+    rc = run(self, "UPDATE tasks SET state='queued', node='', failures=failures+1, error=? WHERE id=?", "ti",
+             error, id);
+    if (rc == 0 && t.node[0])
+        rc = run(self,
+                 "INSERT INTO blocklist(job_id,node,failures) VALUES(?,?,1) "
+                 "ON CONFLICT(job_id,node) DO UPDATE SET failures=failures+1",
+                 "it", t.job_id, t.node);
+    if (rc == 0 && t.node[0])
+        rc = run(self, "UPDATE nodes SET tasks_failed=tasks_failed+1 WHERE id=?", "t", t.node);
+    if (rc == 0 && t.failures + 1 >= max_failures) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s task %lld (frame %d, tile %d) failed %d times; last error: %s",
+                 kind_name(t.kind), (long long)id, t.frame, t.tile, t.failures + 1, error);
+        rc = run(self, "UPDATE tasks SET state='failed' WHERE id=?", "i", id);
+        if (rc == 0)
+            rc = job_end_locked(self, t.job_id, "failed", msg);
+    }
+    return end(self, rc);
+}
+
+/* Marks an assigned (or re-queued) task done by node; 0 when it was already done or dropped. */
+static int task_accept_locked(ts_store_t *self, int64_t id, const char *hash, const char *node, ts_task_t *t)
+{
+    int rc = task_get_locked(self, id, t);
+    if (rc != 1 || !(strcmp(t->state, "assigned") == 0 || strcmp(t->state, "queued") == 0))
+        return rc < 0 ? -1 : 0;
+    if (run(self, "UPDATE tasks SET state='done', result=?, node=? WHERE id=?", "tti", hash, node, id) < 0 ||
+        run(self, "UPDATE nodes SET tasks_done=tasks_done+1 WHERE id=?", "t", node) < 0)
+        return -1;
+    return 1;
+}
+
+int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    return end(self, task_accept_locked(self, id, "", node, &t));
+}
+
+int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const char *node, bool *frame_complete)
+{
+    *frame_complete = false;
+    if (begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = task_accept_locked(self, id, hash, node, &t);
+    if (rc == 1) {
+        sqlite3_stmt *st = prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
+                                      "state!='done'");
+        if (!st)
+            rc = -1;
+        else {
+            sqlite3_bind_int64(st, 1, t.job_id);
+            sqlite3_bind_int(st, 2, t.frame);
+            sqlite3_bind_int(st, 3, TS_KIND_TILE);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
+                *frame_complete = true;
+            sqlite3_finalize(st);
+        }
+        if (*frame_complete)
+            rc = run(self, "UPDATE frames SET state='stitching' WHERE job_id=? AND frame=?", "ii", t.job_id,
+                     (int64_t)t.frame);
+    }
+    return end(self, rc);
+}
+
+int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = task_accept_locked(self, id, hash, node, &t);
+    if (rc == 1)
+        rc = run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?", "tiii",
+                 hash, size, t.job_id, (int64_t)t.frame);
+    if (rc == 0)
+        rc = run(self,
+                 "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
+                 "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
+                 "dii", now(), t.job_id, t.job_id);
+    return end(self, rc);
+}
+
+int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max)
+{
+    lock(self);
+    int n = 0;
+    sqlite3_stmt *st = prep(self, "SELECT f.job_id, f.frame FROM frames f JOIN jobs j ON j.id=f.job_id "
+                                  "WHERE f.state='stitching' AND j.state='running' ORDER BY f.job_id, f.frame LIMIT ?");
+    if (st) {
+        sqlite3_bind_int(st, 1, max);
+        while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+            jobs[n] = sqlite3_column_int64(st, 0);
+            frames[n++] = sqlite3_column_int(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return st ? n : -1;
+}
+
+int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, char (*hashes)[TS_HASH_HEX], int count)
+{
+    lock(self);
+    int n = 0;
+    sqlite3_stmt *st = prep(self, "SELECT tile, result FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
+                                  "state='done' ORDER BY tile");
+    if (st) {
+        sqlite3_bind_int64(st, 1, job);
+        sqlite3_bind_int(st, 2, frame);
+        sqlite3_bind_int(st, 3, TS_KIND_TILE);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int tile = sqlite3_column_int(st, 0);
+            if (tile >= 0 && tile < count) {
+                copy_text(hashes[tile], TS_HASH_HEX, st, 1);
+                n++;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    if (!st)
+        return -1;
+    return n == count ? 0 : ts_error_set("job %lld frame %d: %d of %d tiles done", (long long)job, frame, n, count);
+}
+
+int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char *hash)
+{
+    if (begin(self) < 0)
+        return -1;
+    int rc = run(self, "UPDATE frames SET state='finishing', stitched=? WHERE job_id=? AND frame=? AND "
+                       "state='stitching'",
+                 "tii", hash, job, (int64_t)frame);
+    if (rc == 0 && sqlite3_changes(self->db) == 1)
+        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,input,state) VALUES(?,?,?,?,'queued')", "iiit", job,
+                 (int64_t)TS_KIND_FINISH, (int64_t)frame, hash);
+    return end(self, rc);
+}
+
+/* ---- nodes ---- */
+
+int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
+                       const char *devices_json, int cores, int64_t memory)
+{
+    if (begin(self) < 0)
+        return -1;
+    int rc = run(self,
+                 "INSERT INTO nodes(id,name,state,blender,devices,cores,memory,last_seen) VALUES(?,?,'online',?,?,?,?,?) "
+                 "ON CONFLICT(id) DO UPDATE SET name=excluded.name, state='online', blender=excluded.blender,"
+                 " devices=excluded.devices, cores=excluded.cores, memory=excluded.memory, last_seen=excluded.last_seen",
+                 "ttttiid", id, name, blender, devices_json, (int64_t)cores, memory, now());
+    return end(self, rc);
+}
+
+int ts_store_node_state(ts_store_t *self, const char *id, const char *state)
+{
+    lock(self);
+    int rc = run(self, "UPDATE nodes SET state=?, last_seen=CASE WHEN ?='offline' THEN last_seen ELSE ? END WHERE id=?",
+                 "ttdt", state, state, now(), id);
+    unlock(self);
+    return rc;
+}
+
+int ts_store_nodes_all_offline(ts_store_t *self)
+{
+    lock(self);
+    int rc = run(self, "UPDATE nodes SET state='offline'", "");
+    unlock(self);
+    return rc;
+}
+
+json_t *ts_store_nodes_json(ts_store_t *self)
+{
+    lock(self);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = prep(self, "SELECT id,name,state,blender,devices,cores,memory,last_seen,tasks_done,tasks_failed,"
+                                  "(SELECT count(*) FROM tasks t WHERE t.node=n.id AND t.state='assigned') "
+                                  "FROM nodes n ORDER BY name, id");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        const char *state = (const char *)sqlite3_column_text(st, 2);
+        if (strcmp(state, "online") == 0 && sqlite3_column_int(st, 10) > 0)
+            state = "busy";
+        json_object_set_new(o, "id", json_string((const char *)sqlite3_column_text(st, 0)));
+        json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 1)));
+        json_object_set_new(o, "state", json_string(state));
+        json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
+        json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+        json_object_set_new(o, "devices", dev ? dev : json_array());
+        json_object_set_new(o, "cores", json_integer(sqlite3_column_int64(st, 5)));
+        json_object_set_new(o, "memory", json_integer(sqlite3_column_int64(st, 6)));
+        json_object_set_new(o, "last_seen", json_real(sqlite3_column_double(st, 7)));
+        json_object_set_new(o, "tasks_done", json_integer(sqlite3_column_int64(st, 8)));
+        json_object_set_new(o, "tasks_failed", json_integer(sqlite3_column_int64(st, 9)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    unlock(self);
+    return arr;
+}

@@ -1,0 +1,110 @@
+/* ts_store: the master's durable state (SQLite, WAL): jobs, frames, tasks and their state machine, nodes.
+   Every call is one transaction and safe to call from any thread. */
+#ifndef TS_STORE_H
+#define TS_STORE_H
+
+#include "lib/ts_hash.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ts_store ts_store_t;
+
+enum { TS_KIND_PROBE = 1, TS_KIND_TILE = 2, TS_KIND_FINISH = 3 };
+
+typedef struct {
+    char scene[TS_HASH_HEX];
+    char scene_name[256];
+    int frame_start, frame_end;
+    int tiles_x, tiles_y;
+    char format[16];     /* "scene", "png", "exr" */
+    int priority;
+    char device[8];      /* "cpu", "gpu" */
+    char blender[32];    /* version prefix, "" for any */
+    bool no_denoise;
+} ts_job_request_t;
+
+typedef struct {
+    int64_t id, job_id;
+    int kind, frame, tile;
+    int x0, y0, x1, y1;
+    char scene[TS_HASH_HEX];
+    char input_hash[TS_HASH_HEX];
+    char format[16];
+    char device[8];
+    bool no_denoise;
+    char state[16];
+    char node[TS_HASH_HEX];
+    double assigned_at;
+    int failures;
+} ts_task_t;
+
+typedef struct {
+    int64_t id;
+    int width, height, tiles_x, tiles_y, margin;
+    int frame_start, frame_end;
+    char state[16];
+    char format[16];
+    char ext[16];
+    char scene[TS_HASH_HEX];
+    char scene_name[256];
+} ts_job_t;
+
+/* What a probe learned about a scene (filled from the slave's SceneInfo). */
+typedef struct {
+    int width, height, frame_start, frame_end;
+    char ext[16];
+} ts_scene_facts_t;
+
+ts_store_t *ts_store_open(const char *path);
+void ts_store_destroy(ts_store_t **self_p);
+
+/* Jobs */
+int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
+int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job);   /* 1 found, 0 not, -1 error */
+/* 0 cancelled; 1 unknown job; 2 already ended; -1 error. */
+int ts_store_job_cancel(ts_store_t *self, int64_t id);
+int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error);
+/* A probe's facts become the job's frames and tile tasks (tiles cut by the caller's plan). */
+typedef struct { int x0, y0, x1, y1; } ts_store_rect_t;
+int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *facts, const ts_store_rect_t *render,
+                      int ntiles);
+json_t *ts_store_job_json(ts_store_t *self, int64_t id);   /* NULL when unknown */
+json_t *ts_store_jobs_json(ts_store_t *self);
+/* The stored output of a finished frame: 1 found, 0 not. */
+int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX], char name[64]);
+
+/* Tasks */
+/* Assigns up to max queued tasks that fit the node, best first; returns how many (tasks filled). */
+int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                    const char *prefer_scene, int max_failures, ts_task_t *tasks, int max);
+int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task);   /* 1 found, 0 not */
+int ts_store_tasks_assigned(ts_store_t *self, ts_task_t **tasks, int *count);
+int ts_store_node_assigned_count(ts_store_t *self, const char *node);
+/* Back to the queue. With failed: counts a failure on the task and on the (job, node) pair, and fails the
+   job once the task has failed max_failures times (error says which task and why). */
+int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures);
+/* Records an accepted tile. Sets *frame_complete when every tile of its frame is now done. */
+int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const char *node, bool *frame_complete);
+/* Records a finished frame; the job is done when all its frames are. */
+int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node);
+/* Probe task bookkeeping. */
+int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node);
+
+/* Frames waiting to be stitched: fills up to max (job, frame) pairs. */
+int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max);
+/* The result hashes of a frame's tiles, in tile order (count = tiles_x * tiles_y). */
+int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, char (*hashes)[TS_HASH_HEX], int count);
+/* The stitched frame is stored: queue its finish task. */
+int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char *hash);
+
+/* Nodes */
+int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
+                       const char *devices_json, int cores, int64_t memory);
+int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
+int ts_store_nodes_all_offline(ts_store_t *self);
+json_t *ts_store_nodes_json(ts_store_t *self);
+
+int ts_store_test(bool verbose);
+
+#endif
