@@ -182,7 +182,7 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
     int rc = run(self,
                  "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
                  "priority,device,blender,no_denoise,margin,created) VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 "ttiiiititiiid", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
+                 "ttiiiitittiid", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
                  (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
                  (int64_t)r->no_denoise, (int64_t)margin, now());
     int64_t id = sqlite3_last_insert_rowid(self->db);
@@ -601,7 +601,7 @@ int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node)
     if (begin(self) < 0)
         return -1;
     ts_task_t t;
-    return end(self, task_accept_locked(self, id, "", node, &t));
+    return end(self, task_accept_locked(self, id, "", node, &t)) < 0 ? -1 : 0;
 }
 
 int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const char *node, bool *frame_complete)
@@ -628,7 +628,7 @@ int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const cha
             rc = run(self, "UPDATE frames SET state='stitching' WHERE job_id=? AND frame=?", "ii", t.job_id,
                      (int64_t)t.frame);
     }
-    return end(self, rc);
+    return end(self, rc) < 0 ? -1 : 0;
 }
 
 int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node)
@@ -640,12 +640,14 @@ int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t
     if (rc == 1)
         rc = run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?", "tiii",
                  hash, size, t.job_id, (int64_t)t.frame);
+    else if (rc == 0)
+        rc = 1; /* a duplicate: nothing changes */
     if (rc == 0)
         rc = run(self,
                  "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
                  "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
                  "dii", now(), t.job_id, t.job_id);
-    return end(self, rc);
+    return end(self, rc) < 0 ? -1 : 0;
 }
 
 int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max)

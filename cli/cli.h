@@ -1,0 +1,95 @@
+/* cli: shared declarations of the tessera command-line client (exit codes, commands, parsers, helpers). */
+#ifndef TS_CLI_H
+#define TS_CLI_H
+
+#include "lib/ts_opts.h"
+#include "lib/ts_version.h"
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CLI_VERSION TS_VERSION
+#define CLI_PROG "tessera"
+#define CLI_DEFAULT_MASTER "http://127.0.0.1:8080"
+#define CLI_MASTER_ENV "TESSERA_MASTER"
+
+/* Exit codes scripts rely on (listed in `tessera --help`). */
+enum {
+    CLI_EXIT_OK = 0,      /* success */
+    CLI_EXIT_JOB = 1,     /* the job failed or was cancelled */
+    CLI_EXIT_USAGE = 2,   /* bad option/value, or the master rejected the input (HTTP 400/409) */
+    CLI_EXIT_UNKNOWN = 3, /* unknown job (HTTP 404) */
+    CLI_EXIT_MASTER = 4,  /* master unreachable, HTTP 5xx, or an answer that is not the expected JSON */
+    CLI_EXIT_TIMEOUT = 5  /* --timeout expired */
+};
+
+#define CLI_TILES_MIN 1
+#define CLI_TILES_MAX 64
+#define CLI_FRAME_MAX 1048574L /* Blender's highest frame number (MAXFRAME) */
+#define CLI_URL_MAX 2048
+#define CLI_MSG_MAX 1024
+
+/* Where the master URL came from, so messages can name it. */
+typedef struct {
+    const char *master;
+    const char *source; /* "--master", "$TESSERA_MASTER" or "default" */
+} cli_ctx_t;
+
+/* The --master entry every option table carries, so it may also follow the command. */
+#define CLI_OPT_MASTER(target)                                                                         \
+    {"master", TS_OPT_STRING, NULL, 1, 0, (target),                                                    \
+     "master URL (else $" CLI_MASTER_ENV ", else " CLI_DEFAULT_MASTER ")"}
+
+/* Commands: argv holds the arguments after the command name. 0, or -1 with ts_error() and
+   cli_exit_code() set. */
+int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_wait(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_status(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_cancel(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv);
+
+/* Waiting for a job (cli_wait.c), shared by `wait` and `submit --wait`. */
+typedef struct cli_http cli_http_t;
+typedef struct {
+    const char *out; /* download the outputs here when done; NULL: do not */
+    double timeout;  /* seconds; 0: forever */
+    bool json;       /* print the final job JSON on stdout (instead of the written paths) */
+} cli_wait_opts_t;
+#define CLI_WAIT_TIMEOUT_MAX 31536000.0 /* a year */
+int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts);
+
+/* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. */
+int cli_parse_frames(const char *text, long *start, long *end);
+int cli_parse_tiles(const char *text, int *cols, int *rows);
+int cli_parse_job_id(const char *text, long *id);
+/* Normalizes a master URL: adds "http://" when no scheme is given, refuses other schemes and an
+   empty host, drops trailing slashes. Messages do not quote the text (it may hold credentials). */
+int cli_master_url(const char *text, char *out, size_t cap);
+/* base + path with exactly one '/' between them; malloc'd, NULL when out of memory. */
+char *cli_url_join(const char *base, const char *path);
+/* The URL without any "user:password@" part, for messages. */
+void cli_url_redact(const char *url, char *out, size_t cap);
+/* True when an output name from the master is a plain file name safe to create in --out. */
+bool cli_output_name_ok(const char *name, const char **why);
+/* The file name part of a path. */
+const char *cli_basename(const char *path);
+
+int ts_cli_test(bool verbose);
+
+/* Errors with an exit code (cli_util.c): set ts_error() and the exit code; return -1. */
+int cli_fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Keeps the current ts_error() message and sets the exit code; returns -1. */
+int cli_keep(int exit_code);
+int cli_exit_code(void);
+/* Command usage: the synopsis line, a summary and the option table, to out. */
+void cli_usage(FILE *out, const char *synopsis, const char *summary, const ts_opt_t *table);
+/* Parses a command's options; 1 when --help was printed (the command then returns 0), 0 when
+   parsed, -1 on a usage error. npos receives the count of positionals. */
+int cli_parse_opts(const ts_opt_t *table, int argc, char **argv, char **pos, int max_pos, int *npos,
+                   const char *synopsis, const char *summary);
+/* Applies a per-command --master over the context (when given). */
+void cli_ctx_override(cli_ctx_t *ctx, const char *master);
+
+#endif

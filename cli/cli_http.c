@@ -1,0 +1,411 @@
+/* cli_http: a tiny libcurl + jansson client for the master's API: JSON requests, streamed upload and download. */
+#include "cli/cli_http.h"
+#include "lib/ts_error.h"
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLI_HTTP_CONNECT_TIMEOUT_S 10L
+#define CLI_HTTP_JSON_TIMEOUT_S 60L
+#define CLI_HTTP_STALL_BYTES_PER_S 1L  /* a transfer slower than this ... */
+#define CLI_HTTP_STALL_TIME_S 60L      /* ... for this long is given up */
+#define CLI_HTTP_JSON_MAX (64L << 20)  /* largest JSON answer accepted */
+#define CLI_HTTP_ERROR_MAX (64L << 10) /* largest error body kept from a download */
+#define CLI_HTTP_BUF_INITIAL 4096
+#define CLI_HTTP_MIB (1024.0 * 1024.0)
+#define CLI_HTTP_PERCENT 100
+#define CLI_HTTP_USER_AGENT CLI_PROG "-cli/" CLI_VERSION
+#define CLI_HTTP_LINE_CLEAR "\r\033[K"
+
+struct cli_http {
+    CURL *curl;
+    char base[CLI_URL_MAX];
+    char shown[CLI_URL_MAX];
+    char curl_error[CURL_ERROR_SIZE];
+};
+
+typedef struct {
+    char *data;
+    size_t len, cap, limit;
+    bool overflow;
+} membuf_t;
+
+static bool membuf_add(membuf_t *b, const char *p, size_t n)
+{
+    if (b->len + n > b->limit) {
+        b->overflow = true;
+        return false;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : CLI_HTTP_BUF_INITIAL;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return false;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+static size_t write_mem(char *p, size_t size, size_t n, void *ud)
+{
+    return membuf_add(ud, p, size * n) ? size * n : 0;
+}
+
+cli_http_t *cli_http_new(const cli_ctx_t *ctx)
+{
+    cli_http_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        cli_fail(CLI_EXIT_MASTER, "out of memory");
+        return NULL;
+    }
+    cli_url_redact(ctx->master, self->shown, sizeof self->shown);
+    if (cli_master_url(ctx->master, self->base, sizeof self->base) < 0) {
+        cli_fail(CLI_EXIT_USAGE, "%s '%s': %s", ctx->source, self->shown, ts_error());
+        free(self);
+        return NULL;
+    }
+    cli_url_redact(self->base, self->shown, sizeof self->shown);
+    self->curl = curl_easy_init();
+    if (!self->curl) {
+        cli_fail(CLI_EXIT_MASTER, "cannot start libcurl");
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void cli_http_free(cli_http_t **self_p)
+{
+    cli_http_t *self = *self_p;
+    if (!self)
+        return;
+    curl_easy_cleanup(self->curl);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *cli_http_shown(const cli_http_t *self)
+{
+    return self->shown;
+}
+
+/* Resets the handle (keeping its connections) and sets what every request shares. */
+static int setup(cli_http_t *self, const char *path, cli_reply_t *reply, char **url_out)
+{
+    memset(reply, 0, sizeof *reply);
+    char *url = cli_url_join(self->base, path);
+    if (!url) {
+        reply->local = true;
+        snprintf(reply->error, sizeof reply->error, "out of memory");
+        return -1;
+    }
+    CURL *c = self->curl;
+    curl_easy_reset(c);
+    self->curl_error[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, self->curl_error);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, CLI_HTTP_USER_AGENT);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    *url_out = url;
+    return 0;
+}
+
+static int transport_failed(cli_http_t *self, CURLcode rc, cli_reply_t *reply)
+{
+    reply->status = 0;
+    snprintf(reply->error, sizeof reply->error, "cannot reach the master at %s (%s)", self->shown,
+             self->curl_error[0] ? self->curl_error : curl_easy_strerror(rc));
+    return -1;
+}
+
+/* Turns an answer's status and body into the reply; 0 only for a 2xx JSON answer. */
+static int read_answer(cli_http_t *self, long status, const membuf_t *body, cli_reply_t *reply)
+{
+    reply->status = status;
+    json_error_t jerr;
+    json_t *json = body->len ? json_loadb(body->data, body->len, 0, &jerr) : NULL;
+    if (status >= 200 && status < 300) {
+        if (json) {
+            reply->json = json;
+            return 0;
+        }
+        snprintf(reply->error, sizeof reply->error, "the master at %s answered HTTP %ld with %s", self->shown,
+                 status, body->overflow ? "a body too large" : "a body that is not JSON");
+        return -1;
+    }
+    const char *msg = json ? json_string_value(json_object_get(json, "error")) : NULL;
+    if (msg)
+        snprintf(reply->error, sizeof reply->error, "%s", msg);
+    else
+        snprintf(reply->error, sizeof reply->error, "HTTP %ld without an error message", status);
+    json_decref(json);
+    return -1;
+}
+
+/* After curl_easy_perform: an HTTP answer wins over a transfer error (the master may answer 4xx
+   and close before reading a whole upload). */
+static int conclude(cli_http_t *self, CURLcode rc, const membuf_t *body, cli_reply_t *reply)
+{
+    long status = 0;
+    curl_easy_getinfo(self->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK && status < 400) {
+        if (rc == CURLE_WRITE_ERROR && body->overflow) {
+            reply->status = status;
+            snprintf(reply->error, sizeof reply->error, "the master at %s answered with a body too large",
+                     self->shown);
+            return -1;
+        }
+        return transport_failed(self, rc, reply);
+    }
+    return read_answer(self, status, body, reply);
+}
+
+int cli_http_json(cli_http_t *self, const char *method, const char *path, const json_t *body,
+                  cli_reply_t *reply)
+{
+    char *url = NULL;
+    if (setup(self, path, reply, &url) < 0)
+        return -1;
+    CURL *c = self->curl;
+    membuf_t answer = {.limit = CLI_HTTP_JSON_MAX};
+    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    char *text = NULL;
+    if (body) {
+        text = json_dumps(body, JSON_COMPACT);
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        if (!text || !headers) {
+            curl_slist_free_all(headers);
+            free(text);
+            free(url);
+            reply->local = true;
+            snprintf(reply->error, sizeof reply->error, "out of memory");
+            return -1;
+        }
+    }
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(text ? strlen(text) : 0));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, CLI_HTTP_JSON_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_mem);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+    CURLcode rc = curl_easy_perform(c);
+    int ret = conclude(self, rc, &answer, reply);
+    curl_slist_free_all(headers);
+    free(text);
+    free(answer.data);
+    free(url);
+    return ret;
+}
+
+typedef struct {
+    FILE *f;
+    int read_errno;
+    const char *label;
+    int last_percent;
+} upload_t;
+
+static size_t read_file(char *buf, size_t size, size_t n, void *ud)
+{
+    upload_t *up = ud;
+    size_t got = fread(buf, 1, size * n, up->f);
+    if (got == 0 && ferror(up->f)) {
+        up->read_errno = errno ? errno : EIO;
+        return CURL_READFUNC_ABORT;
+    }
+    return got;
+}
+
+static int upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    upload_t *up = ud;
+    if (ultotal <= 0)
+        return 0;
+    int percent = (int)(ulnow * CLI_HTTP_PERCENT / ultotal);
+    if (percent != up->last_percent) {
+        up->last_percent = percent;
+        fprintf(stderr, "\r%s %3d%% (%.1f of %.1f MiB)\033[K", up->label, percent, (double)ulnow / CLI_HTTP_MIB,
+                (double)ultotal / CLI_HTTP_MIB);
+    }
+    return 0;
+}
+
+int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
+                      const char *progress_label, cli_reply_t *reply)
+{
+    char *url = NULL;
+    if (setup(self, path, reply, &url) < 0)
+        return -1;
+    CURL *c = self->curl;
+    membuf_t answer = {.limit = CLI_HTTP_JSON_MAX};
+    upload_t up = {.f = f, .label = progress_label, .last_percent = -1};
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_file);
+    curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, CLI_HTTP_STALL_BYTES_PER_S);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, CLI_HTTP_STALL_TIME_S);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_mem);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+    if (progress_label) {
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, upload_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &up);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (progress_label && up.last_percent >= 0)
+        fputs(CLI_HTTP_LINE_CLEAR, stderr);
+    int ret;
+    if (up.read_errno) {
+        reply->local = true;
+        snprintf(reply->error, sizeof reply->error, "reading the file failed: %s", strerror(up.read_errno));
+        ret = -1;
+    } else {
+        ret = conclude(self, rc, &answer, reply);
+    }
+    curl_slist_free_all(headers);
+    free(answer.data);
+    free(url);
+    return ret;
+}
+
+typedef struct {
+    CURL *curl;
+    int fd;
+    ts_hasher_t *hasher;
+    int64_t bytes;
+    membuf_t error_body;
+    int write_errno;
+    bool decided, is_error;
+} sink_t;
+
+static size_t write_sink(char *p, size_t size, size_t n, void *ud)
+{
+    sink_t *s = ud;
+    size_t len = size * n;
+    if (!s->decided) {
+        long status = 0;
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        s->is_error = status < 200 || status >= 300;
+        s->decided = true;
+    }
+    if (s->is_error)
+        return membuf_add(&s->error_body, p, len) ? len : 0;
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(s->fd, p + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            s->write_errno = errno;
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    if (s->hasher)
+        ts_hasher_update(s->hasher, p, len);
+    s->bytes += (int64_t)len;
+    return len;
+}
+
+int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *hasher, int64_t *bytes,
+                      cli_reply_t *reply)
+{
+    char *url = NULL;
+    if (setup(self, path, reply, &url) < 0)
+        return -1;
+    CURL *c = self->curl;
+    sink_t sink = {.curl = c, .fd = fd, .hasher = hasher, .error_body = {.limit = CLI_HTTP_ERROR_MAX}};
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, CLI_HTTP_STALL_BYTES_PER_S);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, CLI_HTTP_STALL_TIME_S);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    int ret = -1;
+    if (sink.write_errno) {
+        reply->status = status;
+        reply->local = true;
+        snprintf(reply->error, sizeof reply->error, "writing the file failed: %s", strerror(sink.write_errno));
+    } else if (status >= 200 && status < 300) {
+        if (rc == CURLE_OK)
+            ret = 0;
+        else
+            transport_failed(self, rc, reply);
+    } else {
+        ret = conclude(self, rc, &sink.error_body, reply);
+        if (ret == 0) { /* a non-2xx status never counts as a download, whatever its body */
+            json_decref(reply->json);
+            reply->json = NULL;
+            ret = -1;
+        }
+    }
+    *bytes = sink.bytes;
+    free(sink.error_body.data);
+    free(url);
+    return ret;
+}
+
+int cli_fail_reply(const cli_reply_t *reply, const char *missing, const char *fmt, ...)
+{
+    char prefix[CLI_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    long status = reply->status;
+    if (reply->local)
+        return cli_fail(CLI_EXIT_USAGE, "%s: %s", prefix, reply->error);
+    if (status == 404)
+        return cli_fail(CLI_EXIT_UNKNOWN, "%s: %s (master says: %s)", prefix, missing ? missing : "not found",
+                        reply->error);
+    if (status >= 400 && status < 500)
+        return cli_fail(CLI_EXIT_USAGE, "%s: rejected by the master: %s", prefix, reply->error);
+    if (status >= 500)
+        return cli_fail(CLI_EXIT_MASTER, "%s: the master failed (HTTP %ld): %s", prefix, status, reply->error);
+    return cli_fail(CLI_EXIT_MASTER, "%s: %s", prefix, reply->error);
+}
+
+long cli_json_int(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? (long)json_integer_value(v) : json_is_real(v) ? (long)json_real_value(v) : 0;
+}
+
+double cli_json_num(const json_t *obj, const char *key)
+{
+    return json_number_value(json_object_get(obj, key));
+}
+
+const char *cli_json_str(const json_t *obj, const char *key, const char *def)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : def;
+}
+
+void cli_print_json(const json_t *json)
+{
+    json_dumpf(json, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+}

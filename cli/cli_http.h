@@ -1,0 +1,55 @@
+/* cli_http: a tiny libcurl + jansson client for the master's HTTP/JSON API (JSON calls, file up/download). */
+#ifndef TS_CLI_HTTP_H
+#define TS_CLI_HTTP_H
+
+#include "cli/cli.h"
+#include "lib/ts_hash.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct cli_http cli_http_t;
+
+/* The outcome of one request. */
+typedef struct {
+    long status;             /* HTTP status; 0 when the master could not be reached */
+    bool local;              /* the failure was local (reading the upload, writing the download) */
+    json_t *json;            /* the parsed body of a 2xx answer (caller decrefs), else NULL */
+    char error[CLI_MSG_MAX]; /* on failure: the master's "error" text, or what went wrong */
+} cli_reply_t;
+
+/* A client for the master at ctx's URL; NULL with cli_fail(CLI_EXIT_USAGE) when the URL is bad. */
+cli_http_t *cli_http_new(const cli_ctx_t *ctx);
+void cli_http_free(cli_http_t **self_p);
+/* The master URL without credentials, for messages. */
+const char *cli_http_shown(const cli_http_t *self);
+
+/* method path [JSON body] -> JSON. 0 on a 2xx JSON answer (reply->json set), else -1 with reply
+   filled (ts_error() not set: report with cli_fail_reply). */
+int cli_http_json(cli_http_t *self, const char *method, const char *path, const json_t *body,
+                  cli_reply_t *reply);
+/* PUT path with the rest of f (size bytes) streamed as the body; JSON answer as cli_http_json.
+   progress_label: when not NULL, a progress line with that label is drawn on stderr. */
+int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
+                      const char *progress_label, cli_reply_t *reply);
+/* GET path; a 2xx body is written to fd and fed to hasher (may be NULL); *bytes gets its length.
+   -1 with reply filled on an HTTP error; -1 with reply->status 2xx and reply->error on a local
+   write error. */
+int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *hasher, int64_t *bytes,
+                      cli_reply_t *reply);
+
+/* Reports a failed request: sets ts_error() to "<prefix>: <what happened>" and the exit code from
+   the status (local: 2, 0/5xx/bad 2xx: 4, 404: 3 with missing as the text, other 4xx: 2). Returns -1. */
+int cli_fail_reply(const cli_reply_t *reply, const char *missing, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Members of a JSON object: 0 / 0.0 / def when missing or of another type. */
+long cli_json_int(const json_t *obj, const char *key);
+double cli_json_num(const json_t *obj, const char *key);
+const char *cli_json_str(const json_t *obj, const char *key, const char *def);
+
+/* Prints JSON to stdout, indented, with a final newline. */
+void cli_print_json(const json_t *json);
+
+#endif

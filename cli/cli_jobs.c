@@ -1,0 +1,299 @@
+/* cli_jobs: `tessera jobs`, `status`, `cancel` and `nodes`: one request each, shown as text or JSON. */
+#include "cli/cli.h"
+#include "cli/cli_http.h"
+#include "lib/ts_error.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CLI_JOBS_PATH_MAX 128
+#define CLI_JOBS_TEXT_MAX 64
+#define CLI_JOBS_SCENE_WIDTH_MAX 40
+#define CLI_JOBS_HASH_SHOWN 12
+#define CLI_NODES_ID_SHOWN 12
+#define CLI_PERCENT 100
+#define CLI_GIB (1024.0 * 1024.0 * 1024.0)
+#define CLI_SECONDS_PER_MINUTE 60
+#define CLI_SECONDS_PER_HOUR 3600
+#define CLI_SECONDS_PER_DAY 86400
+
+static const char *const STATUS_SYNOPSIS = "status JOB [--json]";
+static const char *const STATUS_SUMMARY = "Shows one job: state, progress, scene, frames, tiles, outputs, error.";
+static const char *const CANCEL_SYNOPSIS = "cancel JOB [--json]";
+static const char *const CANCEL_SUMMARY =
+    "Cancels a job; its queued and running tasks are dropped. A job that already ended is refused (exit 2).";
+static const char *const JOBS_SYNOPSIS = "jobs [--json]";
+static const char *const JOBS_SUMMARY = "Lists every job, oldest first (--json: the array of jobs).";
+static const char *const NODES_SYNOPSIS = "nodes [--json]";
+static const char *const NODES_SUMMARY = "Lists every render node the master has seen (--json: the array of nodes).";
+
+/* Parses the options of a command taking [JOB] [--json]; *http is the client. 1: help shown. */
+static int prepare(cli_ctx_t *ctx, int argc, char **argv, bool want_job, const char *synopsis,
+                   const char *summary, long *id, bool *json, cli_http_t **http)
+{
+    const char *master = NULL;
+    ts_opt_t table[] = {
+        {"json", TS_OPT_FLAG, NULL, 1, 0, json, "print the master's JSON instead of text"},
+        CLI_OPT_MASTER(&master),
+        TS_OPT_END,
+    };
+    char *pos[1];
+    int npos = 0;
+    int parsed = cli_parse_opts(table, argc, argv, pos, want_job ? 1 : 0, &npos, synopsis, summary);
+    if (parsed != 0)
+        return parsed;
+    if (want_job && npos != 1)
+        return cli_fail(CLI_EXIT_USAGE, "which job? (usage: %s %s)", CLI_PROG, synopsis);
+    if (want_job && cli_parse_job_id(pos[0], id) < 0)
+        return cli_keep(CLI_EXIT_USAGE);
+    cli_ctx_override(ctx, master);
+    *http = cli_http_new(ctx);
+    return *http ? 0 : -1;
+}
+
+static void format_time(double unix_time, char *out, size_t cap)
+{
+    if (unix_time <= 0 || !isfinite(unix_time)) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    time_t t = (time_t)unix_time;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void format_ago(double unix_time, char *out, size_t cap)
+{
+    if (unix_time <= 0 || !isfinite(unix_time)) {
+        snprintf(out, cap, "never");
+        return;
+    }
+    long ago = (long)difftime(time(NULL), (time_t)unix_time);
+    if (ago < 0)
+        ago = 0;
+    if (ago < CLI_SECONDS_PER_MINUTE)
+        snprintf(out, cap, "%lds ago", ago);
+    else if (ago < CLI_SECONDS_PER_HOUR)
+        snprintf(out, cap, "%ldm ago", ago / CLI_SECONDS_PER_MINUTE);
+    else if (ago < CLI_SECONDS_PER_DAY)
+        snprintf(out, cap, "%ldh ago", ago / CLI_SECONDS_PER_HOUR);
+    else
+        snprintf(out, cap, "%ldd ago", ago / CLI_SECONDS_PER_DAY);
+}
+
+static void format_frames(const json_t *job, char *out, size_t cap)
+{
+    long a = cli_json_int(job, "frame_start"), b = cli_json_int(job, "frame_end");
+    if (a == b)
+        snprintf(out, cap, "%ld", a);
+    else
+        snprintf(out, cap, "%ld-%ld", a, b);
+}
+
+static void format_progress(const json_t *job, char *out, size_t cap)
+{
+    long done = cli_json_int(job, "tasks_done"), total = cli_json_int(job, "tasks_total");
+    if (total <= 0)
+        snprintf(out, cap, "-");
+    else
+        snprintf(out, cap, "%ld/%ld %3ld%%", done, total, done * CLI_PERCENT / total);
+}
+
+static void print_job(long id, const json_t *job)
+{
+    char frames[CLI_JOBS_TEXT_MAX], when[CLI_JOBS_TEXT_MAX];
+    const char *state = cli_json_str(job, "state", "?");
+    printf("job %ld: %s\n", id, state);
+    printf("  scene     %s (%.*s)\n", cli_json_str(job, "scene_name", "?"), CLI_JOBS_HASH_SHOWN,
+           cli_json_str(job, "scene", "?"));
+    format_frames(job, frames, sizeof frames);
+    printf("  frames    %s, %ld of %ld done\n", frames, cli_json_int(job, "frames_done"),
+           cli_json_int(job, "frames_total"));
+    printf("  tiles     %ldx%ld, %ld of %ld tasks done, %ld running\n", cli_json_int(job, "tiles_x"),
+           cli_json_int(job, "tiles_y"), cli_json_int(job, "tasks_done"), cli_json_int(job, "tasks_total"),
+           cli_json_int(job, "tasks_running"));
+    printf("  format    %s, priority %ld", cli_json_str(job, "format", "?"), cli_json_int(job, "priority"));
+    if (cli_json_int(job, "width") > 0)
+        printf(", %ldx%ld px", cli_json_int(job, "width"), cli_json_int(job, "height"));
+    printf("\n");
+    format_time(cli_json_num(job, "created"), when, sizeof when);
+    printf("  created   %s\n", when);
+    if (cli_json_num(job, "finished") > 0) {
+        format_time(cli_json_num(job, "finished"), when, sizeof when);
+        printf("  finished  %s\n", when);
+    }
+    const json_t *outputs = json_object_get(job, "outputs");
+    if (json_array_size(outputs) > 0)
+        printf("  outputs   %zu (%s ...)\n", json_array_size(outputs),
+               cli_json_str(json_array_get(outputs, 0), "name", "?"));
+    const char *error = cli_json_str(job, "error", NULL);
+    if (error)
+        printf("  error     %s\n", error);
+}
+
+int cli_cmd_status(cli_ctx_t *ctx, int argc, char **argv)
+{
+    long id = 0;
+    bool json = false;
+    cli_http_t *http = NULL;
+    int ready = prepare(ctx, argc, argv, true, STATUS_SYNOPSIS, STATUS_SUMMARY, &id, &json, &http);
+    if (ready != 0)
+        return ready > 0 ? 0 : -1;
+    char path[CLI_JOBS_PATH_MAX];
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld", id);
+    cli_reply_t reply;
+    int ret = cli_http_json(http, "GET", path, NULL, &reply);
+    if (ret < 0)
+        cli_fail_reply(&reply, "no such job", "job %ld", id);
+    else if (json)
+        cli_print_json(reply.json);
+    else
+        print_job(id, reply.json);
+    json_decref(reply.json);
+    cli_http_free(&http);
+    return ret;
+}
+
+int cli_cmd_cancel(cli_ctx_t *ctx, int argc, char **argv)
+{
+    long id = 0;
+    bool json = false;
+    cli_http_t *http = NULL;
+    int ready = prepare(ctx, argc, argv, true, CANCEL_SYNOPSIS, CANCEL_SUMMARY, &id, &json, &http);
+    if (ready != 0)
+        return ready > 0 ? 0 : -1;
+    char path[CLI_JOBS_PATH_MAX];
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld/cancel", id);
+    cli_reply_t reply;
+    int ret = cli_http_json(http, "POST", path, NULL, &reply);
+    if (ret < 0)
+        cli_fail_reply(&reply, "no such job", "job %ld", id);
+    else if (json)
+        cli_print_json(reply.json);
+    else
+        printf("job %ld: %s\n", id, cli_json_str(reply.json, "state", "cancelled"));
+    json_decref(reply.json);
+    cli_http_free(&http);
+    return ret;
+}
+
+/* GET path and return its member `key`, which must be an array (a new reference). */
+static json_t *get_list(cli_http_t *http, const char *path, const char *key)
+{
+    cli_reply_t reply;
+    if (cli_http_json(http, "GET", path, NULL, &reply) < 0) {
+        cli_fail_reply(&reply, NULL, "%s", key);
+        return NULL;
+    }
+    json_t *list = json_object_get(reply.json, key);
+    if (!json_is_array(list)) {
+        json_decref(reply.json);
+        cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no '%s' array", key, key);
+        return NULL;
+    }
+    json_incref(list);
+    json_decref(reply.json);
+    return list;
+}
+
+static int by_age(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    double cx = cli_json_num(x, "created"), cy = cli_json_num(y, "created");
+    if (cx != cy)
+        return cx < cy ? -1 : 1;
+    long ix = cli_json_int(x, "id"), iy = cli_json_int(y, "id");
+    return (ix > iy) - (ix < iy);
+}
+
+static void print_jobs(const json_t *jobs)
+{
+    size_t n = json_array_size(jobs);
+    if (n == 0) {
+        printf("no jobs\n");
+        return;
+    }
+    const json_t **sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return;
+    int scene_width = (int)strlen("SCENE");
+    for (size_t i = 0; i < n; i++) {
+        sorted[i] = json_array_get(jobs, i);
+        int w = (int)strlen(cli_json_str(sorted[i], "scene_name", "-"));
+        if (w > scene_width)
+            scene_width = w < CLI_JOBS_SCENE_WIDTH_MAX ? w : CLI_JOBS_SCENE_WIDTH_MAX;
+    }
+    qsort(sorted, n, sizeof *sorted, by_age);
+    printf("%-6s %-9s %-16s %-*s %-13s %s\n", "ID", "STATE", "PROGRESS", scene_width, "SCENE", "FRAMES", "TILES");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *job = sorted[i];
+        char progress[CLI_JOBS_TEXT_MAX], frames[CLI_JOBS_TEXT_MAX];
+        format_progress(job, progress, sizeof progress);
+        format_frames(job, frames, sizeof frames);
+        printf("%-6ld %-9s %-16s %-*.*s %-13s %ldx%ld\n", cli_json_int(job, "id"), cli_json_str(job, "state", "?"),
+               progress, scene_width, scene_width, cli_json_str(job, "scene_name", "-"), frames,
+               cli_json_int(job, "tiles_x"), cli_json_int(job, "tiles_y"));
+    }
+    free(sorted);
+}
+
+static int list_command(cli_ctx_t *ctx, int argc, char **argv, const char *synopsis, const char *summary,
+                        const char *path, const char *key, void (*print)(const json_t *))
+{
+    bool json = false;
+    cli_http_t *http = NULL;
+    int ready = prepare(ctx, argc, argv, false, synopsis, summary, NULL, &json, &http);
+    if (ready != 0)
+        return ready > 0 ? 0 : -1;
+    json_t *list = get_list(http, path, key);
+    cli_http_free(&http);
+    if (!list)
+        return -1;
+    if (json)
+        cli_print_json(list);
+    else
+        print(list);
+    json_decref(list);
+    return 0;
+}
+
+int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return list_command(ctx, argc, argv, JOBS_SYNOPSIS, JOBS_SUMMARY, "/api/v1/jobs", "jobs", print_jobs);
+}
+
+static void print_nodes(const json_t *nodes)
+{
+    size_t n = json_array_size(nodes);
+    if (n == 0) {
+        printf("no nodes\n");
+        return;
+    }
+    printf("%-12s %-16s %-8s %-8s %-9s %5s %8s %6s %6s %s\n", "ID", "NAME", "STATE", "BLENDER", "DEVICES",
+           "CORES", "MEMORY", "DONE", "FAILED", "LAST SEEN");
+    size_t i;
+    const json_t *node;
+    json_array_foreach(nodes, i, node) {
+        char devices[CLI_JOBS_TEXT_MAX] = "", memory[CLI_JOBS_TEXT_MAX], seen[CLI_JOBS_TEXT_MAX];
+        size_t j;
+        const json_t *dev;
+        json_array_foreach(json_object_get(node, "devices"), j, dev) {
+            size_t used = strlen(devices);
+            snprintf(devices + used, sizeof devices - used, "%s%s", j ? "," : "",
+                     json_string_value(dev) ? json_string_value(dev) : "?");
+        }
+        snprintf(memory, sizeof memory, "%.1fG", (double)cli_json_int(node, "memory") / CLI_GIB);
+        format_ago(cli_json_num(node, "last_seen"), seen, sizeof seen);
+        printf("%-12.*s %-16s %-8s %-8s %-9s %5ld %8s %6ld %6ld %s\n", CLI_NODES_ID_SHOWN,
+               cli_json_str(node, "id", "?"), cli_json_str(node, "name", "?"), cli_json_str(node, "state", "?"),
+               cli_json_str(node, "blender", "?"), devices[0] ? devices : "-", cli_json_int(node, "cores"), memory,
+               cli_json_int(node, "tasks_done"), cli_json_int(node, "tasks_failed"), seen);
+    }
+}
+
+int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return list_command(ctx, argc, argv, NODES_SYNOPSIS, NODES_SUMMARY, "/api/v1/nodes", "nodes", print_nodes);
+}

@@ -1,0 +1,186 @@
+/* cli_submit: `tessera submit render`: checks the inputs locally, uploads the scene, creates the job. */
+#include "cli/cli.h"
+#include "cli/cli_http.h"
+#include "lib/ts_error.h"
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CLI_SUBMIT_POSITIONALS 2 /* TYPE SCENE */
+#define CLI_SUBMIT_TEXT_MAX 64
+#define CLI_SUBMIT_PATH_MAX 128
+#define CLI_SUBMIT_LABEL_MAX 256
+
+static const char *const SUBMIT_SYNOPSIS =
+    "submit render SCENE.blend --frames A-B|N [--tiles CxR] [--format scene|exr|png] [--priority N]\n"
+    "       [--device cpu|gpu] [--blender VERSION] [--no-denoise] [--json]\n"
+    "       [--wait [--out DIR] [--timeout SECONDS]]";
+static const char *const SUBMIT_SUMMARY =
+    "Uploads SCENE.blend and queues a render of its frames, each split into CxR tiles. Prints the\n"
+    "job id (or the job as JSON with --json) and returns at once; with --wait it then behaves as\n"
+    "`tessera wait JOB --out DIR`.";
+
+static const char *const FORMATS[] = {"scene", "exr", "png", NULL};
+static const char *const DEVICES[] = {"cpu", "gpu", NULL};
+
+static int check_choice(const char *option, const char *value, const char *const *choices)
+{
+    for (const char *const *c = choices; *c; c++)
+        if (strcmp(value, *c) == 0)
+            return 0;
+    char list[CLI_SUBMIT_TEXT_MAX] = "";
+    for (const char *const *c = choices; *c; c++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", c == choices ? "" : ", ", *c);
+    return cli_fail(CLI_EXIT_USAGE, "--%s '%s': expected one of %s", option, value, list);
+}
+
+/* A Blender version prefix: digits separated by single dots ("3", "3.6", "4.1.1"). */
+static int check_blender(const char *text)
+{
+    bool ok = isdigit((unsigned char)text[0]);
+    for (const char *p = text; ok && *p; p++)
+        ok = isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]));
+    return ok ? 0 : cli_fail(CLI_EXIT_USAGE, "--blender '%s': expected a version such as 3.6 or 4.1.1", text);
+}
+
+/* Opens the scene for reading: it must be a non-empty regular file. */
+static FILE *open_scene(const char *path, int64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_fail(CLI_EXIT_USAGE, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *problem = NULL;
+    if (fstat(fileno(f), &st) < 0)
+        problem = strerror(errno);
+    else if (S_ISDIR(st.st_mode))
+        problem = strerror(EISDIR);
+    else if (!S_ISREG(st.st_mode))
+        problem = "not a regular file";
+    else if (st.st_size == 0)
+        problem = "the file is empty";
+    if (problem) {
+        cli_fail(CLI_EXIT_USAGE, "%s: %s", path, problem);
+        fclose(f);
+        return NULL;
+    }
+    *size = (int64_t)st.st_size;
+    return f;
+}
+
+/* Uploads the scene under its hash, then posts the job; *job_out gets the master's job. */
+static int upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t size, json_t *request,
+                           json_t **job_out)
+{
+    char hash[TS_HASH_HEX];
+    if (ts_hash_file(scene, hash) < 0)
+        return cli_keep(CLI_EXIT_USAGE);
+    char path[CLI_SUBMIT_PATH_MAX], label[CLI_SUBMIT_LABEL_MAX];
+    snprintf(path, sizeof path, "/api/v1/blobs/%s", hash);
+    snprintf(label, sizeof label, "uploading %s", cli_basename(scene));
+    cli_reply_t reply;
+    if (cli_http_put_file(http, path, f, size, isatty(STDERR_FILENO) ? label : NULL, &reply) < 0)
+        return cli_fail_reply(&reply, NULL, "%s: upload", scene);
+    json_decref(reply.json);
+    json_object_set_new(request, "scene", json_string(hash));
+    if (cli_http_json(http, "POST", "/api/v1/jobs", request, &reply) < 0)
+        return cli_fail_reply(&reply, NULL, "%s: submit", scene);
+    *job_out = reply.json;
+    return 0;
+}
+
+int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
+{
+    const char *frames_text = NULL, *tiles_text = NULL, *format = NULL, *device = NULL, *blender = NULL;
+    const char *out = NULL, *master = NULL;
+    long priority = 0;
+    double timeout = 0;
+    bool no_denoise = false, wait = false, json = false;
+    ts_opt_t table[] = {
+        {"frames", TS_OPT_STRING, NULL, 1, 0, &frames_text, "frames to render: A-B (inclusive) or N; required"},
+        {"tiles", TS_OPT_STRING, "1x1", 1, 0, &tiles_text, "split each frame into C columns x R rows, 1..64 each"},
+        {"format", TS_OPT_STRING, "scene", 1, 0, &format, "output format: scene (the scene's own), exr or png"},
+        {"priority", TS_OPT_INT, "0", 1, 0, &priority, "higher runs first"},
+        {"device", TS_OPT_STRING, "cpu", 1, 0, &device, "device class every tile renders on: cpu or gpu"},
+        {"blender", TS_OPT_STRING, NULL, 1, 0, &blender, "required Blender version prefix, e.g. 3.6 (default: any)"},
+        {"no-denoise", TS_OPT_FLAG, NULL, 1, 0, &no_denoise, "render with denoising off instead of failing"},
+        {"wait", TS_OPT_FLAG, NULL, 1, 0, &wait, "then wait for the job, as `tessera wait`"},
+        {"out", TS_OPT_STRING, NULL, 1, 0, &out, "with --wait: download the output frames into DIR"},
+        {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
+         "with --wait: give up after SECONDS (exit 5); 0 waits forever"},
+        {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the job as JSON instead of its id"},
+        CLI_OPT_MASTER(&master),
+        TS_OPT_END,
+    };
+    char *pos[CLI_SUBMIT_POSITIONALS];
+    int npos = 0;
+    int parsed = cli_parse_opts(table, argc, argv, pos, CLI_SUBMIT_POSITIONALS, &npos, SUBMIT_SYNOPSIS,
+                                SUBMIT_SUMMARY);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : -1;
+    if (npos >= 1 && strcmp(pos[0], "render") != 0)
+        return cli_fail(CLI_EXIT_USAGE, "submit: unknown job type '%s' (the only type is render: %s submit render %s ...)",
+                        pos[0], CLI_PROG, pos[0]);
+    if (npos != CLI_SUBMIT_POSITIONALS)
+        return cli_fail(CLI_EXIT_USAGE, "submit: which scene? (usage: %s submit render SCENE.blend --frames A-B)",
+                        CLI_PROG);
+    const char *scene = pos[1];
+    if (!frames_text)
+        return cli_fail(CLI_EXIT_USAGE, "submit: --frames is required (e.g. --frames 1-10)");
+    long start, end;
+    int cols, rows;
+    if (cli_parse_frames(frames_text, &start, &end) < 0 || cli_parse_tiles(tiles_text, &cols, &rows) < 0)
+        return cli_keep(CLI_EXIT_USAGE);
+    if (check_choice("format", format, FORMATS) < 0 || check_choice("device", device, DEVICES) < 0)
+        return -1;
+    if (blender && check_blender(blender) < 0)
+        return -1;
+    if (!wait && (out || timeout > 0))
+        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", out ? "out" : "timeout");
+    if (out && !*out)
+        return cli_fail(CLI_EXIT_USAGE, "--out '': the directory name is empty");
+
+    char frames[CLI_SUBMIT_TEXT_MAX], tiles[CLI_SUBMIT_TEXT_MAX];
+    if (start == end)
+        snprintf(frames, sizeof frames, "%ld", start);
+    else
+        snprintf(frames, sizeof frames, "%ld-%ld", start, end);
+    snprintf(tiles, sizeof tiles, "%dx%d", cols, rows);
+    json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "type", "render", "scene_name",
+                                cli_basename(scene), "frames", frames, "tiles", tiles, "format", format,
+                                "priority", (json_int_t)priority, "device", device, "no_denoise", no_denoise);
+    if (!request)
+        return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
+    if (blender)
+        json_object_set_new(request, "blender", json_string(blender));
+
+    int64_t size = 0;
+    FILE *f = open_scene(scene, &size);
+    cli_ctx_override(ctx, master);
+    cli_http_t *http = f ? cli_http_new(ctx) : NULL;
+    json_t *job = NULL;
+    int ret = http ? upload_and_post(http, scene, f, size, request, &job) : -1;
+    if (f)
+        fclose(f);
+    json_decref(request);
+    long id = ret == 0 ? cli_json_int(job, "id") : 0;
+    if (ret == 0 && (!json_is_integer(json_object_get(job, "id")) || id < 1))
+        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", scene);
+    if (ret == 0 && !wait) {
+        if (json)
+            cli_print_json(job);
+        else
+            printf("%ld\n", id);
+    } else if (ret == 0) {
+        fprintf(stderr, "job %ld: submitted\n", id);
+        cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
+        ret = cli_wait_job(http, id, &opts);
+    }
+    json_decref(job);
+    cli_http_free(&http);
+    return ret;
+}

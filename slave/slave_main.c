@@ -1,0 +1,87 @@
+/* tessera-slave: renders a tessera master's tasks on this PC with a persistent Blender process. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "lib/ts_opts.h"
+#include "lib/ts_version.h"
+#include "slave/ts_slave.h"
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WORKER_SCRIPT_NAME "tessera-worker.py"
+
+static volatile sig_atomic_t s_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    ts_slave_options_t o = {0};
+    const char *log_level = NULL;
+    bool help = false, version = false;
+    const ts_opt_t table[] = {
+        {"master", TS_OPT_STRING, "tcp://127.0.0.1:5555", 0, -1, &o.master, "the master's ZeroMQ endpoint"},
+        {"master-cert", TS_OPT_STRING, NULL, 0, -1, &o.master_cert, "the master's certificate file (master.cert in its state directory)"},
+        {"work", TS_OPT_STRING, NULL, 0, -1, &o.work, "work directory: identity key, cache, logs"},
+        {"name", TS_OPT_STRING, NULL, 0, -1, &o.name, "node name shown to the farm (default: host name)"},
+        {"blender", TS_OPT_STRING, "blender", 0, -1, &o.blender, "the Blender executable"},
+        {"worker-script", TS_OPT_STRING, NULL, 0, -1, &o.worker_script, "the Blender worker script (default: beside this program)"},
+        {"slots", TS_OPT_INT, "2", 1, 16, &o.slots, "tasks queued on this node at once"},
+        {"threads", TS_OPT_INT, "0", 0, 1024, &o.threads, "render threads (0: all cores)"},
+        {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds before a silent Blender counts as hung and is restarted"},
+        {"handshake-failures", TS_OPT_INT, "5", 1, 1000000, &o.handshake_failures, "refused handshakes before giving up (wrong certificate)"},
+        {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
+        {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
+        TS_OPT_END,
+    };
+    char *pos[1];
+    if (ts_opts_parse(table, argc - 1, argv + 1, pos, 0, &help) < 0) {
+        fprintf(stderr, "tessera-slave: %s\n", ts_error());
+        return 2;
+    }
+    if (help) {
+        printf("usage: tessera-slave --master-cert FILE --work DIR [options]\n\n");
+        ts_opts_usage(stdout, table);
+        return 0;
+    }
+    if (version) {
+        printf("tessera-slave %s\n", TS_VERSION);
+        return 0;
+    }
+    ts_log_level_t level;
+    if (ts_log_level_parse(log_level, &level) < 0) {
+        fprintf(stderr, "tessera-slave: option --log-level: unknown level '%s'\n", log_level);
+        return 2;
+    }
+    if (!o.master_cert || !o.work) {
+        fprintf(stderr, "tessera-slave: options --master-cert and --work are required\n");
+        return 2;
+    }
+    char script[PATH_MAX];
+    if (!o.worker_script) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        snprintf(script, sizeof script, "%s/%s", dirname(exe), WORKER_SCRIPT_NAME);
+        o.worker_script = script;
+    }
+    if (access(o.worker_script, R_OK) != 0) {
+        fprintf(stderr, "tessera-slave: worker script %s: not readable\n", o.worker_script);
+        return 2;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "slave%s%s", o.name ? " " : "", o.name ? o.name : "");
+    ts_log_init(name, level);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return ts_slave_run(&o, &s_stop);
+}

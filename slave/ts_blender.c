@@ -1,0 +1,251 @@
+/* ts_blender: a persistent Blender child process: start, request/reply over pipes, crash and hang handling.
+   DESIGN: Blender runs `-b -Y --factory-startup` (embedded scripts never run) with the worker script, reads
+   requests on fd 3 and answers on fd 4, while its own chatter goes to a log file. The child is in its own
+   process group and dies with the slave (PR_SET_PDEATHSIG), so a killed slave leaves no renderer behind. */
+#include "slave/ts_blender.h"
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMD_FD 3
+#define REPLY_FD 4
+#define POLL_SLICE_MS 100
+#define KILL_GRACE_MS 3000
+#define REPLY_MAX (1 << 20)
+
+struct ts_blender {
+    char *exe, *script, *log;
+    int threads;
+    pid_t pid;
+    int cmd_fd, reply_fd;
+    char *buf;
+    size_t len;
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *log, int threads)
+{
+    ts_blender_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->exe = strdup(exe);
+    self->script = strdup(script);
+    self->log = strdup(log);
+    self->threads = threads;
+    self->pid = -1;
+    self->cmd_fd = self->reply_fd = -1;
+    self->buf = malloc(REPLY_MAX);
+    return self;
+}
+
+bool ts_blender_running(const ts_blender_t *self)
+{
+    return self->pid > 0;
+}
+
+static int start(ts_blender_t *self)
+{
+    int cmd[2], reply[2];
+    if (pipe2(cmd, O_CLOEXEC) != 0)
+        return ts_error_set("pipe: %s", strerror(errno));
+    if (pipe2(reply, O_CLOEXEC) != 0) {
+        close(cmd[0]);
+        close(cmd[1]);
+        return ts_error_set("pipe: %s", strerror(errno));
+    }
+    int logfd = open(self->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", self->threads);
+    pid_t pid = fork();
+    if (pid < 0)
+        return ts_error_set("fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setpgid(0, 0);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        if (logfd >= 0) {
+            dup2(logfd, 1);
+            dup2(logfd, 2);
+        }
+        dup2(cmd[0], CMD_FD);
+        dup2(reply[1], REPLY_FD);
+        char *argv[] = {self->exe, "-b", "-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1",
+                        "--python", self->script, "--", "--cmd-fd", "3", "--reply-fd", "4", NULL};
+        execvp(self->exe, argv);
+        fprintf(stderr, "cannot run %s: %s\n", self->exe, strerror(errno));
+        _exit(127);
+    }
+    if (logfd >= 0)
+        close(logfd);
+    close(cmd[0]);
+    close(reply[1]);
+    self->pid = pid;
+    self->cmd_fd = cmd[1];
+    self->reply_fd = reply[0];
+    self->len = 0;
+    ts_info("blender started (pid %d)", (int)pid);
+    return 0;
+}
+
+/* Reaps the child; fills why with how it ended. */
+static void reap(ts_blender_t *self, int options, char *why, size_t cap)
+{
+    int status = 0;
+    pid_t r = waitpid(self->pid, &status, options);
+    if (r == self->pid) {
+        if (WIFEXITED(status))
+            snprintf(why, cap, "exited with status %d", WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+            snprintf(why, cap, "killed by signal %d", WTERMSIG(status));
+        self->pid = -1;
+    }
+}
+
+void ts_blender_kill(ts_blender_t *self)
+{
+    if (self->cmd_fd >= 0)
+        close(self->cmd_fd);
+    if (self->reply_fd >= 0)
+        close(self->reply_fd);
+    self->cmd_fd = self->reply_fd = -1;
+    if (self->pid <= 0)
+        return;
+    char why[64] = "";
+    kill(-self->pid, SIGTERM);
+    kill(self->pid, SIGTERM);
+    for (int waited = 0; self->pid > 0 && waited < KILL_GRACE_MS; waited += POLL_SLICE_MS) {
+        reap(self, WNOHANG, why, sizeof why);
+        if (self->pid > 0)
+            usleep(POLL_SLICE_MS * 1000);
+    }
+    if (self->pid > 0) {
+        kill(-self->pid, SIGKILL);
+        kill(self->pid, SIGKILL);
+        reap(self, 0, why, sizeof why);
+    }
+    ts_info("blender stopped (%s)", why[0] ? why : "gone");
+    self->pid = -1;
+}
+
+void ts_blender_destroy(ts_blender_t **self_p)
+{
+    ts_blender_t *self = *self_p;
+    if (!self)
+        return;
+    ts_blender_kill(self);
+    free(self->exe);
+    free(self->script);
+    free(self->log);
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+json_t *ts_blender_call(ts_blender_t *self, json_t *request, double timeout_s, volatile sig_atomic_t *stop)
+{
+    if (self->pid <= 0 && start(self) < 0)
+        return NULL;
+    if (json_object_get(request, "threads") == NULL)
+        json_object_set_new(request, "threads", json_integer(self->threads));
+    char *line = json_dumps(request, JSON_COMPACT);
+    if (!line) {
+        ts_error_set("cannot encode the request");
+        return NULL;
+    }
+    size_t n = strlen(line);
+    signal(SIGPIPE, SIG_IGN);
+    int wrc = write_all(self->cmd_fd, line, n) < 0 || write_all(self->cmd_fd, "\n", 1) < 0 ? -1 : 0;
+    free(line);
+    double deadline = mono() + timeout_s;
+    char why[64] = "";
+    while (wrc == 0) {
+        char *nl = memchr(self->buf, '\n', self->len);
+        if (nl) {
+            *nl = '\0';
+            json_error_t jerr;
+            json_t *reply = json_loads(self->buf, 0, &jerr);
+            size_t used = (size_t)(nl - self->buf) + 1;
+            memmove(self->buf, nl + 1, self->len - used);
+            self->len -= used;
+            if (!reply || !json_is_object(reply)) {
+                json_decref(reply);
+                ts_blender_kill(self);
+                ts_error_set("blender worker sent a malformed reply");
+                return NULL;
+            }
+            return reply;
+        }
+        if (stop && *stop) {
+            ts_blender_kill(self);
+            ts_error_set("stopped");
+            return NULL;
+        }
+        if (mono() > deadline) {
+            ts_blender_kill(self);
+            ts_error_set("Blender did not answer within %.0f s and was killed", timeout_s);
+            return NULL;
+        }
+        struct pollfd p = {.fd = self->reply_fd, .events = POLLIN};
+        int pr = poll(&p, 1, POLL_SLICE_MS);
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (pr <= 0)
+            continue;
+        if (self->len >= REPLY_MAX - 1) {
+            ts_blender_kill(self);
+            ts_error_set("blender worker reply longer than %d bytes", REPLY_MAX);
+            return NULL;
+        }
+        ssize_t r = read(self->reply_fd, self->buf + self->len, REPLY_MAX - 1 - self->len);
+        if (r > 0)
+            self->len += (size_t)r;
+        else if (r == 0 || errno != EINTR)
+            break;
+    }
+    /* The pipe closed or failed: Blender ended. */
+    close(self->cmd_fd);
+    close(self->reply_fd);
+    self->cmd_fd = self->reply_fd = -1;
+    if (self->pid > 0) {
+        for (int waited = 0; self->pid > 0 && waited < KILL_GRACE_MS; waited += POLL_SLICE_MS) {
+            reap(self, WNOHANG, why, sizeof why);
+            if (self->pid > 0)
+                usleep(POLL_SLICE_MS * 1000);
+        }
+        if (self->pid > 0)
+            ts_blender_kill(self);
+    }
+    ts_error_set("Blender crashed (%s); see %s", why[0] ? why : "pipe closed", self->log);
+    return NULL;
+}

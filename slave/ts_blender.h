@@ -1,0 +1,24 @@
+/* ts_blender: one persistent Blender process driven through the worker script (JSON lines on fds 3 and 4). */
+#ifndef TS_BLENDER_H
+#define TS_BLENDER_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+
+typedef struct ts_blender ts_blender_t;
+
+/* exe: the blender executable; script: blender_worker.py; log: file for Blender's own output. */
+ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *log, int threads);
+/* Kills and reaps the process (SIGTERM, then SIGKILL after a grace period). */
+void ts_blender_destroy(ts_blender_t **self_p);
+
+/* Sends one request and waits for its reply, starting Blender first when it is not running.
+   Returns the reply object, or NULL with ts_error() when Blender crashed, hung past timeout_s (it is then
+   killed), or *stop became true; the process is restarted by the next call. */
+json_t *ts_blender_call(ts_blender_t *self, json_t *request, double timeout_s, volatile sig_atomic_t *stop);
+/* Ends the process now (it is restarted by the next call). */
+void ts_blender_kill(ts_blender_t *self);
+bool ts_blender_running(const ts_blender_t *self);
+
+#endif

@@ -1,0 +1,287 @@
+/* ts_executor: the slave's worker thread: fetch inputs, drive Blender, sign and return results.
+   DESIGN: blocking work (downloads, renders) lives here, off the reactor. Tasks run one at a time in the
+   order assigned; a cancelled task is dropped from the queue, or its result discarded when it is running.
+   A Blender crash or hang becomes a failed result (the process is restarted for the next task), never a
+   lost task. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "lib/ts_wire.h"
+#include "slave/ts_fetch.h"
+#include "slave/ts_slave.h"
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define QUEUE_MAX 64
+#define PROBE_TIMEOUT_S 300.0
+
+struct ts_executor {
+    const ts_slave_options_t *opts;
+    ts_identity_t *identity;
+    ts_blobs_t *cache;
+    ts_blender_t *blender;
+    void *out; /* PAIR socket, used only by the thread */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    ts_slave_task_t queue[QUEUE_MAX];
+    int nqueue;
+    uint64_t running;
+    bool running_cancelled;
+    volatile sig_atomic_t stop;
+};
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ts_error_set("%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !(*data = malloc((size_t)st.st_size + 1))) {
+        fclose(f);
+        return ts_error_set("%s: cannot read", path);
+    }
+    *len = fread(*data, 1, (size_t)st.st_size, f);
+    fclose(f);
+    return *len == (size_t)st.st_size ? 0 : ts_error_set("%s: short read", path);
+}
+
+/* Runs one task; fills r (ok/error/scene facts) and *output (malloc'd) on success. */
+static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Result *r,
+                     Tessera__SceneInfo *info, uint8_t **output, size_t *output_len, char *errbuf, size_t cap)
+{
+    char scene[PATH_MAX], input[PATH_MAX], out[PATH_MAX];
+    r->ok = false;
+    if (ts_fetch_blob(self->cache, t->blob_url, t->scene, &self->stop) < 0) {
+        snprintf(errbuf, cap, "fetching the scene: %s", ts_error());
+        return;
+    }
+    ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
+    json_t *req = json_object();
+    json_object_set_new(req, "scene", json_string(scene));
+    json_object_set_new(req, "frame", json_integer(t->frame));
+    double timeout = (double)self->opts->task_timeout_s;
+    snprintf(out, sizeof out, "%s/out/task-%llu.%s", self->opts->work, (unsigned long long)t->id,
+             t->kind == TESSERA__TASK_KIND__TASK_TILE ? "exr" : "out");
+    if (t->kind == TESSERA__TASK_KIND__TASK_PROBE) {
+        json_object_set_new(req, "op", json_string("probe"));
+        timeout = PROBE_TIMEOUT_S < timeout ? PROBE_TIMEOUT_S : timeout;
+    } else if (t->kind == TESSERA__TASK_KIND__TASK_TILE) {
+        json_object_set_new(req, "op", json_string("tile"));
+        json_object_set_new(req, "border", json_pack("[iiii]", t->x0, t->y0, t->x1, t->y1));
+        json_object_set_new(req, "out", json_string(out));
+        json_object_set_new(req, "device", json_string(t->device));
+        json_object_set_new(req, "no_denoise", json_boolean(t->no_denoise));
+    } else if (t->kind == TESSERA__TASK_KIND__TASK_FINISH) {
+        if (ts_fetch_blob(self->cache, t->blob_url, t->input, &self->stop) < 0) {
+            snprintf(errbuf, cap, "fetching the stitched frame: %s", ts_error());
+            json_decref(req);
+            return;
+        }
+        ts_blobs_path(self->cache, t->input, input, sizeof input);
+        json_object_set_new(req, "op", json_string("finish"));
+        json_object_set_new(req, "input", json_string(input));
+        json_object_set_new(req, "format", t->format[0] ? json_string(t->format) : json_null());
+        json_object_set_new(req, "out", json_string(out));
+    } else {
+        snprintf(errbuf, cap, "unknown task kind %d", t->kind);
+        json_decref(req);
+        return;
+    }
+    json_t *reply = ts_blender_call(self->blender, req, timeout, &self->stop);
+    json_decref(req);
+    if (!reply) {
+        snprintf(errbuf, cap, "%s", ts_error());
+        unlink(out);
+        return;
+    }
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const char *e = json_string_value(json_object_get(reply, "error"));
+        snprintf(errbuf, cap, "%s", e ? e : "the Blender worker failed without a reason");
+        r->input_error = json_is_true(json_object_get(reply, "input_error"));
+        json_decref(reply);
+        unlink(out);
+        return;
+    }
+    if (t->kind == TESSERA__TASK_KIND__TASK_PROBE) {
+        info->width = (int32_t)json_integer_value(json_object_get(reply, "width"));
+        info->height = (int32_t)json_integer_value(json_object_get(reply, "height"));
+        info->frame_start = (int32_t)json_integer_value(json_object_get(reply, "frame_start"));
+        info->frame_end = (int32_t)json_integer_value(json_object_get(reply, "frame_end"));
+        const char *s;
+        info->file_format = strdup((s = json_string_value(json_object_get(reply, "file_format"))) ? s : "");
+        info->ext = strdup((s = json_string_value(json_object_get(reply, "ext"))) ? s : "");
+        info->engine = strdup((s = json_string_value(json_object_get(reply, "engine"))) ? s : "");
+        info->denoise = json_is_true(json_object_get(reply, "denoise"));
+        info->adaptive = json_is_true(json_object_get(reply, "adaptive"));
+        info->uses_compositor = json_is_true(json_object_get(reply, "uses_compositor"));
+        r->scene = info;
+        *output = NULL;
+        *output_len = 0;
+        r->ok = true;
+    } else if (read_file(out, output, output_len) == 0) {
+        r->ok = true;
+    } else {
+        snprintf(errbuf, cap, "reading the output: %s", ts_error());
+    }
+    unlink(out);
+    json_decref(reply);
+}
+
+static void send_result(ts_executor_t *self, const ts_slave_task_t *t)
+{
+    Tessera__Result r = TESSERA__RESULT__INIT;
+    Tessera__SceneInfo info = TESSERA__SCENE_INFO__INIT;
+    uint8_t *output = NULL;
+    size_t output_len = 0;
+    char errbuf[1024] = "";
+    char hash[TS_HASH_HEX];
+    uint8_t sig[TS_IDENTITY_SIGNATURE_BYTES];
+    r.task_id = t->id;
+    run_task(self, t, &r, &info, &output, &output_len, errbuf, sizeof errbuf);
+    if (r.ok) {
+        ts_hash_buf(output ? output : (const uint8_t *)"", output_len, hash);
+        ts_identity_sign_result(self->identity, t->id, hash, sig);
+        r.output_hash = hash;
+        r.output.data = output;
+        r.output.len = output_len;
+        r.signature.data = sig;
+        r.signature.len = sizeof sig;
+        ts_info("task %llu done (%zu bytes)", (unsigned long long)t->id, output_len);
+    } else {
+        r.error = errbuf;
+        ts_warn("task %llu failed: %s", (unsigned long long)t->id, errbuf);
+    }
+    pthread_mutex_lock(&self->lock);
+    bool cancelled = self->running_cancelled;
+    pthread_mutex_unlock(&self->lock);
+    if (!cancelled && !self->stop) {
+        Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+        env.body_case = TESSERA__ENVELOPE__BODY_RESULT;
+        env.result = &r;
+        if (ts_wire_send(self->out, NULL, 0, &env) < 0)
+            ts_err("task %llu: cannot hand the result to the reactor: %s", (unsigned long long)t->id, ts_error());
+    }
+    free(output);
+    free(info.file_format);
+    free(info.ext);
+    free(info.engine);
+}
+
+static void *run(void *arg)
+{
+    ts_executor_t *self = arg;
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        while (self->nqueue == 0 && !self->stop)
+            pthread_cond_wait(&self->cond, &self->lock);
+        if (self->stop) {
+            pthread_mutex_unlock(&self->lock);
+            break;
+        }
+        ts_slave_task_t t = self->queue[0];
+        memmove(self->queue, self->queue + 1, (size_t)(--self->nqueue) * sizeof self->queue[0]);
+        self->running = t.id;
+        self->running_cancelled = false;
+        pthread_mutex_unlock(&self->lock);
+        send_result(self, &t);
+        pthread_mutex_lock(&self->lock);
+        self->running = 0;
+        pthread_mutex_unlock(&self->lock);
+    }
+    return NULL;
+}
+
+ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, const ts_slave_options_t *opts,
+                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender)
+{
+    ts_executor_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->opts = opts;
+    self->identity = identity;
+    self->cache = cache;
+    self->blender = blender;
+    char outdir[PATH_MAX];
+    snprintf(outdir, sizeof outdir, "%s/out", opts->work);
+    mkdir(outdir, 0755);
+    self->out = zmq_socket(zmq_ctx, ZMQ_PAIR);
+    if (zmq_connect(self->out, results_endpoint) != 0) {
+        zmq_close(self->out);
+        free(self);
+        ts_error_set("executor: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->cond, NULL);
+    pthread_create(&self->thread, NULL, run, self);
+    return self;
+}
+
+void ts_executor_destroy(ts_executor_t **self_p)
+{
+    ts_executor_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stop = 1;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    int zero = 0;
+    zmq_setsockopt(self->out, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(self->out);
+    pthread_cond_destroy(&self->cond);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+void ts_executor_push(ts_executor_t *self, const ts_slave_task_t *task)
+{
+    pthread_mutex_lock(&self->lock);
+    bool known = self->running == task->id;
+    for (int i = 0; i < self->nqueue; i++)
+        known = known || self->queue[i].id == task->id;
+    if (!known && self->nqueue < QUEUE_MAX) {
+        self->queue[self->nqueue++] = *task;
+        pthread_cond_signal(&self->cond);
+    } else if (!known) {
+        ts_warn("task %llu dropped: queue full", (unsigned long long)task->id);
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+void ts_executor_cancel(ts_executor_t *self, uint64_t task_id)
+{
+    pthread_mutex_lock(&self->lock);
+    for (int i = 0; i < self->nqueue; i++)
+        if (self->queue[i].id == task_id) {
+            memmove(self->queue + i, self->queue + i + 1, (size_t)(self->nqueue - i - 1) * sizeof self->queue[0]);
+            self->nqueue--;
+            break;
+        }
+    if (self->running == task_id)
+        self->running_cancelled = true;
+    pthread_mutex_unlock(&self->lock);
+    ts_info("task %llu cancelled by the master", (unsigned long long)task_id);
+}
+
+int ts_executor_holding(ts_executor_t *self, uint64_t *ids, int max)
+{
+    pthread_mutex_lock(&self->lock);
+    int n = 0;
+    if (self->running && !self->running_cancelled && n < max)
+        ids[n++] = self->running;
+    for (int i = 0; i < self->nqueue && n < max; i++)
+        ids[n++] = self->queue[i].id;
+    pthread_mutex_unlock(&self->lock);
+    return n;
+}

@@ -1,0 +1,322 @@
+/* ts_slave: the slave's reactor: CURVE DEALER to the master, Hello/heartbeats, tasks in, results out.
+   DESIGN: the DEALER's routing id is the node id, so the master recognises a slave across reconnects.
+   Results are kept until ZeroMQ accepts them (ZMQ_IMMEDIATE: never queued on a dead connection); if one
+   is lost with a dying master, the slave's next Hello no longer lists the task and the master re-queues it. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "lib/ts_version.h"
+#include "lib/ts_wire.h"
+#include "slave/ts_slave.h"
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define RESULTS_ENDPOINT "inproc://slave-results"
+#define MONITOR_ENDPOINT "inproc://slave-monitor"
+#define DEFAULT_HEARTBEAT_MS 1000
+#define HOLD_MAX 64
+#define INFO_TIMEOUT_S 120.0
+#define PENDING_MAX 64
+
+typedef struct {
+    const ts_slave_options_t *opts;
+    ts_identity_t *identity;
+    void *dealer, *results, *monitor;
+    ts_executor_t *exec;
+    char blender_version[32];
+    char **devices;
+    size_t ndevices;
+    long heartbeat_ms;
+    bool welcomed;
+    int handshake_failures;
+    bool handshake_ok;
+    zmq_msg_t pending[PENDING_MAX]; /* packed result envelopes not yet accepted by ZeroMQ */
+    int npending;
+} slave_t;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void send_hello(slave_t *s)
+{
+    uint64_t holding[HOLD_MAX];
+    Tessera__Hello h = TESSERA__HELLO__INIT;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    h.name = (char *)(s->opts->name ? s->opts->name : host);
+    h.identity_key.data = (uint8_t *)ts_identity_public(s->identity);
+    h.identity_key.len = TS_IDENTITY_PUBLIC_BYTES;
+    h.version = TS_VERSION;
+    h.blender_version = s->blender_version;
+    h.devices = s->devices;
+    h.n_devices = s->ndevices;
+    h.cores = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+    struct sysinfo si;
+    if (sysinfo(&si) == 0)
+        h.memory = (uint64_t)si.totalram * si.mem_unit;
+    h.slots = (uint32_t)s->opts->slots;
+    h.holding = holding;
+    h.n_holding = (size_t)ts_executor_holding(s->exec, holding, HOLD_MAX);
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    if (ts_wire_send(s->dealer, NULL, 0, &env) < 0 && errno != EAGAIN)
+        ts_warn("hello: %s", ts_error());
+}
+
+static void send_heartbeat(slave_t *s)
+{
+    uint64_t holding[HOLD_MAX];
+    Tessera__Heartbeat hb = TESSERA__HEARTBEAT__INIT;
+    hb.holding = holding;
+    hb.n_holding = (size_t)ts_executor_holding(s->exec, holding, HOLD_MAX);
+    hb.free_slots = (uint32_t)(s->opts->slots > (long)hb.n_holding ? s->opts->slots - (long)hb.n_holding : 0);
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    ts_wire_send(s->dealer, NULL, 0, &env); /* dropped while disconnected: the next one will do */
+}
+
+static void flush_pending(slave_t *s)
+{
+    while (s->npending > 0) {
+        if (zmq_msg_send(&s->pending[0], s->dealer, ZMQ_DONTWAIT) < 0)
+            return;
+        memmove(s->pending, s->pending + 1, (size_t)(--s->npending) * sizeof s->pending[0]);
+    }
+}
+
+static void on_master(slave_t *s, Tessera__Envelope *env)
+{
+    switch (env->body_case) {
+    case TESSERA__ENVELOPE__BODY_WELCOME:
+        if (!s->welcomed)
+            ts_info("registered with the master (tessera %s)", env->welcome->master_version);
+        s->welcomed = true;
+        if (env->welcome->heartbeat_ms > 0)
+            s->heartbeat_ms = env->welcome->heartbeat_ms;
+        break;
+    case TESSERA__ENVELOPE__BODY_REREGISTER:
+        ts_info("the master asks for a new hello (it restarted?)");
+        send_hello(s);
+        break;
+    case TESSERA__ENVELOPE__BODY_ASSIGN: {
+        Tessera__Assign *a = env->assign;
+        ts_slave_task_t t = {.id = a->task_id, .kind = (int)a->kind, .frame = a->frame, .no_denoise = a->no_denoise};
+        if (!ts_hash_valid(a->scene_hash) || (a->input_hash[0] && !ts_hash_valid(a->input_hash))) {
+            ts_warn("task %llu refused: malformed content hash", (unsigned long long)a->task_id);
+            break;
+        }
+        snprintf(t.scene, sizeof t.scene, "%s", a->scene_hash);
+        snprintf(t.blob_url, sizeof t.blob_url, "%s", a->blob_url);
+        snprintf(t.device, sizeof t.device, "%s", a->device);
+        snprintf(t.input, sizeof t.input, "%s", a->input_hash);
+        snprintf(t.format, sizeof t.format, "%s", a->format);
+        if (a->render) {
+            t.x0 = a->render->x0;
+            t.y0 = a->render->y0;
+            t.x1 = a->render->x1;
+            t.y1 = a->render->y1;
+        }
+        ts_executor_push(s->exec, &t);
+        break;
+    }
+    case TESSERA__ENVELOPE__BODY_CANCEL:
+        for (size_t i = 0; i < env->cancel->n_task_ids; i++)
+            ts_executor_cancel(s->exec, env->cancel->task_ids[i]);
+        break;
+    default:
+        ts_warn("unexpected message from the master (%d)", (int)env->body_case);
+    }
+}
+
+/* Returns false when the slave should give up (the master keeps refusing our handshake). */
+static bool on_monitor(slave_t *s)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    if (zmq_msg_recv(&ev, s->monitor, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&ev);
+        return true;
+    }
+    uint16_t event = 0;
+    memcpy(&event, zmq_msg_data(&ev), sizeof event);
+    zmq_msg_close(&ev);
+    zmq_msg_init(&addr);
+    zmq_msg_recv(&addr, s->monitor, 0);
+    zmq_msg_close(&addr);
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        s->handshake_ok = true;
+        s->handshake_failures = 0;
+        return true;
+    }
+    if (event == ZMQ_EVENT_DISCONNECTED && !s->handshake_ok)
+        s->handshake_failures++;
+    else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        s->handshake_failures++;
+    else
+        return true;
+    ts_warn("the master at %s refused the CURVE handshake (is --master-cert %s its certificate?)", s->opts->master,
+            s->opts->master_cert);
+    return s->handshake_failures < s->opts->handshake_failures;
+}
+
+static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_t *stop)
+{
+    json_t *req = json_pack("{s:s}", "op", "info");
+    json_t *reply = ts_blender_call(blender, req, INFO_TIMEOUT_S, stop);
+    json_decref(req);
+    if (!reply)
+        return ts_error_set("--blender %s: %s", s->opts->blender, ts_error());
+    const char *v = json_string_value(json_object_get(reply, "blender"));
+    snprintf(s->blender_version, sizeof s->blender_version, "%s", v ? v : "");
+    json_t *devs = json_object_get(reply, "devices");
+    s->ndevices = json_array_size(devs);
+    s->devices = calloc(s->ndevices + 1, sizeof *s->devices);
+    for (size_t i = 0; s->devices && i < s->ndevices; i++)
+        s->devices[i] = strdup(json_string_value(json_array_get(devs, i)) ?: "?");
+    json_decref(reply);
+    if (!v)
+        return ts_error_set("--blender %s: the worker did not report a Blender version", s->opts->blender);
+    ts_info("blender %s, devices: %zu", s->blender_version, s->ndevices);
+    return 0;
+}
+
+int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
+{
+    slave_t s = {.opts = o, .heartbeat_ms = DEFAULT_HEARTBEAT_MS};
+    char path[PATH_MAX], master_key[TS_IDENTITY_Z85_LEN + 1];
+    int rc = 1;
+    if (mkdir(o->work, 0700) != 0 && errno != EEXIST) {
+        ts_err("--work %s: %s", o->work, strerror(errno));
+        return 1;
+    }
+    if (ts_identity_read_cert(o->master_cert, master_key) < 0) {
+        ts_err("--master-cert: %s", ts_error());
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/identity.key", o->work);
+    if (!(s.identity = ts_identity_load_or_create(path))) {
+        ts_err("%s", ts_error());
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/cache", o->work);
+    ts_blobs_t *cache = ts_blobs_new(path);
+    snprintf(path, sizeof path, "%s/blender.log", o->work);
+    ts_blender_t *blender = ts_blender_new(o->blender, o->worker_script, path, (int)o->threads);
+    void *ctx = zmq_ctx_new();
+    if (!cache || !blender) {
+        ts_err("%s", ts_error());
+        goto out;
+    }
+    if (probe_blender(&s, blender, stop) < 0) {
+        ts_err("%s", ts_error());
+        goto out;
+    }
+    s.results = zmq_socket(ctx, ZMQ_PAIR);
+    zmq_bind(s.results, RESULTS_ENDPOINT);
+    s.exec = ts_executor_new(ctx, RESULTS_ENDPOINT, o, s.identity, cache, blender);
+    s.dealer = zmq_socket(ctx, ZMQ_DEALER);
+    char pub[TS_IDENTITY_Z85_LEN + 1], sec[TS_IDENTITY_Z85_LEN + 1];
+    ts_identity_curve_public(s.identity, pub);
+    ts_identity_curve_secret(s.identity, sec);
+    int one = 1, zero = 0;
+    zmq_setsockopt(s.dealer, ZMQ_CURVE_SERVERKEY, master_key, TS_IDENTITY_Z85_LEN);
+    zmq_setsockopt(s.dealer, ZMQ_CURVE_PUBLICKEY, pub, TS_IDENTITY_Z85_LEN);
+    zmq_setsockopt(s.dealer, ZMQ_CURVE_SECRETKEY, sec, TS_IDENTITY_Z85_LEN);
+    memset(sec, 0, sizeof sec);
+    const char *id = ts_identity_id(s.identity);
+    zmq_setsockopt(s.dealer, ZMQ_ROUTING_ID, id, strlen(id));
+    zmq_setsockopt(s.dealer, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(s.dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_socket_monitor(s.dealer, MONITOR_ENDPOINT,
+                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                           ZMQ_EVENT_DISCONNECTED);
+    s.monitor = zmq_socket(ctx, ZMQ_PAIR);
+    zmq_connect(s.monitor, MONITOR_ENDPOINT);
+    if (zmq_connect(s.dealer, o->master) != 0) {
+        ts_err("--master %s: %s", o->master, zmq_strerror(errno));
+        goto out;
+    }
+    ts_info("node %.16s... connecting to %s", id, o->master);
+    double last_beat = 0, last_hello = 0;
+    rc = 0;
+    while (!*stop) {
+        zmq_pollitem_t items[] = {
+            {s.dealer, 0, ZMQ_POLLIN, 0},
+            {s.results, 0, ZMQ_POLLIN, 0},
+            {s.monitor, 0, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, 3, (long)s.heartbeat_ms / 4) < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            bool again;
+            Tessera__Envelope *env;
+            while ((env = ts_wire_recv(s.dealer, true, NULL, NULL, &again)) != NULL) {
+                on_master(&s, env);
+                ts_wire_free(&env);
+            }
+            if (!again)
+                ts_warn("dropped a message from the master: %s", ts_error());
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            while (s.npending < PENDING_MAX) {
+                zmq_msg_init(&s.pending[s.npending]);
+                if (zmq_msg_recv(&s.pending[s.npending], s.results, ZMQ_DONTWAIT) < 0) {
+                    zmq_msg_close(&s.pending[s.npending]);
+                    break;
+                }
+                s.npending++;
+            }
+        }
+        if ((items[2].revents & ZMQ_POLLIN) && !on_monitor(&s)) {
+            ts_err("giving up: the master refused %d handshakes; check --master-cert %s", s.handshake_failures,
+                   o->master_cert);
+            rc = 1;
+            break;
+        }
+        flush_pending(&s);
+        double now = mono();
+        if (!s.welcomed && now - last_hello > (double)s.heartbeat_ms / 1000.0) {
+            send_hello(&s);
+            last_hello = now;
+        }
+        if (s.welcomed && now - last_beat > (double)s.heartbeat_ms / 1000.0) {
+            send_heartbeat(&s);
+            last_beat = now;
+        }
+    }
+    ts_info("slave stopping");
+out:
+    ts_executor_destroy(&s.exec);  /* joins the thread; Blender is killed below */
+    ts_blender_destroy(&blender);
+    for (int i = 0; i < s.npending; i++)
+        zmq_msg_close(&s.pending[i]);
+    if (s.monitor)
+        zmq_close(s.monitor);
+    if (s.dealer)
+        zmq_close(s.dealer);
+    if (s.results)
+        zmq_close(s.results);
+    zmq_ctx_term(ctx);
+    for (size_t i = 0; s.devices && i < s.ndevices; i++)
+        free(s.devices[i]);
+    free(s.devices);
+    ts_blobs_destroy(&cache);
+    ts_identity_destroy(&s.identity);
+    return rc;
+}

@@ -1,0 +1,55 @@
+/* ts_slave: the slave daemon: a reactor (DEALER to the master, heartbeats) and an executor thread. */
+#ifndef TS_SLAVE_H
+#define TS_SLAVE_H
+
+#include "lib/ts_blobs.h"
+#include "lib/ts_identity.h"
+#include "lib/tessera.pb-c.h"
+#include "slave/ts_blender.h"
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *master;       /* tcp://host:port */
+    const char *master_cert;  /* path */
+    const char *work;         /* work directory */
+    const char *name;
+    const char *blender;      /* executable */
+    const char *worker_script;
+    long slots;
+    long threads;
+    long task_timeout_s;
+    long handshake_failures;  /* give up after this many refused handshakes without one success */
+} ts_slave_options_t;
+
+/* A task as the executor keeps it. */
+typedef struct {
+    uint64_t id;
+    int kind;
+    char scene[TS_HASH_HEX];
+    char blob_url[512];
+    int frame;
+    int x0, y0, x1, y1;
+    char device[8];
+    bool no_denoise;
+    char input[TS_HASH_HEX];
+    char format[16];
+} ts_slave_task_t;
+
+typedef struct ts_executor ts_executor_t;
+
+/* The executor owns the Blender process and runs one task at a time; results come back as packed
+   Envelopes on the inproc endpoint given. */
+ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, const ts_slave_options_t *opts,
+                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender);
+void ts_executor_destroy(ts_executor_t **self_p);
+void ts_executor_push(ts_executor_t *self, const ts_slave_task_t *task);
+void ts_executor_cancel(ts_executor_t *self, uint64_t task_id);
+/* Task ids queued or running; returns the count (at most max). */
+int ts_executor_holding(ts_executor_t *self, uint64_t *ids, int max);
+
+/* Runs the slave until *stop; returns the process exit code. */
+int ts_slave_run(const ts_slave_options_t *opts, volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,49 @@
+/* ts_selftest: runs every self-test (ts_<thing>_test) or the ones named on the command line. */
+#include "lib/ts_blobs.h"
+#include "lib/ts_hash.h"
+#include "lib/ts_identity.h"
+#include "lib/ts_wire.h"
+#include "master/ts_jobreq.h"
+#include "master/ts_store.h"
+#include "splitter/ts_image.h"
+#include "splitter/ts_stitch.h"
+#include "splitter/ts_tileplan.h"
+#include <stdio.h>
+#include <string.h>
+
+int ts_cli_test(bool verbose);
+
+static const struct {
+    const char *name;
+    int (*fn)(bool verbose);
+} s_tests[] = {
+    {"hash", ts_hash_test},         {"identity", ts_identity_test}, {"wire", ts_wire_test},
+    {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"store", ts_store_test},
+    {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
+    {"cli", ts_cli_test},
+};
+
+int main(int argc, char **argv)
+{
+    bool verbose = false;
+    int passed = 0, failed = 0, first = 1;
+    if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+        verbose = true;
+        first = 2;
+    }
+    for (size_t i = 0; i < sizeof s_tests / sizeof s_tests[0]; i++) {
+        bool chosen = argc <= first;
+        for (int a = first; a < argc; a++)
+            chosen = chosen || strcmp(argv[a], s_tests[i].name) == 0;
+        if (!chosen)
+            continue;
+        int rc = s_tests[i].fn(verbose);
+        printf("%s %s\n", rc == 0 ? "PASS" : "FAIL", s_tests[i].name);
+        if (rc == 0)
+            passed++;
+        else
+            failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
