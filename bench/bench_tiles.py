@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""bench_tiles: CPU cost of the whole local farm rendering one frame in tiles vs one plain `blender -b` render.
+
+Every run counts all CPU time (user + sys) of the master, the slaves and their Blender processes (reaped
+children), and of the plain render, in the same session, and prints the median ratio over several runs.
+Usage: bench/bench_tiles.py [--runs 3] [--tiles 4x4] [--slaves 2] [--width 640 --height 360 --samples 32]
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(TOP, "build", "bin")
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def plain_render(scene, outdir):
+    before = children_cpu()
+    t0 = time.monotonic()
+    subprocess.run(["blender", "-b", scene, "-o", os.path.join(outdir, "plain_####"), "-f", "1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return children_cpu() - before, time.monotonic() - t0
+
+
+def farm_render(scene, work, tiles, slaves, port):
+    zmq, http = "tcp://127.0.0.1:%d" % port, "127.0.0.1:%d" % (port + 1)
+    env = dict(os.environ, TESSERA_MASTER="http://" + http)
+    before = children_cpu()
+    t0 = time.monotonic()
+    log = open(os.path.join(work, "farm.log"), "ab")
+    procs = [subprocess.Popen([os.path.join(BIN, "tessera-master"), "--state", os.path.join(work, "master"),
+                               "--listen", zmq, "--http", http], stdout=log, stderr=log)]
+    for _ in range(100):
+        try:
+            urllib.request.urlopen("http://%s/api/v1/health" % http, timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    for i in range(slaves):
+        procs.append(subprocess.Popen([os.path.join(BIN, "tessera-slave"), "--master", zmq, "--master-cert",
+                                       os.path.join(work, "master", "master.cert"), "--work",
+                                       os.path.join(work, "slave%d" % i), "--name", "bench%d" % i],
+                                      stdout=log, stderr=log))
+    subprocess.run([os.path.join(BIN, "tessera"), "submit", "render", scene, "--frames", "1", "--tiles", tiles,
+                    "--out", os.path.join(work, "out"), "--wait"], check=True, env=env, stdout=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        if p.wait(timeout=60) != 0:
+            raise SystemExit("a farm process exited %d on SIGTERM" % p.returncode)
+    return children_cpu() - before, wall
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tiles", default="4x4")
+    ap.add_argument("--slaves", type=int, default=2)
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=360)
+    ap.add_argument("--samples", type=int, default=32)
+    ap.add_argument("--port", type=int, default=27555)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="tessera-bench.")
+    scene = os.path.join(tmp, "bench.blend")
+    subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python",
+                    os.path.join(TOP, "samples", "make_scene.py"), "--", "--out", scene, "--width", str(a.width),
+                    "--height", str(a.height), "--samples", str(a.samples), "--frames", "1-1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ratios, walls = [], []
+    print("scene %dx%d, %d samples; farm: master + %d slaves, %s tiles" % (a.width, a.height, a.samples,
+                                                                          a.slaves, a.tiles))
+    for run in range(a.runs):
+        work = os.path.join(tmp, "run%d" % run)
+        os.makedirs(work)
+        plain_cpu, plain_wall = plain_render(scene, work)
+        farm_cpu, farm_wall = farm_render(scene, work, a.tiles, a.slaves, a.port + 2 * run)
+        same = subprocess.run(["idiff", "-fail", "0", "-warn", "0", os.path.join(work, "out", "frame_0001.png"),
+                               os.path.join(work, "plain_0001.png")], stdout=subprocess.DEVNULL).returncode == 0
+        ratios.append(farm_cpu / plain_cpu)
+        walls.append(farm_wall / plain_wall)
+        print("run %d: plain blender %.2f s CPU (%.2f s wall); farm %.2f s CPU (%.2f s wall); CPU ratio %.3f; "
+              "identical: %s" % (run + 1, plain_cpu, plain_wall, farm_cpu, farm_wall, farm_cpu / plain_cpu, same))
+        if not same:
+            raise SystemExit("the farm's frame differs from plain Blender's")
+    print("median CPU ratio farm/plain: %.3f (min %.3f, max %.3f) over %d runs" % (
+        statistics.median(ratios), min(ratios), max(ratios), len(ratios)))
+    print("median wall ratio farm/plain: %.3f" % statistics.median(walls))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,408 @@
+/* ts_image: image file facts and pixel comparison with OpenImageIO, behind a C interface. */
+#include "splitter/ts_image.h"
+extern "C" {
+#include "lib/ts_error.h" /* a C header without extern "C" guards of its own */
+}
+
+#include <OpenImageIO/imageio.h>
+
+#include <cassert>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+using OIIO::ImageInput;
+using OIIO::ImageOutput;
+using OIIO::ImageSpec;
+using OIIO::TypeDesc;
+
+#define TS_IMAGE_CHUNK_ROWS 64 /* scanlines compared per read, to bound memory on large frames */
+
+struct ts_image_reader {
+    std::unique_ptr<ImageInput> in;
+    std::string path;
+    std::vector<float> scratch; /* whole tile rows, for tiled files */
+};
+
+static ts_image_reader_t *reader_new(const char *path)
+{
+    auto in = ImageInput::open(path);
+    if (!in) {
+        ts_error_set("image %s: cannot read: %s", path, OIIO::geterror().c_str());
+        return nullptr;
+    }
+    const ImageSpec &spec = in->spec();
+    if (spec.deep || spec.depth != 1) {
+        ts_error_set("image %s: %s images are not supported", path, spec.deep ? "deep" : "volume");
+        return nullptr;
+    }
+    if (spec.width < 1 || spec.height < 1 || spec.nchannels < 1) {
+        ts_error_set("image %s: empty (%dx%d, %d channels)", path, spec.width, spec.height, spec.nchannels);
+        return nullptr;
+    }
+    auto self = std::make_unique<ts_image_reader>();
+    self->in = std::move(in);
+    self->path = path;
+    return self.release();
+}
+
+extern "C" ts_image_reader_t *ts_image_reader_new(const char *path)
+{
+    assert(path);
+    try {
+        return reader_new(path);
+    } catch (const std::exception &e) {
+        ts_error_set("image %s: %s", path, e.what());
+    } catch (...) {
+        ts_error_set("image %s: unexpected exception", path);
+    }
+    return nullptr;
+}
+
+extern "C" void ts_image_reader_destroy(ts_image_reader_t **self_p)
+{
+    assert(self_p);
+    delete *self_p; /* ImageInput closes in its destructor, which does not throw */
+    *self_p = nullptr;
+}
+
+extern "C" void ts_image_reader_size(const ts_image_reader_t *self, int *width, int *height, int *channels)
+{
+    assert(self && width && height && channels);
+    const ImageSpec &spec = self->in->spec();
+    *width = spec.width;
+    *height = spec.height;
+    *channels = spec.nchannels;
+}
+
+extern "C" const char *ts_image_reader_channel(const ts_image_reader_t *self, int channel)
+{
+    assert(self && channel >= 0 && channel < self->in->spec().nchannels);
+    const ImageSpec &spec = self->in->spec();
+    return (size_t)channel < spec.channelnames.size() ? spec.channelnames[channel].c_str() : "";
+}
+
+/* Scanline files read the rows directly. Tiled files must be read along tile boundaries (OIIO 2.4's
+   read_scanlines crashes with SIGFPE on tiled OpenEXR), so whole tile rows go through `scratch`. */
+static int reader_rows(ts_image_reader_t *self, int y0, int y1, float *pixels)
+{
+    const ImageSpec &spec = self->in->spec();
+    const size_t row_values = (size_t)spec.width * spec.nchannels;
+    if (spec.tile_width <= 0 || spec.tile_height <= 0) {
+        if (!self->in->read_scanlines(0, 0, spec.y + y0, spec.y + y1, spec.z, 0, spec.nchannels, TypeDesc::FLOAT,
+                                      pixels))
+            return ts_error_set("image %s: reading rows %d..%d: %s", self->path.c_str(), y0, y1 - 1,
+                                self->in->geterror().c_str());
+        return 0;
+    }
+    const int th = spec.tile_height;
+    const int t0 = y0 / th * th, t1 = (y1 + th - 1) / th * th < spec.height ? (y1 + th - 1) / th * th : spec.height;
+    self->scratch.resize((size_t)(t1 - t0) * row_values);
+    if (!self->in->read_tiles(0, 0, spec.x, spec.x + spec.width, spec.y + t0, spec.y + t1, spec.z, spec.z + 1, 0,
+                              spec.nchannels, TypeDesc::FLOAT, self->scratch.data()))
+        return ts_error_set("image %s: reading rows %d..%d: %s", self->path.c_str(), y0, y1 - 1,
+                            self->in->geterror().c_str());
+    std::memcpy(pixels, self->scratch.data() + (size_t)(y0 - t0) * row_values,
+                (size_t)(y1 - y0) * row_values * sizeof(float));
+    return 0;
+}
+
+extern "C" int ts_image_reader_rows(ts_image_reader_t *self, int y0, int y1, float *pixels)
+{
+    assert(self && pixels && 0 <= y0 && y0 < y1 && y1 <= self->in->spec().height);
+    try {
+        return reader_rows(self, y0, y1, pixels);
+    } catch (const std::exception &e) {
+        return ts_error_set("image %s: %s", self->path.c_str(), e.what());
+    } catch (...) {
+        return ts_error_set("image %s: unexpected exception", self->path.c_str());
+    }
+}
+
+/* |a - b| with the NaN/infinity rules of the header: same value (or both NaN) is 0, else non-finite is inf. */
+static double abs_diff(float a, float b)
+{
+    if (a == b || (std::isnan(a) && std::isnan(b)))
+        return 0.0;
+    double d = std::fabs((double)a - (double)b);
+    return std::isfinite(d) ? d : INFINITY;
+}
+
+/* Owns the two readers of a comparison. */
+struct reader_pair {
+    ts_image_reader_t *a = nullptr, *b = nullptr;
+    ~reader_pair()
+    {
+        ts_image_reader_destroy(&a);
+        ts_image_reader_destroy(&b);
+    }
+};
+
+static int compare(const char *a, const char *b, double threshold, ts_image_diff_t *diff)
+{
+    if (!(threshold >= 0.0))
+        return ts_error_set("comparing %s and %s: threshold %g must be a number >= 0", a, b, threshold);
+    reader_pair r;
+    if (!(r.a = reader_new(a)) || !(r.b = reader_new(b)))
+        return -1;
+    int wa, ha, ca, wb, hb, cb;
+    ts_image_reader_size(r.a, &wa, &ha, &ca);
+    ts_image_reader_size(r.b, &wb, &hb, &cb);
+    if (wa != wb || ha != hb)
+        return ts_error_set("comparing %s and %s: sizes differ (%dx%d vs %dx%d)", a, b, wa, ha, wb, hb);
+    if (ca != cb)
+        return ts_error_set("comparing %s and %s: channel counts differ (%d vs %d)", a, b, ca, cb);
+    const int w = wa, h = ha, nch = ca;
+    const size_t row_values = (size_t)w * nch;
+    std::vector<float> ba(row_values * TS_IMAGE_CHUNK_ROWS), bb(row_values * TS_IMAGE_CHUNK_ROWS);
+    long over = 0;
+    double max_diff = 0.0;
+    for (int y0 = 0; y0 < h; y0 += TS_IMAGE_CHUNK_ROWS) {
+        int y1 = y0 + TS_IMAGE_CHUNK_ROWS < h ? y0 + TS_IMAGE_CHUNK_ROWS : h;
+        if (reader_rows(r.a, y0, y1, ba.data()) != 0 || reader_rows(r.b, y0, y1, bb.data()) != 0)
+            return -1;
+        for (size_t p = 0; p < (size_t)(y1 - y0) * w; p++) {
+            bool pixel_over = false;
+            for (int c = 0; c < nch; c++) {
+                double d = abs_diff(ba[p * nch + c], bb[p * nch + c]);
+                if (d > max_diff)
+                    max_diff = d;
+                if (d > threshold)
+                    pixel_over = true;
+            }
+            over += pixel_over;
+        }
+    }
+    diff->width = w;
+    diff->height = h;
+    diff->channels = nch;
+    diff->pixels_over = over;
+    diff->max_abs_diff = max_diff;
+    return 0;
+}
+
+extern "C" int ts_image_compare(const char *a, const char *b, double threshold, ts_image_diff_t *diff)
+{
+    assert(a && b && diff);
+    try {
+        return compare(a, b, threshold, diff);
+    } catch (const std::exception &e) {
+        return ts_error_set("comparing %s and %s: %s", a, b, e.what());
+    } catch (...) {
+        return ts_error_set("comparing %s and %s: unexpected exception", a, b);
+    }
+}
+
+extern "C" int ts_image_info(const char *path, int *width, int *height, int *channels)
+{
+    assert(path && width && height && channels);
+    ts_image_reader_t *r = ts_image_reader_new(path);
+    if (!r)
+        return -1;
+    ts_image_reader_size(r, width, height, channels);
+    ts_image_reader_destroy(&r);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Self-test.                                                                                           */
+
+#define TEST_TILE_SIZE 16 /* tile size of the tiled EXR variant */
+
+static int s_failures;
+
+#define CHECK(cond, ...)                                                                                   \
+    do {                                                                                                   \
+        if (!(cond)) {                                                                                     \
+            s_failures++;                                                                                  \
+            std::fprintf(stderr, "ts_image: %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);        \
+            std::fprintf(stderr, __VA_ARGS__);                                                             \
+            std::fprintf(stderr, "\n");                                                                    \
+        }                                                                                                  \
+    } while (0)
+
+/* Writes top-down float pixels to path in the format its extension names, stored as `format`. */
+static bool write_test_image(const std::string &path, int w, int h, int nch, const std::vector<float> &px,
+                             TypeDesc format = TypeDesc::FLOAT, bool tiled = false, int origin_x = 0,
+                             int origin_y = 0)
+{
+    auto out = ImageOutput::create(path);
+    if (!out) {
+        std::fprintf(stderr, "ts_image: cannot create %s: %s\n", path.c_str(), OIIO::geterror().c_str());
+        return false;
+    }
+    ImageSpec spec(w, h, nch, format);
+    spec.x = origin_x;
+    spec.y = origin_y;
+    if (tiled)
+        spec.tile_width = spec.tile_height = TEST_TILE_SIZE;
+    if (!out->open(path, spec) || !out->write_image(TypeDesc::FLOAT, px.data()) || !out->close()) {
+        std::fprintf(stderr, "ts_image: writing %s: %s\n", path.c_str(), out->geterror().c_str());
+        return false;
+    }
+    return true;
+}
+
+static std::vector<float> ramp(int w, int h, int nch)
+{
+    std::vector<float> px((size_t)w * h * nch);
+    for (size_t i = 0; i < px.size(); i++)
+        px[i] = (float)(i % 1000) * 0.25f - 17.0f; /* exact in float and in 1/4 steps */
+    return px;
+}
+
+static void test_images(const std::string &dir)
+{
+    const int w = 7, h = 300, nch = 4; /* h spans several TS_IMAGE_CHUNK_ROWS chunks */
+    std::vector<float> a = ramp(w, h, nch);
+    std::string pa = dir + "/a.exr", pb = dir + "/b.exr", pt = dir + "/tiled.exr", po = dir + "/origin.exr";
+    if (!write_test_image(pa, w, h, nch, a) || !write_test_image(pt, w, h, nch, a, TypeDesc::FLOAT, true) ||
+        !write_test_image(po, w, h, nch, a, TypeDesc::FLOAT, false, 10, -3)) {
+        s_failures++;
+        return;
+    }
+    int iw = 0, ih = 0, ic = 0;
+    CHECK(ts_image_info(pa.c_str(), &iw, &ih, &ic) == 0 && iw == w && ih == h && ic == nch, "info %s: %d %d %d %s",
+          pa.c_str(), iw, ih, ic, ts_error());
+
+    /* Row ranges, aligned or not to the 16-row tiles, read back as written, from both layouts. */
+    static const int ranges[][2] = { { 0, 1 }, { 5, 37 }, { 16, 32 }, { 17, 18 }, { 290, 300 }, { 0, 300 } };
+    for (const std::string &path : { pa, pt, po }) {
+        ts_image_reader_t *r = ts_image_reader_new(path.c_str());
+        CHECK(r != nullptr, "reader %s: %s", path.c_str(), ts_error());
+        if (!r)
+            continue;
+        CHECK(std::strcmp(ts_image_reader_channel(r, 0), "R") == 0 &&
+                  std::strcmp(ts_image_reader_channel(r, 3), "A") == 0,
+              "%s: channels %s..%s", path.c_str(), ts_image_reader_channel(r, 0), ts_image_reader_channel(r, 3));
+        for (const auto &range : ranges) {
+            std::vector<float> got((size_t)(range[1] - range[0]) * w * nch);
+            CHECK(ts_image_reader_rows(r, range[0], range[1], got.data()) == 0 &&
+                      std::memcmp(got.data(), a.data() + (size_t)range[0] * w * nch, got.size() * sizeof(float)) == 0,
+                  "%s rows %d..%d differ from what was written (%s)", path.c_str(), range[0], range[1], ts_error());
+        }
+        ts_image_reader_destroy(&r);
+        CHECK(r == nullptr, "destroy did not clear the pointer");
+    }
+
+    ts_image_diff_t d;
+    for (const std::string &same : { pa, pt, po }) {
+        std::memset(&d, 0xff, sizeof d);
+        CHECK(ts_image_compare(pa.c_str(), same.c_str(), 0.0, &d) == 0 && d.width == w && d.height == h &&
+                  d.channels == nch && d.pixels_over == 0 && d.max_abs_diff == 0.0,
+              "%s vs %s: over %ld max %g (%s)", pa.c_str(), same.c_str(), d.pixels_over, d.max_abs_diff, ts_error());
+    }
+
+    /* Known perturbations, exact in binary: 0.5 and -0.25 exceed 0.125, 0.125 itself does not. */
+    const double threshold = 0.125;
+    std::vector<float> b = a;
+    b[((size_t)0 * w + 0) * nch + 0] += 0.5f;
+    b[((size_t)150 * w + 3) * nch + 3] -= 0.25f;
+    b[((size_t)299 * w + 6) * nch + 1] += 0.125f; /* last pixel row: the final partial chunk */
+    b[((size_t)299 * w + 6) * nch + 2] += 0.0625f;
+    if (write_test_image(pb, w, h, nch, b)) {
+        CHECK(ts_image_compare(pa.c_str(), pb.c_str(), threshold, &d) == 0 && d.pixels_over == 2 &&
+                  d.max_abs_diff == 0.5,
+              "perturbed: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        CHECK(ts_image_compare(pb.c_str(), pt.c_str(), 0.0, &d) == 0 && d.pixels_over == 3 && d.max_abs_diff == 0.5,
+              "perturbed vs tiled, threshold 0: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        CHECK(ts_image_compare(pa.c_str(), pb.c_str(), 1.0, &d) == 0 && d.pixels_over == 0, "threshold 1: over %ld",
+              d.pixels_over);
+    } else {
+        s_failures++;
+    }
+
+    /* NaN and infinity rules. */
+    std::vector<float> n1 = a, n2 = a;
+    n1[0] = n2[0] = NAN;
+    n1[1] = n2[1] = INFINITY;
+    n1[nch] = n2[nch] = -INFINITY; /* pixel 1; NaN and +inf are in pixel 0 */
+    std::string pn1 = dir + "/n1.exr", pn2 = dir + "/n2.exr";
+    if (write_test_image(pn1, w, h, nch, n1) && write_test_image(pn2, w, h, nch, n2)) {
+        CHECK(ts_image_compare(pn1.c_str(), pn2.c_str(), 0.0, &d) == 0 && d.pixels_over == 0 && d.max_abs_diff == 0,
+              "same NaN/inf: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        CHECK(ts_image_compare(pn1.c_str(), pa.c_str(), 1e9, &d) == 0 && d.pixels_over == 2 &&
+                  std::isinf(d.max_abs_diff),
+              "NaN/inf vs numbers: over %ld max %g", d.pixels_over, d.max_abs_diff);
+    } else {
+        s_failures++;
+    }
+
+    /* Another format: 8-bit PNG values k decode as k/255. */
+    const int pw = 5, ph = 3, pch = 3;
+    std::vector<float> p8((size_t)pw * ph * pch);
+    for (size_t i = 0; i < p8.size(); i++)
+        p8[i] = (float)((i * 37) % 256) / 255.0f;
+    std::string pp = dir + "/p.png", pe = dir + "/p.exr";
+    if (write_test_image(pp, pw, ph, pch, p8, TypeDesc::UINT8) && write_test_image(pe, pw, ph, pch, p8)) {
+        CHECK(ts_image_info(pp.c_str(), &iw, &ih, &ic) == 0 && iw == pw && ih == ph && ic == pch,
+              "info %s: %d %d %d %s", pp.c_str(), iw, ih, ic, ts_error());
+        CHECK(ts_image_compare(pp.c_str(), pe.c_str(), 1e-6, &d) == 0 && d.pixels_over == 0 && d.max_abs_diff < 1e-6,
+              "png vs exr: over %ld max %g (%s)", d.pixels_over, d.max_abs_diff, ts_error());
+        /* Refusals: size and channels differ. */
+        CHECK(ts_image_compare(pa.c_str(), pp.c_str(), 0.0, &d) == -1 && std::strstr(ts_error(), "sizes differ") &&
+                  std::strstr(ts_error(), pa.c_str()) && std::strstr(ts_error(), pp.c_str()),
+              "size mismatch: %s", ts_error());
+    } else {
+        s_failures++;
+    }
+    std::string p3 = dir + "/rgb.exr";
+    if (write_test_image(p3, w, h, 3, ramp(w, h, 3)))
+        CHECK(ts_image_compare(pa.c_str(), p3.c_str(), 0.0, &d) == -1 && std::strstr(ts_error(), "channel counts") &&
+                  std::strstr(ts_error(), "4 vs 3"),
+              "channel mismatch: %s", ts_error());
+    else
+        s_failures++;
+
+    std::string missing = dir + "/missing.exr";
+    CHECK(ts_image_compare(pa.c_str(), missing.c_str(), 0.0, &d) == -1 && std::strstr(ts_error(), missing.c_str()),
+          "missing file: %s", ts_error());
+    CHECK(ts_image_info(missing.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), missing.c_str()),
+          "info on missing file: %s", ts_error());
+    std::string junk = dir + "/junk.exr";
+    if (FILE *f = std::fopen(junk.c_str(), "wb")) {
+        std::fputs("not an image", f);
+        std::fclose(f);
+    }
+    CHECK(ts_image_info(junk.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), junk.c_str()),
+          "info on junk: %s", ts_error());
+    CHECK(ts_image_compare(pa.c_str(), pa.c_str(), -1.0, &d) == -1 && std::strstr(ts_error(), "threshold"),
+          "negative threshold: %s", ts_error());
+    CHECK(ts_image_compare(pa.c_str(), pa.c_str(), NAN, &d) == -1, "NaN threshold accepted");
+}
+
+extern "C" int ts_image_test(bool verbose)
+{
+    s_failures = 0;
+    try {
+        std::string base = (std::filesystem::temp_directory_path() / "ts_image_test.XXXXXX").string();
+        std::vector<char> templ(base.begin(), base.end());
+        templ.push_back('\0');
+        if (!mkdtemp(templ.data())) {
+            std::fprintf(stderr, "ts_image: cannot make a temporary folder %s\n", base.c_str());
+            return -1;
+        }
+        std::string dir = templ.data();
+        test_images(dir);
+        std::filesystem::remove_all(dir);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "ts_image: exception: %s\n", e.what());
+        return -1;
+    } catch (...) {
+        std::fprintf(stderr, "ts_image: unexpected exception\n");
+        return -1;
+    }
+    if (s_failures) {
+        std::fprintf(stderr, "ts_image: %d check(s) failed\n", s_failures);
+        return -1;
+    }
+    if (verbose)
+        std::printf("ts_image: ok\n");
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* ts_image: image file facts and pixel-by-pixel comparison (OpenImageIO inside), for tests and the verifier. */
+#ifndef TS_IMAGE_H
+#define TS_IMAGE_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int width, height, channels; /* of both images */
+    long pixels_over;            /* pixels where any channel differs by more than the threshold */
+    double max_abs_diff;         /* largest |a - b| over all channels; INFINITY where one side is NaN or inf */
+} ts_image_diff_t;
+
+/* Compares two image files (any format OpenImageIO reads; first subimage) pixel by pixel, as float; the
+   data windows are compared row for row, their origins are not compared.
+   A NaN equals a NaN and an infinity equals the same infinity; a NaN or an infinity against anything else
+   is an infinite difference. Fills *diff and returns 0; -1 when threshold is negative or NaN, a file cannot
+   be read, or the sizes or channel counts differ (the message names the files and what differs). */
+int ts_image_compare(const char *a, const char *b, double threshold, ts_image_diff_t *diff);
+
+/* A reader of one image file's pixel rows as float, whatever its format, scanline or tiled layout. */
+typedef struct ts_image_reader ts_image_reader_t;
+
+/* Opens the first subimage (full resolution) of an image file; NULL with the message naming the file
+   when it cannot be read or is deep or volumetric. */
+ts_image_reader_t *ts_image_reader_new(const char *path);
+void ts_image_reader_destroy(ts_image_reader_t **self_p);
+void ts_image_reader_size(const ts_image_reader_t *self, int *width, int *height, int *channels);
+/* Name of channel 0..channels-1 as the file gives it ("R", "G", "B", "A", ...). */
+const char *ts_image_reader_channel(const ts_image_reader_t *self, int channel);
+/* Reads rows [y0, y1) counted from the top of the image (file order, whatever the data window origin)
+   into pixels: (y1 - y0) * width * channels floats, channels interleaved. -1 with the message naming the
+   file on a read error. */
+int ts_image_reader_rows(ts_image_reader_t *self, int y0, int y1, float *pixels);
+
+/* Reads the width, height and channel count of an image file; -1 with the message naming the file. */
+int ts_image_info(const char *path, int *width, int *height, int *channels);
+
+int ts_image_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,97 @@
+# tests/lib.sh: helpers for the integration tests: a local farm (master + slaves) on loopback, checks, cleanup.
+# Source it; it sets TOP, BIN, and a per-test directory T (removed on success, kept on failure).
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$TOP/build/bin
+T=$(mktemp -d /tmp/tessera-test.XXXXXX)
+PIDS=()
+FAILS=0
+# Ports from the test's own process id, so tests can run side by side.
+ZPORT=$((20000 + ($$ % 10000) * 2))
+HPORT=$((ZPORT + 1))
+export TESSERA_MASTER=http://127.0.0.1:$HPORT
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+# make_scene OUT.blend [make_scene.py options...]
+make_scene() {
+  local out=$1; shift
+  blender -b --factory-startup -noaudio --python "$TOP/samples/make_scene.py" -- --out "$out" "$@" \
+    >"$T/make_scene.log" 2>&1 || { cat "$T/make_scene.log"; return 1; }
+}
+
+start_master() {
+  "$BIN/tessera-master" --state "$T/master" --listen "tcp://127.0.0.1:$ZPORT" --http "127.0.0.1:$HPORT" \
+    --node-timeout "${NODE_TIMEOUT:-4}" --heartbeat-ms 500 "$@" >>"$T/master.log" 2>&1 &
+  MASTER_PID=$!
+  PIDS+=("$MASTER_PID")
+  for _ in $(seq 100); do
+    curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "master did not come up"; cat "$T/master.log"; return 1
+}
+
+# start_slave NAME [extra options]; sets SLAVE_PID
+start_slave() {
+  local name=$1; shift
+  "$BIN/tessera-slave" --master "tcp://127.0.0.1:$ZPORT" --master-cert "$T/master/master.cert" \
+    --work "$T/slave-$name" --name "$name" "$@" >>"$T/slave-$name.log" 2>&1 &
+  SLAVE_PID=$!
+  PIDS+=("$SLAVE_PID")
+}
+
+# wait_nodes N: until N nodes are online or busy.
+wait_nodes() {
+  for _ in $(seq 300); do
+    local n
+    n=$("$BIN/tessera" nodes --json 2>/dev/null | python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin) if n["state"] in ("online","busy")))' 2>/dev/null)
+    [ "${n:-0}" -ge "$1" ] && return 0
+    sleep 0.2
+  done
+  echo "only ${n:-0} of $1 nodes came online"; return 1
+}
+
+# reference SCENE FRAME OUTDIR: plain `blender -b SCENE -f FRAME`, output under OUTDIR/ref_####.<ext>
+reference() {
+  blender -b "$1" -o "$3/ref_####" -f "$2" >"$T/reference.log" 2>&1
+}
+
+same_image() {
+  idiff -fail 0 -warn 0 "$1" "$2" >"$T/idiff.log" 2>&1
+}
+
+stop_all() {
+  local rc=0
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    wait "$p" 2>/dev/null; local r=$?
+    # 0: clean exit on SIGTERM; 137: a process the test itself SIGKILLed
+    [ $r -eq 0 ] || [ $r -eq 137 ] || { echo "process $p exited $r on SIGTERM"; rc=1; }
+  done
+  PIDS=()
+  return $rc
+}
+
+finish() {
+  stop_all || FAILS=$((FAILS + 1))
+  # Every Blender a slave started must be gone with it (reaped, or killed with a SIGKILLed slave).
+  sleep 0.5
+  for pid in $(cat "$T"/slave-*.log 2>/dev/null | sed -n 's/.*blender started (pid \([0-9]*\)).*/\1/p'); do
+    if kill -0 "$pid" 2>/dev/null && grep -q blender "/proc/$pid/cmdline" 2>/dev/null; then
+      fail "Blender pid $pid outlived its slave"
+    fi
+  done
+  if [ "$FAILS" -eq 0 ]; then
+    rm -rf "$T"
+    echo "PASSED: $(basename "$0")"
+    exit 0
+  fi
+  echo "logs kept in $T"
+  for f in "$T"/*.log; do echo "== $f"; tail -n 30 "$f"; done
+  echo "FAILED: $(basename "$0") ($FAILS)"
+  exit 1
+}
+trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done' EXIT

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# test_farm_bad_input: bad input gets a clear error naming it, and the daemons keep running and keep their data.
+source "$(dirname "$0")/lib.sh"
+
+# expect_fail CODE NEEDLE LABEL -- command...: exit code CODE and NEEDLE in its stderr/stdout.
+expect_fail() {
+  local code=$1 needle=$2 label=$3; shift 4
+  "$@" >"$T/out.txt" 2>&1; local rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qi -- "$needle" "$T/out.txt"; then pass "$label (exit $rc: $(head -c 160 "$T/out.txt" | tr '\n' ' '))"
+  else fail "$label: exit $rc, wanted $code with '$needle'; said: $(head -c 300 "$T/out.txt")"; fi
+}
+alive() { curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null || fail "the master died ($1)"; }
+
+make_scene "$T/ok.blend" --width 48 --height 27 --samples 4 --frames 1-5 || fail "make scene"
+make_scene "$T/denoise.blend" --width 48 --height 27 --samples 4 --frames 1-1 --denoise || fail "make denoise scene"
+echo "this is not a blend file" >"$T/notblend.blend"
+head -c 4000 "$T/ok.blend" >"$T/truncated.blend"
+
+start_master || finish
+start_slave a
+wait_nodes 1 || finish
+
+expect_fail 2 "not a .blend" "a file that is not a .blend" -- "$BIN/tessera" submit render "$T/notblend.blend" --frames 1 --tiles 2x2
+alive "not a blend"
+expect_fail 1 "truncated.blend" "a truncated .blend" -- "$BIN/tessera" submit render "$T/truncated.blend" --frames 1 --tiles 2x2 --wait --timeout 300
+alive "truncated"
+expect_fail 1 "outside the scene's frame range" "frames outside the scene" -- "$BIN/tessera" submit render "$T/ok.blend" --frames 7-9 --tiles 2x2 --wait --timeout 300
+expect_fail 2 "tiles" "a 0x0 grid" -- "$BIN/tessera" submit render "$T/ok.blend" --frames 1 --tiles 0x0
+expect_fail 2 "tiles" "a 1000x1000 grid" -- "$BIN/tessera" submit render "$T/ok.blend" --frames 1 --tiles 1000x1000
+expect_fail 1 "rows" "a grid with more rows than the frame has pixels" -- "$BIN/tessera" submit render "$T/ok.blend" --frames 1 --tiles 2x40 --wait --timeout 300
+expect_fail 3 "no job" "an unknown job id" -- "$BIN/tessera" status 999999
+expect_fail 1 "denois" "a scene with denoising on" -- "$BIN/tessera" submit render "$T/denoise.blend" --frames 1 --tiles 2x1 --wait --timeout 300
+
+# The API itself, without the CLI's own checks.
+api() { curl -s -o "$T/body.json" -w '%{http_code}' -X "$1" "$TESSERA_MASTER$2" ${3:+--data-binary "$3"}; }
+for body in '{bad json' '[]' '{"type":"render"}' '{"type":"render","scene":"'"$(printf %064d 0)"'","frames":"1","tiles":"0x0"}' \
+            '{"type":"render","scene":"'"$(printf %064d 0)"'","frames":"1","tiles":"1000x1000"}'; do
+  code=$(api POST /api/v1/jobs "$body")
+  if [ "$code" = 400 ] && python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e; print("   ", e)' "$T/body.json"; then
+    pass "malformed API body refused with 400: $body"
+  else fail "API body $body: HTTP $code $(cat "$T/body.json")"; fi
+done
+code=$(api GET /api/v1/jobs/12345678)
+[ "$code" = 404 ] && pass "unknown job is a 404" || fail "unknown job: HTTP $code"
+code=$(api PUT "/api/v1/blobs/$(printf %064d 0)" "not matching")
+[ "$code" = 400 ] && grep -q BLAKE2b "$T/body.json" && pass "a blob whose hash does not match is refused" || fail "blob hash: HTTP $code"
+alive "API bodies"
+
+# A slave holding the wrong master certificate is refused by CURVE and never becomes a node.
+"$BIN/tessera-master" --state "$T/impostor" --listen "tcp://127.0.0.1:$((HPORT + 2))" --http "127.0.0.1:$((HPORT + 3))" >"$T/impostor.log" 2>&1 &
+IMP=$!; sleep 1; kill -TERM $IMP; wait $IMP
+timeout 120 "$BIN/tessera-slave" --master "tcp://127.0.0.1:$ZPORT" --master-cert "$T/impostor/master.cert" \
+  --work "$T/slave-wrongcert" --name wrongcert --handshake-failures 3 >"$T/slave-wrongcert.log" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "refused the CURVE handshake" "$T/slave-wrongcert.log"; then pass "wrong master certificate refused (slave exit 1)"
+else fail "wrong certificate: slave exit $rc: $(tail -n 3 "$T/slave-wrongcert.log")"; fi
+"$BIN/tessera" nodes --json | python3 -c 'import json,sys; assert all(n["name"] != "wrongcert" for n in json.load(sys.stdin))' \
+  && pass "the refused slave is not a node" || fail "the refused slave became a node"
+alive "wrong certificate"
+
+# After all that the farm still works, and with --no-denoise the denoising scene renders.
+"$BIN/tessera" submit render "$T/ok.blend" --frames 2 --tiles 2x2 --out "$T/out-ok" --wait --timeout 300 >"$T/ok.log" 2>&1 \
+  && [ -s "$T/out-ok/frame_0002.png" ] && pass "a good job still completes" || fail "good job after bad input: $(tail -n 3 "$T/ok.log")"
+"$BIN/tessera" submit render "$T/denoise.blend" --frames 1 --tiles 2x1 --no-denoise --out "$T/out-dn" --wait --timeout 300 >"$T/dn.log" 2>&1 \
+  && [ -s "$T/out-dn/frame_0001.png" ] && pass "--no-denoise renders the denoising scene" || fail "--no-denoise: $(tail -n 3 "$T/dn.log")"
+n=$("$BIN/tessera" jobs --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" -ge 7 ] && pass "the master kept every job ($n)" || fail "jobs lost: $n"
+
+finish

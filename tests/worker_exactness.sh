@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# tessera proof: tiles from slave/blender_worker.py, stitched + finished, are pixel-identical to plain Blender renders.
+#
+# Usage: bash tests/worker_exactness.sh            (exit 0 only if everything matches)
+# Env:   TESSERA_TILE_MARGIN=M  pixels rendered around each tile and cropped when stitching
+#                               (default 0; see docs/blender-notes.md for when it is needed)
+#        EXACT_KEEP=1           keep the work directory      EXACT_DIR=DIR  use DIR as work directory
+#        EXACT_SCENES="..."     subset of scene names below  EXACT_GRIDS="1x1 3x2 4x4 7x5"
+#        EXACT_ADAPTIVE_ARGS="..." make_scene.py arguments of the "adaptive" scene
+# Needs: blender (3.4), oiiotool, idiff, python3, jq. Runs one Blender at a time.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORKER="$ROOT/slave/blender_worker.py"
+MAKE_SCENE="$ROOT/samples/make_scene.py"
+MARGIN=${TESSERA_TILE_MARGIN:-0}
+GRIDS=${EXACT_GRIDS:-"1x1 3x2 4x4 7x5"}
+WORK=${EXACT_DIR:-$(mktemp -d /tmp/tessera-exact.XXXXXX)}
+mkdir -p "$WORK"
+FAILS=0
+CHECKS=0
+
+for t in blender oiiotool idiff python3 jq; do
+    command -v "$t" >/dev/null || { echo "worker_exactness: missing tool: $t" >&2; exit 2; }
+done
+
+cleanup() {
+    if [ -n "${WK_PID:-}" ]; then kill "$WK_PID" 2>/dev/null; fi
+    if [ "${EXACT_KEEP:-0}" = 1 ] || [ "$FAILS" -ne 0 ]; then
+        echo "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+pass() { CHECKS=$((CHECKS + 1)); echo "  PASS  $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "  FAIL  $*"; }
+
+# ---------------------------------------------------------------- the fd 3/4 driver
+# Relays JSON lines: stdin -> worker fd 3, worker fd 4 -> stdout. Each reply gets "_cpu"
+# (user+sys CPU seconds the worker used for it, from /proc) and "_wall"; at EOF it prints
+# {"exit":RC,"_cpu_total":...} with the worker's whole CPU time (getrusage of children).
+cat >"$WORK/driver.py" <<'PY'
+import fcntl, json, os, resource, subprocess, sys, time
+worker, log = sys.argv[1], sys.argv[2]
+def high(fd):  # move a pipe end out of the way of 3 and 4
+    h = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return h
+r3, w3 = os.pipe()
+r4, w4 = os.pipe()
+r3, w3, r4, w4 = high(r3), high(w3), high(r4), high(w4)
+os.dup2(r3, 3)  # the worker's fd 3 reads requests
+os.dup2(w4, 4)  # the worker's fd 4 writes replies
+t0 = time.monotonic()
+p = subprocess.Popen(["blender", "-b", "-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1",
+                      "--python", worker, "--", "--cmd-fd", "3", "--reply-fd", "4"],
+                     pass_fds=(3, 4), stdin=subprocess.DEVNULL,
+                     stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+for fd in (3, 4, r3, w4):
+    os.close(fd)
+cmd, rep = os.fdopen(w3, "wb"), os.fdopen(r4, "rb")
+tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    try:
+        with open("/proc/%d/stat" % p.pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / tick
+    except OSError:
+        return 0.0
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    c0, w0 = cpu(), time.monotonic()
+    try:
+        cmd.write(line.rstrip("\n").encode() + b"\n")
+        cmd.flush()
+    except BrokenPipeError:
+        pass
+    r = rep.readline()
+    if not r:
+        print(json.dumps({"ok": False, "error": "worker died", "worker_died": True}), flush=True)
+        continue
+    d = json.loads(r)
+    d["_cpu"] = round(cpu() - c0, 3)
+    d["_wall"] = round(time.monotonic() - w0, 3)
+    print(json.dumps(d), flush=True)
+cmd.close()
+extra = rep.read()  # must be nothing: exactly one reply per request
+rc = p.wait()
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"exit": rc, "extra_output": extra.decode("utf-8", "replace"),
+                  "_cpu_total": round(u.ru_utime + u.ru_stime, 3),
+                  "_wall_total": round(time.monotonic() - t0, 3)}), flush=True)
+PY
+
+start_worker() {  # $1: log name
+    coproc WK { exec python3 "$WORK/driver.py" "$WORKER" "$WORK/$1"; }
+    WK_PID=$WK_PID
+    WK_IN=${WK[1]}
+    WK_OUT=${WK[0]}
+}
+# req JSON -> sets REP (one reply line)
+req() {
+    printf '%s\n' "$1" >&"$WK_IN"
+    if ! IFS= read -r REP <&"$WK_OUT"; then REP='{"ok":false,"error":"driver gone"}'; fi
+}
+stop_worker() {  # sets WK_SUMMARY
+    eval "exec $WK_IN>&-"
+    IFS= read -r WK_SUMMARY <&"$WK_OUT" || WK_SUMMARY='{}'
+    wait "$WK_PID" 2>/dev/null
+    WK_PID=
+}
+j() { printf '%s' "$REP" | jq -r "$1"; }
+
+make_scene() {  # name, args...
+    local name=$1; shift
+    if ! blender -b --factory-startup -noaudio --python "$MAKE_SCENE" -- --out "$WORK/$name.blend" "$@" \
+            >"$WORK/$name.make.log" 2>&1; then
+        fail "make_scene $name ($*)"; tail -5 "$WORK/$name.make.log"; return 1
+    fi
+}
+
+reference() {  # name frame -> $WORK/NAME_ref_FFFF.EXT   (plain Blender, as a user would run it)
+    local name=$1 frame=$2
+    /usr/bin/time -f "%U %S %e" -o "$WORK/$name.reftime" \
+        blender -b "$WORK/$name.blend" -o "//${name}_ref_####" -f "$frame" >"$WORK/$name.ref.log" 2>&1 \
+        || { fail "reference render $name frame $frame"; return 1; }
+}
+
+# grid NAME FRAME NX NY W H EXT -> renders tiles, stitches, finishes, compares
+run_grid() {
+    local name=$1 frame=$2 nx=$3 ny=$4 W=$5 H=$6 ext=$7
+    local tag="${name}_f${frame}_${nx}x${ny}" i k x0 x1 y0 y1 rx0 rx1 ry0 ry1
+    local paste=() cpu=0 n=0 bad=0
+    for ((k = 0; k < ny; k++)); do
+        for ((i = 0; i < nx; i++)); do
+            x0=$((i * W / nx)); x1=$(((i + 1) * W / nx))
+            y0=$((k * H / ny)); y1=$(((k + 1) * H / ny))
+            rx0=$((x0 - MARGIN)); ((rx0 < 0)) && rx0=0
+            ry0=$((y0 - MARGIN)); ((ry0 < 0)) && ry0=0
+            rx1=$((x1 + MARGIN)); ((rx1 > W)) && rx1=$W
+            ry1=$((y1 + MARGIN)); ((ry1 > H)) && ry1=$H
+            local out="$WORK/${tag}_t${i}_${k}.exr"
+            req "{\"op\":\"tile\",\"scene\":\"$WORK/$name.blend\",\"frame\":$frame,\"border\":[$rx0,$ry0,$rx1,$ry1],\"out\":\"$out\",\"device\":\"CPU\",\"threads\":0,\"no_denoise\":false}"
+            if [ "$(j .ok)" != true ] || [ "$(j .width)" != $((rx1 - rx0)) ] || [ "$(j .height)" != $((ry1 - ry0)) ]; then
+                fail "$tag tile [$rx0,$ry0,$rx1,$ry1]: $REP"; bad=1; continue
+            fi
+            cpu=$(awk -v a="$cpu" -v b="$(j ._cpu)" 'BEGIN{print a+b}')
+            n=$((n + 1))
+            # Border y counts from the bottom, image rows from the top.
+            paste+=("$out" --cut "$((x1 - x0))x$((y1 - y0))+$((x0 - rx0))+$((ry1 - y1))"
+                    --swap --paste "+${x0}+$((H - y1))")
+        done
+    done
+    [ $bad = 0 ] || return 1
+    local stitched="$WORK/${tag}_stitched.exr"
+    # --paste: the image below the top is pasted onto the top one, hence --swap.
+    oiiotool --create "${W}x${H}" 4 "${paste[@]}" -d float --compression zip -o "$stitched" \
+        || { fail "$tag stitch"; return 1; }
+    local final="$WORK/${tag}_final.$ext"
+    req "{\"op\":\"finish\",\"scene\":\"$WORK/$name.blend\",\"frame\":$frame,\"input\":\"$stitched\",\"format\":null,\"out\":\"$final\"}"
+    [ "$(j .ok)" = true ] || { fail "$tag finish: $REP"; return 1; }
+    local fcpu; fcpu=$(j ._cpu)
+    local ref; ref=$(printf '%s/%s_ref_%04d.%s' "$WORK" "$name" "$frame" "$ext")
+    local cmp; cmp=$(idiff -fail 0 -warn 0 "$final" "$ref" 2>&1)
+    if [ $? -eq 0 ]; then
+        pass "$tag: $n tiles (margin $MARGIN, tile CPU ${cpu}s, finish CPU ${fcpu}s) == reference $(basename "$ref")"
+    else
+        fail "$tag: final differs from reference $(basename "$ref")"
+        printf '%s\n' "$cmp" | sed 's/^/        /' | tail -6
+        # where? compare the linear stitched frame with a whole-frame tile
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------- exactness
+# name | make_scene args | frames to test | grids
+SCENES=${EXACT_SCENES:-"s160 s157 p50 exr adaptive"}
+declare -A ARGS=(
+    [s160]="--width 160 --height 90 --samples 16"
+    [s157]="--width 157 --height 89 --samples 12"
+    [p50]="--width 320 --height 180 --percent 50 --samples 8"
+    [exr]="--width 157 --height 89 --samples 8 --format OPEN_EXR"
+    # Default adaptive sampling does nothing below its automatic minimum of 64 samples
+    # (threshold 0.01), so this scene takes enough samples for it to act.
+    [adaptive]="${EXACT_ADAPTIVE_ARGS:---width 160 --height 90 --samples 256}"
+)
+declare -A FRAMES=([s160]="1 2" [s157]="1" [p50]="1" [exr]="1" [adaptive]="1")
+
+echo "worker_exactness: work dir $WORK, tile margin $MARGIN, grids: $GRIDS"
+for name in $SCENES; do
+    [ -n "${ARGS[$name]:-}" ] || { fail "unknown scene $name"; continue; }
+    echo "== scene $name: ${ARGS[$name]}"
+    # shellcheck disable=SC2086
+    make_scene "$name" ${ARGS[$name]} || continue
+    for frame in ${FRAMES[$name]}; do
+        reference "$name" "$frame" || continue
+        echo "   reference frame $frame: CPU user+sys $(awk '{print $1+$2}' "$WORK/$name.reftime")s (wall $(awk '{print $3}' "$WORK/$name.reftime")s, incl. startup)"
+    done
+    start_worker "$name.worker.log"
+    req "{\"op\":\"probe\",\"scene\":\"$WORK/$name.blend\"}"
+    if [ "$(j .ok)" != true ]; then fail "probe $name: $REP"; stop_worker; continue; fi
+    W=$(j .width); H=$(j .height); EXT=$(j .ext)
+    echo "   probe: ${W}x${H} $(j .file_format) samples=$(j .samples) adaptive=$(j .adaptive) denoise=$(j .denoise) (first request, incl. startup: CPU $(j ._cpu)s)"
+    for frame in ${FRAMES[$name]}; do
+        for g in $GRIDS; do
+            run_grid "$name" "$frame" "${g%x*}" "${g#*x}" "$W" "$H" "$EXT"
+        done
+    done
+    stop_worker
+    if [ "$(printf '%s' "$WK_SUMMARY" | jq -r .exit)" = 0 ] && [ -z "$(printf '%s' "$WK_SUMMARY" | jq -r .extra_output)" ]; then
+        pass "$name worker exited 0, nothing unrequested on fd 4 (worker CPU total $(printf '%s' "$WK_SUMMARY" | jq -r ._cpu_total)s)"
+    else
+        fail "$name worker end: $WK_SUMMARY"
+    fi
+done
+
+# ---------------------------------------------------------------- embedded scripts never run
+echo "== embedded auto-run script"
+MARK="$WORK/autorun.marker"
+if make_scene autorun --width 64 --height 36 --samples 4 --frames 1-1 --autorun-marker "$MARK"; then
+    # Positive control: with auto-exec allowed, Blender does run it (so the check below means something).
+    blender -b -y "$WORK/autorun.blend" --python-expr "pass" >"$WORK/autorun.control.log" 2>&1
+    if [ -e "$MARK" ]; then pass "control: blender -y runs the embedded script (marker written)"
+    else fail "control: the embedded script did not run even with -y; test scene is wrong"; fi
+    rm -f "$MARK"
+    start_worker autorun.worker.log
+    req "{\"op\":\"probe\",\"scene\":\"$WORK/autorun.blend\"}"; ok1=$(j .ok)
+    req "{\"op\":\"tile\",\"scene\":\"$WORK/autorun.blend\",\"frame\":1,\"border\":[0,0,64,36],\"out\":\"$WORK/autorun_t.exr\",\"device\":\"CPU\",\"threads\":0,\"no_denoise\":false}"; ok2=$(j .ok)
+    req "{\"op\":\"finish\",\"scene\":\"$WORK/autorun.blend\",\"frame\":1,\"input\":\"$WORK/autorun_t.exr\",\"format\":null,\"out\":\"$WORK/autorun_final.png\"}"; ok3=$(j .ok)
+    stop_worker
+    if [ "$ok1$ok2$ok3" = truetruetrue ] && [ ! -e "$MARK" ]; then
+        pass "probe + tile + finish through the worker: marker never created"
+    else
+        fail "autorun: probe/tile/finish ok=$ok1/$ok2/$ok3, marker exists: $([ -e "$MARK" ] && echo yes || echo no)"
+    fi
+fi
+
+# ---------------------------------------------------------------- bad input, denoise, keeps serving
+echo "== bad input and denoising"
+make_scene small --width 64 --height 36 --samples 4 --frames 1-2 && \
+make_scene dn --width 64 --height 36 --samples 4 --denoise && {
+    cp "$WORK/driver.py" "$WORK/not_a_blend.blend"
+    head -c "$(($(stat -c %s "$WORK/small.blend") / 2))" "$WORK/small.blend" >"$WORK/truncated.blend"
+    start_worker bad.worker.log
+    for f in not_a_blend.blend truncated.blend missing.blend; do
+        req "{\"op\":\"probe\",\"scene\":\"$WORK/$f\"}"
+        if [ "$(j .ok)" = false ] && [ "$(j .input_error)" = true ] && [[ "$(j .error)" == "cannot read scene: "* ]]; then
+            pass "probe $f -> input_error: $(j .error)"
+        else fail "probe $f: $REP"; fi
+    done
+    req '{"op":"tile","scene":"'"$WORK"'/small.blend","frame":1,"border":[0,0,65,36],"out":"'"$WORK"'/x.exr"}'
+    [ "$(j .ok)" = false ] && [ "$(j .input_error)" != true ] && pass "border outside the frame refused: $(j .error)" || fail "bad border: $REP"
+    req 'this is not json'
+    [ "$(j .ok)" = false ] && pass "non-JSON request answered ok:false" || fail "non-JSON: $REP"
+    req "{\"op\":\"probe\",\"scene\":\"$WORK/small.blend\"}"
+    [ "$(j .ok)" = true ] && [ "$(j .width)" = 64 ] && [ "$(j .frame_end)" = 2 ] \
+        && pass "worker keeps serving after errors (probe small.blend ok)" || fail "after errors: $REP"
+    req "{\"op\":\"probe\",\"scene\":\"$WORK/dn.blend\"}"
+    [ "$(j .denoise)" = true ] && pass "probe reports denoise=true" || fail "denoise probe: $REP"
+    req "{\"op\":\"tile\",\"scene\":\"$WORK/dn.blend\",\"frame\":1,\"border\":[0,0,32,18],\"out\":\"$WORK/dn.exr\",\"device\":\"CPU\",\"threads\":0,\"no_denoise\":false}"
+    [ "$(j .ok)" = false ] && [ "$(j .input_error)" = true ] && pass "denoising scene refused: $(j .error | cut -c1-80)..." || fail "denoise tile: $REP"
+    req "{\"op\":\"tile\",\"scene\":\"$WORK/dn.blend\",\"frame\":1,\"border\":[0,0,32,18],\"out\":\"$WORK/dn.exr\",\"device\":\"CPU\",\"threads\":1,\"no_denoise\":true}"
+    [ "$(j .ok)" = true ] && [ "$(j .width)x$(j .height)" = 32x18 ] && pass "no_denoise tile renders (32x18)" || fail "no_denoise tile: $REP"
+    req "{\"op\":\"probe\",\"scene\":\"$WORK/dn.blend\"}"
+    [ "$(j .denoise)" = true ] && pass "scene unchanged after no_denoise tile" || fail "denoise flag leaked: $REP"
+    req '{"op":"quit"}'
+    stop_worker
+    [ "$(printf '%s' "$WK_SUMMARY" | jq -r .exit)" = 0 ] && pass "quit -> exit 0" || fail "quit: $WK_SUMMARY"
+}
+
+echo
+if [ "$FAILS" -eq 0 ]; then
+    echo "worker_exactness: all $CHECKS checks passed"
+    exit 0
+fi
+echo "worker_exactness: $FAILS of $CHECKS checks FAILED"
+exit 1

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# install-deps: installs the Debian packages tessera builds, tests and runs with (skips apt when all are present).
+set -euo pipefail
+PKGS=(build-essential pkg-config curl python3 blender openimageio-tools libopenimageio-dev
+      libzmq3-dev libsodium-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler
+      libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
