@@ -170,9 +170,11 @@ static void send_result(ts_executor_t *self, const ts_slave_task_t *t)
             ts_err("task %llu: cannot hand the result to the reactor: %s", (unsigned long long)t->id, ts_error());
     }
     free(output);
-    free(info.file_format);
-    free(info.ext);
-    free(info.engine);
+    if (r.scene == &info) { /* the strings were strdup'ed by run_task */
+        free(info.file_format);
+        free(info.ext);
+        free(info.engine);
+    }
 }
 
 static void *run(void *arg)

@@ -1,0 +1,616 @@
+# tessera persistent Blender worker: serves probe/tile/finish JSON-line requests on fds 3 (in) / 4 (out).
+"""
+Started by the slave (one process, many requests):
+
+  blender -b -Y --factory-startup -noaudio --python-exit-code 1 \
+          --python blender_worker.py -- --cmd-fd 3 --reply-fd 4
+
+One JSON request per line on --cmd-fd, exactly one JSON reply per line on --reply-fd
+(flushed after each). Blender's own output stays on stdout/stderr. EOF on the command
+fd or {"op":"quit"} ends the process with status 0. Any failure inside a request is
+answered {"ok":false,"error":...} (plus "input_error":true when the scene itself is
+unusable) and the worker keeps serving. See docs/blender-notes.md for the protocol,
+the tiling exactness findings and the measured costs.
+"""
+import json
+import math
+import os
+import struct
+import sys
+import time
+import traceback
+
+import bpy
+
+
+class RequestError(Exception):
+    """A request that cannot be served. input_error marks problems of the scene itself."""
+
+    def __init__(self, msg, input_error=False):
+        Exception.__init__(self, msg)
+        self.input_error = input_error
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _int(req, key, lo=None, hi=None):
+    v = req.get(key)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise RequestError("%r must be an integer" % key)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise RequestError("%r out of range: %d" % (key, v))
+    return v
+
+
+def _path(req, key):
+    v = req.get(key)
+    if not isinstance(v, str) or not v:
+        raise RequestError("%r must be a non-empty path string" % key)
+    return os.path.abspath(v)
+
+
+def effective_size(scene):
+    """Pixel size exactly as Blender computes it: (size * xsch) / 100 in integers."""
+    r = scene.render
+    return (r.resolution_x * r.resolution_percentage) // 100, \
+           (r.resolution_y * r.resolution_percentage) // 100
+
+
+def _f32(x):
+    """Round a Python float to IEEE float32 (what RNA stores and C multiplies with)."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def _truncates_to(frac, n, p):
+    """Does Blender's (int)(border * winx), computed in float32, give pixel edge p?
+    (The double product of two float32 values is exact, so rounding it once to float32
+    gives exactly the float32 product.)"""
+    return int(_f32(_f32(frac) * _f32(float(n)))) == p
+
+
+def edge_to_frac(p, n):
+    """Float border fraction for pixel edge p of an n pixel axis (0 <= p <= n)."""
+    if p <= 0:
+        return 0.0
+    if p >= n:
+        return 1.0
+    return _f32((p + 0.5) / n)
+
+
+ADAPTIVE_STEP = 16  # Cycles 3.x Integrator::get_adaptive_sampling()
+
+
+def adaptive_tile_margin(scene):
+    """Pixels of margin that make a bordered Cycles render identical to the whole frame.
+
+    Cycles' adaptive sampling checks convergence every ADAPTIVE_STEP samples once past
+    min_samples and then dilates the "not converged" flags by one pixel (3x3). A pixel
+    at the edge of a border render misses its outside neighbours, so after k filter
+    passes the difference can have travelled k-1 pixels inwards; only passes followed
+    by more samples matter. Rendering each tile with this many extra pixels on every
+    inner side (cropped by the stitcher) is therefore exact. 0 when adaptive sampling
+    is off or never reaches its first filter pass. Mirrors Cycles 3.4's integrator.cpp.
+    """
+    cyc = getattr(scene, "cycles", None)
+    if scene.render.engine != "CYCLES" or cyc is None or not cyc.use_adaptive_sampling:
+        return 0
+    samples = int(cyc.samples)
+    if samples <= 0:
+        return 0
+    thr = _f32(cyc.adaptive_threshold)
+    if thr == 0.0:
+        thr = max(_f32(0.001), _f32(1.0 / samples))
+    if thr > 0 and cyc.adaptive_min_samples == 0:
+        min_samples = max(4, int(math.ceil(_f32(16.0 / _f32(thr ** 0.3)))))
+    else:
+        min_samples = max(4, int(cyc.adaptive_min_samples))
+    # min_samples - 1: stay on the safe side of a float rounding difference with powf().
+    first = max(4, min_samples - 1) + 1 | (ADAPTIVE_STEP - 1)  # first sample index that filters
+    if first > samples - 1:
+        return 0
+    return (samples - 1 - first) // ADAPTIVE_STEP + 1  # filter passes (one too many at worst)
+
+
+class Patch(object):
+    """Set attributes and remember the old values so they can be restored (LIFO)."""
+
+    def __init__(self):
+        self.saved = []
+        self.keys = set()
+
+    def save(self, obj, *attrs):
+        """Remember values before anything is changed (some setters change other fields)."""
+        for attr in attrs:
+            key = (obj.as_pointer(), attr)
+            if key not in self.keys:
+                self.keys.add(key)
+                self.saved.append((obj, attr, getattr(obj, attr)))
+
+    def set(self, obj, attr, value):
+        self.save(obj, attr)
+        if getattr(obj, attr) != value:
+            setattr(obj, attr, value)
+
+    def restore(self):
+        # Backwards first, then forwards again: some values are only valid in the right
+        # order (e.g. color_depth "8" is refused while file_format is still OPEN_EXR).
+        items = self.saved
+        self.saved = []
+        self.keys = set()
+        for obj, attr, old in list(reversed(items)) + items:
+            try:
+                if getattr(obj, attr) != old:
+                    setattr(obj, attr, old)
+            except Exception:
+                pass
+
+
+def exr_info(path):
+    """(width, height, {channel: pixel_type}) from an OpenEXR header (dataWindow)."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    if head[:4] != b"\x76\x2f\x31\x01":
+        raise RequestError("written file is not OpenEXR: %s" % path)
+    pos = 8
+    dw = None
+    chans = {}
+
+    def cstr(p):
+        e = head.index(b"\0", p)
+        return head[p:e].decode("latin-1"), e + 1
+
+    while True:
+        name, pos = cstr(pos)
+        if name == "":
+            break
+        typ, pos = cstr(pos)
+        size = int.from_bytes(head[pos:pos + 4], "little")
+        pos += 4
+        val = head[pos:pos + size]
+        pos += size
+        if name == "dataWindow" and typ == "box2i":
+            xs = [int.from_bytes(val[i:i + 4], "little", signed=True) for i in range(0, 16, 4)]
+            dw = xs
+        elif name == "channels" and typ == "chlist":
+            q = 0
+            while q < len(val) and val[q] != 0:
+                e = val.index(b"\0", q)
+                cname = val[q:e].decode("latin-1")
+                ptype = int.from_bytes(val[e + 1:e + 5], "little")
+                chans[cname] = ptype
+                q = e + 1 + 16
+    if dw is None:
+        raise RequestError("EXR without dataWindow: %s" % path)
+    return dw[2] - dw[0] + 1, dw[3] - dw[1] + 1, chans
+
+
+def _tmp_name(out, ext):
+    d = os.path.dirname(out) or "."
+    if not os.path.isdir(d):
+        raise RequestError("output directory does not exist: %s" % d)
+    # No '#' and a fixed extension, so Blender writes exactly this name; renamed afterwards.
+    return os.path.join(d, ".tessera-%d-%d.%s" % (os.getpid(), int(time.time() * 1e6) % 10**12, ext))
+
+
+# --------------------------------------------------------------------------- worker
+
+class Worker(object):
+    def __init__(self):
+        self.key = None        # (path, mtime_ns, size, ino) of the loaded scene
+        self.info = None       # probe answer computed right after loading (pristine settings)
+        self.fingerprint = None
+        self.loads = 0
+
+    # ---- scene loading
+    def scene(self):
+        return bpy.context.scene
+
+    def load(self, path):
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise RequestError("cannot read scene: %s" % e.strerror, input_error=True)
+        key = (path, st.st_mtime_ns, st.st_size, st.st_ino)
+        if key == self.key:
+            return self.scene()
+        self.key = None
+        self.info = None
+        try:
+            bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
+        except Exception as e:
+            msg = str(e).strip()
+            if msg.startswith("Error: "):
+                msg = msg[len("Error: "):]
+            raise RequestError("cannot read scene: %s" % msg, input_error=True)
+        self.loads += 1
+        scene = self.scene()
+        if scene is None:
+            raise RequestError("cannot read scene: file has no scene", input_error=True)
+        self.info = self.describe(scene)
+        # Keep the engine (BVH, images) alive from tile to tile.
+        scene.render.use_persistent_data = True
+        self.fingerprint = self.settings_fingerprint(scene)
+        self.key = key
+        return scene
+
+    @staticmethod
+    def settings_fingerprint(scene):
+        """Everything a request may touch; must be unchanged after each request."""
+        r, im = scene.render, scene.render.image_settings
+        vals = [scene.name, scene.frame_start, scene.frame_end, scene.frame_step, scene.use_nodes]
+        for obj, names in (
+                (r, ("engine", "resolution_x", "resolution_y", "resolution_percentage", "use_border",
+                     "use_crop_to_border", "border_min_x", "border_min_y", "border_max_x",
+                     "border_max_y", "use_compositing", "use_sequencer", "use_stamp", "use_multiview",
+                     "filepath", "use_file_extension", "threads_mode", "threads",
+                     "dither_intensity", "film_transparent")),
+                (im, ("file_format", "color_mode", "color_depth", "exr_codec", "use_preview",
+                      "compression", "quality")),
+                (scene.view_settings, ("view_transform", "look", "exposure", "gamma")),
+                (scene.display_settings, ("display_device",))):
+            vals.extend(getattr(obj, n) for n in names)
+        cyc = getattr(scene, "cycles", None)
+        if cyc is not None:
+            vals.extend((cyc.device, cyc.use_denoising, cyc.samples, cyc.use_adaptive_sampling))
+        return tuple(vals)
+
+    def check_unchanged(self):
+        """Safety net: if a request left the loaded scene modified, reload it next time."""
+        if self.key is None:
+            return
+        try:
+            same = self.settings_fingerprint(self.scene()) == self.fingerprint
+        except Exception:
+            same = False
+        if not same:
+            sys.stderr.write("blender_worker: scene settings changed by a request; will reload\n")
+            self.key = None
+
+    def describe(self, scene):
+        r = scene.render
+        w, h = effective_size(scene)
+        cyc = getattr(scene, "cycles", None)
+        is_cycles = r.engine == "CYCLES" and cyc is not None
+        return {
+            "width": w,
+            "height": h,
+            "frame_start": scene.frame_start,
+            "frame_end": scene.frame_end,
+            "frame_step": scene.frame_step,
+            "file_format": r.image_settings.file_format,
+            "ext": r.file_extension.lstrip("."),
+            "engine": r.engine,
+            "denoise": bool(is_cycles and cyc.use_denoising),
+            "adaptive": bool(is_cycles and cyc.use_adaptive_sampling),
+            "samples": int(cyc.samples) if is_cycles else 0,
+            "uses_compositor": self.uses_compositor(scene),
+            "tile_margin": adaptive_tile_margin(scene),
+            "blender": bpy.app.version_string,
+        }
+
+    @staticmethod
+    def uses_compositor(scene):
+        """True when compositing would change the render (anything beyond RL -> Composite)."""
+        if not (scene.use_nodes and scene.render.use_compositing and scene.node_tree):
+            return False
+        tree = scene.node_tree
+        rl = comp = None
+        for n in tree.nodes:
+            if n.mute:
+                continue
+            if n.bl_idname == "CompositorNodeRLayers" and rl is None:
+                rl = n
+            elif n.bl_idname == "CompositorNodeComposite" and comp is None:
+                comp = n
+            elif n.bl_idname in ("CompositorNodeViewer", "NodeFrame", "NodeReroute"):
+                continue
+            else:
+                return True
+        if rl is None or comp is None:
+            return True
+        if rl.scene not in (None, scene) or rl.layer != scene.view_layers[0].name:
+            return True
+        img = comp.inputs.get("Image")
+        if img is None or not img.is_linked or not comp.use_alpha:
+            return True
+        link = img.links[0]
+        return not (link.from_node == rl and link.from_socket.identifier == "Image")
+
+    # ---- ops
+    def op_probe(self, req):
+        self.load(_path(req, "scene"))
+        out = {"ok": True}
+        out.update(self.info)
+        return out
+
+    def _select_device(self, scene, patch, device):
+        cyc = scene.cycles
+        if device == "CPU":
+            patch.set(cyc, "device", "CPU")
+            return
+        if device != "GPU":
+            raise RequestError("device must be \"CPU\" or \"GPU\", got %r" % (device,))
+        prefs = bpy.context.preferences.addons["cycles"].preferences
+        try:
+            prefs.refresh_devices()
+        except Exception:
+            pass
+        chosen = None
+        for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+            try:
+                devs = prefs.get_devices_for_type(kind)
+            except Exception:
+                continue
+            if any(d.type == kind for d in devs):
+                chosen = kind
+                break
+        if chosen is None:
+            raise RequestError("no GPU available to Cycles in this Blender")
+        prefs.compute_device_type = chosen
+        for d in prefs.devices:
+            d.use = (d.type == chosen)
+        patch.set(cyc, "device", "GPU")
+
+    def op_tile(self, req):
+        scene = self.load(_path(req, "scene"))
+        info = self.info
+        if scene.render.engine != "CYCLES":
+            raise RequestError("tiles need the CYCLES engine, scene uses %s" % scene.render.engine,
+                               input_error=True)
+        W, H = info["width"], info["height"]
+        frame = _int(req, "frame")
+        b = req.get("border")
+        if not (isinstance(b, list) and len(b) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in b)):
+            raise RequestError("'border' must be [x0,y0,x1,y1] integers")
+        x0, y0, x1, y1 = b
+        if not (0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H):
+            raise RequestError("border %r outside the %dx%d frame" % (b, W, H))
+        out = _path(req, "out")
+        threads = req.get("threads", 0)
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
+            raise RequestError("'threads' must be an integer 0..1024")
+        no_denoise = bool(req.get("no_denoise", False))
+        if scene.cycles.use_denoising and not no_denoise:
+            raise RequestError(
+                "scene enables denoising, but Debian's Blender is built without OpenImageDenoise "
+                "and tiles cannot be denoised independently; disable denoising in the scene or "
+                "render with no_denoise", input_error=True)
+
+        fr = [edge_to_frac(x0, W), edge_to_frac(y0, H), edge_to_frac(x1, W), edge_to_frac(y1, H)]
+        patch = Patch()
+        r = scene.render
+        im = r.image_settings
+        tmp = _tmp_name(out, "exr")
+        try:
+            self._select_device(scene, patch, req.get("device", "CPU"))
+            if no_denoise:
+                patch.set(scene.cycles, "use_denoising", False)
+            if threads:
+                patch.set(r, "threads_mode", "FIXED")
+                patch.set(r, "threads", threads)
+            else:
+                patch.set(r, "threads_mode", "AUTO")
+            patch.set(r, "use_border", True)
+            patch.set(r, "use_crop_to_border", True)
+            patch.set(r, "border_min_x", fr[0])
+            patch.set(r, "border_max_x", fr[2])
+            patch.set(r, "border_min_y", fr[1])
+            patch.set(r, "border_max_y", fr[3])
+            patch.set(r, "use_compositing", False)
+            patch.set(r, "use_sequencer", False)
+            patch.set(r, "use_stamp", False)
+            patch.set(r, "use_multiview", False)
+            patch.set(r, "filepath", tmp)
+            patch.set(r, "use_file_extension", False)
+            patch.save(im, "file_format", "color_mode", "color_depth", "exr_codec", "use_preview")
+            patch.set(im, "file_format", "OPEN_EXR")
+            patch.set(im, "color_mode", "RGBA")
+            patch.set(im, "color_depth", "32")
+            patch.set(im, "exr_codec", "ZIP")
+            patch.set(im, "use_preview", False)
+            # The border actually stored (float32) must truncate onto the requested edges.
+            got = [(r.border_min_x, W, x0), (r.border_min_y, H, y0),
+                   (r.border_max_x, W, x1), (r.border_max_y, H, y1)]
+            for frac, n, p in got:
+                if not _truncates_to(frac, n, p):
+                    raise RequestError("internal: border fraction %r does not map to pixel %d of %d" % (frac, p, n))
+            # The render pipeline evaluates its own depsgraph at this frame; no frame_set()
+            # (that would also evaluate the viewport depsgraph for nothing).
+            if scene.frame_current != frame:
+                scene.frame_current = frame
+            t0 = time.monotonic()
+            res = bpy.ops.render.render(write_still=True)
+            secs = time.monotonic() - t0
+            if "FINISHED" not in res:
+                raise RequestError("render did not finish: %r" % (res,))
+            if not os.path.exists(tmp):
+                raise RequestError("Blender did not write the tile")
+            w, h, chans = exr_info(tmp)
+            if (w, h) != (x1 - x0, y1 - y0):
+                raise RequestError("tile came out %dx%d, expected %dx%d" % (w, h, x1 - x0, y1 - y0))
+            if any(chans.get(c) != 2 for c in "RGBA"):
+                raise RequestError("tile is not float32 RGBA: %r" % (chans,))
+            os.replace(tmp, out)
+        finally:
+            patch.restore()
+            if os.path.exists(tmp):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        return {"ok": True, "width": w, "height": h, "seconds": round(secs, 4)}
+
+    def op_finish(self, req):
+        scene = self.load(_path(req, "scene"))
+        info = self.info
+        frame = _int(req, "frame")
+        inp = _path(req, "input")
+        out = _path(req, "out")
+        fmt = req.get("format")
+        if fmt not in (None, "png", "exr"):
+            raise RequestError("'format' must be null, \"png\" or \"exr\"")
+        if not os.path.isfile(inp):
+            raise RequestError("input does not exist: %s" % inp)
+        iw, ih, _ = exr_info(inp)
+        if (iw, ih) != (info["width"], info["height"]):
+            raise RequestError("input is %dx%d, the frame is %dx%d" % (iw, ih, info["width"], info["height"]))
+
+        img = copy = None
+        tmp = None
+        try:
+            img = bpy.data.images.load(inp, check_existing=False)
+            img.name = "tessera_stitched"
+            # Tiles are scene-linear, premultiplied float (what Blender wrote): pass them through.
+            img.alpha_mode = "PREMUL"
+            # A linked copy: settings are duplicated, objects/world are shared, nothing is rendered.
+            copy = scene.copy()
+            copy.name = "tessera_finish"
+            # Empty the copy: the render pipeline still builds and evaluates a depsgraph for
+            # the scene it "renders", and nothing in it is needed to composite an image.
+            # (The copy's master collection is its own; objects and collections are shared,
+            # so only links are removed.)
+            for child in list(copy.collection.children):
+                copy.collection.children.unlink(child)
+            for ob in list(copy.collection.objects):
+                copy.collection.objects.unlink(ob)
+            copy.background_set = None
+            copy.world = None
+            if copy.sequence_editor is not None:
+                copy.sequence_editor_clear()
+            r = copy.render
+            im = r.image_settings
+            if fmt == "exr":
+                im.file_format = "OPEN_EXR"
+                im.color_mode = "RGBA"
+                im.color_depth = "32"
+                im.exr_codec = "ZIP"
+            elif fmt == "png":
+                if im.file_format != "PNG":
+                    mode = im.color_mode if im.color_mode in ("BW", "RGB", "RGBA") else "RGBA"
+                    im.file_format = "PNG"
+                    im.color_mode = mode
+                im.color_depth = "8"
+            ext = r.file_extension.lstrip(".") or "img"
+            tmp = _tmp_name(out, ext)
+            r.use_border = False
+            r.use_crop_to_border = False
+            r.use_sequencer = False
+            r.use_compositing = True
+            r.use_single_layer = False
+            r.filepath = tmp
+            r.use_file_extension = False
+            copy.use_nodes = True
+            tree = copy.node_tree
+            for n in list(tree.nodes):
+                tree.nodes.remove(n)
+            src = tree.nodes.new("CompositorNodeImage")
+            src.image = img
+            dst = tree.nodes.new("CompositorNodeComposite")
+            dst.use_alpha = True
+            tree.links.new(src.outputs["Image"], dst.inputs["Image"])
+            copy.frame_current = frame
+            res = bpy.ops.render.render(write_still=True, scene=copy.name)
+            if "FINISHED" not in res:
+                raise RequestError("finish render did not finish: %r" % (res,))
+            if not os.path.exists(tmp):
+                raise RequestError("Blender did not write the final frame")
+            os.replace(tmp, out)
+        finally:
+            if copy is not None:
+                try:
+                    bpy.data.scenes.remove(copy)
+                except Exception:
+                    pass
+            if img is not None:
+                try:
+                    bpy.data.images.remove(img)
+                except Exception:
+                    pass
+            if tmp and os.path.exists(tmp):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        return {"ok": True, "path": out}
+
+    def handle(self, line):
+        try:
+            req = json.loads(line)
+        except ValueError as e:
+            return {"ok": False, "error": "bad request (not JSON): %s" % e}
+        if not isinstance(req, dict):
+            return {"ok": False, "error": "bad request: not a JSON object"}
+        op = req.get("op")
+        fn = {"probe": self.op_probe, "tile": self.op_tile, "finish": self.op_finish}.get(op)
+        if fn is None:
+            return {"ok": False, "error": "unknown op %r" % (op,)}
+        try:
+            try:
+                return fn(req)
+            finally:
+                self.check_unchanged()
+        except RequestError as e:
+            rep = {"ok": False, "error": str(e)}
+            if e.input_error:
+                rep["input_error"] = True
+            return rep
+        except Exception as e:
+            traceback.print_exc()
+            return {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip())}
+
+
+def _fd_arg(argv, name, default):
+    if name in argv:
+        i = argv.index(name)
+        try:
+            return int(argv[i + 1])
+        except (IndexError, ValueError):
+            sys.stderr.write("blender_worker: %s needs an integer\n" % name)
+            sys.exit(2)
+    return default
+
+
+def main():
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    cmd_fd = _fd_arg(argv, "--cmd-fd", 3)
+    reply_fd = _fd_arg(argv, "--reply-fd", 4)
+    try:
+        for fd in (cmd_fd, reply_fd):
+            os.set_inheritable(fd, False)  # nothing Blender might spawn gets our pipes
+        cmd = os.fdopen(cmd_fd, "rb")
+        reply = os.fdopen(reply_fd, "wb")
+    except OSError as e:
+        sys.stderr.write("blender_worker: fds %d/%d not usable: %s\n" % (cmd_fd, reply_fd, e))
+        sys.stderr.flush()
+        raise SystemExit(2)
+    worker = Worker()
+    while True:
+        raw = cmd.readline()
+        if not raw:
+            break  # EOF: the slave closed our command pipe
+        text = raw.decode("utf-8", "replace").strip()
+        if not text:
+            continue
+        quit_req = False
+        if '"quit"' in text:
+            try:
+                req = json.loads(text)
+                quit_req = isinstance(req, dict) and req.get("op") == "quit"
+            except ValueError:
+                pass
+        rep = {"ok": True} if quit_req else worker.handle(text)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            reply.write((json.dumps(rep, separators=(",", ":")) + "\n").encode("utf-8"))
+            reply.flush()
+        except BrokenPipeError:
+            break
+        if quit_req:
+            break
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()
