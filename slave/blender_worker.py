@@ -541,7 +541,7 @@ class Worker(object):
         if not isinstance(req, dict):
             return {"ok": False, "error": "bad request: not a JSON object"}
         op = req.get("op")
-        fn = {"probe": self.op_probe, "tile": self.op_tile, "finish": self.op_finish}.get(op)
+        fn = {"info": op_info, "probe": self.op_probe, "tile": self.op_tile, "finish": self.op_finish}.get(op)
         if fn is None:
             return {"ok": False, "error": "unknown op %r" % (op,)}
         try:
@@ -557,6 +557,23 @@ class Worker(object):
         except Exception as e:
             traceback.print_exc()
             return {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip())}
+
+
+def op_info(req):
+    """Blender's version and the Cycles device classes this machine offers (CPU always)."""
+    devices = ["CPU"]
+    try:
+        prefs = bpy.context.preferences.addons["cycles"].preferences
+        for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+            try:
+                found = prefs.get_devices_for_type(kind)
+            except Exception:
+                continue
+            if any(d.type == kind for d in found):
+                devices.append(kind)
+    except Exception:
+        pass
+    return {"ok": True, "blender": bpy.app.version_string.split()[0], "devices": devices}
 
 
 def _fd_arg(argv, name, default):

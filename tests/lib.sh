@@ -54,9 +54,9 @@ wait_nodes() {
   echo "only ${n:-0} of $1 nodes came online"; return 1
 }
 
-# reference SCENE FRAME OUTDIR: plain `blender -b SCENE -f FRAME`, output under OUTDIR/ref_####.<ext>
+# reference SCENE FRAME PREFIX: plain `blender -b SCENE -f FRAME`, output PREFIX_####.<ext>
 reference() {
-  blender -b "$1" -o "$3/ref_####" -f "$2" >"$T/reference.log" 2>&1
+  blender -b "$1" -o "${3}_####" -f "$2" >"$T/reference.log" 2>&1
 }
 
 same_image() {
