@@ -399,8 +399,10 @@ static void node_lost(ts_master_t *self, node_t *n, const char *why)
     int count = 0;
     if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0)
         for (int i = 0; i < count; i++)
-            if (strcmp(tasks[i].node, n->id) == 0)
+            if (strcmp(tasks[i].node, n->id) == 0) {
+                ts_info("task %lld back to the queue: node %s is offline", (long long)tasks[i].id, n->name);
                 ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
+            }
     free(tasks);
 }
 
@@ -419,6 +421,7 @@ static void tick(ts_master_t *self)
             bool up = n && n->online;
             if (!up && now - self->started > (double)self->opts.node_timeout_s) {
                 /* assigned before a master restart to a node that never came back */
+                ts_info("task %lld back to the queue: its node did not come back", (long long)tasks[i].id);
                 ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
             } else if (w - tasks[i].assigned_at > (double)self->opts.task_timeout_s) {
                 char why[128];

@@ -44,15 +44,18 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     if (job.frame_start < s->frame_start || job.frame_end > s->frame_end)
         return fail_job(m, t, "frames %d-%d are outside the scene's frame range %d-%d", job.frame_start,
                         job.frame_end, s->frame_start, s->frame_end);
+    /* Cycles' adaptive sampling decides each pixel's samples with its neighbours: such tiles are rendered
+       with a margin of context pixels that stitching crops away (docs/DESIGN.md, exactness). */
+    int margin = s->adaptive ? job.margin : 0;
     ts_tile_t *tiles = NULL;
     int count = 0;
-    if (ts_tileplan_make(s->width, s->height, job.tiles_x, job.tiles_y, job.margin, &tiles, &count) < 0)
+    if (ts_tileplan_make(s->width, s->height, job.tiles_x, job.tiles_y, margin, &tiles, &count) < 0)
         return fail_job(m, t, "%s (the frame is %dx%d pixels)", ts_error(), s->width, s->height);
     ts_store_rect_t *render = calloc((size_t)count, sizeof *render);
     for (int i = 0; render && i < count; i++)
         render[i] = (ts_store_rect_t){tiles[i].render.x0, tiles[i].render.y0, tiles[i].render.x1, tiles[i].render.y1};
     ts_scene_facts_t facts = {.width = s->width, .height = s->height, .frame_start = s->frame_start,
-                              .frame_end = s->frame_end};
+                              .frame_end = s->frame_end, .margin = margin};
     snprintf(facts.ext, sizeof facts.ext, "%s", s->ext && s->ext[0] ? s->ext : "png");
     int rc = render ? ts_store_probe_done(store, t->id, node) : ts_error_set("out of memory");
     if (rc >= 0)
@@ -60,8 +63,8 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     free(render);
     free(tiles);
     if (rc >= 0)
-        ts_info("job %lld planned: %dx%d pixels, frames %d-%d, %d tiles each", (long long)t->job_id, s->width,
-                s->height, job.frame_start, job.frame_end, count);
+        ts_info("job %lld planned: %dx%d pixels, frames %d-%d, %d tiles each, margin %d", (long long)t->job_id,
+                s->width, s->height, job.frame_start, job.frame_end, count, margin);
     return rc;
 }
 

@@ -278,8 +278,8 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
     if (rc != 1 || job_ended(j.state))
         return end(self, rc < 0 ? -1 : 0);
     const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
-    rc = run(self, "UPDATE jobs SET width=?, height=?, ext=?, state='running' WHERE id=?", "iiti",
-             (int64_t)f->width, (int64_t)f->height, ext, id);
+    rc = run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, state='running' WHERE id=?", "iiiti",
+             (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, id);
     sqlite3_stmt *ins = rc < 0 ? NULL
                                : prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,state) "
                                             "VALUES(?,?,?,?,?,?,?,?,'queued')");

@@ -53,6 +53,7 @@ typedef struct {
 /* What a probe learned about a scene (filled from the slave's SceneInfo). */
 typedef struct {
     int width, height, frame_start, frame_end;
+    int margin;          /* the margin the tiles are rendered with (0 unless the scene needs context pixels) */
     char ext[16];
 } ts_scene_facts_t;
 

@@ -3,7 +3,7 @@
 # for several grids, an odd resolution and a percentage scale; embedded auto-run scripts never run.
 source "$(dirname "$0")/lib.sh"
 
-make_scene "$T/odd.blend" --width 97 --height 61 --samples 8 --frames 1-3 || fail "make odd scene"
+make_scene "$T/odd.blend" --width 97 --height 61 --samples 96 --frames 1-3 || fail "make odd scene"
 make_scene "$T/half.blend" --width 161 --height 91 --percent 50 --samples 8 --frames 1-1 || fail "make half scene"
 make_scene "$T/auto.blend" --width 64 --height 36 --samples 4 --frames 1-1 --autorun-marker "$T/autorun-ran" \
   || fail "make auto-run scene"

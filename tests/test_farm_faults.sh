@@ -19,7 +19,7 @@ check_frames() { # OUTDIR LABEL
   done
 }
 
-make_scene "$T/f.blend" --width 128 --height 72 --samples 24 --frames 1-2 || fail "make scene"
+make_scene "$T/f.blend" --width 192 --height 108 --samples 128 --frames 1-2 || fail "make scene"
 mkdir -p "$T/ref"
 reference "$T/f.blend" 1 "$T/ref/f" && reference "$T/f.blend" 2 "$T/ref/f" || fail "reference renders"
 
@@ -32,7 +32,9 @@ wait_nodes 2 || finish
 JOB=$("$BIN/tessera" submit render "$T/f.blend" --frames 1-2 --tiles 4x4)
 wait_tasks_done "$JOB" 4 || fail "job $JOB made no progress"
 kill -KILL "$SLAVE_A"
-log "killed slave a (pid $SLAVE_A) with job $JOB at $(job_field "$JOB" tasks_done) tasks done"
+done_at_kill=$(job_field "$JOB" tasks_done); total=$(job_field "$JOB" tasks_total)
+log "killed slave a (pid $SLAVE_A) with job $JOB at $done_at_kill of $total tasks done"
+[ "$done_at_kill" -lt "$total" ] || fail "the job had finished before the slave was killed: the test proves nothing"
 if "$BIN/tessera" wait "$JOB" --out "$T/out-slavekill" --timeout 600 >"$T/wait1.log" 2>&1; then
   check_frames "$T/out-slavekill" "slave killed"
 else
@@ -49,9 +51,11 @@ start_slave a
 wait_nodes 2 || finish
 JOB=$("$BIN/tessera" submit render "$T/f.blend" --frames 1-2 --tiles 4x4)
 wait_tasks_done "$JOB" 6 || fail "job $JOB made no progress"
+done_at_kill=$(job_field "$JOB" tasks_done); total=$(job_field "$JOB" tasks_total)
 kill -KILL "$MASTER_PID"
 wait "$MASTER_PID" 2>/dev/null
-log "killed the master with job $JOB in progress"
+log "killed the master with job $JOB at $done_at_kill of $total tasks done"
+[ "$done_at_kill" -lt "$total" ] || fail "the job had finished before the master was killed: the test proves nothing"
 sleep 1
 start_master || finish
 if "$BIN/tessera" wait "$JOB" --out "$T/out-masterkill" --timeout 600 >"$T/wait2.log" 2>&1; then

@@ -1,11 +1,11 @@
-#!/usr/bin/env bash
 # tessera proof: tiles from slave/blender_worker.py, stitched + finished, are pixel-identical to plain Blender renders.
+# shellcheck shell=bash
 #
 # Usage: bash tests/worker_exactness.sh            (exit 0 only if everything matches)
 # Env:   TESSERA_TILE_MARGIN=M  pixels rendered around each tile and cropped when stitching;
 #                               default "auto" = the probe's tile_margin (exact by construction,
 #                               see docs/blender-notes.md); a number forces it for experiments
-#        EXACT_KEEP=1           keep the work directory      EXACT_DIR=DIR  use DIR as work directory
+#        EXACT_KEEP=1           keep the work directory      EXACT_DIR=DIR  work in DIR (kept)
 #        EXACT_SCENES="..."     subset of scene names below  EXACT_GRIDS="1x1 3x2 4x4 7x5"
 #        EXACT_ADAPTIVE_ARGS="..." make_scene.py arguments of the "adaptive" scene
 # Needs: blender (3.4), oiiotool, idiff, python3, jq. Runs one Blender at a time.
@@ -17,8 +17,11 @@ MAKE_SCENE="$ROOT/samples/make_scene.py"
 MARGIN_MODE=${TESSERA_TILE_MARGIN:-auto}
 MARGIN=0
 GRIDS=${EXACT_GRIDS:-"1x1 3x2 4x4 7x5"}
-WORK=${EXACT_DIR:-$(mktemp -d /tmp/tessera-exact.XXXXXX)}
-mkdir -p "$WORK"
+if [ -n "${EXACT_DIR:-}" ]; then
+    WORK=$EXACT_DIR; OWN_WORK=0; mkdir -p "$WORK"
+else
+    WORK=$(mktemp -d /tmp/tessera-exact.XXXXXX); OWN_WORK=1
+fi
 FAILS=0
 CHECKS=0
 
@@ -28,7 +31,7 @@ done
 
 cleanup() {
     if [ -n "${WK_PID:-}" ]; then kill "$WK_PID" 2>/dev/null; fi
-    if [ "${EXACT_KEEP:-0}" = 1 ] || [ "$FAILS" -ne 0 ]; then
+    if [ "${EXACT_KEEP:-0}" = 1 ] || [ "$FAILS" -ne 0 ] || [ "$OWN_WORK" = 0 ]; then
         echo "work directory kept: $WORK"
     else
         rm -rf "$WORK"
@@ -99,7 +102,6 @@ PY
 
 start_worker() {  # $1: log name
     coproc WK { exec python3 "$WORK/driver.py" "$WORKER" "$WORK/$1"; }
-    WK_PID=$WK_PID
     WK_IN=${WK[1]}
     WK_OUT=${WK[0]}
 }
