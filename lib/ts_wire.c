@@ -7,18 +7,19 @@
 #include <string.h>
 #include <zmq.h>
 
-int ts_wire_send(void *sock, const void *rid, size_t rid_len, const Tessera__Envelope *env)
+int ts_wire_send(void *sock, const void *rid, size_t rid_len, const Tessera__Envelope *env, bool block)
 {
+    int flags = block ? 0 : ZMQ_DONTWAIT;
     size_t len = tessera__envelope__get_packed_size(env);
     zmq_msg_t msg;
     if (zmq_msg_init_size(&msg, len) != 0)
         return ts_error_set("cannot allocate a %zu-byte message", len);
     tessera__envelope__pack(env, zmq_msg_data(&msg));
-    if (rid && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    if (rid && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | flags) < 0) {
         zmq_msg_close(&msg);
         return ts_error_set("send routing frame: %s", zmq_strerror(errno));
     }
-    if (zmq_msg_send(&msg, sock, rid ? ZMQ_DONTWAIT : 0) < 0) {
+    if (zmq_msg_send(&msg, sock, flags) < 0) {
         zmq_msg_close(&msg);
         return ts_error_set("send: %s", zmq_strerror(errno));
     }
@@ -121,14 +122,14 @@ int ts_wire_test(bool verbose)
     size_t rid_len = 0;
     bool again;
     Tessera__Envelope *got = NULL, *back = NULL;
-    if (ts_wire_send(dealer, NULL, 0, &env) < 0)
+    if (ts_wire_send(dealer, NULL, 0, &env, true) < 0)
         goto out;
     got = ts_wire_recv(router, false, rid, &rid_len, &again);
     if (!got || got->body_case != TESSERA__ENVELOPE__BODY_HEARTBEAT || got->heartbeat->free_slots != 3 ||
         got->heartbeat->n_holding != 2 || got->heartbeat->holding[1] != 9)
         goto out;
     /* The reply reaches the dealer through its routing id. */
-    if (ts_wire_send(router, rid, rid_len, &env) < 0)
+    if (ts_wire_send(router, rid, rid_len, &env, false) < 0)
         goto out;
     back = ts_wire_recv(dealer, false, NULL, NULL, &again);
     if (!back || back->body_case != TESSERA__ENVELOPE__BODY_HEARTBEAT)

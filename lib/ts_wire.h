@@ -8,8 +8,9 @@
 
 #define TS_WIRE_RID_MAX 256
 
-/* Sends one Envelope. rid/rid_len: the peer's routing id on a ROUTER socket; NULL on a DEALER. */
-int ts_wire_send(void *sock, const void *rid, size_t rid_len, const Tessera__Envelope *env);
+/* Sends one Envelope without blocking (-1 with errno EAGAIN when the peer cannot take it now), or blocking
+   when block is set. rid/rid_len: the peer's routing id on a ROUTER socket; NULL on a DEALER or PAIR. */
+int ts_wire_send(void *sock, const void *rid, size_t rid_len, const Tessera__Envelope *env, bool block);
 
 /* Receives one message (non-blocking when dontwait). Returns the unpacked Envelope (free with
    ts_wire_free), or NULL: with *again set when nothing was waiting, else with ts_error() saying why

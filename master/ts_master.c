@@ -202,7 +202,7 @@ static node_t *node_by_id(ts_master_t *self, const char *id)
 
 static void send_env(ts_master_t *self, node_t *n, Tessera__Envelope *env)
 {
-    if (ts_wire_send(self->router, n->rid, n->rid_len, env) < 0)
+    if (ts_wire_send(self->router, n->rid, n->rid_len, env, false) < 0)
         ts_warn("node %s: %s", n->name, ts_error());
 }
 
@@ -359,7 +359,7 @@ static void reregister(ts_master_t *self, const char *rid, size_t rid_len)
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_REREGISTER;
     env.reregister = &rr;
-    if (ts_wire_send(self->router, rid, rid_len, &env) < 0)
+    if (ts_wire_send(self->router, rid, rid_len, &env, false) < 0)
         ts_warn("reregister: %s", ts_error());
 }
 

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         {"slots", TS_OPT_INT, "2", 1, 16, &o.slots, "tasks queued on this node at once"},
         {"threads", TS_OPT_INT, "0", 0, 1024, &o.threads, "render threads (0: all cores)"},
         {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds before a silent Blender counts as hung and is restarted"},
-        {"handshake-failures", TS_OPT_INT, "5", 1, 1000000, &o.handshake_failures, "refused handshakes before giving up (wrong certificate)"},
+        {"handshake-timeout", TS_OPT_INT, "10", 1, 86400, &o.handshake_timeout_s, "seconds of refused CURVE handshakes (wrong certificate) before giving up"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
         TS_OPT_END,

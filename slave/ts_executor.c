@@ -166,7 +166,7 @@ static void send_result(ts_executor_t *self, const ts_slave_task_t *t)
         Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
         env.body_case = TESSERA__ENVELOPE__BODY_RESULT;
         env.result = &r;
-        if (ts_wire_send(self->out, NULL, 0, &env) < 0)
+        if (ts_wire_send(self->out, NULL, 0, &env, true) < 0)
             ts_err("task %llu: cannot hand the result to the reactor: %s", (unsigned long long)t->id, ts_error());
     }
     free(output);

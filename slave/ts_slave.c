@@ -25,6 +25,7 @@
 #define HOLD_MAX 64
 #define INFO_TIMEOUT_S 120.0
 #define PENDING_MAX 64
+#define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
 
 typedef struct {
     const ts_slave_options_t *opts;
@@ -37,6 +38,7 @@ typedef struct {
     long heartbeat_ms;
     bool welcomed;
     int handshake_failures;
+    double first_failure; /* when the first refused handshake happened (0: none since the last success) */
     bool handshake_ok;
     zmq_msg_t pending[PENDING_MAX]; /* packed result envelopes not yet accepted by ZeroMQ */
     int npending;
@@ -72,7 +74,7 @@ static void send_hello(slave_t *s)
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_HELLO;
     env.hello = &h;
-    if (ts_wire_send(s->dealer, NULL, 0, &env) < 0 && errno != EAGAIN)
+    if (ts_wire_send(s->dealer, NULL, 0, &env, false) < 0 && errno != EAGAIN)
         ts_warn("hello: %s", ts_error());
 }
 
@@ -86,7 +88,7 @@ static void send_heartbeat(slave_t *s)
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
-    ts_wire_send(s->dealer, NULL, 0, &env); /* dropped while disconnected: the next one will do */
+    ts_wire_send(s->dealer, NULL, 0, &env, false); /* dropped while disconnected: the next one will do */
 }
 
 static void flush_pending(slave_t *s)
@@ -142,14 +144,14 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
     }
 }
 
-/* Returns false when the slave should give up (the master keeps refusing our handshake). */
-static bool on_monitor(slave_t *s)
+/* Handshake bookkeeping: a refused CURVE handshake starts the give-up clock, a successful one stops it. */
+static void on_monitor(slave_t *s)
 {
     zmq_msg_t ev, addr;
     zmq_msg_init(&ev);
     if (zmq_msg_recv(&ev, s->monitor, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&ev);
-        return true;
+        return;
     }
     uint16_t event = 0;
     memcpy(&event, zmq_msg_data(&ev), sizeof event);
@@ -160,18 +162,20 @@ static bool on_monitor(slave_t *s)
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         s->handshake_ok = true;
         s->handshake_failures = 0;
-        return true;
+        s->first_failure = 0;
+        return;
     }
-    if (event == ZMQ_EVENT_DISCONNECTED && !s->handshake_ok)
-        s->handshake_failures++;
-    else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
-        s->handshake_failures++;
-    else
-        return true;
-    ts_warn("the master at %s refused the CURVE handshake (is --master-cert %s its certificate?)", s->opts->master,
-            s->opts->master_cert);
-    return s->handshake_failures < s->opts->handshake_failures;
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        s->handshake_ok = false; /* the next connection must prove itself again */
+    if (!(event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)))
+        return;
+    s->handshake_failures++;
+    if (s->first_failure > 0)
+        return; /* said once; libzmq retries every 100 ms */
+    s->first_failure = mono();
+    ts_warn("the master at %s refused the CURVE handshake (event %u; is --master-cert %s its certificate?)",
+            s->opts->master, (unsigned)event, s->opts->master_cert);
 }
 
 static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_t *stop)
@@ -241,6 +245,8 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     const char *id = ts_identity_id(s.identity);
     zmq_setsockopt(s.dealer, ZMQ_ROUTING_ID, id, strlen(id));
     zmq_setsockopt(s.dealer, ZMQ_IMMEDIATE, &one, sizeof one);
+    int handshake_ivl = HANDSHAKE_IVL_MS;
+    zmq_setsockopt(s.dealer, ZMQ_HANDSHAKE_IVL, &handshake_ivl, sizeof handshake_ivl);
     zmq_setsockopt(s.dealer, ZMQ_LINGER, &zero, sizeof zero);
     zmq_socket_monitor(s.dealer, MONITOR_ENDPOINT,
                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
@@ -283,14 +289,17 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
                 s.npending++;
             }
         }
-        if ((items[2].revents & ZMQ_POLLIN) && !on_monitor(&s)) {
-            ts_err("giving up: the master refused %d handshakes; check --master-cert %s", s.handshake_failures,
-                   o->master_cert);
+        if (items[2].revents & ZMQ_POLLIN)
+            on_monitor(&s);
+        flush_pending(&s);
+        double now = mono();
+        if (s.first_failure > 0 && !s.handshake_ok && now - s.first_failure > (double)o->handshake_timeout_s) {
+            /* libzmq does not retry a CURVE handshake the master could not read: it never will */
+            ts_err("giving up: the master at %s refused our CURVE handshake for %ld s; check --master-cert %s",
+                   o->master, o->handshake_timeout_s, o->master_cert);
             rc = 1;
             break;
         }
-        flush_pending(&s);
-        double now = mono();
         if (!s.welcomed && now - last_hello > (double)s.heartbeat_ms / 1000.0) {
             send_hello(&s);
             last_hello = now;

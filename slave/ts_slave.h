@@ -20,7 +20,7 @@ typedef struct {
     long slots;
     long threads;
     long task_timeout_s;
-    long handshake_failures;  /* give up after this many refused handshakes without one success */
+    long handshake_timeout_s; /* give up when the master refuses our handshake this long */
 } ts_slave_options_t;
 
 /* A task as the executor keeps it. */
