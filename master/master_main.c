@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         {"node-timeout", TS_OPT_INT, "10", 1, 3600, &o.node_timeout_s, "seconds of silence before a slave's tasks are re-queued"},
         {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds a task may run before it counts as failed"},
         {"max-failures", TS_OPT_INT, "3", 1, 100, &o.max_failures, "failures of a task before its job fails; failures of a node before it is blocked for the job"},
-        {"tile-margin", TS_OPT_INT, "2", 0, 64, &o.tile_margin, "context pixels rendered around each tile of an adaptive-sampling scene and cropped when stitching"},
+        {"tile-margin", TS_OPT_INT, "-1", -1, 4096, &o.tile_margin, "context pixels rendered around each tile and cropped when stitching; -1: what the scene needs to be exact (adaptive sampling)"},
         {"max-message-mb", TS_OPT_INT, "1024", 1, 4096, &o.max_message_mb, "largest message a slave may send"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},

@@ -45,8 +45,11 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
         return fail_job(m, t, "frames %d-%d are outside the scene's frame range %d-%d", job.frame_start,
                         job.frame_end, s->frame_start, s->frame_end);
     /* Cycles' adaptive sampling decides each pixel's samples with its neighbours: such tiles are rendered
-       with a margin of context pixels that stitching crops away (docs/DESIGN.md, exactness). */
-    int margin = s->adaptive ? job.margin : 0;
+       with a margin of context pixels that stitching crops away. The probe reports the margin that makes
+       tiles exact (one pixel per convergence check); --tile-margin N overrides it (docs/DESIGN.md). */
+    int margin = job.margin >= 0 ? job.margin : s->tile_margin;
+    if (margin < 0 || margin > TS_TILEPLAN_MAX_SIZE)
+        return fail_job(m, t, "the probe reported a tile margin of %d pixels", margin);
     ts_tile_t *tiles = NULL;
     int count = 0;
     if (ts_tileplan_make(s->width, s->height, job.tiles_x, job.tiles_y, margin, &tiles, &count) < 0)

@@ -122,6 +122,7 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         info->denoise = json_is_true(json_object_get(reply, "denoise"));
         info->adaptive = json_is_true(json_object_get(reply, "adaptive"));
         info->uses_compositor = json_is_true(json_object_get(reply, "uses_compositor"));
+        info->tile_margin = (int32_t)json_integer_value(json_object_get(reply, "tile_margin"));
         r->scene = info;
         *output = NULL;
         *output_len = 0;
