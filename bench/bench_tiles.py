@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """bench_tiles: CPU cost of the whole local farm rendering one frame in tiles vs one plain `blender -b` render.
 
-Every run counts all CPU time (user + sys) of the master, the slaves and their Blender processes (reaped
-children), and of the plain render, in the same session, and prints the median ratio over several runs.
+Every run counts all CPU time (user + sys) of the master, the slaves, their Blender processes and the CLI,
+and of the plain render, in the same session, and prints median ratios over several runs, two ways:
+  job  - what the frame costs a running farm: CPU of every farm process from submission to the last byte
+         of output (the daemons and their Blender processes were started before, as on a real farm);
+  cold - the same plus starting and stopping the daemons (each slave starts one Blender: ~0.75 s).
 Usage: bench/bench_tiles.py [--runs 3] [--tiles 4x4] [--slaves 2] [--width 640 --height 360 --samples 32]
 """
 import argparse
@@ -25,6 +28,31 @@ BIN = os.path.join(TOP, "build", "bin")
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(roots):
+    """CPU seconds (user+sys, own and reaped children) of the processes in roots and all their descendants."""
+    stats = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                stats[int(d)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+            except OSError:
+                pass
+    total, todo, seen = 0, list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += stats[pid][1]
+        todo.extend(p for p, (ppid, _) in stats.items() if ppid == pid)
+    return total / TICK
 
 
 def plain_render(scene, outdir):
@@ -54,15 +82,33 @@ def farm_render(scene, work, tiles, slaves, port):
                                        os.path.join(work, "master", "master.cert"), "--work",
                                        os.path.join(work, "slave%d" % i), "--name", "bench%d" % i],
                                       stdout=log, stderr=log))
+    wait_nodes(http, slaves)
+    roots = [p.pid for p in procs]
+    job_before, cli_before, t1 = tree_cpu(roots), children_cpu(), time.monotonic()
     subprocess.run([os.path.join(BIN, "tessera"), "submit", "render", scene, "--frames", "1", "--tiles", tiles,
-                    "--out", os.path.join(work, "out"), "--wait"], check=True, env=env, stdout=subprocess.DEVNULL)
+                    "--out", os.path.join(work, "out"), "--wait"], check=True, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    job_cpu = tree_cpu(roots) - job_before + children_cpu() - cli_before
+    job_wall = time.monotonic() - t1
     wall = time.monotonic() - t0
     for p in procs:
         p.send_signal(signal.SIGTERM)
     for p in procs:
         if p.wait(timeout=60) != 0:
             raise SystemExit("a farm process exited %d on SIGTERM" % p.returncode)
-    return children_cpu() - before, wall
+    return children_cpu() - before, wall, job_cpu, job_wall
+
+
+def wait_nodes(http, n):
+    for _ in range(600):
+        try:
+            nodes = json.load(urllib.request.urlopen("http://%s/api/v1/nodes" % http, timeout=1))["nodes"]
+            if sum(1 for x in nodes if x["state"] in ("online", "busy")) >= n:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("slaves did not come online")
 
 
 def main():
@@ -81,25 +127,31 @@ def main():
                     os.path.join(TOP, "samples", "make_scene.py"), "--", "--out", scene, "--width", str(a.width),
                     "--height", str(a.height), "--samples", str(a.samples), "--frames", "1-1"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ratios, walls = [], []
+    ratios, walls, job_ratios, job_walls = [], [], [], []
     print("scene %dx%d, %d samples; farm: master + %d slaves, %s tiles" % (a.width, a.height, a.samples,
                                                                           a.slaves, a.tiles))
     for run in range(a.runs):
         work = os.path.join(tmp, "run%d" % run)
         os.makedirs(work)
         plain_cpu, plain_wall = plain_render(scene, work)
-        farm_cpu, farm_wall = farm_render(scene, work, a.tiles, a.slaves, a.port + 2 * run)
+        farm_cpu, farm_wall, job_cpu, job_wall = farm_render(scene, work, a.tiles, a.slaves, a.port + 2 * run)
         same = subprocess.run(["idiff", "-fail", "0", "-warn", "0", os.path.join(work, "out", "frame_0001.png"),
                                os.path.join(work, "plain_0001.png")], stdout=subprocess.DEVNULL).returncode == 0
         ratios.append(farm_cpu / plain_cpu)
         walls.append(farm_wall / plain_wall)
-        print("run %d: plain blender %.2f s CPU (%.2f s wall); farm %.2f s CPU (%.2f s wall); CPU ratio %.3f; "
-              "identical: %s" % (run + 1, plain_cpu, plain_wall, farm_cpu, farm_wall, farm_cpu / plain_cpu, same))
+        job_ratios.append(job_cpu / plain_cpu)
+        job_walls.append(job_wall / plain_wall)
+        print("run %d: plain blender %.2f s CPU (%.2f s wall); farm job %.2f s CPU (%.2f s wall), ratio %.3f; "
+              "cold farm %.2f s CPU (%.2f s wall), ratio %.3f; identical: %s" % (
+                  run + 1, plain_cpu, plain_wall, job_cpu, job_wall, job_cpu / plain_cpu, farm_cpu, farm_wall,
+                  farm_cpu / plain_cpu, same))
         if not same:
             raise SystemExit("the farm's frame differs from plain Blender's")
-    print("median CPU ratio farm/plain: %.3f (min %.3f, max %.3f) over %d runs" % (
-        statistics.median(ratios), min(ratios), max(ratios), len(ratios)))
-    print("median wall ratio farm/plain: %.3f" % statistics.median(walls))
+    print("median CPU ratio, job on a running farm / plain blender: %.3f (min %.3f, max %.3f) over %d runs" % (
+        statistics.median(job_ratios), min(job_ratios), max(job_ratios), len(job_ratios)))
+    print("median CPU ratio, cold farm incl. daemon start / plain blender: %.3f (min %.3f, max %.3f)" % (
+        statistics.median(ratios), min(ratios), max(ratios)))
+    print("median wall ratio: job %.3f, cold %.3f" % (statistics.median(job_walls), statistics.median(walls)))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,0 +1,18 @@
+/* fuzz_jobreq: libFuzzer target for the job submission body (JSON from the HTTP API). */
+#include "master/ts_jobreq.h"
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ts_job_request_t req;
+    ts_jobreq_parse((const char *)data, size, &req);
+    int a, b;
+    char text[64];
+    size_t n = size < sizeof text - 1 ? size : sizeof text - 1;
+    for (size_t i = 0; i < n; i++)
+        text[i] = (char)data[i];
+    text[n] = '\0';
+    ts_jobreq_parse_frames(text, &a, &b);
+    return 0;
+}
