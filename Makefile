@@ -7,11 +7,10 @@ PKGS    := libzmq libsodium sqlite3 libprotobuf-c jansson libmicrohttpd libcurl 
 CC      ?= cc
 CXX     ?= c++
 SAN     ?=
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror=implicit-function-declaration \
+OPT     ?= -O2 -g
+CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror=implicit-function-declaration \
            -I. -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS)) $(SAN)
-CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. $(shell pkg-config --cflags OpenImageIO) $(SAN)
+CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. $(shell pkg-config --cflags OpenImageIO) $(SAN)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread -lm -lstdc++
 LDFLAGS += $(SAN)
 
@@ -86,7 +85,7 @@ demo: all
 	bash samples/demo.sh
 
 asan:
-	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" CXXFLAGS="-O1 -g" all
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" all
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -2,7 +2,7 @@
 # Source it; it sets TOP, BIN, and a per-test directory T (removed on success, kept on failure).
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$TOP/build/bin
+BIN=${TESSERA_BIN:-$TOP/build/bin}
 T=$(mktemp -d /tmp/tessera-test.XXXXXX)
 PIDS=()
 FAILS=0
