@@ -29,7 +29,7 @@ CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
 
 PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/ts_selftest
 
-.PHONY: all deps check demo clean asan
+.PHONY: all deps check demo clean asan check-asan
 all: $(PROGS) $(BIN)/tessera-worker.py
 
 $(PROTO_C) $(PROTO_H): lib/tessera.proto
@@ -86,6 +86,11 @@ demo: all
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" all
+
+# The integration tests against AddressSanitizer/UBSan builds of the daemons and CLI (leaks fail a daemon's exit).
+check-asan: asan
+	TESSERA_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  bash tests/run.sh test_farm_exact.sh test_farm_bad_input.sh test_farm_faults.sh test_slave_blender_faults.sh
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -1,7 +1,7 @@
 # tessera proof: tiles from slave/blender_worker.py, stitched + finished, are pixel-identical to plain Blender renders.
 # shellcheck shell=bash
 #
-# Usage: bash tests/worker_exactness.sh            (exit 0 only if everything matches)
+# Usage: bash tests/test_worker_exactness.sh            (exit 0 only if everything matches)
 # Env:   TESSERA_TILE_MARGIN=M  pixels rendered around each tile and cropped when stitching;
 #                               default "auto" = the probe's tile_margin (exact by construction,
 #                               see docs/blender-notes.md); a number forces it for experiments
