@@ -107,6 +107,20 @@ int ts_store_test(bool verbose)
     int64_t job2 = ts_store_job_create(s, &req, 0);
     CHECK(ts_store_job_cancel(s, job2) == 0);
     CHECK(ts_store_assign(s, "n1", "3.4.1", false, NULL, 3, t, 8) == 0);
+
+    /* Fit and priority: a GPU job never goes to a CPU-only node, a Blender version prefix must match, and
+       among fitting jobs the higher priority goes first whatever its age. */
+    ts_job_request_t gpu = req, old = req, urgent = req, v35 = req;
+    strcpy(gpu.device, "gpu");
+    gpu.priority = 9;
+    strcpy(v35.blender, "3.5");
+    v35.priority = 8;
+    urgent.priority = 5;
+    int64_t jgpu = ts_store_job_create(s, &gpu, 0), jold = ts_store_job_create(s, &old, 0);
+    int64_t jv35 = ts_store_job_create(s, &v35, 0), jurgent = ts_store_job_create(s, &urgent, 0);
+    CHECK(jgpu > 0 && jold > 0 && jv35 > 0 && jurgent > 0);
+    CHECK(ts_store_assign(s, "cpu", "3.4.1", false, NULL, 3, t, 8) == 2 && t[0].job_id == jurgent && t[1].job_id == jold);
+    CHECK(ts_store_assign(s, "gpu", "3.5.0", true, NULL, 3, t, 8) == 2 && t[0].job_id == jgpu && t[1].job_id == jv35);
     rc = 0;
 out:
     ts_store_destroy(&s);
