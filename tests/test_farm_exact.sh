@@ -37,6 +37,15 @@ else
   fail "percentage-scaled scene: $(tail -n 3 "$T/submit-half.log" "$T/idiff.log")"
 fi
 
+# --format exr: the farm's float EXR equals plain `blender -b -F OPEN_EXR -f 1`.
+blender -b "$T/odd.blend" -o "$T/ref/odd_exr_####" -F OPEN_EXR -f 1 >"$T/reference.log" 2>&1 || fail "EXR reference"
+if "$BIN/tessera" submit render "$T/odd.blend" --frames 1 --tiles 3x3 --format exr --out "$T/out-exr" --wait >"$T/submit-exr.log" 2>&1 \
+    && same_image "$T/out-exr/frame_0001.exr" "$T/ref/odd_exr_0001.exr"; then
+  pass "--format exr grid 3x3 identical to blender -F OPEN_EXR"
+else
+  fail "--format exr: $(tail -n 3 "$T/submit-exr.log" "$T/idiff.log")"
+fi
+
 # The job list is oldest first and every job is done.
 "$BIN/tessera" jobs --json | python3 -c '
 import json, sys
