@@ -3,7 +3,8 @@
 
 BUILD   ?= build
 BIN     := $(BUILD)/bin
-PKGS    := libzmq libsodium sqlite3 libprotobuf-c jansson libmicrohttpd libcurl OpenImageIO
+PKGS    := libzmq libsodium sqlite3 libprotobuf-c jansson libmicrohttpd libcurl OpenImageIO \
+           libavformat libavcodec libavfilter libswscale libswresample libavutil
 CC      ?= cc
 CXX     ?= c++
 SAN     ?=
