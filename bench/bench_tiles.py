@@ -9,106 +9,34 @@ and of the plain render, in the same session, and prints median ratios over seve
 Usage: bench/bench_tiles.py [--runs 3] [--tiles 4x4] [--slaves 2] [--width 640 --height 360 --samples 32]
 """
 import argparse
-import json
 import os
-import resource
 import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(TOP, "build", "bin")
-
-
-def children_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu(roots):
-    """CPU seconds (user+sys, own and reaped children) of the processes in roots and all their descendants."""
-    stats = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                stats[int(d)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
-            except OSError:
-                pass
-    total, todo, seen = 0, list(roots), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen or pid not in stats:
-            continue
-        seen.add(pid)
-        total += stats[pid][1]
-        todo.extend(p for p, (ppid, _) in stats.items() if ppid == pid)
-    return total / TICK
+import farm
 
 
 def plain_render(scene, outdir):
-    before = children_cpu()
+    before = farm.children_cpu()
     t0 = time.monotonic()
     subprocess.run(["blender", "-b", scene, "-o", os.path.join(outdir, "plain_####"), "-f", "1"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return children_cpu() - before, time.monotonic() - t0
+    return farm.children_cpu() - before, time.monotonic() - t0
 
 
 def farm_render(scene, work, tiles, slaves, port):
-    zmq, http = "tcp://127.0.0.1:%d" % port, "127.0.0.1:%d" % (port + 1)
-    env = dict(os.environ, TESSERA_MASTER="http://" + http)
-    before = children_cpu()
-    t0 = time.monotonic()
-    log = open(os.path.join(work, "farm.log"), "ab")
-    procs = [subprocess.Popen([os.path.join(BIN, "tessera-master"), "--state", os.path.join(work, "master"),
-                               "--listen", zmq, "--http", http], stdout=log, stderr=log)]
-    for _ in range(100):
-        try:
-            urllib.request.urlopen("http://%s/api/v1/health" % http, timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    for i in range(slaves):
-        procs.append(subprocess.Popen([os.path.join(BIN, "tessera-slave"), "--master", zmq, "--master-cert",
-                                       os.path.join(work, "master", "master.cert"), "--work",
-                                       os.path.join(work, "slave%d" % i), "--name", "bench%d" % i],
-                                      stdout=log, stderr=log))
-    wait_nodes(http, slaves)
-    roots = [p.pid for p in procs]
-    job_before, cli_before, t1 = tree_cpu(roots), children_cpu(), time.monotonic()
-    subprocess.run([os.path.join(BIN, "tessera"), "submit", "render", scene, "--frames", "1", "--tiles", tiles,
-                    "--out", os.path.join(work, "out"), "--wait"], check=True, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    job_cpu = tree_cpu(roots) - job_before + children_cpu() - cli_before
-    job_wall = time.monotonic() - t1
-    wall = time.monotonic() - t0
-    for p in procs:
-        p.send_signal(signal.SIGTERM)
-    for p in procs:
-        if p.wait(timeout=60) != 0:
-            raise SystemExit("a farm process exited %d on SIGTERM" % p.returncode)
-    return children_cpu() - before, wall, job_cpu, job_wall
-
-
-def wait_nodes(http, n):
-    for _ in range(600):
-        try:
-            nodes = json.load(urllib.request.urlopen("http://%s/api/v1/nodes" % http, timeout=1))["nodes"]
-            if sum(1 for x in nodes if x["state"] in ("online", "busy")) >= n:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("slaves did not come online")
+    """Returns (cold CPU, cold wall, job CPU, job wall) of one frame rendered by a fresh farm."""
+    before, t0 = farm.children_cpu(), time.monotonic()
+    f = farm.Farm(work, slaves, port)
+    farm_before = f.cpu()
+    cli_cpu, job_wall = f.tessera("submit", "render", scene, "--frames", "1", "--tiles", tiles, "--out",
+                                  os.path.join(work, "out"), "--wait")
+    job_cpu = f.cpu() - farm_before + cli_cpu
+    f.stop()
+    return farm.children_cpu() - before, time.monotonic() - t0, job_cpu, job_wall
 
 
 def main():
@@ -124,7 +52,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tessera-bench.")
     scene = os.path.join(tmp, "bench.blend")
     subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python",
-                    os.path.join(TOP, "samples", "make_scene.py"), "--", "--out", scene, "--width", str(a.width),
+                    os.path.join(farm.TOP, "samples", "make_scene.py"), "--", "--out", scene, "--width", str(a.width),
                     "--height", str(a.height), "--samples", str(a.samples), "--frames", "1-1"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ratios, walls, job_ratios, job_walls = [], [], [], []
