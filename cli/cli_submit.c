@@ -45,8 +45,8 @@ static int check_blender(const char *text)
     return ok ? 0 : cli_fail(CLI_EXIT_USAGE, "--blender '%s': expected a version such as 3.6 or 4.1.1", text);
 }
 
-/* Opens the scene for reading: it must be a non-empty regular file. */
-static FILE *open_scene(const char *path, int64_t *size)
+/* Opens an input for reading: it must be a non-empty regular file. */
+FILE *cli_open_input(const char *path, int64_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -72,9 +72,10 @@ static FILE *open_scene(const char *path, int64_t *size)
     return f;
 }
 
-/* Uploads the scene under its hash, then posts the job; *job_out gets the master's job. */
-static int upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t size, json_t *request,
-                           json_t **job_out)
+/* Uploads the input under its hash, sets request[field] to the hash, then posts the job; *job_out gets the
+   master's job. */
+int cli_upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t size, json_t *request,
+                        const char *field, json_t **job_out)
 {
     char hash[TS_HASH_HEX];
     if (ts_hash_file(scene, hash) < 0)
@@ -86,7 +87,7 @@ static int upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t
     if (cli_http_put_file(http, path, f, size, isatty(STDERR_FILENO) ? label : NULL, &reply) < 0)
         return cli_fail_reply(&reply, NULL, "%s: upload", scene);
     json_decref(reply.json);
-    json_object_set_new(request, "scene", json_string(hash));
+    json_object_set_new(request, field, json_string(hash));
     if (cli_http_json(http, "POST", "/api/v1/jobs", request, &reply) < 0)
         return cli_fail_reply(&reply, NULL, "%s: submit", scene);
     *job_out = reply.json;
@@ -95,6 +96,12 @@ static int upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t
 
 int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
 {
+    for (int i = 0; i < argc; i++) /* the job type is the first word that is not an option */
+        if (argv[i][0] != '-') {
+            if (strcmp(argv[i], "transcode") == 0)
+                return cli_cmd_submit_transcode(ctx, argc, argv);
+            break;
+        }
     const char *frames_text = NULL, *tiles_text = NULL, *format = NULL, *device = NULL, *blender = NULL;
     const char *out = NULL, *master = NULL;
     long priority = 0;
@@ -123,8 +130,7 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     if (parsed != 0)
         return parsed > 0 ? 0 : -1;
     if (npos >= 1 && strcmp(pos[0], "render") != 0)
-        return cli_fail(CLI_EXIT_USAGE, "submit: unknown job type '%s' (the only type is render: %s submit render %s ...)",
-                        pos[0], CLI_PROG, pos[0]);
+        return cli_fail(CLI_EXIT_USAGE, "submit: unknown job type '%s' (types: render, transcode)", pos[0]);
     if (npos != CLI_SUBMIT_POSITIONALS)
         return cli_fail(CLI_EXIT_USAGE, "submit: which scene? (usage: %s submit render SCENE.blend --frames A-B)",
                         CLI_PROG);
@@ -159,11 +165,11 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
         json_object_set_new(request, "blender", json_string(blender));
 
     int64_t size = 0;
-    FILE *f = open_scene(scene, &size);
+    FILE *f = cli_open_input(scene, &size);
     cli_ctx_override(ctx, master);
     cli_http_t *http = f ? cli_http_new(ctx) : NULL;
     json_t *job = NULL;
-    int ret = http ? upload_and_post(http, scene, f, size, request, &job) : -1;
+    int ret = http ? cli_upload_and_post(http, scene, f, size, request, "scene", &job) : -1;
     if (f)
         fclose(f);
     json_decref(request);

@@ -3,6 +3,7 @@
 #include "cli/cli_http.h"
 #include "lib/ts_error.h"
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +93,14 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
-/* Downloads one output to dir/name through a temporary file in dir; *written gets the path (malloc'd). */
-static int download_one(cli_http_t *http, long id, const json_t *output, const char *dir, mode_t mode,
-                        char **written)
+/* Downloads one output to dir/name (or to the file `as` in dir) through a temporary file in dir; *written gets
+   the path (malloc'd). */
+static int download_one(cli_http_t *http, long id, const json_t *output, const char *dir, const char *as,
+                        mode_t mode, char **written)
 {
     const char *name = cli_json_str(output, "name", NULL);
     long frame = cli_json_int(output, "frame");
-    char *final_path = cli_url_join(dir, name); /* joins file paths with one '/' as well */
+    char *final_path = as ? strdup(as) : cli_url_join(dir, name); /* joins file paths with one '/' as well */
     char *tmp = NULL;
     if (!final_path || asprintf(&tmp, "%s/.%s.XXXXXX", dir, name) < 0) {
         free(final_path);
@@ -150,15 +152,36 @@ static int download_one(cli_http_t *http, long id, const json_t *output, const c
     return ret;
 }
 
-static int download_outputs(cli_http_t *http, long id, const json_t *job, const char *dir, bool tty, bool quiet)
+static int download_all(cli_http_t *http, long id, const json_t *outputs, const char *dir, const char *as, bool tty,
+                        bool quiet);
+
+static int download_outputs(cli_http_t *http, long id, const json_t *job, const char *out, bool tty, bool quiet)
 {
+    /* A transcode has one output and --out names that file; a render's frames go into the directory --out. */
+    bool single = strcmp(cli_json_str(job, "type", ""), "transcode") == 0;
+    char *out_copy = strdup(out);
+    if (!out_copy)
+        return cli_fail(CLI_EXIT_USAGE, "--out %s: out of memory", out);
+    const char *dir = single ? dirname(out_copy) : out;
+    int rc = 0;
     const json_t *outputs = json_object_get(job, "outputs");
-    if (!json_is_array(outputs))
-        return cli_fail(CLI_EXIT_MASTER, "job %ld: the master's answer has no outputs list", id);
     long frames_total = cli_json_int(job, "frames_total");
-    if (frames_total > 0 && (long)json_array_size(outputs) != frames_total)
-        return cli_fail(CLI_EXIT_MASTER, "job %ld: done, but the master lists %zu outputs for %ld frames", id,
-                        json_array_size(outputs), frames_total);
+    if (!json_is_array(outputs))
+        rc = cli_fail(CLI_EXIT_MASTER, "job %ld: the master's answer has no outputs list", id);
+    else if (frames_total > 0 && (long)json_array_size(outputs) != frames_total)
+        rc = cli_fail(CLI_EXIT_MASTER, "job %ld: done, but the master lists %zu outputs for %ld frames", id,
+                      json_array_size(outputs), frames_total);
+    else if (single && json_array_size(outputs) != 1)
+        rc = cli_fail(CLI_EXIT_MASTER, "job %ld: a transcode with %zu outputs", id, json_array_size(outputs));
+    if (rc == 0)
+        rc = download_all(http, id, outputs, dir, single ? out : NULL, tty, quiet);
+    free(out_copy);
+    return rc;
+}
+
+static int download_all(cli_http_t *http, long id, const json_t *outputs, const char *dir, const char *as, bool tty,
+                        bool quiet)
+{
     size_t i;
     const json_t *output;
     json_array_foreach(outputs, i, output) {
@@ -178,7 +201,7 @@ static int download_outputs(cli_http_t *http, long id, const json_t *job, const 
             fprintf(stderr, "\rdownloading %zu/%zu %s\033[K", i + 1, json_array_size(outputs),
                     cli_json_str(output, "name", ""));
         char *written = NULL;
-        int ret = download_one(http, id, output, dir, (mode_t)(CLI_FILE_MODE & ~mask), &written);
+        int ret = download_one(http, id, output, dir, as, (mode_t)(CLI_FILE_MODE & ~mask), &written);
         if (tty)
             fputs(CLI_LINE_CLEAR, stderr);
         if (ret < 0)
@@ -268,7 +291,7 @@ int cli_cmd_wait(cli_ctx_t *ctx, int argc, char **argv)
     double timeout = 0;
     bool json = false;
     ts_opt_t table[] = {
-        {"out", TS_OPT_STRING, NULL, 1, 0, &out, "when done, download every output frame into DIR (created)"},
+        {"out", TS_OPT_STRING, NULL, 1, 0, &out, "when done, download every output frame into DIR (created); for a transcode, the output FILE"},
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
          "give up after SECONDS with exit code 5; 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the final job as JSON on stdout"},

@@ -140,10 +140,20 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
     ts_blobs_t *blobs = ts_master_blobs(api->master);
     if (!ts_blobs_has(blobs, req.scene))
-        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: scene %s has not been uploaded", req.scene_name, req.scene);
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: input %s has not been uploaded", req.scene_name, req.scene);
+    ts_store_t *store = ts_master_store(api->master);
+    if (strcmp(req.type, "transcode") == 0) {
+        bool input_error = false;
+        int64_t tid = ts_transcode_job_create(api->master, &req, &input_error);
+        if (tid < 0)
+            return respond_error(c, input_error ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, "%s",
+                                 ts_error());
+        ts_master_kick(api->master);
+        json_t *tjob = ts_store_job_json(store, tid);
+        return respond(c, MHD_HTTP_CREATED, tjob ? tjob : json_pack("{s:I}", "id", (json_int_t)tid));
+    }
     if (!blob_is_blend(blobs, req.scene))
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: not a .blend file (no BLENDER header)", req.scene_name);
-    ts_store_t *store = ts_master_store(api->master);
     int64_t id = ts_store_job_create(store, &req, (int)ts_master_options(api->master)->tile_margin);
     if (id < 0)
         return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());

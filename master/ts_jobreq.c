@@ -4,12 +4,19 @@
 #include "splitter/ts_tileplan.h"
 #include <errno.h>
 #include <jansson.h>
+#include <libavcodec/avcodec.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BLEND_MAGIC "BLENDER"
 #define MAX_PRIORITY 1000
+#define MAX_CRF 63
+#define MAX_SEGMENT_SECONDS 3600.0
+#define DEFAULT_SEGMENT_SECONDS 10.0
+#define MAX_THREADS 64
+#define MAX_DIMENSION 16384
 
 static int parse_int(const char *s, const char **end, long *out)
 {
@@ -78,6 +85,68 @@ static bool one_of(const char *v, const char *const *allowed)
     return false;
 }
 
+static const char *const X26X_PRESETS[] = {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                                            "slow", "slower", "veryslow", "placebo", NULL};
+
+/* The transcode fields: encoder settings that every segment will be encoded with. */
+static int parse_transcode(json_t *o, ts_job_request_t *req)
+{
+    char size[32];
+    if (get_string(o, "vcodec", "libx264", req->vcodec, sizeof req->vcodec) < 0 ||
+        get_string(o, "preset", "medium", req->preset, sizeof req->preset) < 0 ||
+        get_string(o, "container", "mp4", req->container, sizeof req->container) < 0 ||
+        get_string(o, "size", "", size, sizeof size) < 0)
+        return -1;
+    const AVCodec *enc = avcodec_find_encoder_by_name(req->vcodec);
+    if (!enc || enc->type != AVMEDIA_TYPE_VIDEO)
+        return ts_error_set("field 'vcodec': unknown video codec '%s'", req->vcodec);
+    bool x26x = strcmp(req->vcodec, "libx264") == 0 || strcmp(req->vcodec, "libx265") == 0;
+    if (x26x && !one_of(req->preset, X26X_PRESETS))
+        return ts_error_set("field 'preset': unknown %s preset '%s' (ultrafast ... placebo)", req->vcodec, req->preset);
+    static const char *const containers[] = {"mp4", "mkv", NULL};
+    if (!one_of(req->container, containers))
+        return ts_error_set("field 'container': unknown container '%s' (known: mp4, mkv)", req->container);
+    req->crf = -1;
+    json_t *crf = json_object_get(o, "crf"), *br = json_object_get(o, "bitrate"), *seg = json_object_get(o, "segment"),
+           *thr = json_object_get(o, "threads");
+    if (crf && !json_is_null(crf)) {
+        if (!json_is_integer(crf) || json_integer_value(crf) < 0 || json_integer_value(crf) > MAX_CRF)
+            return ts_error_set("field 'crf' must be a whole number 0..%d", MAX_CRF);
+        req->crf = (int)json_integer_value(crf);
+    }
+    if (br && !json_is_null(br)) {
+        if (!json_is_integer(br) || json_integer_value(br) <= 0)
+            return ts_error_set("field 'bitrate' must be a positive number of bits per second");
+        req->bitrate = json_integer_value(br);
+    }
+    if (req->crf >= 0 && req->bitrate > 0)
+        return ts_error_set("fields 'crf' and 'bitrate' exclude each other");
+    if (req->crf < 0 && req->bitrate == 0)
+        req->crf = x26x ? (strcmp(req->vcodec, "libx265") == 0 ? 28 : 23) : 31;
+    req->segment_seconds = DEFAULT_SEGMENT_SECONDS;
+    if (seg && !json_is_null(seg)) {
+        if (!json_is_number(seg) || !isfinite(json_number_value(seg)) || json_number_value(seg) <= 0 ||
+            json_number_value(seg) > MAX_SEGMENT_SECONDS)
+            return ts_error_set("field 'segment' must be a number of seconds above 0 and at most %.0f",
+                                MAX_SEGMENT_SECONDS);
+        req->segment_seconds = json_number_value(seg);
+    }
+    req->threads = 1;
+    if (thr && !json_is_null(thr)) {
+        if (!json_is_integer(thr) || json_integer_value(thr) < 1 || json_integer_value(thr) > MAX_THREADS)
+            return ts_error_set("field 'threads' must be 1..%d", MAX_THREADS);
+        req->threads = (int)json_integer_value(thr);
+    }
+    if (size[0]) {
+        char tail;
+        if (sscanf(size, "%dx%d%c", &req->out_width, &req->out_height, &tail) != 2 || req->out_width < 2 ||
+            req->out_height < 2 || req->out_width > MAX_DIMENSION || req->out_height > MAX_DIMENSION ||
+            req->out_width % 2 || req->out_height % 2)
+            return ts_error_set("field 'size': '%s' is not WxH with even sizes 2..%d", size, MAX_DIMENSION);
+    }
+    return 0;
+}
+
 int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
 {
     memset(req, 0, sizeof *req);
@@ -96,8 +165,28 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
     }
     if (get_string(o, "type", NULL, type, sizeof type) < 0)
         goto out;
+    snprintf(req->type, sizeof req->type, "%s", type);
+    if (strcmp(type, "transcode") == 0) {
+        if (get_string(o, "input", NULL, req->scene, sizeof req->scene) < 0 ||
+            get_string(o, "input_name", "input", req->scene_name, sizeof req->scene_name) < 0)
+            goto out;
+        if (!ts_hash_valid(req->scene)) {
+            ts_error_set("field 'input': '%s' is not a content hash (64 lower-case hex digits)", req->scene);
+            goto out;
+        }
+        json_t *prio = json_object_get(o, "priority");
+        if (prio && !json_is_null(prio)) {
+            if (!json_is_integer(prio) || llabs(json_integer_value(prio)) > MAX_PRIORITY) {
+                ts_error_set("field 'priority' must be a whole number within +-%d", MAX_PRIORITY);
+                goto out;
+            }
+            req->priority = (int)json_integer_value(prio);
+        }
+        rc = parse_transcode(o, req);
+        goto out;
+    }
     if (strcmp(type, "render") != 0) {
-        ts_error_set("field 'type': unknown job type '%s' (known: render)", type);
+        ts_error_set("field 'type': unknown job type '%s' (known: render, transcode)", type);
         goto out;
     }
     if (get_string(o, "scene", NULL, req->scene, sizeof req->scene) < 0)
@@ -176,6 +265,20 @@ int ts_jobreq_test(bool verbose)
         {"{\"type\":\"render\",\"scene\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
          "\"frames\":1}", "'frames' must be a string"},
         {"{\"type\":\"render\",\"type\":\"render\"}", "not valid JSON"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"vcodec\":\"libx999\"}", "unknown video codec 'libx999'"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"vcodec\":\"aac\"}", "unknown video codec"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"segment\":0}", "field 'segment'"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"crf\":99}", "field 'crf'"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"preset\":\"warp\"}", "unknown libx264 preset"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"size\":\"17x9\"}", "field 'size'"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"crf\":20,\"bitrate\":1000}", "exclude each other"},
     };
     ts_job_request_t r;
     int failures = 0;
@@ -189,6 +292,14 @@ int ts_jobreq_test(bool verbose)
             fprintf(stderr, "ts_jobreq: body %s: got '%s', wanted '%s'\n", bad[i].body, ts_error(), bad[i].needle);
             failures++;
         }
+    static const char *const tc = "{\"type\":\"transcode\",\"input\":"
+                                  "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+                                  "\"crf\":20,\"preset\":\"fast\",\"segment\":2.5,\"container\":\"mkv\"}";
+    if (ts_jobreq_parse(tc, strlen(tc), &r) != 0 || strcmp(r.type, "transcode") || r.crf != 20 ||
+        r.segment_seconds != 2.5 || strcmp(r.container, "mkv") || strcmp(r.vcodec, "libx264") || r.threads != 1) {
+        fprintf(stderr, "ts_jobreq: transcode body refused: %s\n", ts_error());
+        failures++;
+    }
     int a, b;
     if (ts_jobreq_parse_frames("7", &a, &b) || a != 7 || b != 7 || ts_jobreq_parse_frames("-2-3", &a, &b) ||
         a != -2 || b != 3 || ts_jobreq_parse_frames("1-", &a, &b) != -1 || ts_jobreq_parse_frames("a", &a, &b) != -1 ||

@@ -236,6 +236,12 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
     a.no_denoise = t->no_denoise;
     a.input_hash = (char *)t->input_hash;
     a.format = strcmp(t->format, "scene") == 0 ? "" : (char *)t->format;
+    a.start_pts = t->start_pts;
+    a.end_pts = t->end_pts;
+    a.params = t->kind == TS_KIND_SEGMENT ? (char *)t->params : "";
+    if (t->kind == TS_KIND_SEGMENT) {
+        a.scene_hash = (char *)t->input_hash; /* the segment's stream-copied input is all the slave needs */
+    }
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
     env.assign = &a;

@@ -39,6 +39,10 @@ const ts_master_options_t *ts_master_options(ts_master_t *self);
    refused (ts_error() says why; the task has been dealt with). */
 int ts_results_accept(ts_master_t *self, const char *node, const uint8_t *node_key, const Tessera__Result *r);
 
+/* The transcode job compiler (ts_transcode_job.c): plans and cuts the input, creates the job. -1 with
+   *input_error set when the input itself is at fault. */
+int64_t ts_transcode_job_create(ts_master_t *self, const ts_job_request_t *req, bool *input_error);
+
 /* The stitcher thread (ts_stitcher.c). */
 typedef struct ts_stitcher ts_stitcher_t;
 ts_stitcher_t *ts_stitcher_new(ts_master_t *master);

@@ -112,7 +112,7 @@ int ts_results_accept(ts_master_t *m, const char *node, const uint8_t *node_key,
         ts_store_task_requeue(store, t.id, false, NULL, (int)o->max_failures);
         return -1;
     }
-    if (t.kind == TS_KIND_TILE) {
+    if (t.kind == TS_KIND_TILE || t.kind == TS_KIND_SEGMENT) {
         bool complete = false;
         if (ts_store_tile_done(store, t.id, stored, node, &complete) < 0)
             return -1;

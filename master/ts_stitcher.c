@@ -1,9 +1,11 @@
-/* ts_stitcher: the master's thread that joins a frame's finished tiles into one float frame, off the reactor.
-   DESIGN: the store says which frames wait (state 'stitching'), so a restarted master simply resumes;
-   the stitched frame goes into the blob store and its finish task into the queue in one transaction. */
+/* ts_stitcher: the master's thread that joins finished pieces, off the reactor: a frame's tiles into one float
+   frame (then a finish task), or a transcode's encoded segments and the input's audio into the output file.
+   DESIGN: the store says what waits (frames in state 'stitching'), so a restarted master simply resumes;
+   the joined result goes into the blob store and the next state into the store in one transaction. */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include "master/ts_master.h"
+#include "splitter/ts_concat.h"
 #include "splitter/ts_stitch.h"
 #include "splitter/ts_tileplan.h"
 #include <limits.h>
@@ -25,6 +27,65 @@ struct ts_stitcher {
     bool stop, woken;
 };
 
+/* A path for a new file in the blob store's temporary folder, with the extension the writer needs. */
+static int tmp_path(ts_blobs_t *blobs, char *out, size_t cap, const char *ext)
+{
+    int fd = ts_blobs_tmp(blobs, out, cap - strlen(ext) - 2);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(out);
+    strcat(out, ".");
+    strcat(out, ext);
+    return 0;
+}
+
+static int assemble_transcode(ts_master_t *m, const ts_job_t *job)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_blobs_t *blobs = ts_master_blobs(m);
+    int count = ts_store_segment_count(store, job->id);
+    if (count <= 0)
+        return ts_error_set("no segments");
+    char (*hashes)[TS_HASH_HEX] = calloc((size_t)count, sizeof *hashes);
+    char **paths = calloc((size_t)count, sizeof *paths);
+    char input[PATH_MAX], out[PATH_MAX], hash[TS_HASH_HEX];
+    int64_t frames = 0;
+    int rc = hashes && paths ? ts_store_frame_tiles(store, job->id, 0, TS_KIND_SEGMENT, hashes, count)
+                             : ts_error_set("out of memory");
+    for (int i = 0; rc == 0 && i < count; i++) {
+        if (!(paths[i] = malloc(PATH_MAX)))
+            rc = ts_error_set("out of memory");
+        else
+            ts_blobs_path(blobs, hashes[i], paths[i], PATH_MAX);
+    }
+    ts_blobs_path(blobs, job->scene, input, sizeof input);
+    if (rc == 0)
+        rc = tmp_path(blobs, out, sizeof out, job->ext);
+    if (rc == 0)
+        rc = ts_concat((const char *const *)paths, count, input, job->ext, out, &frames);
+    if (rc == 0)
+        rc = ts_blobs_put_file(blobs, out, NULL, hash);
+    if (rc == 0) {
+        char path[PATH_MAX];
+        ts_blobs_path(blobs, hash, path, sizeof path);
+        FILE *f = fopen(path, "rb");
+        long size = 0;
+        if (f && fseek(f, 0, SEEK_END) == 0)
+            size = ftell(f);
+        if (f)
+            fclose(f);
+        rc = ts_store_frame_output(store, job->id, 0, hash, size);
+        ts_info("job %lld assembled: %d segments, %lld frames, %ld bytes", (long long)job->id, count,
+                (long long)frames, size);
+    }
+    for (int i = 0; paths && i < count; i++)
+        free(paths[i]);
+    free(paths);
+    free(hashes);
+    return rc;
+}
+
 static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
 {
     ts_store_t *store = ts_master_store(m);
@@ -32,6 +93,8 @@ static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
     ts_job_t job;
     if (ts_store_job_get(store, job_id, &job) != 1)
         return ts_error_set("job %lld is gone", (long long)job_id);
+    if (strcmp(job.type, "transcode") == 0)
+        return assemble_transcode(m, &job);
     ts_tile_t *tiles = NULL;
     int count = 0;
     if (ts_tileplan_make(job.width, job.height, job.tiles_x, job.tiles_y, job.margin, &tiles, &count) < 0)
@@ -39,7 +102,7 @@ static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
     char (*hashes)[TS_HASH_HEX] = calloc((size_t)count, sizeof *hashes);
     char **paths = calloc((size_t)count, sizeof *paths);
     char out[PATH_MAX], hash[TS_HASH_HEX];
-    int rc = hashes && paths ? ts_store_frame_tiles(store, job_id, frame, hashes, count) : ts_error_set("out of memory");
+    int rc = hashes && paths ? ts_store_frame_tiles(store, job_id, frame, TS_KIND_TILE, hashes, count) : ts_error_set("out of memory");
     for (int i = 0; rc == 0 && i < count; i++) {
         paths[i] = malloc(PATH_MAX);
         if (!paths[i])
@@ -47,16 +110,8 @@ static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
         else
             ts_blobs_path(blobs, hashes[i], paths[i], PATH_MAX);
     }
-    if (rc == 0) {
-        int fd = ts_blobs_tmp(blobs, out, sizeof out - 8);
-        if (fd < 0)
-            rc = -1;
-        else {
-            close(fd);
-            unlink(out);
-            strcat(out, ".exr"); /* OpenImageIO picks the writer by extension */
-        }
-    }
+    if (rc == 0)
+        rc = tmp_path(blobs, out, sizeof out, "exr");
     if (rc == 0)
         rc = ts_stitch_frame(out, job.width, job.height, tiles, (const char *const *)paths, count);
     if (rc == 0)
@@ -93,7 +148,7 @@ static void *run(void *arg)
         for (int i = 0; i < n; i++) {
             if (stitch_one(self->master, jobs[i], frames[i]) < 0) {
                 char msg[1200];
-                snprintf(msg, sizeof msg, "frame %d: stitching failed: %s", frames[i], ts_error());
+                snprintf(msg, sizeof msg, "frame %d: joining failed: %s", frames[i], ts_error());
                 ts_err("job %lld %s", (long long)jobs[i], msg);
                 ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
             } else {

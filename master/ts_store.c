@@ -29,6 +29,7 @@ static const char *const SCHEMA =
     " tiles_x INT NOT NULL, tiles_y INT NOT NULL, format TEXT NOT NULL, priority INT NOT NULL,"
     " device TEXT NOT NULL, blender TEXT NOT NULL, no_denoise INT NOT NULL, margin INT NOT NULL,"
     " width INT NOT NULL DEFAULT 0, height INT NOT NULL DEFAULT 0, ext TEXT NOT NULL DEFAULT '',"
+    " params TEXT NOT NULL DEFAULT '{}',"
     " created REAL NOT NULL, finished REAL);"
     "CREATE TABLE IF NOT EXISTS frames("
     " job_id INT NOT NULL REFERENCES jobs(id), frame INT NOT NULL, state TEXT NOT NULL,"
@@ -38,7 +39,8 @@ static const char *const SCHEMA =
     " frame INT NOT NULL DEFAULT 0, tile INT NOT NULL DEFAULT 0,"
     " x0 INT NOT NULL DEFAULT 0, y0 INT NOT NULL DEFAULT 0, x1 INT NOT NULL DEFAULT 0, y1 INT NOT NULL DEFAULT 0,"
     " input TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, node TEXT NOT NULL DEFAULT '',"
-    " failures INT NOT NULL DEFAULT 0, result TEXT, error TEXT, assigned_at REAL NOT NULL DEFAULT 0);"
+    " failures INT NOT NULL DEFAULT 0, result TEXT, error TEXT, assigned_at REAL NOT NULL DEFAULT 0,"
+    " start_pts INT NOT NULL DEFAULT 0, end_pts INT NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, job_id);"
     "CREATE INDEX IF NOT EXISTS tasks_by_frame ON tasks(job_id, frame, kind);"
     "CREATE TABLE IF NOT EXISTS nodes("
@@ -192,10 +194,52 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
     return end(self, rc) < 0 ? -1 : id;
 }
 
+static json_t *transcode_params(const ts_job_request_t *r)
+{
+    json_t *p = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:f,s:i}", "vcodec", r->vcodec, "bitrate", (json_int_t)r->bitrate,
+                          "preset", r->preset, "width", r->out_width, "height", r->out_height, "container",
+                          r->container, "segment_seconds", r->segment_seconds, "threads", r->threads);
+    json_object_set_new(p, "crf", r->crf >= 0 ? json_integer(r->crf) : json_null());
+    json_object_set_new(p, "fps_num", json_integer(r->fps_num));
+    json_object_set_new(p, "fps_den", json_integer(r->fps_den));
+    json_object_set_new(p, "tb_num", json_integer(r->tb_num));
+    json_object_set_new(p, "tb_den", json_integer(r->tb_den));
+    return p;
+}
+
+int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *r, const ts_store_segment_t *segs,
+                                      int count)
+{
+    json_t *params = transcode_params(r);
+    char *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    if (!text)
+        return ts_error_set("out of memory");
+    if (begin(self) < 0) {
+        free(text);
+        return -1;
+    }
+    int rc = run(self,
+                 "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,priority,"
+                 "device,blender,no_denoise,margin,ext,params,created) "
+                 "VALUES('transcode','queued',?,?,0,0,1,1,?,?,'cpu','',0,0,?,?,?)",
+                 "tttittd", r->scene, r->scene_name, r->container, (int64_t)r->priority, r->container, text, now());
+    free(text);
+    int64_t id = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0)
+        rc = run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
+    for (int i = 0; rc == 0 && i < count; i++)
+        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) "
+                       "VALUES(?,?,0,?,?,?,?,'queued')",
+                 "iiitii", id, (int64_t)TS_KIND_SEGMENT, (int64_t)i, segs[i].hash, (int64_t)segs[i].start_pts,
+                 (int64_t)segs[i].end_pts);
+    return end(self, rc) < 0 ? -1 : id;
+}
+
 static int job_get_locked(ts_store_t *self, int64_t id, ts_job_t *j)
 {
     sqlite3_stmt *st = prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
-                                  "format,ext,scene,scene_name FROM jobs WHERE id=?");
+                                  "format,ext,scene,scene_name,type,params FROM jobs WHERE id=?");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
@@ -214,6 +258,8 @@ static int job_get_locked(ts_store_t *self, int64_t id, ts_job_t *j)
         copy_text(j->ext, sizeof j->ext, st, 10);
         copy_text(j->scene, sizeof j->scene, st, 11);
         copy_text(j->scene_name, sizeof j->scene_name, st, 12);
+        copy_text(j->type, sizeof j->type, st, 13);
+        copy_text(j->params, sizeof j->params, st, 14);
         rc = 1;
     }
     sqlite3_finalize(st);
@@ -344,9 +390,17 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state='done'),"                                  \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state='assigned'),"                              \
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
-    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext FROM jobs j "
+    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params FROM jobs j "
 
-static json_t *outputs_json(ts_store_t *self, int64_t id, const char *ext)
+static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext)
+{
+    if (strcmp(type, "transcode") == 0)
+        snprintf(name, cap, "output.%s", ext);
+    else
+        snprintf(name, cap, "frame_%04d.%s", frame, ext);
+}
+
+static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, const char *ext)
 {
     json_t *arr = json_array();
     sqlite3_stmt *st =
@@ -356,7 +410,7 @@ static json_t *outputs_json(ts_store_t *self, int64_t id, const char *ext)
     sqlite3_bind_int64(st, 1, id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char name[64];
-        snprintf(name, sizeof name, "frame_%04d.%s", sqlite3_column_int(st, 0), ext);
+        output_name(name, sizeof name, type, sqlite3_column_int(st, 0), ext);
         json_t *o = json_object();
         json_object_set_new(o, "frame", json_integer(sqlite3_column_int(st, 0)));
         json_object_set_new(o, "name", json_string(name));
@@ -377,7 +431,13 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             o = job_row_json(st);
-            json_object_set_new(o, "outputs", outputs_json(self, id, json_string_value(json_object_get(o, "ext"))));
+            json_object_set_new(o, "outputs", outputs_json(self, id, json_string_value(json_object_get(o, "type")),
+                                                           json_string_value(json_object_get(o, "ext"))));
+            json_t *params = json_loads((const char *)sqlite3_column_text(st, 23), 0, NULL);
+            if (params && json_object_size(params) > 0)
+                json_object_set_new(o, "params", params);
+            else
+                json_decref(params);
         }
         sqlite3_finalize(st);
     }
@@ -401,7 +461,7 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
 {
     lock(self);
     int rc = 0;
-    sqlite3_stmt *st = prep(self, "SELECT f.output, j.ext FROM frames f JOIN jobs j ON j.id=f.job_id "
+    sqlite3_stmt *st = prep(self, "SELECT f.output, j.ext, j.type FROM frames f JOIN jobs j ON j.id=f.job_id "
                                   "WHERE f.job_id=? AND f.frame=? AND f.state='done'");
     if (!st)
         rc = -1;
@@ -410,7 +470,7 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
         sqlite3_bind_int(st, 2, frame);
         if (sqlite3_step(st) == SQLITE_ROW) {
             copy_text(hash, TS_HASH_HEX, st, 0);
-            snprintf(name, 64, "frame_%04d.%s", frame, (const char *)sqlite3_column_text(st, 1));
+            output_name(name, 64, (const char *)sqlite3_column_text(st, 2), frame, (const char *)sqlite3_column_text(st, 1));
             rc = 1;
         }
         sqlite3_finalize(st);
@@ -423,7 +483,8 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
 
 #define TASK_COLUMNS                                                                                          \
     "SELECT t.id,t.job_id,t.kind,t.frame,t.tile,t.x0,t.y0,t.x1,t.y1,j.scene,t.input,j.format,j.device,"      \
-    "j.no_denoise,t.state,t.node,t.assigned_at,t.failures FROM tasks t JOIN jobs j ON j.id=t.job_id "
+    "j.no_denoise,t.state,t.node,t.assigned_at,t.failures,t.start_pts,t.end_pts,j.params "                     \
+    "FROM tasks t JOIN jobs j ON j.id=t.job_id "
 
 static void task_from_row(sqlite3_stmt *st, ts_task_t *t)
 {
@@ -445,6 +506,9 @@ static void task_from_row(sqlite3_stmt *st, ts_task_t *t)
     copy_text(t->node, sizeof t->node, st, 15);
     t->assigned_at = sqlite3_column_double(st, 16);
     t->failures = sqlite3_column_int(st, 17);
+    t->start_pts = sqlite3_column_int64(st, 18);
+    t->end_pts = sqlite3_column_int64(st, 19);
+    copy_text(t->params, sizeof t->params, st, 20);
 }
 
 int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
@@ -551,7 +615,7 @@ int ts_store_node_assigned_count(ts_store_t *self, const char *node)
 
 static const char *kind_name(int kind)
 {
-    return kind == TS_KIND_PROBE ? "probe" : kind == TS_KIND_TILE ? "tile" : "finish";
+    return kind == TS_KIND_PROBE ? "probe" : kind == TS_KIND_TILE ? "tile" : kind == TS_KIND_SEGMENT ? "segment" : "finish";
 }
 
 int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures)
@@ -619,7 +683,7 @@ int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const cha
         else {
             sqlite3_bind_int64(st, 1, t.job_id);
             sqlite3_bind_int(st, 2, t.frame);
-            sqlite3_bind_int(st, 3, TS_KIND_TILE);
+            sqlite3_bind_int(st, 3, t.kind);
             if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
                 *frame_complete = true;
             sqlite3_finalize(st);
@@ -668,7 +732,7 @@ int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int 
     return st ? n : -1;
 }
 
-int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, char (*hashes)[TS_HASH_HEX], int count)
+int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, char (*hashes)[TS_HASH_HEX], int count)
 {
     lock(self);
     int n = 0;
@@ -677,7 +741,7 @@ int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, char (*hashes
     if (st) {
         sqlite3_bind_int64(st, 1, job);
         sqlite3_bind_int(st, 2, frame);
-        sqlite3_bind_int(st, 3, TS_KIND_TILE);
+        sqlite3_bind_int(st, 3, kind);
         while (sqlite3_step(st) == SQLITE_ROW) {
             int tile = sqlite3_column_int(st, 0);
             if (tile >= 0 && tile < count) {
@@ -703,6 +767,37 @@ int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char
     if (rc == 0 && sqlite3_changes(self->db) == 1)
         rc = run(self, "INSERT INTO tasks(job_id,kind,frame,input,state) VALUES(?,?,?,?,'queued')", "iiit", job,
                  (int64_t)TS_KIND_FINISH, (int64_t)frame, hash);
+    return end(self, rc);
+}
+
+int ts_store_segment_count(ts_store_t *self, int64_t job)
+{
+    lock(self);
+    int n = -1;
+    sqlite3_stmt *st = prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND kind=?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, job);
+        sqlite3_bind_int(st, 2, TS_KIND_SEGMENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return n;
+}
+
+int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *hash, int64_t size)
+{
+    if (begin(self) < 0)
+        return -1;
+    int rc = run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=? AND "
+                       "state='stitching'",
+                 "tiii", hash, size, job, (int64_t)frame);
+    if (rc == 0)
+        rc = run(self,
+                 "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
+                 "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
+                 "dii", now(), job, job);
     return end(self, rc);
 }
 

@@ -10,10 +10,11 @@
 
 typedef struct ts_store ts_store_t;
 
-enum { TS_KIND_PROBE = 1, TS_KIND_TILE = 2, TS_KIND_FINISH = 3 };
+enum { TS_KIND_PROBE = 1, TS_KIND_TILE = 2, TS_KIND_FINISH = 3, TS_KIND_SEGMENT = 4 };
 
 typedef struct {
-    char scene[TS_HASH_HEX];
+    char type[16];       /* "render" or "transcode" */
+    char scene[TS_HASH_HEX];   /* the input: a .blend, or the video of a transcode */
     char scene_name[256];
     int frame_start, frame_end;
     int tiles_x, tiles_y;
@@ -22,7 +23,24 @@ typedef struct {
     char device[8];      /* "cpu", "gpu" */
     char blender[32];    /* version prefix, "" for any */
     bool no_denoise;
+    /* transcode */
+    char vcodec[32];
+    int crf;             /* -1: unset */
+    long long bitrate;   /* bits/s, 0: unset */
+    char preset[32];
+    int out_width, out_height;  /* 0: the source's */
+    char container[8];   /* "mp4", "mkv" */
+    double segment_seconds;
+    int threads;
+    int fps_num, fps_den;  /* set by the job compiler: the whole source's frame rate, pinned for every segment */
+    int tb_num, tb_den;    /* set by the job compiler: the time base of the segments' start/end pts */
 } ts_job_request_t;
+
+/* One planned segment of a transcode job: its stream-copied input and the frames it owns. */
+typedef struct {
+    char hash[TS_HASH_HEX];
+    long long start_pts, end_pts;
+} ts_store_segment_t;
 
 typedef struct {
     int64_t id, job_id;
@@ -37,6 +55,8 @@ typedef struct {
     char node[TS_HASH_HEX];
     double assigned_at;
     int failures;
+    long long start_pts, end_pts;   /* TS_KIND_SEGMENT */
+    char params[512];               /* the job's encoder settings (JSON) */
 } ts_task_t;
 
 typedef struct {
@@ -48,6 +68,8 @@ typedef struct {
     char ext[16];
     char scene[TS_HASH_HEX];
     char scene_name[256];
+    char type[16];
+    char params[512];
 } ts_job_t;
 
 /* What a probe learned about a scene (filled from the slave's SceneInfo). */
@@ -62,6 +84,9 @@ void ts_store_destroy(ts_store_t **self_p);
 
 /* Jobs */
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
+/* A transcode job with its planned segments, one task each, and its single output (frame 0). */
+int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *req, const ts_store_segment_t *segs,
+                                      int count);
 int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job);   /* 1 found, 0 not, -1 error */
 /* 0 cancelled; 1 unknown job; 2 already ended; -1 error. */
 int ts_store_job_cancel(ts_store_t *self, int64_t id);
@@ -85,7 +110,7 @@ int ts_store_node_assigned_count(ts_store_t *self, const char *node);
 /* Back to the queue. With failed: counts a failure on the task and on the (job, node) pair, and fails the
    job once the task has failed max_failures times (error says which task and why). */
 int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures);
-/* Records an accepted tile. Sets *frame_complete when every tile of its frame is now done. */
+/* Records an accepted tile or segment. Sets *frame_complete when every task of that kind for its frame is now done. */
 int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const char *node, bool *frame_complete);
 /* Records a finished frame; the job is done when all its frames are. */
 int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node);
@@ -94,8 +119,12 @@ int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node);
 
 /* Frames waiting to be stitched: fills up to max (job, frame) pairs. */
 int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max);
-/* The result hashes of a frame's tiles, in tile order (count = tiles_x * tiles_y). */
-int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, char (*hashes)[TS_HASH_HEX], int count);
+/* The result hashes of a frame's tiles (kind TILE) or a job's segments (kind SEGMENT), in order. */
+int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, char (*hashes)[TS_HASH_HEX], int count);
+/* The number of segment tasks of a transcode job. */
+int ts_store_segment_count(ts_store_t *self, int64_t job);
+/* A frame's (or a transcode's) final output is stored: the frame is done, and the job when all are. */
+int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *hash, int64_t size);
 /* The stitched frame is stored: queue its finish task. */
 int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char *hash);
 

@@ -69,8 +69,8 @@ int ts_store_test(bool verbose)
     int frames[4];
     CHECK(ts_store_frames_to_stitch(s, jobs, frames, 4) == 1 && jobs[0] == job && frames[0] == 1);
     char hashes[2][TS_HASH_HEX];
-    CHECK(ts_store_frame_tiles(s, job, 1, hashes, 2) == 0 && !strcmp(hashes[0], "h0") && !strcmp(hashes[1], "h1"));
-    CHECK(ts_store_frame_tiles(s, job, 2, hashes, 2) == -1);
+    CHECK(ts_store_frame_tiles(s, job, 1, TS_KIND_TILE, hashes, 2) == 0 && !strcmp(hashes[0], "h0") && !strcmp(hashes[1], "h1"));
+    CHECK(ts_store_frame_tiles(s, job, 2, TS_KIND_TILE, hashes, 2) == -1);
     CHECK(ts_store_frame_stitched(s, job, 1, "stitched1") == 0);
     CHECK(ts_store_frames_to_stitch(s, jobs, frames, 4) == 0);
     ts_task_t fin;

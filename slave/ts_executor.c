@@ -7,6 +7,7 @@
 #include "lib/ts_log.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_fetch.h"
+#include "slave/ts_segenc.h"
 #include "slave/ts_slave.h"
 #include <errno.h>
 #include <jansson.h>
@@ -53,6 +54,41 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     return *len == (size_t)st.st_size ? 0 : ts_error_set("%s: short read", path);
 }
 
+/* Encodes a video segment with the job's pinned settings; no Blender involved. */
+static int run_segment(ts_executor_t *self, const ts_slave_task_t *t, const char *out)
+{
+    char in[PATH_MAX];
+    ts_blobs_path(self->cache, t->scene, in, sizeof in);
+    json_error_t jerr;
+    json_t *p = json_loads(t->params, 0, &jerr);
+    if (!p)
+        return ts_error_set("encoder settings are not JSON: %s", jerr.text);
+    json_t *crf = json_object_get(p, "crf");
+    ts_encode_settings_t s = {
+        .vcodec = json_string_value(json_object_get(p, "vcodec")),
+        .crf = json_is_integer(crf) ? (int)json_integer_value(crf) : -1,
+        .bitrate = json_integer_value(json_object_get(p, "bitrate")),
+        .preset = json_string_value(json_object_get(p, "preset")),
+        .width = (int)json_integer_value(json_object_get(p, "width")),
+        .height = (int)json_integer_value(json_object_get(p, "height")),
+        .threads = (int)json_integer_value(json_object_get(p, "threads")),
+        .fps_num = (int)json_integer_value(json_object_get(p, "fps_num")),
+        .fps_den = (int)json_integer_value(json_object_get(p, "fps_den")),
+        .tb_num = (int)json_integer_value(json_object_get(p, "tb_num")),
+        .tb_den = (int)json_integer_value(json_object_get(p, "tb_den")),
+    };
+    if (s.preset && !s.preset[0])
+        s.preset = NULL;
+    int64_t frames = 0;
+    int rc = s.vcodec ? ts_segenc_check(&s) : ts_error_set("encoder settings name no codec");
+    if (rc == 0)
+        rc = ts_segenc_encode(in, t->start_pts, t->end_pts, &s, out, &frames, &self->stop);
+    if (rc == 0)
+        ts_info("task %llu: %lld frames encoded with %s", (unsigned long long)t->id, (long long)frames, s.vcodec);
+    json_decref(p);
+    return rc;
+}
+
 /* Runs one task; fills r (ok/error/scene facts) and *output (malloc'd) on success. */
 static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Result *r,
                      Tessera__SceneInfo *info, uint8_t **output, size_t *output_len, char *errbuf, size_t cap)
@@ -64,6 +100,17 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         return;
     }
     ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
+    if (t->kind == TESSERA__TASK_KIND__TASK_SEGMENT) {
+        snprintf(out, sizeof out, "%s/out/task-%llu.nut", self->opts->work, (unsigned long long)t->id);
+        if (run_segment(self, t, out) < 0)
+            snprintf(errbuf, cap, "%s", ts_error());
+        else if (read_file(out, output, output_len) == 0)
+            r->ok = true;
+        else
+            snprintf(errbuf, cap, "reading the output: %s", ts_error());
+        unlink(out);
+        return;
+    }
     json_t *req = json_object();
     json_object_set_new(req, "scene", json_string(scene));
     json_object_set_new(req, "frame", json_integer(t->frame));

@@ -126,6 +126,9 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
         snprintf(t.device, sizeof t.device, "%s", a->device);
         snprintf(t.input, sizeof t.input, "%s", a->input_hash);
         snprintf(t.format, sizeof t.format, "%s", a->format);
+        snprintf(t.params, sizeof t.params, "%s", a->params);
+        t.start_pts = a->start_pts;
+        t.end_pts = a->end_pts;
         if (a->render) {
             t.x0 = a->render->x0;
             t.y0 = a->render->y0;

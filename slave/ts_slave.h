@@ -35,6 +35,8 @@ typedef struct {
     bool no_denoise;
     char input[TS_HASH_HEX];
     char format[16];
+    int64_t start_pts, end_pts;   /* TASK_SEGMENT */
+    char params[512];             /* TASK_SEGMENT: encoder settings, JSON */
 } ts_slave_task_t;
 
 typedef struct ts_executor ts_executor_t;

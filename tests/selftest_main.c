@@ -5,6 +5,9 @@
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_store.h"
+#include "slave/ts_segenc.h"
+#include "splitter/ts_concat.h"
+#include "splitter/ts_segplan.h"
 #include "splitter/ts_image.h"
 #include "splitter/ts_stitch.h"
 #include "splitter/ts_tileplan.h"
@@ -20,7 +23,8 @@ static const struct {
     {"hash", ts_hash_test},         {"identity", ts_identity_test}, {"wire", ts_wire_test},
     {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"store", ts_store_test},
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
-    {"cli", ts_cli_test},
+    {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
+    {"concat", ts_concat_test},
 };
 
 int main(int argc, char **argv)

@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 if ! command -v clang >/dev/null; then echo "SKIP: clang not installed"; exit 0; fi
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -I. -Ibuild/gen"
 COMMON="lib/ts_wire.c lib/ts_error.c build/gen/lib/tessera.pb-c.c"
-LIBS="$(pkg-config --cflags --libs libprotobuf-c libzmq jansson libsodium)"
+LIBS="$(pkg-config --cflags --libs libprotobuf-c libzmq jansson libsodium libavcodec libavutil)"
 clang $FLAGS tests/fuzz_wire.c $COMMON $LIBS -o "$OUT/fuzz_wire" || exit 1
 clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c splitter/ts_tileplan.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
 fails=0

@@ -1,0 +1,90 @@
+"""farm: a local tessera farm for benchmarks (master + slaves on loopback) and CPU accounting of process trees."""
+import json
+import os
+import resource
+import signal
+import subprocess
+import time
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(TOP, "build", "bin")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    """CPU seconds (user+sys) of this process's reaped children and their reaped descendants."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def tree_cpu(roots):
+    """CPU seconds (user+sys, own and reaped children) of the processes in roots and all their descendants."""
+    stats = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                stats[int(d)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+            except OSError:
+                pass
+    total, todo, seen = 0, list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += stats[pid][1]
+        todo.extend(p for p, (ppid, _) in stats.items() if ppid == pid)
+    return total / TICK
+
+
+class Farm:
+    """Starts a master and n slaves in work/; stop() ends them with SIGTERM and checks they exit 0."""
+
+    def __init__(self, work, slaves, port):
+        self.zmq, self.http = "tcp://127.0.0.1:%d" % port, "127.0.0.1:%d" % (port + 1)
+        self.env = dict(os.environ, TESSERA_MASTER="http://" + self.http)
+        log = open(os.path.join(work, "farm.log"), "ab")
+        self.procs = [subprocess.Popen([os.path.join(BIN, "tessera-master"), "--state", os.path.join(work, "master"),
+                                        "--listen", self.zmq, "--http", self.http], stdout=log, stderr=log)]
+        self._wait(lambda: urllib.request.urlopen("http://%s/api/v1/health" % self.http, timeout=1))
+        for i in range(slaves):
+            self.procs.append(subprocess.Popen(
+                [os.path.join(BIN, "tessera-slave"), "--master", self.zmq, "--master-cert",
+                 os.path.join(work, "master", "master.cert"), "--work", os.path.join(work, "slave%d" % i),
+                 "--name", "bench%d" % i], stdout=log, stderr=log))
+        self._wait(lambda: self._online() >= slaves or None)
+
+    def _online(self):
+        nodes = json.load(urllib.request.urlopen("http://%s/api/v1/nodes" % self.http, timeout=1))["nodes"]
+        return sum(1 for x in nodes if x["state"] in ("online", "busy"))
+
+    @staticmethod
+    def _wait(probe, tries=600):
+        for _ in range(tries):
+            try:
+                if probe():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit("the farm did not come up")
+
+    def cpu(self):
+        return tree_cpu([p.pid for p in self.procs])
+
+    def tessera(self, *args):
+        """Runs the CLI against this farm; returns (CPU seconds of the CLI, wall seconds)."""
+        before, t0 = children_cpu(), time.monotonic()
+        subprocess.run([os.path.join(BIN, "tessera")] + list(args), check=True, env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return children_cpu() - before, time.monotonic() - t0
+
+    def stop(self):
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            if p.wait(timeout=60) != 0:
+                raise SystemExit("a farm process exited %d on SIGTERM" % p.returncode)

@@ -1,0 +1,112 @@
+/* cli_transcode: `tessera submit transcode`: checks the options, uploads the video, creates the job. */
+#include "cli/cli.h"
+#include "cli/cli_http.h"
+#include "lib/ts_error.h"
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define TRANSCODE_POSITIONALS 2 /* transcode INPUT */
+#define MAX_CRF 63
+#define MAX_SEGMENT_SECONDS 3600.0
+#define MAX_THREADS 64
+
+static const char *const TRANSCODE_SYNOPSIS =
+    "submit transcode INPUT [--vcodec libx264] [--crf N | --bitrate BITS] [--preset P] [--size WxH]\n"
+    "       [--container mp4|mkv] [--segment SECONDS] [--threads N] [--priority N] [--json]\n"
+    "       [--wait [--out FILE] [--timeout SECONDS]]";
+static const char *const TRANSCODE_SUMMARY =
+    "Uploads the video INPUT and queues a transcode: the master cuts it at keyframes into segments of\n"
+    "about SECONDS, slaves encode them with the same pinned settings, the master joins them and copies\n"
+    "the audio back. Prints the job id and returns at once; with --wait it waits and writes FILE.";
+
+/* The container from --container, else from the --out file's extension, else mp4. */
+static const char *container_for(const char *container, const char *out)
+{
+    if (container)
+        return container;
+    const char *dot = out ? strrchr(out, '.') : NULL;
+    if (dot && strcasecmp(dot, ".mkv") == 0)
+        return "mkv";
+    return "mp4";
+}
+
+int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
+{
+    const char *vcodec = NULL, *preset = NULL, *size = NULL, *container = NULL, *out = NULL, *master = NULL;
+    long crf = -1, bitrate = 0, threads = 1, priority = 0;
+    double segment = 0, timeout = 0;
+    bool wait = false, json = false;
+    ts_opt_t table[] = {
+        {"vcodec", TS_OPT_STRING, "libx264", 1, 0, &vcodec, "video encoder: libx264, libx265, libvpx-vp9, ..."},
+        {"crf", TS_OPT_INT, "-1", -1, MAX_CRF, &crf, "constant rate factor (default: the encoder's usual, 23 for x264)"},
+        {"bitrate", TS_OPT_INT, "0", 0, 1e12, &bitrate, "target bits per second instead of --crf"},
+        {"preset", TS_OPT_STRING, "medium", 1, 0, &preset, "encoder preset (x264/x265: ultrafast ... placebo)"},
+        {"size", TS_OPT_STRING, NULL, 1, 0, &size, "scale to WxH (even sizes); default: the input's"},
+        {"container", TS_OPT_STRING, NULL, 1, 0, &container, "mp4 or mkv (default: from --out, else mp4)"},
+        {"segment", TS_OPT_DOUBLE, "10", 1e-3, MAX_SEGMENT_SECONDS, &segment, "about how many seconds each segment lasts"},
+        {"threads", TS_OPT_INT, "1", 1, MAX_THREADS, &threads, "encoder threads per segment (pinned: same output on every slave)"},
+        {"priority", TS_OPT_INT, "0", 1, 0, &priority, "higher runs first"},
+        {"wait", TS_OPT_FLAG, NULL, 1, 0, &wait, "then wait for the job, as `tessera wait`"},
+        {"out", TS_OPT_STRING, NULL, 1, 0, &out, "with --wait: write the output video to FILE"},
+        {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
+         "with --wait: give up after SECONDS (exit 5); 0 waits forever"},
+        {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the job as JSON instead of its id"},
+        CLI_OPT_MASTER(&master),
+        TS_OPT_END,
+    };
+    char *pos[TRANSCODE_POSITIONALS];
+    int npos = 0;
+    int parsed = cli_parse_opts(table, argc, argv, pos, TRANSCODE_POSITIONALS, &npos, TRANSCODE_SYNOPSIS,
+                                TRANSCODE_SUMMARY);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : -1;
+    if (npos != TRANSCODE_POSITIONALS)
+        return cli_fail(CLI_EXIT_USAGE, "submit: which video? (usage: %s submit transcode INPUT --out FILE --wait)",
+                        CLI_PROG);
+    const char *input = pos[1];
+    if (!wait && (out || timeout > 0))
+        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", out ? "out" : "timeout");
+    if (crf >= 0 && bitrate > 0)
+        return cli_fail(CLI_EXIT_USAGE, "--crf and --bitrate exclude each other");
+    const char *cont = container_for(container, out);
+    if (strcmp(cont, "mp4") != 0 && strcmp(cont, "mkv") != 0)
+        return cli_fail(CLI_EXIT_USAGE, "--container '%s': expected mp4 or mkv", cont);
+    json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I}", "type", "transcode", "input_name",
+                                cli_basename(input), "vcodec", vcodec, "preset", preset, "container", cont,
+                                "segment", segment, "threads", (json_int_t)threads, "priority", (json_int_t)priority);
+    if (!request)
+        return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", input);
+    if (crf >= 0)
+        json_object_set_new(request, "crf", json_integer(crf));
+    if (bitrate > 0)
+        json_object_set_new(request, "bitrate", json_integer(bitrate));
+    if (size)
+        json_object_set_new(request, "size", json_string(size));
+
+    int64_t bytes = 0;
+    FILE *f = cli_open_input(input, &bytes);
+    cli_ctx_override(ctx, master);
+    cli_http_t *http = f ? cli_http_new(ctx) : NULL;
+    json_t *job = NULL;
+    int ret = http ? cli_upload_and_post(http, input, f, bytes, request, "input", &job) : -1;
+    if (f)
+        fclose(f);
+    json_decref(request);
+    long id = ret == 0 ? cli_json_int(job, "id") : 0;
+    if (ret == 0 && (!json_is_integer(json_object_get(job, "id")) || id < 1))
+        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", input);
+    if (ret == 0 && !wait) {
+        if (json)
+            cli_print_json(job);
+        else
+            printf("%ld\n", id);
+    } else if (ret == 0) {
+        fprintf(stderr, "job %ld: submitted\n", id);
+        cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
+        ret = cli_wait_job(http, id, &opts);
+    }
+    json_decref(job);
+    cli_http_free(&http);
+    return ret;
+}
