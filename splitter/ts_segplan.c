@@ -130,9 +130,49 @@ static bool dts_usable(int64_t pts, int64_t dts, int64_t last_known)
 /* Fills the missing entries of dts[0..n) (decode order), given the dts before the window (AV_NOPTS_VALUE:
    none); known entries are kept. Each run gets the largest values below the next known dts that keep
    dts <= pts and strictly increasing. Returns -1 when a run does not fit above what precedes it. */
+static int cmp_pts(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The leading packets of a B-frame stream read back from NUT have no dts. An encoder's dts are the sorted pts
+   moved back by a constant delay (dts[i] = S[i] - D), so the missing ones follow from the first known one:
+   dts[j] = dts[b] - (S[b] - S[j]). This keeps the encoder's full delay (and so the stream's duration) instead of
+   squeezing it into a few ticks. Returns 0 when it applied, -1 to fall back. */
+static int fill_leading(const int64_t *pts, int64_t *dts, size_t n, size_t b)
+{
+    int64_t *sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return -1;
+    memcpy(sorted, pts, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_pts);
+    int rc = 0;
+    for (size_t j = 0; j < b && rc == 0; j++) {
+        dts[j] = dts[b] - (sorted[b] - sorted[j]);
+        if (dts[j] > pts[j] || (j > 0 && dts[j] <= dts[j - 1]) || dts[j] >= dts[b])
+            rc = -1;
+    }
+    free(sorted);
+    if (rc < 0)
+        for (size_t j = 0; j < b; j++)
+            dts[j] = AV_NOPTS_VALUE;
+    return rc;
+}
+
 static int fill_dts(const int64_t *pts, int64_t *dts, size_t n, int64_t before)
 {
     size_t a = 0;
+    if (before == AV_NOPTS_VALUE && n > 0 && dts[0] == AV_NOPTS_VALUE) {
+        size_t b = 0;
+        while (b < n && dts[b] == AV_NOPTS_VALUE)
+            b++;
+        bool all_pts = true;
+        for (size_t j = 0; j < n; j++)
+            all_pts = all_pts && pts[j] != AV_NOPTS_VALUE;
+        if (b < n && all_pts && fill_leading(pts, dts, n, b) == 0)
+            a = b;
+    }
     while (a < n) {
         if (dts[a] != AV_NOPTS_VALUE) {
             a++;
