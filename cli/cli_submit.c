@@ -16,11 +16,14 @@
 static const char *const SUBMIT_SYNOPSIS =
     "submit render SCENE.blend --frames A-B|N [--tiles CxR] [--format scene|exr|png] [--priority N]\n"
     "       [--device cpu|gpu] [--blender VERSION] [--no-denoise] [--json]\n"
-    "       [--wait [--out DIR] [--timeout SECONDS]]";
+    "       [--encode VCODEC [--crf N] [--preset P] [--container mp4|mkv]]\n"
+    "       [--wait [--out DIR] [--timeout SECONDS]]\n"
+    "       (submit transcode --help for videos)";
 static const char *const SUBMIT_SUMMARY =
     "Uploads SCENE.blend and queues a render of its frames, each split into CxR tiles. Prints the\n"
     "job id (or the job as JSON with --json) and returns at once; with --wait it then behaves as\n"
-    "`tessera wait JOB --out DIR`.";
+    "`tessera wait JOB --out DIR`. With --encode the rendered (PNG) frames are then encoded into\n"
+    "video.<container> at the scene's frame rate, in the same job.";
 
 static const char *const FORMATS[] = {"scene", "exr", "png", NULL};
 static const char *const DEVICES[] = {"cpu", "gpu", NULL};
@@ -107,6 +110,8 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     long priority = 0;
     double timeout = 0;
     bool no_denoise = false, wait = false, json = false;
+    const char *encode = NULL, *preset = NULL, *container = NULL;
+    long crf = -1;
     ts_opt_t table[] = {
         {"frames", TS_OPT_STRING, NULL, 1, 0, &frames_text, "frames to render: A-B (inclusive) or N; required"},
         {"tiles", TS_OPT_STRING, "1x1", 1, 0, &tiles_text, "split each frame into C columns x R rows, 1..64 each"},
@@ -120,6 +125,10 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
          "with --wait: give up after SECONDS (exit 5); 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the job as JSON instead of its id"},
+        {"encode", TS_OPT_STRING, NULL, 1, 0, &encode, "then encode the frames into a video with this encoder (libx264, ...)"},
+        {"crf", TS_OPT_INT, "-1", -1, 63, &crf, "with --encode: constant rate factor (default: the encoder's usual)"},
+        {"preset", TS_OPT_STRING, NULL, 1, 0, &preset, "with --encode: encoder preset (default medium)"},
+        {"container", TS_OPT_STRING, NULL, 1, 0, &container, "with --encode: mp4 (default) or mkv"},
         CLI_OPT_MASTER(&master),
         TS_OPT_END,
     };
@@ -163,6 +172,20 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
     if (blender)
         json_object_set_new(request, "blender", json_string(blender));
+    if (!encode && (crf >= 0 || preset || container)) {
+        json_decref(request);
+        return cli_fail(CLI_EXIT_USAGE, "submit: --crf, --preset and --container need --encode");
+    }
+    if (encode) {
+        json_t *e = json_pack("{s:s}", "vcodec", encode);
+        if (crf >= 0)
+            json_object_set_new(e, "crf", json_integer(crf));
+        if (preset)
+            json_object_set_new(e, "preset", json_string(preset));
+        if (container)
+            json_object_set_new(e, "container", json_string(container));
+        json_object_set_new(request, "encode", e);
+    }
 
     int64_t size = 0;
     FILE *f = cli_open_input(scene, &size);

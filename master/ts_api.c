@@ -72,7 +72,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 static int64_t parse_id(const char *s, size_t len)
 {
     int64_t v = 0;
-    if (len == 0 || len > 15)
+    if (len == 0 || len > 15 || (len > 1 && s[0] == '0'))
         return 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
@@ -243,7 +243,12 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
             return respond(c, MHD_HTTP_OK, ts_store_job_json(store, id));
         }
         if (slash && strncmp(slash, "/outputs/", 9) == 0 && get) {
-            int64_t frame = parse_id(slash + 9, strlen(slash + 9));
+            /* frame numbers may be negative (Blender allows them; a render's video is TS_VIDEO_FRAME) */
+            const char *fs = slash + 9;
+            bool negative = fs[0] == '-';
+            int64_t frame = parse_id(fs + negative, strlen(fs + negative));
+            if (negative)
+                frame = -frame;
             char hash[TS_HASH_HEX], name[64], path[PATH_MAX];
             if (ts_store_output(store, id, (int)frame, hash, name) != 1)
                 return respond_error(c, MHD_HTTP_NOT_FOUND, "job %lld: no finished output for frame '%s'",

@@ -227,6 +227,18 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
         }
         req->priority = (int)json_integer_value(prio);
     }
+    json_t *enc = json_object_get(o, "encode");
+    if (enc && !json_is_null(enc)) {
+        if (!json_is_object(enc)) {
+            ts_error_set("field 'encode' must be an object of encoder settings");
+            goto out;
+        }
+        if (parse_transcode(enc, req) < 0) {
+            ts_error_prefix("field 'encode'");
+            goto out;
+        }
+        req->encode = true;
+    }
     json_t *nd = json_object_get(o, "no_denoise");
     if (nd && !json_is_null(nd)) {
         if (!json_is_boolean(nd)) {

@@ -42,6 +42,15 @@ int ts_results_accept(ts_master_t *self, const char *node, const uint8_t *node_k
 /* The transcode job compiler (ts_transcode_job.c): plans and cuts the input, creates the job. -1 with
    *input_error set when the input itself is at fault. */
 int64_t ts_transcode_job_create(ts_master_t *self, const ts_job_request_t *req, bool *input_error);
+typedef struct {
+    ts_store_segment_t *segments; /* malloc'd */
+    int count;
+    int tb_num, tb_den, fps_num, fps_den;
+    char summary[160];
+} ts_transcode_cut_t;
+/* Plans a video file's segments and stores each cut as a blob; name is used in messages. */
+int ts_transcode_cut(ts_master_t *self, const char *input, const char *name, double seconds, ts_transcode_cut_t *cut,
+                     bool *input_error);
 
 /* The stitcher thread (ts_stitcher.c). */
 typedef struct ts_stitcher ts_stitcher_t;

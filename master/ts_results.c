@@ -50,6 +50,10 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     int margin = job.margin >= 0 ? job.margin : s->tile_margin;
     if (margin < 0 || margin > TS_TILEPLAN_MAX_SIZE)
         return fail_job(m, t, "the probe reported a tile margin of %d pixels", margin);
+    const char *frame_ext = strcmp(job.format, "scene") == 0 ? s->ext : job.format;
+    if (strcmp(job.params, "{}") != 0 && job.params[0] && strcmp(frame_ext, "png") != 0)
+        return fail_job(m, t, "a render that ends in an encode needs PNG frames, and this one writes %s "
+                              "(add --format png)", frame_ext);
     ts_tile_t *tiles = NULL;
     int count = 0;
     if (ts_tileplan_make(s->width, s->height, job.tiles_x, job.tiles_y, margin, &tiles, &count) < 0)
@@ -58,7 +62,8 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     for (int i = 0; render && i < count; i++)
         render[i] = (ts_store_rect_t){tiles[i].render.x0, tiles[i].render.y0, tiles[i].render.x1, tiles[i].render.y1};
     ts_scene_facts_t facts = {.width = s->width, .height = s->height, .frame_start = s->frame_start,
-                              .frame_end = s->frame_end, .margin = margin};
+                              .frame_end = s->frame_end, .margin = margin, .fps_num = s->fps_num,
+                              .fps_den = s->fps_den};
     snprintf(facts.ext, sizeof facts.ext, "%s", s->ext && s->ext[0] ? s->ext : "png");
     int rc = render ? ts_store_probe_done(store, t->id, node) : ts_error_set("out of memory");
     if (rc >= 0)
@@ -123,5 +128,6 @@ int ts_results_accept(ts_master_t *m, const char *node, const uint8_t *node_key,
     if (ts_store_finish_done(store, t.id, stored, (int64_t)r->output.len, node) < 0)
         return -1;
     ts_info("job %lld frame %d finished (%zu bytes)", (long long)t.job_id, t.frame, r->output.len);
+    ts_master_wake_stitcher(m); /* the last frame of a render that ends in an encode starts its video */
     return 0;
 }

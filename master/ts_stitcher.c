@@ -6,6 +6,8 @@
 #include "lib/ts_log.h"
 #include "master/ts_master.h"
 #include "splitter/ts_concat.h"
+#include "splitter/ts_framevid.h"
+#include <jansson.h>
 #include "splitter/ts_stitch.h"
 #include "splitter/ts_tileplan.h"
 #include <limits.h>
@@ -40,7 +42,17 @@ static int tmp_path(ts_blobs_t *blobs, char *out, size_t cap, const char *ext)
     return 0;
 }
 
-static int assemble_transcode(ts_master_t *m, const ts_job_t *job)
+/* The container a job's video goes in: the transcode's ext, or the encode settings of a render. */
+static void video_container(const ts_job_t *job, char *out, size_t cap)
+{
+    json_t *p = json_loads(job->params, 0, NULL);
+    const char *c = json_string_value(json_object_get(p, "container"));
+    snprintf(out, cap, "%s", strcmp(job->type, "transcode") == 0 ? job->ext : c ? c : "mp4");
+    json_decref(p);
+}
+
+/* Joins the encoded segments of a job's video (frame 0 of a transcode, TS_VIDEO_FRAME of a render). */
+static int assemble_video(ts_master_t *m, const ts_job_t *job, int frame)
 {
     ts_store_t *store = ts_master_store(m);
     ts_blobs_t *blobs = ts_master_blobs(m);
@@ -51,7 +63,10 @@ static int assemble_transcode(ts_master_t *m, const ts_job_t *job)
     char **paths = calloc((size_t)count, sizeof *paths);
     char input[PATH_MAX], out[PATH_MAX], hash[TS_HASH_HEX];
     int64_t frames = 0;
-    int rc = hashes && paths ? ts_store_frame_tiles(store, job->id, 0, TS_KIND_SEGMENT, hashes, count)
+    char container[16];
+    video_container(job, container, sizeof container);
+    bool has_source_audio = strcmp(job->type, "transcode") == 0;
+    int rc = hashes && paths ? ts_store_frame_tiles(store, job->id, frame, TS_KIND_SEGMENT, hashes, count)
                              : ts_error_set("out of memory");
     for (int i = 0; rc == 0 && i < count; i++) {
         if (!(paths[i] = malloc(PATH_MAX)))
@@ -61,9 +76,9 @@ static int assemble_transcode(ts_master_t *m, const ts_job_t *job)
     }
     ts_blobs_path(blobs, job->scene, input, sizeof input);
     if (rc == 0)
-        rc = tmp_path(blobs, out, sizeof out, job->ext);
+        rc = tmp_path(blobs, out, sizeof out, container);
     if (rc == 0)
-        rc = ts_concat((const char *const *)paths, count, input, job->ext, out, &frames);
+        rc = ts_concat((const char *const *)paths, count, has_source_audio ? input : NULL, container, out, &frames);
     if (rc == 0)
         rc = ts_blobs_put_file(blobs, out, NULL, hash);
     if (rc == 0) {
@@ -75,7 +90,7 @@ static int assemble_transcode(ts_master_t *m, const ts_job_t *job)
             size = ftell(f);
         if (f)
             fclose(f);
-        rc = ts_store_frame_output(store, job->id, 0, hash, size);
+        rc = ts_store_frame_output(store, job->id, frame, hash, size);
         ts_info("job %lld assembled: %d segments, %lld frames, %ld bytes", (long long)job->id, count,
                 (long long)frames, size);
     }
@@ -93,8 +108,8 @@ static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
     ts_job_t job;
     if (ts_store_job_get(store, job_id, &job) != 1)
         return ts_error_set("job %lld is gone", (long long)job_id);
-    if (strcmp(job.type, "transcode") == 0)
-        return assemble_transcode(m, &job);
+    if (strcmp(job.type, "transcode") == 0 || frame == TS_VIDEO_FRAME)
+        return assemble_video(m, &job, frame);
     ts_tile_t *tiles = NULL;
     int count = 0;
     if (ts_tileplan_make(job.width, job.height, job.tiles_x, job.tiles_y, job.margin, &tiles, &count) < 0)
@@ -126,6 +141,53 @@ static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
     return rc;
 }
 
+/* A render that ends in an encode, all frames done: its PNG frames become one video stream, cut into segments. */
+static int cut_video(ts_master_t *m, int64_t job_id)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_blobs_t *blobs = ts_master_blobs(m);
+    ts_job_t job;
+    if (ts_store_job_get(store, job_id, &job) != 1)
+        return ts_error_set("job %lld is gone", (long long)job_id);
+    json_t *p = json_loads(job.params, 0, NULL);
+    int fps_num = (int)json_integer_value(json_object_get(p, "fps_num"));
+    int fps_den = (int)json_integer_value(json_object_get(p, "fps_den"));
+    double seconds = json_number_value(json_object_get(p, "segment_seconds"));
+    json_decref(p);
+    char (*hashes)[TS_HASH_HEX] = NULL;
+    int count = 0;
+    if (ts_store_frame_outputs(store, job_id, &hashes, &count) < 0)
+        return -1;
+    char **paths = calloc((size_t)count, sizeof *paths);
+    char video[PATH_MAX];
+    int rc = paths ? 0 : ts_error_set("out of memory");
+    for (int i = 0; rc == 0 && i < count; i++) {
+        if (!(paths[i] = malloc(PATH_MAX)))
+            rc = ts_error_set("out of memory");
+        else
+            ts_blobs_path(blobs, hashes[i], paths[i], PATH_MAX);
+    }
+    if (rc == 0)
+        rc = tmp_path(blobs, video, sizeof video, "nut");
+    if (rc == 0)
+        rc = ts_framevid_write((const char *const *)paths, count, job.width, job.height, fps_num, fps_den, video);
+    ts_transcode_cut_t cut = {0};
+    bool input_error = false;
+    if (rc == 0)
+        rc = ts_transcode_cut(m, video, "the rendered frames", seconds > 0 ? seconds : 10.0, &cut, &input_error);
+    if (rc == 0)
+        rc = ts_store_video_segments(store, job_id, cut.segments, cut.count, cut.tb_num, cut.tb_den, fps_num, fps_den);
+    if (rc == 0)
+        ts_info("job %lld: %d frames become a video (%s)", (long long)job_id, count, cut.summary);
+    unlink(video);
+    free(cut.segments);
+    for (int i = 0; paths && i < count; i++)
+        free(paths[i]);
+    free(paths);
+    free(hashes);
+    return rc;
+}
+
 static void *run(void *arg)
 {
     ts_stitcher_t *self = arg;
@@ -144,6 +206,16 @@ static void *run(void *arg)
             return NULL;
         int64_t jobs[STITCH_BATCH];
         int frames[STITCH_BATCH];
+        int nv = ts_store_videos_to_cut(ts_master_store(self->master), jobs, STITCH_BATCH);
+        for (int i = 0; i < nv; i++)
+            if (cut_video(self->master, jobs[i]) < 0) {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "encoding the frames: %s", ts_error());
+                ts_err("job %lld %s", (long long)jobs[i], msg);
+                ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
+            }
+        if (nv > 0)
+            ts_master_kick(self->master);
         int n = ts_store_frames_to_stitch(ts_master_store(self->master), jobs, frames, STITCH_BATCH);
         for (int i = 0; i < n; i++) {
             if (stitch_one(self->master, jobs[i], frames[i]) < 0) {

@@ -177,23 +177,6 @@ void ts_store_destroy(ts_store_t **self_p)
 
 /* ---- jobs ---- */
 
-int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int margin)
-{
-    if (begin(self) < 0)
-        return -1;
-    int rc = run(self,
-                 "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
-                 "priority,device,blender,no_denoise,margin,created) VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 "ttiiiitittiid", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
-                 (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
-                 (int64_t)r->no_denoise, (int64_t)margin, now());
-    int64_t id = sqlite3_last_insert_rowid(self->db);
-    if (rc == 0)
-        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
-                 (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
-    return end(self, rc) < 0 ? -1 : id;
-}
-
 static json_t *transcode_params(const ts_job_request_t *r)
 {
     json_t *p = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:f,s:i}", "vcodec", r->vcodec, "bitrate", (json_int_t)r->bitrate,
@@ -205,6 +188,31 @@ static json_t *transcode_params(const ts_job_request_t *r)
     json_object_set_new(p, "tb_num", json_integer(r->tb_num));
     json_object_set_new(p, "tb_den", json_integer(r->tb_den));
     return p;
+}
+
+int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int margin)
+{
+    if (begin(self) < 0)
+        return -1;
+    char *params = NULL;
+    if (r->encode) {
+        json_t *p = transcode_params(r);
+        params = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(p);
+    }
+    int rc = run(self,
+                 "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
+                 "priority,device,blender,no_denoise,margin,created,params) "
+                 "VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 "ttiiiitittiidt", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
+                 (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
+                 (int64_t)r->no_denoise, (int64_t)margin, now(), params ? params : "{}");
+    free(params);
+    int64_t id = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0)
+        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
+                 (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
+    return end(self, rc) < 0 ? -1 : id;
 }
 
 int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *r, const ts_store_segment_t *segs,
@@ -326,6 +334,21 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
     const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
     rc = run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, state='running' WHERE id=?", "iiiti",
              (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, id);
+    if (rc == 0 && strcmp(j.params, "{}") != 0 && j.params[0]) {
+        /* a render that ends in an encode: its video waits for the frames; the scene's frame rate is pinned */
+        json_t *p = json_loads(j.params, 0, NULL);
+        if (p) {
+            json_object_set_new(p, "fps_num", json_integer(f->fps_num > 0 ? f->fps_num : 24));
+            json_object_set_new(p, "fps_den", json_integer(f->fps_den > 0 ? f->fps_den : 1));
+            char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+            rc = text ? run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, id) : -1;
+            free(text);
+            json_decref(p);
+        }
+        if (rc == 0)
+            rc = run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'waiting')", "ii", id,
+                     (int64_t)TS_VIDEO_FRAME);
+    }
     sqlite3_stmt *ins = rc < 0 ? NULL
                                : prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,state) "
                                             "VALUES(?,?,?,?,?,?,?,?,'queued')");
@@ -392,15 +415,17 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params FROM jobs j "
 
-static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext)
+static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext, const char *container)
 {
-    if (strcmp(type, "transcode") == 0)
+    if (frame == TS_VIDEO_FRAME)
+        snprintf(name, cap, "video.%s", container && container[0] ? container : "mp4");
+    else if (strcmp(type, "transcode") == 0)
         snprintf(name, cap, "output.%s", ext);
     else
         snprintf(name, cap, "frame_%04d.%s", frame, ext);
 }
 
-static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, const char *ext)
+static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, const char *ext, const char *container)
 {
     json_t *arr = json_array();
     sqlite3_stmt *st =
@@ -410,7 +435,7 @@ static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, cons
     sqlite3_bind_int64(st, 1, id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char name[64];
-        output_name(name, sizeof name, type, sqlite3_column_int(st, 0), ext);
+        output_name(name, sizeof name, type, sqlite3_column_int(st, 0), ext, container);
         json_t *o = json_object();
         json_object_set_new(o, "frame", json_integer(sqlite3_column_int(st, 0)));
         json_object_set_new(o, "name", json_string(name));
@@ -431,9 +456,11 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             o = job_row_json(st);
-            json_object_set_new(o, "outputs", outputs_json(self, id, json_string_value(json_object_get(o, "type")),
-                                                           json_string_value(json_object_get(o, "ext"))));
             json_t *params = json_loads((const char *)sqlite3_column_text(st, 23), 0, NULL);
+            json_object_set_new(o, "outputs",
+                                outputs_json(self, id, json_string_value(json_object_get(o, "type")),
+                                             json_string_value(json_object_get(o, "ext")),
+                                             json_string_value(json_object_get(params, "container"))));
             if (params && json_object_size(params) > 0)
                 json_object_set_new(o, "params", params);
             else
@@ -461,8 +488,9 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
 {
     lock(self);
     int rc = 0;
-    sqlite3_stmt *st = prep(self, "SELECT f.output, j.ext, j.type FROM frames f JOIN jobs j ON j.id=f.job_id "
-                                  "WHERE f.job_id=? AND f.frame=? AND f.state='done'");
+    sqlite3_stmt *st = prep(self, "SELECT f.output, j.ext, j.type, json_extract(j.params, '$.container') "
+                                  "FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.job_id=? AND f.frame=? AND "
+                                  "f.state='done'");
     if (!st)
         rc = -1;
     else {
@@ -470,7 +498,8 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
         sqlite3_bind_int(st, 2, frame);
         if (sqlite3_step(st) == SQLITE_ROW) {
             copy_text(hash, TS_HASH_HEX, st, 0);
-            output_name(name, 64, (const char *)sqlite3_column_text(st, 2), frame, (const char *)sqlite3_column_text(st, 1));
+            output_name(name, 64, (const char *)sqlite3_column_text(st, 2), frame, (const char *)sqlite3_column_text(st, 1),
+                        (const char *)sqlite3_column_text(st, 3));
             rc = 1;
         }
         sqlite3_finalize(st);
@@ -767,6 +796,82 @@ int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char
     if (rc == 0 && sqlite3_changes(self->db) == 1)
         rc = run(self, "INSERT INTO tasks(job_id,kind,frame,input,state) VALUES(?,?,?,?,'queued')", "iiit", job,
                  (int64_t)TS_KIND_FINISH, (int64_t)frame, hash);
+    return end(self, rc);
+}
+
+int ts_store_videos_to_cut(ts_store_t *self, int64_t *jobs, int max)
+{
+    lock(self);
+    int n = 0;
+    sqlite3_stmt *st = prep(self, "SELECT f.job_id FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.frame=?1 AND "
+                                  "f.state='waiting' AND j.state='running' AND NOT EXISTS (SELECT 1 FROM frames g "
+                                  "WHERE g.job_id=f.job_id AND g.frame!=?1 AND g.state!='done') ORDER BY f.job_id LIMIT ?2");
+    if (st) {
+        sqlite3_bind_int(st, 1, TS_VIDEO_FRAME);
+        sqlite3_bind_int(st, 2, max);
+        while (n < max && sqlite3_step(st) == SQLITE_ROW)
+            jobs[n++] = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return st ? n : -1;
+}
+
+int ts_store_frame_outputs(ts_store_t *self, int64_t job, char (**hashes)[TS_HASH_HEX], int *count)
+{
+    lock(self);
+    *hashes = NULL;
+    *count = 0;
+    int cap = 0, rc = 0;
+    sqlite3_stmt *st = prep(self, "SELECT output FROM frames WHERE job_id=? AND frame!=? AND state='done' ORDER BY frame");
+    if (st) {
+        sqlite3_bind_int64(st, 1, job);
+        sqlite3_bind_int(st, 2, TS_VIDEO_FRAME);
+        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+            if (*count == cap) {
+                cap = cap ? cap * 2 : 64;
+                void *grown = realloc(*hashes, (size_t)cap * sizeof **hashes);
+                if (!grown) {
+                    rc = ts_error_set("out of memory");
+                    break;
+                }
+                *hashes = grown;
+            }
+            copy_text((*hashes)[(*count)++], TS_HASH_HEX, st, 0);
+        }
+        sqlite3_finalize(st);
+    }
+    unlock(self);
+    return st ? rc : -1;
+}
+
+int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segment_t *segs, int count, int tb_num,
+                            int tb_den, int fps_num, int fps_den)
+{
+    if (begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = job_get_locked(self, job, &j);
+    if (rc != 1)
+        return end(self, rc < 0 ? -1 : 0);
+    json_t *p = json_loads(j.params, 0, NULL);
+    rc = p ? 0 : ts_error_set("job %lld: no encoder settings", (long long)job);
+    if (rc == 0) {
+        json_object_set_new(p, "tb_num", json_integer(tb_num));
+        json_object_set_new(p, "tb_den", json_integer(tb_den));
+        json_object_set_new(p, "fps_num", json_integer(fps_num));
+        json_object_set_new(p, "fps_den", json_integer(fps_den));
+        char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = text ? run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, job) : -1;
+        free(text);
+    }
+    json_decref(p);
+    for (int i = 0; rc == 0 && i < count; i++)
+        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) VALUES(?,?,?,?,?,?,?,'queued')",
+                 "iiiitii", job, (int64_t)TS_KIND_SEGMENT, (int64_t)TS_VIDEO_FRAME, (int64_t)i, segs[i].hash,
+                 (int64_t)segs[i].start_pts, (int64_t)segs[i].end_pts);
+    if (rc == 0)
+        rc = run(self, "UPDATE frames SET state='rendering' WHERE job_id=? AND frame=?", "ii", job, (int64_t)TS_VIDEO_FRAME);
     return end(self, rc);
 }
 

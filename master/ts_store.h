@@ -12,6 +12,9 @@ typedef struct ts_store ts_store_t;
 
 enum { TS_KIND_PROBE = 1, TS_KIND_TILE = 2, TS_KIND_FINISH = 3, TS_KIND_SEGMENT = 4 };
 
+/* The frame number under which a render job that ends in an encode keeps its video (below any Blender frame). */
+#define TS_VIDEO_FRAME (-2147483647 - 1)
+
 typedef struct {
     char type[16];       /* "render" or "transcode" */
     char scene[TS_HASH_HEX];   /* the input: a .blend, or the video of a transcode */
@@ -23,7 +26,8 @@ typedef struct {
     char device[8];      /* "cpu", "gpu" */
     char blender[32];    /* version prefix, "" for any */
     bool no_denoise;
-    /* transcode */
+    /* transcode, or a render that ends in an encode (encode set) */
+    bool encode;
     char vcodec[32];
     int crf;             /* -1: unset */
     long long bitrate;   /* bits/s, 0: unset */
@@ -75,6 +79,7 @@ typedef struct {
 /* What a probe learned about a scene (filled from the slave's SceneInfo). */
 typedef struct {
     int width, height, frame_start, frame_end;
+    int fps_num, fps_den;
     int margin;          /* the margin the tiles are rendered with (0 unless the scene needs context pixels) */
     char ext[16];
 } ts_scene_facts_t;
@@ -116,6 +121,14 @@ int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const cha
 int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node);
 /* Probe task bookkeeping. */
 int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node);
+
+/* A render job that ends in an encode: its frames are done and its video input is cut into segments. */
+int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segment_t *segs, int count, int tb_num,
+                            int tb_den, int fps_num, int fps_den);
+/* Frames of render jobs ending in an encode whose frames are all done: fills up to max job ids. */
+int ts_store_videos_to_cut(ts_store_t *self, int64_t *jobs, int max);
+/* The finished frame files of a job, in frame order (hashes malloc'd, count frames). */
+int ts_store_frame_outputs(ts_store_t *self, int64_t job, char (**hashes)[TS_HASH_HEX], int *count);
 
 /* Frames waiting to be stitched: fills up to max (job, frame) pairs. */
 int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max);

@@ -285,6 +285,9 @@ class Worker(object):
             "samples": int(cyc.samples) if is_cycles else 0,
             "uses_compositor": self.uses_compositor(scene),
             "tile_margin": adaptive_tile_margin(scene),
+            # the scene's frame rate as a fraction (fps / fps_base; fps_base 1.001 gives 29.97)
+            "fps_num": int(r.fps) * 1000,
+            "fps_den": int(round(r.fps_base * 1000)),
             "blender": bpy.app.version_string,
         }
 

@@ -290,8 +290,13 @@ static enum AVPixelFormat choose_pix_fmt(const AVCodec *codec, enum AVPixelForma
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(src);
     int has_alpha = d ? d->nb_components % 2 == 0 : 0;
     enum AVPixelFormat best = AV_PIX_FMT_NONE;
-    for (const enum AVPixelFormat *p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++)
+    for (const enum AVPixelFormat *p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++) {
+        /* ffmpeg's format negotiation never converts into the deprecated full-range yuvj* formats */
+        const char *name = av_get_pix_fmt_name(*p);
+        if (name && strncmp(name, "yuvj", 4) == 0)
+            continue;
         best = av_find_best_pix_fmt_of_2(best, *p, src, has_alpha, NULL);
+    }
     return best;
 }
 
@@ -341,7 +346,11 @@ static int open_encoder_tb(segenc_t *e, const AVFrame *f, AVRational tb)
         av_reduce(&sar.num, &sar.den, (int64_t)sar.num * c->height * f->width,
                   (int64_t)sar.den * c->width * f->height, INT_MAX);
     c->sample_aspect_ratio = sar;
-    c->color_range = f->color_range;
+    /* An RGB source converted to YUV comes out limited range, as ffmpeg's scale filter makes it; a YUV source
+       keeps its own range. */
+    const AVPixFmtDescriptor *fd = av_pix_fmt_desc_get(f->format);
+    bool rgb_to_yuv = fd && (fd->flags & AV_PIX_FMT_FLAG_RGB) && !(av_pix_fmt_desc_get(c->pix_fmt)->flags & AV_PIX_FMT_FLAG_RGB);
+    c->color_range = rgb_to_yuv ? AVCOL_RANGE_MPEG : f->color_range;
     c->color_primaries = f->color_primaries;
     c->color_trc = f->color_trc;
     c->colorspace = f->colorspace;

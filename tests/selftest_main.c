@@ -7,6 +7,7 @@
 #include "master/ts_store.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_concat.h"
+#include "splitter/ts_framevid.h"
 #include "splitter/ts_segplan.h"
 #include "splitter/ts_image.h"
 #include "splitter/ts_stitch.h"
@@ -24,7 +25,7 @@ static const struct {
     {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"store", ts_store_test},
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
-    {"concat", ts_concat_test},
+    {"concat", ts_concat_test},     {"framevid", ts_framevid_test},
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
 # duplicated or reordered at the joins, audio in sync; two runs bit-identical; bad input refused clearly.
 source "$(dirname "$0")/lib.sh"
 FF="ffmpeg -hide_banner -loglevel error -y"
+FFI="ffmpeg -hide_banner -y"
 ENC=(-c:v libx264 -crf 23 -preset veryfast)
 
 # frames FILE: the video frames' presentation times (seconds, 6 decimals), one per line, in presentation order.
@@ -20,6 +21,12 @@ min_psnr() {
   $FF -i "$1" -i "$2" -lavfi "[0:v]settb=1/1000,setpts=N[a];[1:v]settb=1/1000,setpts=N[b];[a][b]psnr=stats_file=$T/psnr.log" \
     -f null - 2>/dev/null
   awk '{for(i=1;i<=NF;i++) if($i ~ /^psnr_avg:/){split($i,a,":"); v=a[2]; if(v=="inf") v=99; if(min=="" || v+0<min) min=v+0}} END{print min}' "$T/psnr.log"
+}
+
+# frames_psnr VIDEO PATTERN: average PSNR (RGB) of a video against the image sequence it was made from.
+frames_psnr() {
+  $FFI -i "$1" -framerate 24 -i "$2" -lavfi "[0:v]settb=1/1000,setpts=N,format=rgb24[a];[1:v]settb=1/1000,setpts=N,format=rgb24[b];[a][b]psnr" \
+    -f null - 2>&1 | sed -n 's/.*average:\([0-9.]*\).*/\1/p' | tail -n 1
 }
 
 log "making sources"
@@ -75,6 +82,22 @@ done
 "$BIN/tessera" submit transcode "$T/bframes.mp4" --crf 23 --preset veryfast --segment 1.5 --out "$T/again.mp4" --wait \
   >"$T/again.log" 2>&1 && cmp -s "$T/again.mp4" "$T/farm-bframes.mp4" && pass "two runs are bit-identical" \
   || fail "two runs differ: $(tail -n 2 "$T/again.log")"
+
+# A render that ends in an encode, as one job: the frames, and a video of them equal to plain ffmpeg's encode of
+# the same frames (same frame count and rate; quality within 0.1 dB).
+if make_scene "$T/anim.blend" --width 96 --height 54 --samples 4 --frames 1-24 \
+    && "$BIN/tessera" submit render "$T/anim.blend" --frames 1-24 --tiles 2x2 --encode libx264 --crf 20 --preset veryfast \
+       --out "$T/renc" --wait --timeout 600 >"$T/renc.log" 2>&1; then
+  $FF -framerate 24 -i "$T/renc/frame_%04d.png" -c:v libx264 -crf 20 -preset veryfast "$T/renc-plain.mp4"
+  nf=$(frames "$T/renc/video.mp4" | wc -l); np=$(frames "$T/renc-plain.mp4" | wc -l)
+  qf=$(frames_psnr "$T/renc/video.mp4" "$T/renc/frame_%04d.png"); qp=$(frames_psnr "$T/renc-plain.mp4" "$T/renc/frame_%04d.png")
+  rate=$(ffprobe -v error -select_streams v:0 -show_entries stream=r_frame_rate -of csv=p=0 "$T/renc/video.mp4")
+  [ "$nf" = 24 ] && [ "$np" = 24 ] && [ "$rate" = 24/1 ] && awk -v a="$qf" -v b="$qp" 'BEGIN{d=a-b; exit !(a>0 && d>=-0.1)}' \
+    && pass "render + encode: 24 frames at $rate, PSNR against the frames $qf dB (plain ffmpeg's encode $qp dB)" \
+    || fail "render + encode: $nf frames at $rate (plain $np), PSNR against the frames $qf dB vs plain $qp dB"
+else
+  fail "render + encode job: $(tail -n 3 "$T/renc.log")"
+fi
 
 # Bad input: a clear error naming it, and the master keeps running.
 expect_fail() {
