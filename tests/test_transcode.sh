@@ -78,6 +78,18 @@ for src in bframes.mp4 opengop.mkv vfr.mkv noaudio.mp4; do
   fi
 done
 
+# Other pinned encoders: libx265 into mp4 and libvpx-vp9 into mkv keep every frame too.
+for enc in "libx265 mp4 ultrafast" "libvpx-vp9 mkv fast"; do
+  set -- $enc
+  if "$BIN/tessera" submit transcode "$T/noaudio.mp4" --vcodec "$1" --preset "$3" --segment 1.5 --container "$2" \
+      --out "$T/other-$1.$2" --wait --timeout 300 >"$T/other-$1.log" 2>&1; then
+    n=$(frames "$T/other-$1.$2" | wc -l); c=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "$T/other-$1.$2")
+    [ "$n" = "$(frames "$T/noaudio.mp4" | wc -l)" ] && pass "$1 into $2: $n frames ($c)" || fail "$1: $n frames"
+  else
+    fail "$1 transcode: $(tail -n 2 "$T/other-$1.log")"
+  fi
+done
+
 # The same job twice gives the same bytes (pinned encoder settings, deterministic join).
 "$BIN/tessera" submit transcode "$T/bframes.mp4" --crf 23 --preset veryfast --segment 1.5 --out "$T/again.mp4" --wait \
   >"$T/again.log" 2>&1 && cmp -s "$T/again.mp4" "$T/farm-bframes.mp4" && pass "two runs are bit-identical" \
