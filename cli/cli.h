@@ -64,10 +64,9 @@ typedef struct {
 int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts);
 
 /* Submitting (cli_submit.c, cli_transcode.c). */
-FILE *cli_open_input(const char *path, int64_t *size);
-int cli_upload_and_post(cli_http_t *http, const char *path, FILE *f, int64_t size, json_t *request, const char *field,
-                        json_t **job_out);
 int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv);
+int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, const char *field, json_t *request,
+                        bool wait, const cli_wait_opts_t *opts);
 
 /* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. */
 int cli_parse_frames(const char *text, long *start, long *end);

@@ -49,7 +49,7 @@ static int check_blender(const char *text)
 }
 
 /* Opens an input for reading: it must be a non-empty regular file. */
-FILE *cli_open_input(const char *path, int64_t *size)
+static FILE *cli_open_input(const char *path, int64_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -77,8 +77,8 @@ FILE *cli_open_input(const char *path, int64_t *size)
 
 /* Uploads the input under its hash, sets request[field] to the hash, then posts the job; *job_out gets the
    master's job. */
-int cli_upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t size, json_t *request,
-                        const char *field, json_t **job_out)
+static int cli_upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t size, json_t *request,
+                               const char *field, json_t **job_out)
 {
     char hash[TS_HASH_HEX];
     if (ts_hash_file(scene, hash) < 0)
@@ -187,27 +187,34 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
         json_object_set_new(request, "encode", e);
     }
 
+    cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
+    return cli_submit_and_wait(ctx, master, scene, "scene", request, wait, &opts);
+}
+
+/* Uploads the input, posts the request (taking it over) and prints the job id, or waits for the job. */
+int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, const char *field, json_t *request,
+                        bool wait, const cli_wait_opts_t *opts)
+{
     int64_t size = 0;
-    FILE *f = cli_open_input(scene, &size);
+    FILE *f = cli_open_input(input, &size);
     cli_ctx_override(ctx, master);
     cli_http_t *http = f ? cli_http_new(ctx) : NULL;
     json_t *job = NULL;
-    int ret = http ? cli_upload_and_post(http, scene, f, size, request, "scene", &job) : -1;
+    int ret = http ? cli_upload_and_post(http, input, f, size, request, field, &job) : -1;
     if (f)
         fclose(f);
     json_decref(request);
     long id = ret == 0 ? cli_json_int(job, "id") : 0;
     if (ret == 0 && (!json_is_integer(json_object_get(job, "id")) || id < 1))
-        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", scene);
+        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", input);
     if (ret == 0 && !wait) {
-        if (json)
+        if (opts->json)
             cli_print_json(job);
         else
             printf("%ld\n", id);
     } else if (ret == 0) {
         fprintf(stderr, "job %ld: submitted\n", id);
-        cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
-        ret = cli_wait_job(http, id, &opts);
+        ret = cli_wait_job(http, id, opts);
     }
     json_decref(job);
     cli_http_free(&http);

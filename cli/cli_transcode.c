@@ -84,29 +84,6 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
     if (size)
         json_object_set_new(request, "size", json_string(size));
 
-    int64_t bytes = 0;
-    FILE *f = cli_open_input(input, &bytes);
-    cli_ctx_override(ctx, master);
-    cli_http_t *http = f ? cli_http_new(ctx) : NULL;
-    json_t *job = NULL;
-    int ret = http ? cli_upload_and_post(http, input, f, bytes, request, "input", &job) : -1;
-    if (f)
-        fclose(f);
-    json_decref(request);
-    long id = ret == 0 ? cli_json_int(job, "id") : 0;
-    if (ret == 0 && (!json_is_integer(json_object_get(job, "id")) || id < 1))
-        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", input);
-    if (ret == 0 && !wait) {
-        if (json)
-            cli_print_json(job);
-        else
-            printf("%ld\n", id);
-    } else if (ret == 0) {
-        fprintf(stderr, "job %ld: submitted\n", id);
-        cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
-        ret = cli_wait_job(http, id, &opts);
-    }
-    json_decref(job);
-    cli_http_free(&http);
-    return ret;
+    cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
+    return cli_submit_and_wait(ctx, master, input, "input", request, wait, &opts);
 }
