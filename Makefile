@@ -11,15 +11,15 @@ SAN     ?=
 OPT     ?= -O2 -g
 CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror=implicit-function-declaration \
            -I. -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS)) $(SAN)
-CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. $(shell pkg-config --cflags OpenImageIO) $(SAN)
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread -lm -lstdc++
+CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. $(shell pkg-config --cflags OpenImageIO libtorrent-rasterbar) $(SAN)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) libtorrent-rasterbar) -lpthread -lm -lstdc++
 LDFLAGS += $(SAN)
 
 PROTO_C := $(BUILD)/gen/lib/tessera.pb-c.c
 PROTO_H := $(BUILD)/gen/lib/tessera.pb-c.h
 
 # Library parts: every .c/.cpp in these folders except program mains (*_main.c).
-LIBDIRS := lib splitter
+LIBDIRS := lib splitter torrent
 LIB_SRC := $(filter-out %_main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c $(d)/*.cpp)))
 LIB_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/tessera.pb-c.o
 LIB_A   := $(BUILD)/libtessera.a
