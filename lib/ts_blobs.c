@@ -161,6 +161,85 @@ int ts_blobs_verify(const ts_blobs_t *self, const char *hash)
     return 0;
 }
 
+void ts_blobs_touch(const ts_blobs_t *self, const char *hash)
+{
+    char path[PATH_MAX];
+    ts_blobs_path(self, hash, path, sizeof path);
+    utimensat(AT_FDCWD, path, NULL, 0);
+}
+
+typedef struct {
+    char hash[TS_HASH_HEX];
+    long long size;
+    struct timespec used;
+} blob_entry_t;
+
+static int older_first(const void *a, const void *b)
+{
+    const blob_entry_t *x = a, *y = b;
+    if (x->used.tv_sec != y->used.tv_sec)
+        return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+    return (x->used.tv_nsec > y->used.tv_nsec) - (x->used.tv_nsec < y->used.tv_nsec);
+}
+
+static bool kept(const char *const *keep, const char *hash)
+{
+    for (; keep && *keep; keep++)
+        if (strcmp(*keep, hash) == 0)
+            return true;
+    return false;
+}
+
+long long ts_blobs_evict(const ts_blobs_t *self, long long max_bytes, const char *const *keep)
+{
+    blob_entry_t *all = NULL;
+    size_t n = 0, cap = 0;
+    long long total = 0, removed = 0;
+    DIR *top = opendir(self->dir);
+    if (!top)
+        return ts_error_set("%s: %s", self->dir, strerror(errno));
+    for (struct dirent *d; (d = readdir(top));) {
+        if (strlen(d->d_name) != FANOUT_CHARS)
+            continue;
+        char sub[PATH_MAX];
+        snprintf(sub, sizeof sub, "%s/%s", self->dir, d->d_name);
+        DIR *dd = opendir(sub);
+        for (struct dirent *e; dd && (e = readdir(dd));) {
+            struct stat st;
+            if (!ts_hash_valid(e->d_name) || fstatat(dirfd(dd), e->d_name, &st, 0) != 0)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                blob_entry_t *grown = realloc(all, cap * sizeof *all);
+                if (!grown)
+                    break;
+                all = grown;
+            }
+            snprintf(all[n].hash, sizeof all[n].hash, "%s", e->d_name);
+            all[n].size = (long long)st.st_size;
+            all[n].used = st.st_mtim;
+            total += all[n].size;
+            n++;
+        }
+        if (dd)
+            closedir(dd);
+    }
+    closedir(top);
+    qsort(all, n, sizeof *all, older_first);
+    for (size_t i = 0; i < n && total > max_bytes; i++) {
+        if (kept(keep, all[i].hash))
+            continue;
+        char path[PATH_MAX];
+        ts_blobs_path(self, all[i].hash, path, sizeof path);
+        if (unlink(path) == 0) {
+            total -= all[i].size;
+            removed += all[i].size;
+        }
+    }
+    free(all);
+    return removed;
+}
+
 int ts_blobs_test(bool verbose)
 {
     char dir[] = "/tmp/ts_blobs_test.XXXXXX";
@@ -190,6 +269,31 @@ int ts_blobs_test(bool verbose)
     if (ts_blobs_verify(b, expect) != -1 || ts_blobs_has(b, expect))
         goto out;
     if (ts_blobs_has(b, "../../etc/passwd"))
+        goto out;
+    /* Eviction: three blobs of 100 bytes used in the order a, b, c; a bound of 250 bytes removes the oldest that
+       is not named keep (b, since a is kept); touching makes a blob recent again. */
+    char h1[TS_HASH_HEX], h2[TS_HASH_HEX], h3[TS_HASH_HEX], buf[100];
+    memset(buf, 'a', sizeof buf);
+    ts_blobs_put_buf(b, buf, sizeof buf, h1);
+    memset(buf, 'b', sizeof buf);
+    ts_blobs_put_buf(b, buf, sizeof buf, h2);
+    memset(buf, 'c', sizeof buf);
+    ts_blobs_put_buf(b, buf, sizeof buf, h3);
+    struct timespec times[2] = {{0, UTIME_OMIT}, {1000, 0}};
+    char p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
+    ts_blobs_path(b, h1, p1, sizeof p1);
+    ts_blobs_path(b, h2, p2, sizeof p2);
+    ts_blobs_path(b, h3, p3, sizeof p3);
+    utimensat(AT_FDCWD, p1, times, 0);
+    times[1].tv_sec = 2000;
+    utimensat(AT_FDCWD, p2, times, 0);
+    times[1].tv_sec = 3000;
+    utimensat(AT_FDCWD, p3, times, 0);
+    const char *keep_a[] = {h1, NULL};
+    if (ts_blobs_evict(b, 250, keep_a) != 100 || !ts_blobs_has(b, h1) || ts_blobs_has(b, h2) || !ts_blobs_has(b, h3))
+        goto out;
+    ts_blobs_touch(b, h1); /* now a is the most recent: c goes first */
+    if (ts_blobs_evict(b, 100, NULL) != 100 || !ts_blobs_has(b, h1) || ts_blobs_has(b, h3))
         goto out;
     rc = 0;
 out:

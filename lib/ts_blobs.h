@@ -27,6 +27,12 @@ int ts_blobs_put_file(const ts_blobs_t *self, const char *tmp_path, const char *
 /* Re-hashes a stored blob; a corrupt one is removed and -1 returned. */
 int ts_blobs_verify(const ts_blobs_t *self, const char *hash);
 
+/* Marks a blob as just used (its modification time), for least-recently-used eviction. */
+void ts_blobs_touch(const ts_blobs_t *self, const char *hash);
+/* Removes the least recently used blobs until the store holds at most max_bytes, never those named in keep
+   (a NULL-terminated list, may be NULL). Returns the number of bytes removed, or -1. */
+long long ts_blobs_evict(const ts_blobs_t *self, long long max_bytes, const char *const *keep);
+
 int ts_blobs_test(bool verbose);
 
 #endif

@@ -37,6 +37,7 @@ int main(int argc, char **argv)
         {"threads", TS_OPT_INT, "0", 0, 1024, &o.threads, "render threads (0: all cores)"},
         {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds before a silent Blender counts as hung and is restarted"},
         {"handshake-timeout", TS_OPT_INT, "10", 1, 86400, &o.handshake_timeout_s, "seconds of refused CURVE handshakes (wrong certificate) before giving up"},
+        {"cache-mb", TS_OPT_INT, "20480", 1, 1 << 24, &o.cache_mb, "size bound of the input cache; least recently used inputs go first"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
         TS_OPT_END,

@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #define QUEUE_MAX 64
+#define VERIFIED_MAX 64   /* cached blobs re-hashed once per run, then trusted until evicted */
 #define PROBE_TIMEOUT_S 300.0
 
 struct ts_executor {
@@ -36,6 +37,8 @@ struct ts_executor {
     int nqueue;
     uint64_t running;
     bool running_cancelled;
+    char verified[VERIFIED_MAX][TS_HASH_HEX];
+    int nverified;
     volatile sig_atomic_t stop;
 };
 
@@ -52,6 +55,31 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     *len = fread(*data, 1, (size_t)st.st_size, f);
     fclose(f);
     return *len == (size_t)st.st_size ? 0 : ts_error_set("%s: short read", path);
+}
+
+/* Makes sure the cache holds a blob: verified (re-hashed) at its first use in this run, downloaded when missing or
+   corrupt, marked as used, and the cache kept under its size bound. */
+static int ensure_blob(ts_executor_t *self, const char *url, const char *hash)
+{
+    for (int i = 0; i < self->nverified && i < VERIFIED_MAX; i++)
+        if (strcmp(self->verified[i], hash) == 0 && ts_blobs_has(self->cache, hash)) {
+            ts_blobs_touch(self->cache, hash);
+            return 0;
+        }
+    if (ts_fetch_blob(self->cache, url, hash, &self->stop) < 0)
+        return -1;
+    snprintf(self->verified[self->nverified++ % VERIFIED_MAX], TS_HASH_HEX, "%s", hash);
+    ts_blobs_touch(self->cache, hash);
+    return 0;
+}
+
+/* Keeps the cache under its bound once a task has what it needs; the task's own inputs stay. */
+static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t)
+{
+    const char *keep[] = {t->scene, t->input[0] ? t->input : NULL, NULL};
+    long long removed = ts_blobs_evict(self->cache, (long long)self->opts->cache_mb << 20, keep);
+    if (removed > 0)
+        ts_info("cache over %ld MB: %lld bytes of least recently used inputs removed", self->opts->cache_mb, removed);
 }
 
 /* Encodes a video segment with the job's pinned settings; no Blender involved. */
@@ -95,11 +123,16 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
 {
     char scene[PATH_MAX], input[PATH_MAX], out[PATH_MAX];
     r->ok = false;
-    if (ts_fetch_blob(self->cache, t->blob_url, t->scene, &self->stop) < 0) {
+    if (ensure_blob(self, t->blob_url, t->scene) < 0) {
         snprintf(errbuf, cap, "fetching the scene: %s", ts_error());
         return;
     }
     ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
+    if (t->kind == TESSERA__TASK_KIND__TASK_FINISH && ensure_blob(self, t->blob_url, t->input) < 0) {
+        snprintf(errbuf, cap, "fetching the stitched frame: %s", ts_error());
+        return;
+    }
+    bound_cache(self, t);
     if (t->kind == TESSERA__TASK_KIND__TASK_SEGMENT) {
         snprintf(out, sizeof out, "%s/out/task-%llu.nut", self->opts->work, (unsigned long long)t->id);
         if (run_segment(self, t, out) < 0)
@@ -127,11 +160,6 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         json_object_set_new(req, "device", json_string(t->device));
         json_object_set_new(req, "no_denoise", json_boolean(t->no_denoise));
     } else if (t->kind == TESSERA__TASK_KIND__TASK_FINISH) {
-        if (ts_fetch_blob(self->cache, t->blob_url, t->input, &self->stop) < 0) {
-            snprintf(errbuf, cap, "fetching the stitched frame: %s", ts_error());
-            json_decref(req);
-            return;
-        }
         ts_blobs_path(self->cache, t->input, input, sizeof input);
         json_object_set_new(req, "op", json_string("finish"));
         json_object_set_new(req, "input", json_string(input));

@@ -21,6 +21,7 @@ typedef struct {
     long threads;
     long task_timeout_s;
     long handshake_timeout_s; /* give up when the master refuses our handshake this long */
+    long cache_mb;            /* size bound of the input cache */
 } ts_slave_options_t;
 
 /* A task as the executor keeps it. */
