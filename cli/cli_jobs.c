@@ -188,7 +188,7 @@ static json_t *get_list(cli_http_t *http, const char *path, const char *key)
         return NULL;
     }
     json_t *list = json_object_get(reply.json, key);
-    if (!json_is_array(list)) {
+    if (!json_is_array(list) && !(json_is_object(list) && strcmp(key, "stats") == 0)) {
         json_decref(reply.json);
         cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no '%s' array", key, key);
         return NULL;
@@ -291,6 +291,27 @@ static void print_nodes(const json_t *nodes)
                cli_json_str(node, "blender", "?"), devices[0] ? devices : "-", cli_json_int(node, "cores"), memory,
                cli_json_int(node, "tasks_done"), cli_json_int(node, "tasks_failed"), seen);
     }
+}
+
+static const char *const STATS_SYNOPSIS = "stats [--json]";
+static const char *const STATS_SUMMARY =
+    "Shows the master's counters: seed_upload_bytes is the job-input payload the master has uploaded to slaves.";
+
+static void print_stats(const json_t *stats)
+{
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)stats, key, value) {
+        if (json_is_integer(value))
+            printf("%-24s %lld\n", key, (long long)json_integer_value(value));
+        else if (json_is_number(value))
+            printf("%-24s %g\n", key, json_number_value(value));
+    }
+}
+
+int cli_cmd_stats(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return list_command(ctx, argc, argv, STATS_SYNOPSIS, STATS_SUMMARY, "/api/v1/stats", "stats", print_stats);
 }
 
 int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv)

@@ -14,12 +14,13 @@ typedef struct {
 } command_t;
 
 static const command_t COMMANDS[] = {
-    {"submit", cli_cmd_submit, "upload a scene and queue a render job (prints the job id)"},
+    {"submit", cli_cmd_submit, "upload a scene or a video and queue a render or transcode job (prints the job id)"},
     {"wait", cli_cmd_wait, "wait for a job with a progress line; --out DIR downloads its frames"},
     {"status", cli_cmd_status, "show one job"},
     {"cancel", cli_cmd_cancel, "cancel a job"},
     {"jobs", cli_cmd_jobs, "list the jobs, oldest first"},
     {"nodes", cli_cmd_nodes, "list the render nodes"},
+    {"stats", cli_cmd_stats, "show the master's counters (bytes uploaded to slaves)"},
     {NULL, NULL, NULL},
 };
 

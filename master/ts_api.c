@@ -29,10 +29,12 @@
 struct ts_api {
     ts_master_t *master;
     struct MHD_Daemon *daemon;
+    _Atomic long long blob_bytes_served; /* job inputs (and stitched frames) sent to slaves over HTTP */
 };
 
 typedef struct {
     bool started;
+    long long serving;   /* bytes of a blob response being sent, counted when it completes */
     /* blob upload */
     int fd;
     char tmp[PATH_MAX];
@@ -82,7 +84,8 @@ static int64_t parse_id(const char *s, size_t len)
     return v;
 }
 
-static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, const char *name)
+/* Sends a stored file (or the byte range asked for); *bytes (may be NULL) gets the payload length queued. */
+static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, const char *name, long long *bytes)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -105,7 +108,10 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, con
         to = b < size ? b : size - 1;
         status = MHD_HTTP_PARTIAL_CONTENT;
     }
-    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(to - from + (size ? 1 : 0), fd, from);
+    uint64_t length = to - from + (size ? 1 : 0);
+    if (bytes)
+        *bytes = (long long)length;
+    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(length, fd, from);
     MHD_add_response_header(r, "Content-Type", "application/octet-stream");
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
     if (status == MHD_HTTP_PARTIAL_CONTENT) {
@@ -205,6 +211,10 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", ts_store_jobs_json(store)));
     if (strcmp(p, "jobs") == 0 && post)
         return submit_job(api, c, rq);
+    if (strcmp(p, "stats") == 0 && get)
+        return respond(c, MHD_HTTP_OK,
+                       json_pack("{s:{s:I,s:I}}", "stats", "seed_upload_bytes", (json_int_t)api->blob_bytes_served,
+                                 "http_upload_bytes", (json_int_t)api->blob_bytes_served));
     if (strcmp(p, "nodes") == 0 && get)
         return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", ts_store_nodes_json(store)));
     if (strncmp(p, "blobs/", 6) == 0) {
@@ -217,7 +227,7 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         if (get) {
             char path[PATH_MAX];
             ts_blobs_path(ts_master_blobs(api->master), hash, path, sizeof path);
-            return send_file(c, path, hash);
+            return send_file(c, path, hash, strcmp(method, "GET") == 0 ? &rq->serving : NULL);
         }
     }
     if (strncmp(p, "jobs/", 5) == 0) {
@@ -254,7 +264,7 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                 return respond_error(c, MHD_HTTP_NOT_FOUND, "job %lld: no finished output for frame '%s'",
                                      (long long)id, slash + 9);
             ts_blobs_path(ts_master_blobs(api->master), hash, path, sizeof path);
-            return send_file(c, path, name);
+            return send_file(c, path, name, NULL);
         }
     }
     return respond_error(c, MHD_HTTP_NOT_FOUND, "%s %s: no such endpoint", method, url);
@@ -318,6 +328,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     request_t *rq = *con_cls;
     if (!rq)
         return;
+    struct ts_api *api = cls;
+    if (rq->serving > 0 && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        api->blob_bytes_served += rq->serving;
     if (rq->fd >= 0) {
         close(rq->fd);
         unlink(rq->tmp);

@@ -37,4 +37,9 @@ if grep -q "least recently used inputs removed" "$T/slave-s.log" && [ ! -e "$cac
 else
   fail "no eviction under --cache-mb 1 ($sum bytes in the cache)"
 fi
+# The master counts what it uploaded to slaves: at least both scenes (and scene a twice: it was fetched again).
+up=$("$BIN/tessera" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["seed_upload_bytes"])')
+need=$(( $(stat -c %s "$T/a.blend") * 2 + $(stat -c %s "$T/b.blend") ))
+[ "${up:-0}" -ge "$need" ] && pass "tessera stats: seed_upload_bytes $up (scenes alone: $need)" \
+  || fail "seed_upload_bytes ${up:-?} below the $need bytes of scenes sent"
 finish
