@@ -27,6 +27,7 @@
 #define MAX_SLOTS 16
 #define MSGS_PER_WAKE 64
 #define MONITOR_ENDPOINT "inproc://master-monitor"
+#define UNHELD_HEARTBEATS 3 /* heartbeats after which an assigned task must appear in the node's holding list */
 
 typedef struct {
     char id[TS_IDENTITY_ID_HEX];
@@ -294,6 +295,24 @@ static void cancel_foreign(ts_master_t *self, node_t *n, const uint64_t *ids, si
     }
 }
 
+/* Tasks assigned to a node long enough ago that its heartbeat must list them, but that it does not hold (an Assign
+   lost or refused on the way), go back to the queue. Younger ones may simply not have arrived yet. */
+static void requeue_unheld(ts_master_t *self, node_t *n, const uint64_t *ids, size_t count)
+{
+    double settle = UNHELD_HEARTBEATS * (double)self->opts.heartbeat_ms / 1000.0, w = wall();
+    ts_task_t *tasks = NULL;
+    int total = 0;
+    if (ts_store_tasks_assigned(self->store, &tasks, &total) < 0)
+        return;
+    for (int i = 0; i < total; i++)
+        if (strcmp(tasks[i].node, n->id) == 0 && w - tasks[i].assigned_at > settle &&
+            !holds(ids, count, (uint64_t)tasks[i].id)) {
+            ts_warn("task %lld back to the queue: %s does not hold it", (long long)tasks[i].id, n->name);
+            ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
+        }
+    free(tasks);
+}
+
 static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const Tessera__Hello *h)
 {
     if (h->identity_key.len != TS_IDENTITY_PUBLIC_BYTES) {
@@ -384,6 +403,7 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, Tesse
     switch (env->body_case) {
     case TESSERA__ENVELOPE__BODY_HEARTBEAT:
         cancel_foreign(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
+        requeue_unheld(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
         break;
     case TESSERA__ENVELOPE__BODY_RESULT:
         if (ts_results_accept(self, n->id, n->key, env->result) < 0)

@@ -237,8 +237,11 @@ static void send_result(ts_executor_t *self, const ts_slave_task_t *t)
         r.error = errbuf;
         ts_warn("task %llu failed: %s", (unsigned long long)t->id, errbuf);
     }
+    /* The task stops being "running" before its result leaves: the master may hand the same task straight back
+       (a retry), and that Assign must not be taken for a duplicate. */
     pthread_mutex_lock(&self->lock);
     bool cancelled = self->running_cancelled;
+    self->running = 0;
     pthread_mutex_unlock(&self->lock);
     if (!cancelled && !self->stop) {
         Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
