@@ -12,6 +12,7 @@
 #include "splitter/ts_image.h"
 #include "splitter/ts_stitch.h"
 #include "splitter/ts_tileplan.h"
+#include "torrent/torrent.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ static const struct {
     {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"store", ts_store_test},
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
-    {"concat", ts_concat_test},     {"framevid", ts_framevid_test},
+    {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
 };
 
 int main(int argc, char **argv)
