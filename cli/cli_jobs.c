@@ -133,50 +133,44 @@ static void print_job(long id, const json_t *job)
         printf("  error     %s\n", error);
 }
 
-int cli_cmd_status(cli_ctx_t *ctx, int argc, char **argv)
+/* One request about one job (GET the job, or POST an action on it), printed as JSON or by print. */
+static int job_command(cli_ctx_t *ctx, int argc, char **argv, const char *synopsis, const char *summary,
+                       const char *method, const char *action, void (*print)(long id, const json_t *job))
 {
     long id = 0;
     bool json = false;
     cli_http_t *http = NULL;
-    int ready = prepare(ctx, argc, argv, true, STATUS_SYNOPSIS, STATUS_SUMMARY, &id, &json, &http);
+    int ready = prepare(ctx, argc, argv, true, synopsis, summary, &id, &json, &http);
     if (ready != 0)
         return ready > 0 ? 0 : -1;
     char path[CLI_JOBS_PATH_MAX];
-    snprintf(path, sizeof path, "/api/v1/jobs/%ld", id);
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld%s", id, action);
     cli_reply_t reply;
-    int ret = cli_http_json(http, "GET", path, NULL, &reply);
+    int ret = cli_http_json(http, method, path, NULL, &reply);
     if (ret < 0)
         cli_fail_reply(&reply, "no such job", "job %ld", id);
     else if (json)
         cli_print_json(reply.json);
     else
-        print_job(id, reply.json);
+        print(id, reply.json);
     json_decref(reply.json);
     cli_http_free(&http);
     return ret;
 }
 
+int cli_cmd_status(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return job_command(ctx, argc, argv, STATUS_SYNOPSIS, STATUS_SUMMARY, "GET", "", print_job);
+}
+
+static void print_cancelled(long id, const json_t *job)
+{
+    printf("job %ld: %s\n", id, cli_json_str(job, "state", "cancelled"));
+}
+
 int cli_cmd_cancel(cli_ctx_t *ctx, int argc, char **argv)
 {
-    long id = 0;
-    bool json = false;
-    cli_http_t *http = NULL;
-    int ready = prepare(ctx, argc, argv, true, CANCEL_SYNOPSIS, CANCEL_SUMMARY, &id, &json, &http);
-    if (ready != 0)
-        return ready > 0 ? 0 : -1;
-    char path[CLI_JOBS_PATH_MAX];
-    snprintf(path, sizeof path, "/api/v1/jobs/%ld/cancel", id);
-    cli_reply_t reply;
-    int ret = cli_http_json(http, "POST", path, NULL, &reply);
-    if (ret < 0)
-        cli_fail_reply(&reply, "no such job", "job %ld", id);
-    else if (json)
-        cli_print_json(reply.json);
-    else
-        printf("job %ld: %s\n", id, cli_json_str(reply.json, "state", "cancelled"));
-    json_decref(reply.json);
-    cli_http_free(&http);
-    return ret;
+    return job_command(ctx, argc, argv, CANCEL_SYNOPSIS, CANCEL_SUMMARY, "POST", "/cancel", print_cancelled);
 }
 
 /* GET path and return its member `key`, which must be an array (a new reference). */

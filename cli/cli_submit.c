@@ -154,10 +154,6 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
         return -1;
     if (blender && check_blender(blender) < 0)
         return -1;
-    if (!wait && (out || timeout > 0))
-        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", out ? "out" : "timeout");
-    if (out && !*out)
-        return cli_fail(CLI_EXIT_USAGE, "--out '': the directory name is empty");
 
     char frames[CLI_SUBMIT_TEXT_MAX], tiles[CLI_SUBMIT_TEXT_MAX];
     if (start == end)
@@ -195,6 +191,12 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
 int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, const char *field, json_t *request,
                         bool wait, const cli_wait_opts_t *opts)
 {
+    if ((!wait && (opts->out || opts->timeout > 0)) || (opts->out && !*opts->out)) {
+        json_decref(request);
+        if (opts->out && !*opts->out)
+            return cli_fail(CLI_EXIT_USAGE, "--out '': the name is empty");
+        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", opts->out ? "out" : "timeout");
+    }
     int64_t size = 0;
     FILE *f = cli_open_input(input, &size);
     cli_ctx_override(ctx, master);

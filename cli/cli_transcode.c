@@ -65,8 +65,6 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "submit: which video? (usage: %s submit transcode INPUT --out FILE --wait)",
                         CLI_PROG);
     const char *input = pos[1];
-    if (!wait && (out || timeout > 0))
-        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", out ? "out" : "timeout");
     if (crf >= 0 && bitrate > 0)
         return cli_fail(CLI_EXIT_USAGE, "--crf and --bitrate exclude each other");
     const char *cont = container_for(container, out);

@@ -295,19 +295,20 @@ static void cancel_foreign(ts_master_t *self, node_t *n, const uint64_t *ids, si
     }
 }
 
-/* Tasks assigned to a node long enough ago that its heartbeat must list them, but that it does not hold (an Assign
-   lost or refused on the way), go back to the queue. Younger ones may simply not have arrived yet. */
-static void requeue_unheld(ts_master_t *self, node_t *n, const uint64_t *ids, size_t count)
+/* Tasks assigned to a node more than settle seconds ago that it does not hold (ids: what it reports holding)
+   go back to the queue: after a reconnect (settle 0), an Assign lost on the way (a few heartbeats: younger ones
+   may simply not have arrived yet), or the node going offline (holding nothing, settle 0). */
+static void requeue_unheld(ts_master_t *self, node_t *n, const uint64_t *ids, size_t count, double settle,
+                           const char *why)
 {
-    double settle = UNHELD_HEARTBEATS * (double)self->opts.heartbeat_ms / 1000.0, w = wall();
+    double w = wall();
     ts_task_t *tasks = NULL;
     int total = 0;
-    if (ts_store_tasks_assigned(self->store, &tasks, &total) < 0)
+    if (ts_store_tasks_assigned(self->store, n->id, &tasks, &total) < 0)
         return;
     for (int i = 0; i < total; i++)
-        if (strcmp(tasks[i].node, n->id) == 0 && w - tasks[i].assigned_at > settle &&
-            !holds(ids, count, (uint64_t)tasks[i].id)) {
-            ts_warn("task %lld back to the queue: %s does not hold it", (long long)tasks[i].id, n->name);
+        if (w - tasks[i].assigned_at >= settle && !holds(ids, count, (uint64_t)tasks[i].id)) {
+            ts_info("task %lld back to the queue: %s %s", (long long)tasks[i].id, n->name, why);
             ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
         }
     free(tasks);
@@ -357,15 +358,7 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const T
             id, n->blender, h->n_devices, h->cores, n->slots, h->n_holding);
 
     /* Reconcile: what the store assigned to this node but the node does not hold goes back to the queue. */
-    ts_task_t *tasks = NULL;
-    int count = 0;
-    if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0)
-        for (int i = 0; i < count; i++)
-            if (strcmp(tasks[i].node, id) == 0 && !holds(h->holding, h->n_holding, (uint64_t)tasks[i].id)) {
-                ts_info("task %lld back to the queue: %s no longer holds it", (long long)tasks[i].id, n->name);
-                ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
-            }
-    free(tasks);
+    requeue_unheld(self, n, h->holding, h->n_holding, 0, "no longer holds it");
     cancel_foreign(self, n, h->holding, h->n_holding);
 
     Tessera__Welcome w = TESSERA__WELCOME__INIT;
@@ -403,7 +396,8 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, Tesse
     switch (env->body_case) {
     case TESSERA__ENVELOPE__BODY_HEARTBEAT:
         cancel_foreign(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
-        requeue_unheld(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
+        requeue_unheld(self, n, env->heartbeat->holding, env->heartbeat->n_holding,
+                       UNHELD_HEARTBEATS * (double)self->opts.heartbeat_ms / 1000.0, "does not hold it");
         break;
     case TESSERA__ENVELOPE__BODY_RESULT:
         if (ts_results_accept(self, n->id, n->key, env->result) < 0)
@@ -421,15 +415,7 @@ static void node_lost(ts_master_t *self, node_t *n, const char *why)
     ts_warn("node %s offline: %s", n->name, why);
     n->online = false;
     ts_store_node_state(self->store, n->id, "offline");
-    ts_task_t *tasks = NULL;
-    int count = 0;
-    if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0)
-        for (int i = 0; i < count; i++)
-            if (strcmp(tasks[i].node, n->id) == 0) {
-                ts_info("task %lld back to the queue: node %s is offline", (long long)tasks[i].id, n->name);
-                ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
-            }
-    free(tasks);
+    requeue_unheld(self, n, NULL, 0, 0, "is offline");
 }
 
 static void tick(ts_master_t *self)
@@ -440,7 +426,7 @@ static void tick(ts_master_t *self)
             node_lost(self, &self->nodes[i], "no heartbeat");
     ts_task_t *tasks = NULL;
     int count = 0;
-    if (ts_store_tasks_assigned(self->store, &tasks, &count) == 0) {
+    if (ts_store_tasks_assigned(self->store, NULL, &tasks, &count) == 0) {
         double w = wall();
         for (int i = 0; i < count; i++) {
             node_t *n = node_by_id(self, tasks[i].node);

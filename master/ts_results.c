@@ -51,7 +51,7 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     if (margin < 0 || margin > TS_TILEPLAN_MAX_SIZE)
         return fail_job(m, t, "the probe reported a tile margin of %d pixels", margin);
     const char *frame_ext = strcmp(job.format, "scene") == 0 ? s->ext : job.format;
-    if (strcmp(job.params, "{}") != 0 && job.params[0] && strcmp(frame_ext, "png") != 0)
+    if (ts_job_encodes(&job) && strcmp(frame_ext, "png") != 0)
         return fail_job(m, t, "a render that ends in an encode needs PNG frames, and this one writes %s "
                               "(add --format png)", frame_ext);
     ts_tile_t *tiles = NULL;

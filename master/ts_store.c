@@ -334,7 +334,7 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
     const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
     rc = run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, state='running' WHERE id=?", "iiiti",
              (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, id);
-    if (rc == 0 && strcmp(j.params, "{}") != 0 && j.params[0]) {
+    if (rc == 0 && ts_job_encodes(&j)) {
         /* a render that ends in an encode: its video waits for the frames; the scene's frame rate is pinned */
         json_t *p = json_loads(j.params, 0, NULL);
         if (p) {
@@ -601,13 +601,15 @@ int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
     return rc;
 }
 
-int ts_store_tasks_assigned(ts_store_t *self, ts_task_t **tasks, int *count)
+int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count)
 {
     lock(self);
     *tasks = NULL;
     *count = 0;
     int cap = 0, rc = 0;
-    sqlite3_stmt *st = prep(self, TASK_COLUMNS "WHERE t.state='assigned'");
+    sqlite3_stmt *st = prep(self, TASK_COLUMNS "WHERE t.state='assigned' AND (?1 IS NULL OR t.node=?1)");
+    if (st && node)
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (*count == cap) {
             cap = cap ? cap * 2 : 16;

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct ts_store ts_store_t;
 
@@ -76,6 +77,12 @@ typedef struct {
     char params[512];
 } ts_job_t;
 
+/* A render job that ends in an encode carries encoder settings. */
+static inline bool ts_job_encodes(const ts_job_t *j)
+{
+    return strcmp(j->type, "render") == 0 && j->params[0] && strcmp(j->params, "{}") != 0;
+}
+
 /* What a probe learned about a scene (filled from the slave's SceneInfo). */
 typedef struct {
     int width, height, frame_start, frame_end;
@@ -110,7 +117,8 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
 int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
                     const char *prefer_scene, int max_failures, ts_task_t *tasks, int max);
 int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task);   /* 1 found, 0 not */
-int ts_store_tasks_assigned(ts_store_t *self, ts_task_t **tasks, int *count);
+/* Assigned tasks (malloc'd), all of them or those of one node (node not NULL). */
+int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count);
 int ts_store_node_assigned_count(ts_store_t *self, const char *node);
 /* Back to the queue. With failed: counts a failure on the task and on the (job, node) pair, and fails the
    job once the task has failed max_failures times (error says which task and why). */

@@ -87,7 +87,7 @@ int ts_store_test(bool verbose)
     CHECK(s);
     ts_task_t *assigned = NULL;
     int count = 0;
-    CHECK(ts_store_tasks_assigned(s, &assigned, &count) == 0 && count == 2);
+    CHECK(ts_store_tasks_assigned(s, NULL, &assigned, &count) == 0 && count == 2);
     free(assigned);
 
     /* Failing one task max times fails the job and drops its other tasks. */
