@@ -38,6 +38,9 @@ typedef struct {
     int upload_rate, download_rate; /* bytes/s, 0 = unlimited */
     bool allow_local_peers;         /* several peers on one IP (a loopback swarm: every peer is 127.0.0.1) */
     bool limit_local_peers;         /* the rate limits also apply to LAN/loopback peers (libtorrent exempts them) */
+    int upload_slots;               /* peers uploaded to at once (unchoke slots; LAN peers count too); 0: libtorrent's
+                                       default. 1 on an initial seeder makes peers share among themselves */
+    int unchoke_interval_s;         /* how often the uploaded-to peers are rotated; 0: libtorrent's default (15 s) */
 } ts_torrent_settings_t;
 
 /* Starts a session listening as asked; NULL (message says why, e.g. the address cannot be bound) on failure. */
@@ -54,13 +57,21 @@ int ts_torrent_session_port(ts_torrent_session_t *self);
 int ts_torrent_create(const char *path, const char *web_seed_url, unsigned char **torrent, size_t *len,
                       char info_hash[TS_TORRENT_HASH_HEX + 1]);
 
-/* Adds a torrent from its bencoded bytes, with its files in save_dir (created if missing). seed_mode: the files are
-   complete already; they are not checked up front (libtorrent hashes each piece before first sending it) but
-   each must exist with its size, else -1. Otherwise existing data is checked and the rest downloaded. Refuses,
-   before adding, torrents whose file names would escape save_dir ("..", absolute paths, symlinks), the message
-   naming the path. Returns the torrent's handle (>= 0) or -1. */
+/* ts_torrent_add flags. */
+#define TS_TORRENT_SEED 1u        /* the files are complete already: seed them */
+#define TS_TORRENT_SUPER_SEED 2u  /* with SEED: BEP 16 super seeding, each piece offered to one peer until another
+                                     peer has it, so an initial seeder uploads each piece about once */
+#define TS_TORRENT_NO_WEB_SEED 4u /* leave the torrent's web seeds out until ts_torrent_web_seeds() turns them on */
+
+/* Adds a torrent from its bencoded bytes, with its files in save_dir (created if missing). TS_TORRENT_SEED: the
+   files are complete already; they are not checked up front (libtorrent hashes each piece before first sending
+   it) but each must exist with its size, else -1. Otherwise existing data is checked and the rest downloaded.
+   Refuses, before adding, torrents whose file names would escape save_dir ("..", absolute paths, symlinks), the
+   message naming the path. Returns the torrent's handle (>= 0) or -1. */
 int ts_torrent_add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, const char *save_dir,
-                   bool seed_mode);
+                   unsigned flags);
+/* Turns the torrent's own web seeds (its url-list) on or off; 0, or -1 for an unknown handle. */
+int ts_torrent_web_seeds(ts_torrent_session_t *self, int handle, bool on);
 /* Connects a known peer, "a.b.c.d:port" or "[v6]:port", to a torrent. Returns at once; the connection is made in
    the background (a peer that cannot be reached is simply not among the peers). */
 int ts_torrent_connect_peer(ts_torrent_session_t *self, int handle, const char *host_port);
@@ -73,6 +84,7 @@ typedef struct {
     int64_t payload_up, payload_down; /* payload bytes for this torrent in this session */
     int peers;                        /* connected peers */
     int hash_failures;                /* pieces that failed their hash check (corrupt data from a peer) */
+    bool web_seeds_on;                /* the torrent's web seeds are in use */
 } ts_torrent_status_t;
 
 /* Processes pending alerts and fills *st. -1 for an unknown (or removed) handle. */

@@ -23,6 +23,7 @@ extern "C" {
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdarg>
 #include <cerrno>
@@ -63,6 +64,8 @@ struct torrent_rec {
     bool flushed = false;        /* cache_flushed_alert arrived after that */
     std::string error;           /* first error alert's message, "" when none */
     int hash_failures = 0;
+    std::vector<std::string> web_seeds; /* the torrent's url-list */
+    bool web_seeds_on = true;
 };
 
 } /* namespace */
@@ -369,6 +372,11 @@ std::string hex_of(const lt::sha1_hash &h)
 ts_torrent_session_t *session_new(const ts_torrent_settings_t *s)
 {
     const char *listen = s->listen ? s->listen : TS_TORRENT_DEFAULT_LISTEN;
+    if (s->upload_slots < 0 || s->unchoke_interval_s < 0) {
+        ts_error_set("torrent session: upload slots (%d) and unchoke interval (%d s) must be >= 0", s->upload_slots,
+                     s->unchoke_interval_s);
+        return nullptr;
+    }
     if (s->upload_rate < 0 || s->download_rate < 0) {
         ts_error_set("torrent session: rate limits must be >= 0 bytes/s (upload %d, download %d)", s->upload_rate,
                      s->download_rate);
@@ -382,6 +390,12 @@ ts_torrent_session_t *session_new(const ts_torrent_settings_t *s)
     p.set_bool(lt::settings_pack::enable_lsd, s->lsd);
     p.set_bool(lt::settings_pack::enable_upnp, s->upnp);
     p.set_bool(lt::settings_pack::enable_natpmp, s->natpmp);
+    if (s->upload_slots > 0) {
+        p.set_int(lt::settings_pack::unchoke_slots_limit, s->upload_slots);
+        p.set_int(lt::settings_pack::allowed_fast_set_size, 0); /* choked peers get nothing (BEP 6 allows some) */
+    }
+    if (s->unchoke_interval_s > 0)
+        p.set_int(lt::settings_pack::unchoke_interval, s->unchoke_interval_s);
     p.set_int(lt::settings_pack::upload_rate_limit, s->upload_rate);
     p.set_int(lt::settings_pack::download_rate_limit, s->download_rate);
     p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, s->allow_local_peers);
@@ -401,9 +415,10 @@ ts_torrent_session_t *session_new(const ts_torrent_settings_t *s)
     }
     self->ses = std::make_unique<lt::session>(std::move(params));
 
-    if (s->limit_local_peers) {
-        /* libtorrent puts LAN/loopback addresses in the local peer class only, which has no rate limit; put them
-           in the global class too (keeping the local one: it is still exempt from unchoke slots). */
+    if (s->limit_local_peers || s->upload_slots > 0) {
+        /* libtorrent puts LAN/loopback addresses in the local peer class only, which has no rate limit and ignores
+           unchoke slots; put them in the global class too, and keep the local one only when upload slots are not
+           limited (a farm's peers are all local: the slot limit must apply to them). */
         lt::ip_filter f = self->ses->get_peer_class_filter();
         const uint32_t global = 1u << static_cast<uint32_t>(lt::session::global_peer_class_id);
         const uint32_t local = 1u << static_cast<uint32_t>(lt::session::local_peer_class_id);
@@ -414,7 +429,7 @@ ts_torrent_session_t *session_new(const ts_torrent_settings_t *s)
             { "::1", "::1" },
         };
         for (auto &r : local_ranges)
-            f.add_rule(lt::make_address(r[0]), lt::make_address(r[1]), global | local);
+            f.add_rule(lt::make_address(r[0]), lt::make_address(r[1]), s->upload_slots > 0 ? global : global | local);
         self->ses->set_peer_class_filter(f);
     }
 
@@ -474,8 +489,12 @@ int create(const char *path, const char *web_seed_url, unsigned char **torrent, 
     return 0;
 }
 
-int add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, const char *save_dir, bool seed_mode)
+int add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, const char *save_dir, unsigned flags)
 {
+    const bool seed_mode = flags & TS_TORRENT_SEED;
+    if ((flags & TS_TORRENT_SUPER_SEED) && !seed_mode)
+        return ts_error_set("adding a torrent to %s: super seeding needs a complete torrent (TS_TORRENT_SEED)",
+                            save_dir);
     if (len == 0)
         return ts_error_set("adding a torrent to %s: the torrent is empty (0 bytes)", save_dir);
     if (len > TS_TORRENT_MAX_TORRENT_BYTES)
@@ -515,13 +534,46 @@ int add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, co
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
     if (seed_mode)
         atp.flags |= lt::torrent_flags::seed_mode;
+    if (flags & TS_TORRENT_SUPER_SEED)
+        atp.flags |= lt::torrent_flags::super_seeding;
     torrent_rec rec;
+    /* load_torrent may leave the url-list in the torrent_info or move it to url_seeds: take both */
+    for (const lt::web_seed_entry &ws : atp.ti->web_seeds())
+        if (ws.type == lt::web_seed_entry::url_seed)
+            rec.web_seeds.push_back(ws.url);
+    for (const std::string &u : atp.url_seeds)
+        if (std::find(rec.web_seeds.begin(), rec.web_seeds.end(), u) == rec.web_seeds.end())
+            rec.web_seeds.push_back(u);
+    if (flags & TS_TORRENT_NO_WEB_SEED) {
+        auto ti = std::make_shared<lt::torrent_info>(*atp.ti);
+        ti->set_web_seeds({});
+        atp.ti = ti;
+        atp.url_seeds.clear();
+        rec.web_seeds_on = false;
+    }
     rec.h = self->ses->add_torrent(std::move(atp), ec);
     if (ec)
         return ts_error_set("adding torrent \"%s\" to %s: %s", name.c_str(), save_dir, ec.message().c_str());
     rec.name = name;
     self->torrents.push_back(std::move(rec));
     return (int)self->torrents.size() - 1;
+}
+
+int web_seeds(ts_torrent_session_t *self, int handle, bool on)
+{
+    torrent_rec *r = rec_of(self, handle);
+    if (!r)
+        return -1;
+    if (r->web_seeds_on == on)
+        return 0;
+    for (const std::string &url : r->web_seeds) {
+        if (on)
+            r->h.add_url_seed(url);
+        else
+            r->h.remove_url_seed(url);
+    }
+    r->web_seeds_on = on;
+    return 0;
 }
 
 int connect_peer(ts_torrent_session_t *self, int handle, const char *host_port)
@@ -574,6 +626,7 @@ int status(ts_torrent_session_t *self, int handle, ts_torrent_status_t *out)
     out->payload_down = st.total_payload_download;
     out->peers = st.num_peers;
     out->hash_failures = r->hash_failures;
+    out->web_seeds_on = r->web_seeds_on;
     return 0;
 }
 
@@ -681,13 +734,22 @@ extern "C" int ts_torrent_create(const char *path, const char *web_seed_url, uns
 }
 
 extern "C" int ts_torrent_add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len,
-                              const char *save_dir, bool seed_mode)
+                              const char *save_dir, unsigned flags)
 {
     assert(self && (torrent || len == 0) && save_dir);
     try {
-        return add(self, torrent, len, save_dir, seed_mode);
+        return add(self, torrent, len, save_dir, flags);
     }
     TS_TORRENT_CATCH(("adding a torrent to " + std::string(save_dir)).c_str(), -1)
+}
+
+extern "C" int ts_torrent_web_seeds(ts_torrent_session_t *self, int handle, bool on)
+{
+    assert(self);
+    try {
+        return web_seeds(self, handle, on);
+    }
+    TS_TORRENT_CATCH(("torrent handle " + std::to_string(handle)).c_str(), -1)
 }
 
 extern "C" int ts_torrent_connect_peer(ts_torrent_session_t *self, int handle, const char *host_port)

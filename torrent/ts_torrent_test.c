@@ -21,6 +21,7 @@
 #define TEST_FILE_NAME "input.bin"
 #define TEST_FILE_SIZE (4 * 1024 * 1024 + 12345) /* ~4 MB, not a whole number of pieces */
 #define TEST_WAIT_MS 15000                       /* longest wait for one download */
+#define TEST_HOLD_MS 1500                        /* how long a held-back web seed must stay unused */
 #define TEST_CORRUPT_STRIDE (64 * 1024)          /* the corrupt copy has one byte flipped every this many */
 #define TEST_LISTEN "127.0.0.1:0"
 #define TEST_RATE (2 * 1024 * 1024) /* bytes/s: the rate-limited seed's upload limit (~2 s for the file) */
@@ -221,10 +222,10 @@ static void test_swarm(swarm_t *w)
     b = loopback_session();
     if (!w->seed || !a || !b)
         goto out;
-    w->seed_handle = ts_torrent_add(w->seed, w->torrent, w->torrent_len, seed_dir, true);
+    w->seed_handle = ts_torrent_add(w->seed, w->torrent, w->torrent_len, seed_dir, TS_TORRENT_SEED);
     CHECK(w->seed_handle >= 0, "seed add: %s", ts_error());
-    int ha = ts_torrent_add(a, w->torrent, w->torrent_len, a_dir, false);
-    int hb = ts_torrent_add(b, w->torrent, w->torrent_len, b_dir, false);
+    int ha = ts_torrent_add(a, w->torrent, w->torrent_len, a_dir, 0);
+    int hb = ts_torrent_add(b, w->torrent, w->torrent_len, b_dir, 0);
     CHECK(ha >= 0 && hb >= 0, "downloader add: %s", ts_error());
     if (w->seed_handle < 0 || ha < 0 || hb < 0)
         goto out;
@@ -302,7 +303,7 @@ static void test_corrupt_peer(swarm_t *w)
     ts_torrent_session_t *bad = loopback_session(), *d = loopback_session();
     if (!bad || !d)
         goto out;
-    int hbad = ts_torrent_add(bad, w->torrent, w->torrent_len, bad_dir, false);
+    int hbad = ts_torrent_add(bad, w->torrent, w->torrent_len, bad_dir, 0);
     CHECK(hbad >= 0, "corrupt seed add: %s", ts_error());
     if (hbad < 0)
         goto out;
@@ -316,7 +317,7 @@ static void test_corrupt_peer(swarm_t *w)
     if (fd >= 0)
         close(fd);
 
-    int hd = ts_torrent_add(d, w->torrent, w->torrent_len, d_dir, false);
+    int hd = ts_torrent_add(d, w->torrent, w->torrent_len, d_dir, 0);
     CHECK(hd >= 0, "downloader add: %s", ts_error());
     if (hd < 0)
         goto out;
@@ -362,8 +363,8 @@ static void test_rate_limit(swarm_t *w)
     CHECK(seed, "limited session: %s", ts_error());
     if (!seed || !d)
         goto out;
-    int hs = ts_torrent_add(seed, w->torrent, w->torrent_len, seed_dir, true);
-    int hd = ts_torrent_add(d, w->torrent, w->torrent_len, dir, false);
+    int hs = ts_torrent_add(seed, w->torrent, w->torrent_len, seed_dir, TS_TORRENT_SEED);
+    int hd = ts_torrent_add(d, w->torrent, w->torrent_len, dir, 0);
     CHECK(hs >= 0 && hd >= 0, "add: %s", ts_error());
     if (hs < 0 || hd < 0)
         goto out;
@@ -461,14 +462,21 @@ static void test_web_seed(swarm_t *w)
     CHECK(memmem(torrent, len, url, strlen(url)) && len > plain_len, "the torrent does not hold %s", url);
     if (!(d = loopback_session()))
         goto out;
-    int h = ts_torrent_add(d, torrent, len, dir, false);
+    /* Added with its web seed held back: nothing moves until it is turned on. */
+    int h = ts_torrent_add(d, torrent, len, dir, TS_TORRENT_NO_WEB_SEED);
     CHECK(h >= 0, "add: %s", ts_error());
     if (h < 0)
         goto out;
+    ts_torrent_status_t st;
+    CHECK(ts_torrent_wait(d, h, TEST_HOLD_MS) < 0, "finished with its web seed off");
+    CHECK(ts_torrent_status(d, h, &st) == 0 && !st.web_seeds_on && st.payload_down == 0 &&
+              atomic_load(&web.requests) == 0,
+          "web seed off: %lld bytes down, %d requests served", (long long)st.payload_down,
+          atomic_load(&web.requests));
+    CHECK(ts_torrent_web_seeds(d, h, true) == 0, "turning the web seed on: %s", ts_error());
     CHECK(ts_torrent_wait(d, h, TEST_WAIT_MS) == 0, "web seed download: %s", ts_error());
     CHECK(same_as(path, w->data, w->size), "%s differs from the source", path);
-    ts_torrent_status_t st;
-    CHECK(ts_torrent_status(d, h, &st) == 0 && st.payload_down >= (int64_t)w->size && st.hash_failures == 0,
+    CHECK(ts_torrent_status(d, h, &st) == 0 && st.web_seeds_on && st.payload_down >= (int64_t)w->size && st.hash_failures == 0,
           "downloaded %lld of %zu bytes, %d hash failures (%s)", (long long)st.payload_down, w->size,
           st.hash_failures, ts_error());
     CHECK(atomic_load(&web.requests) > 0 && atomic_load(&web.bytes) >= (long long)w->size,
@@ -480,6 +488,79 @@ out:
     MHD_stop_daemon(httpd);
     free(torrent);
     free(plain);
+}
+
+/* 6. An initial seeder with one upload slot: the downloaders, all connected to each other, get most pieces from
+   each other, so the seed uploads about one copy however many download (a plain seed sends several). The file is
+   bigger than the others: the seed's first unchoke rounds cost a fixed few MB, which a 4 MB file would not hide. */
+#define TEST_SLOT_PEERS 4
+#define TEST_SLOT_FILE_SIZE (32 * 1024 * 1024 + 777)
+#define TEST_SLOT_WAIT_MS 45000 /* a piece stuck with a choked peer waits for an optimistic unchoke (30 s) */
+static void test_one_slot_seed(void)
+{
+    char seed_dir[512], dir[512], path[512];
+    make_dir("bigseed");
+    snprintf(seed_dir, sizeof seed_dir, "%s/bigseed", s_root);
+    path_in(path, sizeof path, "bigseed", TEST_FILE_NAME);
+    size_t size = TEST_SLOT_FILE_SIZE;
+    unsigned char *data = malloc(size), *torrent = NULL;
+    size_t torrent_len = 0;
+    char hash[TS_TORRENT_HASH_HEX + 1];
+    uint64_t x = 0x2545F4914F6CDD1Dull ^ (uint64_t)time(NULL);
+    for (size_t i = 0; data && i < size; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data[i] = (unsigned char)(x >> 24);
+    }
+    ts_torrent_settings_t one = { .listen = TEST_LISTEN, .allow_local_peers = true, .upload_slots = 1,
+                                  .unchoke_interval_s = 2 };
+    ts_torrent_session_t *seed = NULL, *d[TEST_SLOT_PEERS] = { 0 };
+    int h[TEST_SLOT_PEERS], hs = -1;
+    if (!data || write_file(path, data, size) != 0 || ts_torrent_create(path, NULL, &torrent, &torrent_len, hash)) {
+        CHECK(0, "making the %zu-byte file and its torrent: %s", size, data ? ts_error() : "out of memory");
+        goto out;
+    }
+    seed = ts_torrent_session_new(&one);
+    CHECK(seed, "one-slot seed: %s", ts_error());
+    if (!seed || (hs = ts_torrent_add(seed, torrent, torrent_len, seed_dir, TS_TORRENT_SEED)) < 0) {
+        CHECK(0, "one-slot seed add: %s", ts_error());
+        goto out;
+    }
+    for (int i = 0; i < TEST_SLOT_PEERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "slot%d", i);
+        make_dir(name);
+        snprintf(dir, sizeof dir, "%s/%s", s_root, name);
+        if (!(d[i] = loopback_session()) || (h[i] = ts_torrent_add(d[i], torrent, torrent_len, dir, 0)) < 0) {
+            CHECK(0, "downloader %d: %s", i, ts_error());
+            goto out;
+        }
+        connect_to(d[i], h[i], seed);
+        for (int j = 0; j < i; j++)
+            connect_to(d[i], h[i], d[j]);
+    }
+    for (int i = 0; i < TEST_SLOT_PEERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "slot%d", i);
+        path_in(path, sizeof path, name, TEST_FILE_NAME);
+        CHECK(ts_torrent_wait(d[i], h[i], TEST_SLOT_WAIT_MS) == 0, "downloader %d: %s", i, ts_error());
+        CHECK(same_as(path, data, size), "%s differs from the source", path);
+    }
+    ts_torrent_status_t st;
+    if (ts_torrent_status(seed, hs, &st) == 0) {
+        NOTE("one-slot seed, %d downloaders: seed uploaded %.2fx the file", TEST_SLOT_PEERS,
+             (double)st.payload_up / (double)size);
+        CHECK(st.payload_up >= (int64_t)size && st.payload_up <= (int64_t)size * 3 / 2,
+              "one-slot seed uploaded %lld bytes for a %zu-byte file to %d downloaders", (long long)st.payload_up,
+              size, TEST_SLOT_PEERS);
+    }
+out:
+    for (int i = 0; i < TEST_SLOT_PEERS; i++)
+        ts_torrent_session_destroy(&d[i]);
+    ts_torrent_session_destroy(&seed);
+    free(data);
+    free(torrent);
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -521,7 +602,7 @@ static int entries_in(const char *dir)
 static void expect_refused(ts_torrent_session_t *ses, const char *what, const char *torrent, int len,
                            const char *save_dir, const char *needle)
 {
-    int rc = ts_torrent_add(ses, (const unsigned char *)torrent, (size_t)len, save_dir, false);
+    int rc = ts_torrent_add(ses, (const unsigned char *)torrent, (size_t)len, save_dir, 0);
     CHECK(rc == -1, "%s: accepted (handle %d)", what, rc);
     CHECK(rc >= 0 || strstr(ts_error(), needle), "%s: message \"%s\" does not name \"%s\"", what, ts_error(),
           needle);
@@ -564,11 +645,11 @@ static void test_path_escape(void)
 
     /* The same shapes with harmless names are accepted (and download nothing: no peers). */
     n = single_file_torrent(t, sizeof t, "good");
-    int h = ts_torrent_add(ses, (const unsigned char *)t, (size_t)n, save, false);
+    int h = ts_torrent_add(ses, (const unsigned char *)t, (size_t)n, save, 0);
     CHECK(h >= 0, "single-file \"good\": %s", ts_error());
     ts_torrent_remove(ses, h);
     n = multi_file_torrent(t, sizeof t, "3:sub4:good", "");
-    h = ts_torrent_add(ses, (const unsigned char *)t, (size_t)n, save, false);
+    h = ts_torrent_add(ses, (const unsigned char *)t, (size_t)n, save, 0);
     CHECK(h >= 0, "multi-file root/sub/good: %s", ts_error());
     ts_torrent_status_t st;
     CHECK(h < 0 || (ts_torrent_status(ses, h, &st) == 0 && !st.error), "status: %s %s", ts_error(), st.error_text);
@@ -607,7 +688,7 @@ static void test_bad_input(swarm_t *w)
     expect_refused(ses, "19-byte pieces", t, n, empty_dir, "not a valid torrent");
 
     /* Seed mode without the file: refused up front, naming it. */
-    int rc = ts_torrent_add(ses, w->torrent, w->torrent_len, empty_dir, true);
+    int rc = ts_torrent_add(ses, w->torrent, w->torrent_len, empty_dir, TS_TORRENT_SEED);
     CHECK(rc == -1 && strstr(ts_error(), missing), "seeding a missing file: %d, %s", rc, ts_error());
     NOTE("seeding a missing file: %s", ts_error());
     CHECK(entries_in(empty_dir) == 0, "%s is not empty", empty_dir);
@@ -624,7 +705,7 @@ static void test_bad_input(swarm_t *w)
     /* Peers and handles. */
     static const char *bad_peers[] = { "nonsense", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:99999", "host:80",
                                        "[::1]80", "::1:80" };
-    int good = ts_torrent_add(ses, w->torrent, w->torrent_len, empty_dir, false);
+    int good = ts_torrent_add(ses, w->torrent, w->torrent_len, empty_dir, 0);
     CHECK(good >= 0, "%s", ts_error());
     for (size_t i = 0; good >= 0 && i < sizeof bad_peers / sizeof bad_peers[0]; i++)
         CHECK(ts_torrent_connect_peer(ses, good, bad_peers[i]) == -1 && strstr(ts_error(), bad_peers[i]),
@@ -647,7 +728,7 @@ static void test_bad_input(swarm_t *w)
         CHECK(0, "writing %s: %s", gone_path, strerror(errno));
         goto out;
     }
-    int hg = ts_torrent_add(ses, w->torrent, w->torrent_len, gone_dir, true);
+    int hg = ts_torrent_add(ses, w->torrent, w->torrent_len, gone_dir, TS_TORRENT_SEED);
     CHECK(hg >= 0, "seed add: %s", ts_error());
     if (hg < 0)
         goto out;
@@ -656,7 +737,7 @@ static void test_bad_input(swarm_t *w)
     unlink(gone_path);
     char f_dir[512];
     snprintf(f_dir, sizeof f_dir, "%s/f", s_root);
-    int hf = ts_torrent_add(f, w->torrent, w->torrent_len, f_dir, false);
+    int hf = ts_torrent_add(f, w->torrent, w->torrent_len, f_dir, 0);
     CHECK(hf >= 0, "downloader add: %s", ts_error());
     if (hf < 0)
         goto out;
@@ -713,6 +794,8 @@ int ts_torrent_test(bool verbose)
         test_rate_limit(&w);
         NOTE("rate limit: %.2f s", now_s() - t0);
     }
+    test_one_slot_seed();
+    NOTE("one-slot seed: %.2f s", now_s() - t0);
     test_path_escape();
     test_bad_session();
     NOTE("all: %.2f s", now_s() - t0);
