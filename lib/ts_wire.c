@@ -55,6 +55,14 @@ static void drain(void *sock)
 
 Tessera__Envelope *ts_wire_recv(void *sock, bool dontwait, char *rid, size_t *rid_len, bool *again)
 {
+    return ts_wire_recv_from(sock, dontwait, rid, rid_len, NULL, 0, again);
+}
+
+Tessera__Envelope *ts_wire_recv_from(void *sock, bool dontwait, char *rid, size_t *rid_len, char *peer_ip,
+                                     size_t peer_cap, bool *again)
+{
+    if (peer_ip && peer_cap)
+        peer_ip[0] = '\0';
     *again = false;
     int flags = dontwait ? ZMQ_DONTWAIT : 0;
     if (rid) {
@@ -83,6 +91,9 @@ Tessera__Envelope *ts_wire_recv(void *sock, bool dontwait, char *rid, size_t *ri
         return NULL;
     }
     bool extra = zmq_msg_more(&msg);
+    const char *addr = peer_ip ? zmq_msg_gets(&msg, "Peer-Address") : NULL;
+    if (addr)
+        snprintf(peer_ip, peer_cap, "%s", addr);
     Tessera__Envelope *env = NULL;
     if (extra) {
         drain(sock);

@@ -16,6 +16,10 @@ int ts_wire_send(void *sock, const void *rid, size_t rid_len, const Tessera__Env
    ts_wire_free), or NULL: with *again set when nothing was waiting, else with ts_error() saying why
    the message was dropped (malformed, no body, too many frames). rid may be NULL on a DEALER. */
 Tessera__Envelope *ts_wire_recv(void *sock, bool dontwait, char *rid, size_t *rid_len, bool *again);
+/* The same, also giving the sender's IP address as the transport saw it ("" when unknown), for a ROUTER whose
+   peers connect over TCP. */
+Tessera__Envelope *ts_wire_recv_from(void *sock, bool dontwait, char *rid, size_t *rid_len, char *peer_ip,
+                                     size_t peer_cap, bool *again);
 
 /* Unpacks and checks one payload (the fuzzed entry point): NULL with ts_error() when malformed. */
 Tessera__Envelope *ts_wire_decode(const void *data, size_t len);

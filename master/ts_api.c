@@ -192,6 +192,10 @@ static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *
     char stored[TS_HASH_HEX];
     if (ts_blobs_put_file(ts_master_blobs(api->master), rq->tmp, hash, stored) < 0)
         return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "blob %s: %s", hash, ts_error());
+    /* A scene gets its torrent now, while the uploader waits, rather than at its first task. */
+    ts_seeder_t *seeder = ts_master_seeder(api->master);
+    if (seeder && blob_is_blend(ts_master_blobs(api->master), hash) && ts_seeder_publish(seeder, hash, NULL) < 0)
+        ts_warn("blob %s: no torrent, slaves will fetch it over HTTP: %s", hash, ts_error());
     return respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:I}", "hash", hash, "size", (json_int_t)rq->len));
 }
 
@@ -211,10 +215,32 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", ts_store_jobs_json(store)));
     if (strcmp(p, "jobs") == 0 && post)
         return submit_job(api, c, rq);
-    if (strcmp(p, "stats") == 0 && get)
+    if (strcmp(p, "stats") == 0 && get) {
+        ts_seeder_t *seeder = ts_master_seeder(api->master);
+        json_int_t http = (json_int_t)api->blob_bytes_served;
+        json_int_t torrent = seeder ? (json_int_t)ts_seeder_uploaded(seeder) : 0;
         return respond(c, MHD_HTTP_OK,
-                       json_pack("{s:{s:I,s:I}}", "stats", "seed_upload_bytes", (json_int_t)api->blob_bytes_served,
-                                 "http_upload_bytes", (json_int_t)api->blob_bytes_served));
+                       json_pack("{s:{s:I,s:I,s:I}}", "stats", "seed_upload_bytes", torrent + http,
+                                 "torrent_upload_bytes", torrent, "http_upload_bytes", http));
+    }
+    if (strncmp(p, "torrents/", 9) == 0 && get) {
+        const char *hash = p + 9;
+        if (!ts_hash_valid(hash))
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "torrent '%s': not a content hash (64 lower-case hex digits)",
+                                 hash);
+        ts_seeder_t *seeder = ts_master_seeder(api->master);
+        unsigned char *bytes = NULL;
+        size_t len = 0;
+        int rc = seeder ? ts_seeder_torrent(seeder, hash, &bytes, &len) : 1;
+        if (rc != 0)
+            return rc < 0 ? respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "torrent %s: %s", hash, ts_error())
+                          : respond_error(c, MHD_HTTP_NOT_FOUND, "torrent %s: not seeded here", hash);
+        struct MHD_Response *r = MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "application/x-bittorrent");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (strcmp(p, "nodes") == 0 && get)
         return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", ts_store_nodes_json(store)));
     if (strncmp(p, "blobs/", 6) == 0) {

@@ -27,6 +27,8 @@
 #define MAX_SLOTS 16
 #define MSGS_PER_WAKE 64
 #define MONITOR_ENDPOINT "inproc://master-monitor"
+#define NODE_SCENES 8        /* scenes remembered per node, for telling slaves which peers hold a scene */
+#define ASSIGN_PEERS_MAX 32  /* peers named in one Assign */
 #define UNHELD_HEARTBEATS 3 /* heartbeats after which an assigned task must appear in the node's holding list */
 
 typedef struct {
@@ -41,6 +43,12 @@ typedef struct {
     double last_seen;
     char scene[TS_HASH_HEX];   /* the scene it rendered last: preferred for its next tasks */
     bool online;
+    char peer_ip[64];          /* the address it connects from, as the transport saw it */
+    int torrent_port;          /* its torrent session's port; 0: HTTP only */
+    char fetched[NODE_SCENES][TS_HASH_HEX]; /* scenes it was sent lately (has, or is fetching): a ring */
+    int nfetched;
+    char seeding[NODE_SCENES][TS_HASH_HEX]; /* scenes it holds whole, from its last heartbeat */
+    int nseeding;
 } node_t;
 
 struct ts_master {
@@ -55,6 +63,8 @@ struct ts_master {
     int nnodes;
     double started;
     char blob_url[512];
+    char torrent_url[512];     /* "<public url>/api/v1/torrents" */
+    ts_seeder_t *seeder;       /* NULL with --no-torrent */
     ts_api_t *api;
     ts_stitcher_t *stitcher;
 };
@@ -75,6 +85,7 @@ static double wall(void)
 
 ts_store_t *ts_master_store(ts_master_t *self) { return self->store; }
 ts_blobs_t *ts_master_blobs(ts_master_t *self) { return self->blobs; }
+ts_seeder_t *ts_master_seeder(ts_master_t *self) { return self->seeder; }
 const ts_master_options_t *ts_master_options(ts_master_t *self) { return &self->opts; }
 void ts_master_wake_stitcher(ts_master_t *self) { ts_stitcher_wake(self->stitcher); }
 
@@ -126,10 +137,22 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
         goto fail;
     if (ts_store_nodes_all_offline(self->store) < 0)
         goto fail;
+    char base[400];
     if (opts->public_url)
-        snprintf(self->blob_url, sizeof self->blob_url, "%s/api/v1/blobs", opts->public_url);
+        snprintf(base, sizeof base, "%s", opts->public_url);
     else
-        snprintf(self->blob_url, sizeof self->blob_url, "http://%s/api/v1/blobs", opts->http);
+        snprintf(base, sizeof base, "http://%s", opts->http);
+    snprintf(self->blob_url, sizeof self->blob_url, "%s/api/v1/blobs", base);
+    snprintf(self->torrent_url, sizeof self->torrent_url, "%s/api/v1/torrents", base);
+    if (!opts->no_torrent) {
+        snprintf(path, sizeof path, "%s/torrents", opts->state_dir);
+        ts_seeder_options_t so = {.listen = opts->torrent_listen, .lsd = !opts->no_lsd,
+                                  .upload_slots = (int)opts->seed_slots, .web_seed_base = self->blob_url, .dir = path};
+        if (!(self->seeder = ts_seeder_new(&so, self->blobs))) {
+            ts_error_prefix("--torrent-listen %s", opts->torrent_listen);
+            goto fail;
+        }
+    }
     self->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->ctx = zmq_ctx_new();
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
@@ -178,6 +201,7 @@ void ts_master_destroy(ts_master_t **self_p)
         zmq_ctx_term(self->ctx);
     if (self->kick_fd >= 0)
         close(self->kick_fd);
+    ts_seeder_destroy(&self->seeder);
     ts_blobs_destroy(&self->blobs);
     ts_store_destroy(&self->store);
     ts_identity_destroy(&self->identity);
@@ -218,6 +242,55 @@ static void send_cancel(ts_master_t *self, node_t *n, uint64_t task)
     send_env(self, n, &env);
 }
 
+/* Remembers that a node was sent a scene (it holds it, or is fetching it: either way it is a peer for it). */
+static void note_fetched(node_t *n, const char *scene)
+{
+    int count = n->nfetched < NODE_SCENES ? n->nfetched : NODE_SCENES;
+    for (int i = 0; i < count; i++)
+        if (strcmp(n->fetched[i], scene) == 0)
+            return;
+    snprintf(n->fetched[n->nfetched++ % NODE_SCENES], TS_HASH_HEX, "%s", scene);
+}
+
+static bool has_fetched(const node_t *n, const char *scene)
+{
+    int count = n->nfetched < NODE_SCENES ? n->nfetched : NODE_SCENES;
+    for (int i = 0; i < count; i++)
+        if (strcmp(n->fetched[i], scene) == 0)
+            return true;
+    return false;
+}
+
+static bool is_seeding(const node_t *n, const char *scene)
+{
+    for (int i = 0; i < n->nseeding; i++)
+        if (strcmp(n->seeding[i], scene) == 0)
+            return true;
+    return false;
+}
+
+/* The torrent addresses of other online nodes that hold the scene or were sent it (and are fetching it); returns
+   how many. *held: whether one of them holds it whole, so the master's own seed can stay out of it. */
+static size_t scene_peers(ts_master_t *self, const node_t *to, const char *scene, char buf[][80], char **out,
+                          bool *held)
+{
+    size_t k = 0;
+    *held = false;
+    for (int i = 0; i < self->nnodes && k < ASSIGN_PEERS_MAX; i++) {
+        const node_t *p = &self->nodes[i];
+        if (p == to || !p->online || p->torrent_port <= 0 || !p->peer_ip[0])
+            continue;
+        bool seeds = is_seeding(p, scene);
+        if (!seeds && !has_fetched(p, scene))
+            continue;
+        *held = *held || seeds;
+        snprintf(buf[k], 80, strchr(p->peer_ip, ':') ? "[%s]:%d" : "%s:%d", p->peer_ip, p->torrent_port);
+        out[k] = buf[k];
+        k++;
+    }
+    return k;
+}
+
 static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
 {
     Tessera__Assign a = TESSERA__ASSIGN__INIT;
@@ -243,10 +316,29 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
     if (t->kind == TS_KIND_SEGMENT) {
         a.scene_hash = (char *)t->input_hash; /* the segment's stream-copied input is all the slave needs */
     }
+    char info_hash[TS_TORRENT_HASH_HEX + 1], turl[700], peer_buf[ASSIGN_PEERS_MAX][80];
+    char *peers[ASSIGN_PEERS_MAX];
+    if (t->kind != TS_KIND_SEGMENT && self->seeder && n->torrent_port > 0) {
+        /* a scene travels by torrent: published at upload, or now (after a restart, the kept .torrent) */
+        if (ts_seeder_publish(self->seeder, t->scene, info_hash) == 0) {
+            snprintf(turl, sizeof turl, "%s/%s", self->torrent_url, t->scene);
+            a.scene_info_hash = info_hash;
+            a.torrent_url = turl;
+            a.peers = peers;
+            bool held;
+            a.n_peers = scene_peers(self, n, t->scene, peer_buf, peers, &held);
+            a.from_master = !held; /* slaves that hold the scene serve it; the master's upload stays ~1 copy */
+        } else {
+            ts_warn("task %lld: no torrent for scene %.12s, it goes over HTTP: %s", (long long)t->id, t->scene,
+                    ts_error());
+        }
+    }
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
     env.assign = &a;
     send_env(self, n, &env);
+    if (t->kind != TS_KIND_SEGMENT)
+        note_fetched(n, t->scene);
     snprintf(n->scene, sizeof n->scene, "%s", t->scene);
     ts_debug("task %lld (job %lld kind %d frame %d tile %d) -> %s", (long long)t->id, (long long)t->job_id,
              t->kind, t->frame, t->tile, n->name);
@@ -314,7 +406,8 @@ static void requeue_unheld(ts_master_t *self, node_t *n, const uint64_t *ids, si
     free(tasks);
 }
 
-static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const Tessera__Hello *h)
+static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const char *peer_ip,
+                     const Tessera__Hello *h)
 {
     if (h->identity_key.len != TS_IDENTITY_PUBLIC_BYTES) {
         ts_warn("hello with a %zu-byte identity key refused", h->identity_key.len);
@@ -348,6 +441,8 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const T
     char *devices_json = json_dumps(devices, JSON_COMPACT);
     json_decref(devices);
     n->slots = h->slots < 1 ? 1 : h->slots > MAX_SLOTS ? MAX_SLOTS : (int)h->slots;
+    snprintf(n->peer_ip, sizeof n->peer_ip, "%s", peer_ip);
+    n->torrent_port = h->torrent_port <= 65535 ? (int)h->torrent_port : 0;
     n->last_seen = mono();
     n->online = true;
     if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", (int)h->cores,
@@ -364,6 +459,7 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const T
     Tessera__Welcome w = TESSERA__WELCOME__INIT;
     w.master_version = TS_VERSION;
     w.heartbeat_ms = (uint32_t)self->opts.heartbeat_ms;
+    w.torrent_port = self->seeder ? (uint32_t)ts_seeder_port(self->seeder) : 0;
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_WELCOME;
     env.welcome = &w;
@@ -381,10 +477,11 @@ static void reregister(ts_master_t *self, const char *rid, size_t rid_len)
         ts_warn("reregister: %s", ts_error());
 }
 
-static void on_message(ts_master_t *self, const char *rid, size_t rid_len, Tessera__Envelope *env)
+static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const char *peer_ip,
+                       Tessera__Envelope *env)
 {
     if (env->body_case == TESSERA__ENVELOPE__BODY_HELLO) {
-        on_hello(self, rid, rid_len, env->hello);
+        on_hello(self, rid, rid_len, peer_ip, env->hello);
         return;
     }
     node_t *n = node_by_rid(self, rid, rid_len);
@@ -395,6 +492,10 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, Tesse
     n->last_seen = mono();
     switch (env->body_case) {
     case TESSERA__ENVELOPE__BODY_HEARTBEAT:
+        n->nseeding = 0;
+        for (size_t i = 0; i < env->heartbeat->n_seeding && n->nseeding < NODE_SCENES; i++)
+            if (ts_hash_valid(env->heartbeat->seeding[i]))
+                snprintf(n->seeding[n->nseeding++], TS_HASH_HEX, "%s", env->heartbeat->seeding[i]);
         cancel_foreign(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
         requeue_unheld(self, n, env->heartbeat->holding, env->heartbeat->n_holding,
                        UNHELD_HEARTBEATS * (double)self->opts.heartbeat_ms / 1000.0, "does not hold it");
@@ -485,14 +586,16 @@ int ts_master_run(ts_master_t *self)
             char rid[TS_WIRE_RID_MAX];
             size_t rid_len = 0;
             bool again;
-            Tessera__Envelope *env = ts_wire_recv(self->router, true, rid, &rid_len, &again);
+            char peer_ip[64];
+            Tessera__Envelope *env = ts_wire_recv_from(self->router, true, rid, &rid_len, peer_ip, sizeof peer_ip,
+                                                       &again);
             if (!env) {
                 if (again)
                     break;
                 ts_warn("dropped a message: %s", ts_error());
                 continue;
             }
-            on_message(self, rid, rid_len, env);
+            on_message(self, rid, rid_len, peer_ip, env);
             ts_wire_free(&env);
         }
         bool kicked = false;

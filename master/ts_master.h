@@ -4,6 +4,7 @@
 
 #include "lib/ts_blobs.h"
 #include "lib/tessera.pb-c.h"
+#include "master/ts_seeder.h"
 #include "master/ts_store.h"
 #include <stdbool.h>
 
@@ -18,6 +19,10 @@ typedef struct {
     long max_failures;
     long tile_margin;
     long max_message_mb;
+    const char *torrent_listen; /* the seeding session's listen interfaces */
+    bool no_torrent;            /* inputs over HTTP only */
+    bool no_lsd;                /* local service discovery off */
+    long seed_slots;            /* slaves the master uploads to at once */
 } ts_master_options_t;
 
 typedef struct ts_master ts_master_t;
@@ -33,6 +38,8 @@ void ts_master_kick(ts_master_t *self);
 
 ts_store_t *ts_master_store(ts_master_t *self);
 ts_blobs_t *ts_master_blobs(ts_master_t *self);
+/* The seeding side of the swarm; NULL when the master runs with --no-torrent. */
+ts_seeder_t *ts_master_seeder(ts_master_t *self);
 const ts_master_options_t *ts_master_options(ts_master_t *self);
 
 /* Accepting results (ts_results.c), called on the reactor thread. Returns 0, or -1 when the result was

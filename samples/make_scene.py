@@ -27,6 +27,14 @@ class _Parser(argparse.ArgumentParser):
         raise ArgError(message)
 
 
+def pad(mb):
+    """Random hex in a text datablock: incompressible bytes that ride along in the .blend (nothing renders it)."""
+    text = bpy.data.texts.new("tessera_padding")
+    line = 4096  # characters per line
+    chunk = os.urandom(mb * 1024 * 1024 // 2).hex()
+    text.from_string("\n".join(chunk[i:i + line] for i in range(0, len(chunk), line)))
+
+
 def parse_args(argv):
     p = _Parser(prog="make_scene.py", add_help=True)
     p.add_argument("--out", required=True, help="output .blend path")
@@ -44,6 +52,8 @@ def parse_args(argv):
     p.add_argument("--adaptive-min-samples", type=int, default=None)
     p.add_argument("--no-adaptive", action="store_true")
     p.add_argument("--transparent", action="store_true", help="film transparent (alpha)")
+    p.add_argument("--pad-mb", type=int, default=0,
+                   help="add a text datablock of this many MB of random hex (a big scene, as with textures)")
     a = p.parse_args(argv)
 
     if not a.out.endswith(".blend"):
@@ -228,6 +238,8 @@ def main():
         sys.stdout.flush()
         os._exit(e.code if isinstance(e.code, int) else 0)
     build(a)
+    if a.pad_mb > 0:
+        pad(a.pad_mb)
     out = os.path.abspath(a.out)
     d = os.path.dirname(out)
     if d and not os.path.isdir(d):

@@ -29,6 +29,7 @@ struct ts_executor {
     ts_identity_t *identity;
     ts_blobs_t *cache;
     ts_blender_t *blender;
+    ts_swarm_t *swarm; /* NULL: HTTP only */
     void *out; /* PAIR socket, used only by the thread */
     pthread_t thread;
     pthread_mutex_t lock;
@@ -59,14 +60,37 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 
 /* Makes sure the cache holds a blob: verified (re-hashed) at its first use in this run, downloaded when missing or
    corrupt, marked as used, and the cache kept under its size bound. */
-static int ensure_blob(ts_executor_t *self, const char *url, const char *hash)
+/* Re-hashes a cached input; a corrupt one is removed (and said so). */
+static int verify_cached(ts_executor_t *self, const char *hash)
+{
+    if (ts_blobs_verify(self->cache, hash) == 0)
+        return 0;
+    ts_warn("cached %s was corrupt: fetching it again", hash);
+    return -1;
+}
+
+static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char *hash)
 {
     for (int i = 0; i < self->nverified && i < VERIFIED_MAX; i++)
         if (strcmp(self->verified[i], hash) == 0 && ts_blobs_has(self->cache, hash)) {
             ts_blobs_touch(self->cache, hash);
             return 0;
         }
-    if (ts_fetch_blob(self->cache, url, hash, &self->stop) < 0)
+    bool fetched = false;
+    if (self->swarm && t->info_hash[0] && strcmp(hash, t->scene) == 0 &&
+        !(ts_blobs_has(self->cache, hash) && verify_cached(self, hash) == 0)) {
+        char *peers[TS_TASK_PEERS];
+        for (int i = 0; i < t->npeers; i++)
+            peers[i] = (char *)t->peers[i];
+        if (ts_swarm_fetch(self->swarm, hash, t->info_hash, t->torrent_url, peers, (size_t)t->npeers, t->from_master,
+                           &self->stop) == 0)
+            fetched = true;
+        else if (self->stop)
+            return -1;
+        else
+            ts_warn("fetching %.12s by torrent failed, trying plain HTTP: %s", hash, ts_error());
+    }
+    if (!fetched && ts_fetch_blob(self->cache, t->blob_url, hash, &self->stop) < 0)
         return -1;
     snprintf(self->verified[self->nverified++ % VERIFIED_MAX], TS_HASH_HEX, "%s", hash);
     ts_blobs_touch(self->cache, hash);
@@ -80,6 +104,8 @@ static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t)
     long long removed = ts_blobs_evict(self->cache, (long long)self->opts->cache_mb << 20, keep);
     if (removed > 0)
         ts_info("cache over %ld MB: %lld bytes of least recently used inputs removed", self->opts->cache_mb, removed);
+    if (removed > 0 && self->swarm)
+        ts_swarm_forget_missing(self->swarm); /* stop seeding what is gone */
 }
 
 /* Encodes a video segment with the job's pinned settings; no Blender involved. */
@@ -123,12 +149,12 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
 {
     char scene[PATH_MAX], input[PATH_MAX], out[PATH_MAX];
     r->ok = false;
-    if (ensure_blob(self, t->blob_url, t->scene) < 0) {
+    if (ensure_blob(self, t, t->scene) < 0) {
         snprintf(errbuf, cap, "fetching the scene: %s", ts_error());
         return;
     }
     ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
-    if (t->kind == TESSERA__TASK_KIND__TASK_FINISH && ensure_blob(self, t->blob_url, t->input) < 0) {
+    if (t->kind == TESSERA__TASK_KIND__TASK_FINISH && ensure_blob(self, t, t->input) < 0) {
         snprintf(errbuf, cap, "fetching the stitched frame: %s", ts_error());
         return;
     }
@@ -283,7 +309,7 @@ static void *run(void *arg)
 }
 
 ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, const ts_slave_options_t *opts,
-                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender)
+                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender, ts_swarm_t *swarm)
 {
     ts_executor_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -292,6 +318,7 @@ ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, cons
     self->identity = identity;
     self->cache = cache;
     self->blender = blender;
+    self->swarm = swarm;
     char outdir[PATH_MAX];
     snprintf(outdir, sizeof outdir, "%s/out", opts->work);
     mkdir(outdir, 0755);

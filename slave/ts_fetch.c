@@ -4,6 +4,8 @@
 #include "lib/ts_log.h"
 #include <curl/curl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,5 +69,60 @@ int ts_fetch_blob(ts_blobs_t *cache, const char *base_url, const char *hash, vol
     }
     if (ts_blobs_put_file(cache, tmp, hash, got) < 0)
         return ts_error_prefix("%s", url);
+    return 0;
+}
+
+typedef struct {
+    unsigned char *data;
+    size_t len, max;
+    bool too_big;
+} membuf_t;
+
+static size_t to_mem(char *ptr, size_t size, size_t n, void *arg)
+{
+    membuf_t *m = arg;
+    size_t add = size * n;
+    if (m->len + add > m->max) {
+        m->too_big = true;
+        return 0;
+    }
+    unsigned char *grown = realloc(m->data, m->len + add);
+    if (!grown)
+        return 0;
+    m->data = grown;
+    memcpy(m->data + m->len, ptr, add);
+    m->len += add;
+    return add;
+}
+
+int ts_fetch_mem(const char *url, size_t max, unsigned char **data, size_t *len, volatile sig_atomic_t *stop)
+{
+    membuf_t m = {.max = max};
+    CURL *c = curl_easy_init();
+    if (!c)
+        return ts_error_set("%s: out of memory", url);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_mem);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || m.len == 0) {
+        free(m.data);
+        if (m.too_big)
+            return ts_error_set("%s: larger than %zu bytes", url, max);
+        return ts_error_set("%s: %s", url, rc != CURLE_OK ? (errbuf[0] ? errbuf : curl_easy_strerror(rc)) : "empty");
+    }
+    *data = m.data;
+    *len = m.len;
     return 0;
 }

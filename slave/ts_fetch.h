@@ -9,4 +9,7 @@
    verified against the hash. A cached copy is re-hashed once per run (verified set by the caller). */
 int ts_fetch_blob(ts_blobs_t *cache, const char *base_url, const char *hash, volatile sig_atomic_t *stop);
 
+/* Downloads a small document (at most max bytes) into memory: *data (malloc'd, the caller frees), *len. */
+int ts_fetch_mem(const char *url, size_t max, unsigned char **data, size_t *len, volatile sig_atomic_t *stop);
+
 #endif

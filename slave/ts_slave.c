@@ -7,9 +7,11 @@
 #include "lib/ts_version.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_slave.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #define MONITOR_ENDPOINT "inproc://slave-monitor"
 #define DEFAULT_HEARTBEAT_MS 1000
 #define HOLD_MAX 64
+#define SEEDING_REPORT_MAX 32 /* inputs named in a heartbeat as seeded here */
 #define INFO_TIMEOUT_S 120.0
 #define PENDING_MAX 64
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
@@ -32,6 +35,7 @@ typedef struct {
     ts_identity_t *identity;
     void *dealer, *results, *monitor;
     ts_executor_t *exec;
+    ts_swarm_t *swarm;
     char blender_version[32];
     char **devices;
     size_t ndevices;
@@ -65,6 +69,7 @@ static void send_hello(slave_t *s)
     h.devices = s->devices;
     h.n_devices = s->ndevices;
     h.cores = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+    h.torrent_port = s->swarm ? (uint32_t)ts_swarm_port(s->swarm) : 0;
     struct sysinfo si;
     if (sysinfo(&si) == 0)
         h.memory = (uint64_t)si.totalram * si.mem_unit;
@@ -85,6 +90,14 @@ static void send_heartbeat(slave_t *s)
     hb.holding = holding;
     hb.n_holding = (size_t)ts_executor_holding(s->exec, holding, HOLD_MAX);
     hb.free_slots = (uint32_t)(s->opts->slots > (long)hb.n_holding ? s->opts->slots - (long)hb.n_holding : 0);
+    char seeding[SEEDING_REPORT_MAX][TS_HASH_HEX];
+    char *seeding_p[SEEDING_REPORT_MAX];
+    if (s->swarm) {
+        hb.n_seeding = (size_t)ts_swarm_seeding(s->swarm, seeding, SEEDING_REPORT_MAX);
+        for (size_t i = 0; i < hb.n_seeding; i++)
+            seeding_p[i] = seeding[i];
+        hb.seeding = seeding_p;
+    }
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
     env.body_case = TESSERA__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
@@ -100,6 +113,44 @@ static void flush_pending(slave_t *s)
     }
 }
 
+/* The master seeds on the host we connect to (tcp://HOST:PORT), at the port its Welcome gives. */
+static void set_master_peer(slave_t *s, uint32_t port)
+{
+    if (port == 0 || port > 65535) {
+        ts_swarm_set_master(s->swarm, NULL);
+        return;
+    }
+    const char *hp = strstr(s->opts->master, "://");
+    hp = hp ? hp + 3 : s->opts->master;
+    char host[256];
+    const char *colon = strrchr(hp, ':');
+    size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
+    if (n >= sizeof host)
+        n = sizeof host - 1;
+    memcpy(host, hp, n);
+    host[n] = '\0';
+    if (host[0] == '[' && n > 1 && host[n - 1] == ']') { /* [v6] */
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char ip[INET6_ADDRSTRLEN] = "", peer[96];
+    if (getaddrinfo(host, NULL, &hints, &res) == 0 && res) {
+        if (res->ai_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, ip, sizeof ip);
+        else if (res->ai_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, ip, sizeof ip);
+    }
+    if (res)
+        freeaddrinfo(res);
+    if (!ip[0]) {
+        ts_warn("the master's host '%s' does not resolve: its torrent peer is left out", host);
+        return;
+    }
+    snprintf(peer, sizeof peer, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+    ts_swarm_set_master(s->swarm, peer);
+}
+
 static void on_master(slave_t *s, Tessera__Envelope *env)
 {
     switch (env->body_case) {
@@ -109,6 +160,8 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
         s->welcomed = true;
         if (env->welcome->heartbeat_ms > 0)
             s->heartbeat_ms = env->welcome->heartbeat_ms;
+        if (s->swarm)
+            set_master_peer(s, env->welcome->torrent_port);
         break;
     case TESSERA__ENVELOPE__BODY_REREGISTER:
         ts_info("the master asks for a new hello (it restarted?)");
@@ -129,6 +182,17 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
         snprintf(t.params, sizeof t.params, "%s", a->params);
         t.start_pts = a->start_pts;
         t.end_pts = a->end_pts;
+        if (a->scene_info_hash[0] && strlen(a->scene_info_hash) == TS_TORRENT_HASH_HEX &&
+            strspn(a->scene_info_hash, "0123456789abcdef") == TS_TORRENT_HASH_HEX) {
+            snprintf(t.info_hash, sizeof t.info_hash, "%s", a->scene_info_hash);
+            snprintf(t.torrent_url, sizeof t.torrent_url, "%s", a->torrent_url);
+            t.from_master = a->from_master;
+            for (size_t i = 0; i < a->n_peers && t.npeers < TS_TASK_PEERS; i++)
+                snprintf(t.peers[t.npeers++], sizeof t.peers[0], "%s", a->peers[i]);
+        } else if (a->scene_info_hash[0]) {
+            ts_warn("task %llu: malformed info-hash ignored; the scene comes over HTTP",
+                    (unsigned long long)a->task_id);
+        }
         if (a->render) {
             t.x0 = a->render->x0;
             t.y0 = a->render->y0;
@@ -235,7 +299,17 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     }
     s.results = zmq_socket(ctx, ZMQ_PAIR);
     zmq_bind(s.results, RESULTS_ENDPOINT);
-    s.exec = ts_executor_new(ctx, RESULTS_ENDPOINT, o, s.identity, cache, blender);
+    if (!o->no_torrent) {
+        snprintf(path, sizeof path, "%s/torrents", o->work);
+        ts_swarm_options_t so = {.listen = o->torrent_listen, .lsd = !o->no_lsd,
+                                 .web_seed_after_s = o->web_seed_after_s, .dir = path};
+        if (!(s.swarm = ts_swarm_new(&so, cache))) {
+            ts_err("--torrent-listen %s: %s", o->torrent_listen, ts_error());
+            rc = 1;
+            goto out;
+        }
+    }
+    s.exec = ts_executor_new(ctx, RESULTS_ENDPOINT, o, s.identity, cache, blender, s.swarm);
     s.dealer = zmq_socket(ctx, ZMQ_DEALER);
     char pub[TS_IDENTITY_Z85_LEN + 1], sec[TS_IDENTITY_Z85_LEN + 1];
     ts_identity_curve_public(s.identity, pub);
@@ -315,6 +389,7 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     ts_info("slave stopping");
 out:
     ts_executor_destroy(&s.exec);  /* joins the thread; Blender is killed below */
+    ts_swarm_destroy(&s.swarm);
     ts_blender_destroy(&blender);
     for (int i = 0; i < s.npending; i++)
         zmq_msg_close(&s.pending[i]);

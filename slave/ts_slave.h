@@ -6,6 +6,7 @@
 #include "lib/ts_identity.h"
 #include "lib/tessera.pb-c.h"
 #include "slave/ts_blender.h"
+#include "slave/ts_swarm.h"
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,7 +23,13 @@ typedef struct {
     long task_timeout_s;
     long handshake_timeout_s; /* give up when the master refuses our handshake this long */
     long cache_mb;            /* size bound of the input cache */
+    const char *torrent_listen; /* the torrent session's listen interfaces */
+    bool no_torrent;          /* inputs over HTTP only */
+    bool no_lsd;              /* local service discovery off */
+    long web_seed_after_s;    /* seconds without progress from peers before the master's web seed is used */
 } ts_slave_options_t;
+
+#define TS_TASK_PEERS 16      /* peers of a task's scene kept from its Assign */
 
 /* A task as the executor keeps it. */
 typedef struct {
@@ -38,6 +45,11 @@ typedef struct {
     char format[16];
     int64_t start_pts, end_pts;   /* TASK_SEGMENT */
     char params[512];             /* TASK_SEGMENT: encoder settings, JSON */
+    char info_hash[TS_TORRENT_HASH_HEX + 1]; /* the scene's torrent; "" for HTTP */
+    char torrent_url[600];
+    char peers[TS_TASK_PEERS][80];
+    int npeers;
+    bool from_master;
 } ts_slave_task_t;
 
 typedef struct ts_executor ts_executor_t;
@@ -45,7 +57,7 @@ typedef struct ts_executor ts_executor_t;
 /* The executor owns the Blender process and runs one task at a time; results come back as packed
    Envelopes on the inproc endpoint given. */
 ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, const ts_slave_options_t *opts,
-                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender);
+                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender, ts_swarm_t *swarm);
 void ts_executor_destroy(ts_executor_t **self_p);
 void ts_executor_push(ts_executor_t *self, const ts_slave_task_t *task);
 void ts_executor_cancel(ts_executor_t *self, uint64_t task_id);

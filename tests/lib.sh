@@ -24,7 +24,8 @@ make_scene() {
 
 start_master() {
   "$BIN/tessera-master" --state "$T/master" --listen "tcp://127.0.0.1:$ZPORT" --http "127.0.0.1:$HPORT" \
-    --node-timeout "${NODE_TIMEOUT:-4}" --heartbeat-ms 500 "$@" >>"$T/master.log" 2>&1 &
+    --node-timeout "${NODE_TIMEOUT:-4}" --heartbeat-ms 500 --no-lsd --torrent-listen 127.0.0.1:0 "$@" \
+    >>"$T/master.log" 2>&1 &
   MASTER_PID=$!
   PIDS+=("$MASTER_PID")
   for _ in $(seq 100); do
@@ -38,7 +39,7 @@ start_master() {
 start_slave() {
   local name=$1; shift
   "$BIN/tessera-slave" --master "tcp://127.0.0.1:$ZPORT" --master-cert "$T/master/master.cert" \
-    --work "$T/slave-$name" --name "$name" "$@" >>"$T/slave-$name.log" 2>&1 &
+    --work "$T/slave-$name" --name "$name" --no-lsd --torrent-listen 127.0.0.1:0 "$@" >>"$T/slave-$name.log" 2>&1 &
   SLAVE_PID=$!
   PIDS+=("$SLAVE_PID")
 }

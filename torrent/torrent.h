@@ -70,6 +70,8 @@ int ts_torrent_create(const char *path, const char *web_seed_url, unsigned char 
    message naming the path. Returns the torrent's handle (>= 0) or -1. */
 int ts_torrent_add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, const char *save_dir,
                    unsigned flags);
+/* The v1 info-hash of an added torrent, 40 lowercase hex characters. -1 for an unknown handle. */
+int ts_torrent_info_hash(ts_torrent_session_t *self, int handle, char info_hash[TS_TORRENT_HASH_HEX + 1]);
 /* Turns the torrent's own web seeds (its url-list) on or off; 0, or -1 for an unknown handle. */
 int ts_torrent_web_seeds(ts_torrent_session_t *self, int handle, bool on);
 /* Connects a known peer, "a.b.c.d:port" or "[v6]:port", to a torrent. Returns at once; the connection is made in
@@ -94,7 +96,8 @@ int ts_torrent_status(ts_torrent_session_t *self, int handle, ts_torrent_status_
 int ts_torrent_wait(ts_torrent_session_t *self, int handle, int timeout_ms);
 /* Session-wide payload byte counters (all torrents, including removed ones). */
 int ts_torrent_session_counters(ts_torrent_session_t *self, int64_t *payload_up, int64_t *payload_down);
-/* Removes a torrent from the session (its files stay); the handle becomes unknown. Unknown handles: no-op. */
+/* Removes a torrent from the session (its files stay) and waits, a few seconds at most, until libtorrent has let go
+   of it, so it can be added again at once; the handle becomes unknown. Unknown handles: no-op. */
 void ts_torrent_remove(ts_torrent_session_t *self, int handle);
 
 int ts_torrent_test(bool verbose);

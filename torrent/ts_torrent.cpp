@@ -42,6 +42,7 @@ namespace fs = std::filesystem;
 
 #define TS_TORRENT_LISTEN_TIMEOUT_MS 10000 /* longest wait for the listen sockets when a session starts */
 #define TS_TORRENT_STATS_TIMEOUT_MS 5000   /* longest wait for a session_stats_alert */
+#define TS_TORRENT_REMOVE_TIMEOUT_MS 5000  /* longest wait for libtorrent to drop a removed torrent */
 #define TS_TORRENT_USER_AGENT "tessera/" TS_VERSION
 #define TS_TORRENT_MAX_TORRENT_BYTES (10 * 1024 * 1024) /* largest .torrent accepted (libtorrent's default) */
 #define TS_TORRENT_DECODE_DEPTH 100                     /* bdecode nesting limit (libtorrent's default) */
@@ -743,6 +744,20 @@ extern "C" int ts_torrent_add(ts_torrent_session_t *self, const unsigned char *t
     TS_TORRENT_CATCH(("adding a torrent to " + std::string(save_dir)).c_str(), -1)
 }
 
+extern "C" int ts_torrent_info_hash(ts_torrent_session_t *self, int handle, char info_hash[TS_TORRENT_HASH_HEX + 1])
+{
+    assert(self && info_hash);
+    try {
+        torrent_rec *r = rec_of(self, handle);
+        if (!r)
+            return -1;
+        std::string hex = hex_of(r->h.info_hashes().v1);
+        std::snprintf(info_hash, TS_TORRENT_HASH_HEX + 1, "%s", hex.c_str());
+        return 0;
+    }
+    TS_TORRENT_CATCH(("torrent handle " + std::to_string(handle)).c_str(), -1)
+}
+
 extern "C" int ts_torrent_web_seeds(ts_torrent_session_t *self, int handle, bool on)
 {
     assert(self);
@@ -794,7 +809,13 @@ extern "C" void ts_torrent_remove(ts_torrent_session_t *self, int handle)
     if (handle < 0 || (size_t)handle >= self->torrents.size() || self->torrents[handle].removed)
         return;
     try {
+        /* Wait (briefly) until libtorrent has let go of the torrent and its files, so the same torrent can be
+           added again at once (from another directory, say) and the files moved. */
+        lt::info_hash_t ih = self->torrents[handle].h.info_hashes();
         self->ses->remove_torrent(self->torrents[handle].h);
+        auto deadline = clock_type::now() + std::chrono::milliseconds(TS_TORRENT_REMOVE_TIMEOUT_MS);
+        while (ms_left(deadline) > 0 && self->ses->find_torrent(ih.get_best()).is_valid())
+            pump(self, 50);
     } catch (const std::exception &e) {
         ts_warn("torrent handle %d: removing: %s", handle, e.what());
     } catch (...) {

@@ -224,6 +224,11 @@ static void test_swarm(swarm_t *w)
         goto out;
     w->seed_handle = ts_torrent_add(w->seed, w->torrent, w->torrent_len, seed_dir, TS_TORRENT_SEED);
     CHECK(w->seed_handle >= 0, "seed add: %s", ts_error());
+    char added_hash[TS_TORRENT_HASH_HEX + 1] = "";
+    CHECK(w->seed_handle < 0 || (ts_torrent_info_hash(w->seed, w->seed_handle, added_hash) == 0 &&
+                                 strcmp(added_hash, hash) == 0),
+          "added torrent's info-hash %s, created %s", added_hash, hash);
+    CHECK(ts_torrent_info_hash(w->seed, 9999, added_hash) < 0, "info-hash of an unknown handle");
     int ha = ts_torrent_add(a, w->torrent, w->torrent_len, a_dir, 0);
     int hb = ts_torrent_add(b, w->torrent, w->torrent_len, b_dir, 0);
     CHECK(ha >= 0 && hb >= 0, "downloader add: %s", ts_error());
