@@ -467,6 +467,15 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     schedule_node(self, n);
 }
 
+/* What a node says it seeds (heartbeats and results carry the whole list). */
+static void note_seeding(node_t *n, char *const *hashes, size_t count)
+{
+    n->nseeding = 0;
+    for (size_t i = 0; i < count && n->nseeding < NODE_SCENES; i++)
+        if (ts_hash_valid(hashes[i]))
+            snprintf(n->seeding[n->nseeding++], TS_HASH_HEX, "%s", hashes[i]);
+}
+
 static void reregister(ts_master_t *self, const char *rid, size_t rid_len)
 {
     Tessera__Reregister rr = TESSERA__REREGISTER__INIT;
@@ -492,15 +501,13 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const
     n->last_seen = mono();
     switch (env->body_case) {
     case TESSERA__ENVELOPE__BODY_HEARTBEAT:
-        n->nseeding = 0;
-        for (size_t i = 0; i < env->heartbeat->n_seeding && n->nseeding < NODE_SCENES; i++)
-            if (ts_hash_valid(env->heartbeat->seeding[i]))
-                snprintf(n->seeding[n->nseeding++], TS_HASH_HEX, "%s", env->heartbeat->seeding[i]);
+        note_seeding(n, env->heartbeat->seeding, env->heartbeat->n_seeding);
         cancel_foreign(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
         requeue_unheld(self, n, env->heartbeat->holding, env->heartbeat->n_holding,
                        UNHELD_HEARTBEATS * (double)self->opts.heartbeat_ms / 1000.0, "does not hold it");
         break;
     case TESSERA__ENVELOPE__BODY_RESULT:
+        note_seeding(n, env->result->seeding, env->result->n_seeding);
         if (ts_results_accept(self, n->id, n->key, env->result) < 0)
             ts_warn("result of task %llu from %s refused: %s", (unsigned long long)env->result->task_id, n->name,
                     ts_error());

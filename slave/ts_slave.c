@@ -25,7 +25,6 @@
 #define MONITOR_ENDPOINT "inproc://slave-monitor"
 #define DEFAULT_HEARTBEAT_MS 1000
 #define HOLD_MAX 64
-#define SEEDING_REPORT_MAX 32 /* inputs named in a heartbeat as seeded here */
 #define INFO_TIMEOUT_S 120.0
 #define PENDING_MAX 64
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */

@@ -30,6 +30,7 @@ typedef struct {
 } ts_slave_options_t;
 
 #define TS_TASK_PEERS 16      /* peers of a task's scene kept from its Assign */
+#define SEEDING_REPORT_MAX 32 /* inputs named in a heartbeat or result as seeded here */
 
 /* A task as the executor keeps it. */
 typedef struct {
