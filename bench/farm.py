@@ -43,18 +43,19 @@ def tree_cpu(roots):
 class Farm:
     """Starts a master and n slaves in work/; stop() ends them with SIGTERM and checks they exit 0."""
 
-    def __init__(self, work, slaves, port):
+    def __init__(self, work, slaves, port, master_args=(), slave_args=()):
         self.zmq, self.http = "tcp://127.0.0.1:%d" % port, "127.0.0.1:%d" % (port + 1)
         self.env = dict(os.environ, TESSERA_MASTER="http://" + self.http)
         log = open(os.path.join(work, "farm.log"), "ab")
         self.procs = [subprocess.Popen([os.path.join(BIN, "tessera-master"), "--state", os.path.join(work, "master"),
-                                        "--listen", self.zmq, "--http", self.http], stdout=log, stderr=log)]
+                                        "--listen", self.zmq, "--http", self.http] + list(master_args),
+                                       stdout=log, stderr=log)]
         self._wait(lambda: urllib.request.urlopen("http://%s/api/v1/health" % self.http, timeout=1))
         for i in range(slaves):
             self.procs.append(subprocess.Popen(
                 [os.path.join(BIN, "tessera-slave"), "--master", self.zmq, "--master-cert",
                  os.path.join(work, "master", "master.cert"), "--work", os.path.join(work, "slave%d" % i),
-                 "--name", "bench%d" % i], stdout=log, stderr=log))
+                 "--name", "bench%d" % i] + list(slave_args), stdout=log, stderr=log))
         self._wait(lambda: self._online() >= slaves or None)
 
     def _online(self):
@@ -71,6 +72,10 @@ class Farm:
                 pass
             time.sleep(0.1)
         raise SystemExit("the farm did not come up")
+
+    def stats(self):
+        """The master's counters (GET /api/v1/stats)."""
+        return json.load(urllib.request.urlopen("http://%s/api/v1/stats" % self.http, timeout=10))["stats"]
 
     def cpu(self):
         return tree_cpu([p.pid for p in self.procs])

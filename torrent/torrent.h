@@ -59,8 +59,6 @@ int ts_torrent_create(const char *path, const char *web_seed_url, unsigned char 
 
 /* ts_torrent_add flags. */
 #define TS_TORRENT_SEED 1u        /* the files are complete already: seed them */
-#define TS_TORRENT_SUPER_SEED 2u  /* with SEED: BEP 16 super seeding, each piece offered to one peer until another
-                                     peer has it, so an initial seeder uploads each piece about once */
 #define TS_TORRENT_NO_WEB_SEED 4u /* leave the torrent's web seeds out until ts_torrent_web_seeds() turns them on */
 
 /* Adds a torrent from its bencoded bytes, with its files in save_dir (created if missing). TS_TORRENT_SEED: the

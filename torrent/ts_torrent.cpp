@@ -493,9 +493,7 @@ int create(const char *path, const char *web_seed_url, unsigned char **torrent, 
 int add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, const char *save_dir, unsigned flags)
 {
     const bool seed_mode = flags & TS_TORRENT_SEED;
-    if ((flags & TS_TORRENT_SUPER_SEED) && !seed_mode)
-        return ts_error_set("adding a torrent to %s: super seeding needs a complete torrent (TS_TORRENT_SEED)",
-                            save_dir);
+
     if (len == 0)
         return ts_error_set("adding a torrent to %s: the torrent is empty (0 bytes)", save_dir);
     if (len > TS_TORRENT_MAX_TORRENT_BYTES)
@@ -535,8 +533,6 @@ int add(ts_torrent_session_t *self, const unsigned char *torrent, size_t len, co
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
     if (seed_mode)
         atp.flags |= lt::torrent_flags::seed_mode;
-    if (flags & TS_TORRENT_SUPER_SEED)
-        atp.flags |= lt::torrent_flags::super_seeding;
     torrent_rec rec;
     /* load_torrent may leave the url-list in the torrent_info or move it to url_seeds: take both */
     for (const lt::web_seed_entry &ws : atp.ti->web_seeds())
