@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies) with ASan+UBSan and runs each for a while.
+# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files) with ASan+UBSan and runs
+# each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,8 +14,30 @@ COMMON="lib/ts_wire.c lib/ts_error.c build/gen/lib/tessera.pb-c.c"
 LIBS="$(pkg-config --cflags --libs libprotobuf-c libzmq jansson libsodium libavcodec libavutil)"
 clang $FLAGS tests/fuzz_wire.c $COMMON $LIBS -o "$OUT/fuzz_wire" || exit 1
 clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c splitter/ts_tileplan.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
+SAN_CXX="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -std=c++17 -I."
+clang++ $SAN_CXX $(pkg-config --cflags libtorrent-rasterbar) -c torrent/ts_torrent.cpp -o "$OUT/ts_torrent.o" || exit 1
+clang $FLAGS -c tests/fuzz_torrent.c -o "$OUT/fuzz_torrent.o" || exit 1
+clang $FLAGS -c lib/ts_error.c -o "$OUT/ts_error.o" && clang $FLAGS -c lib/ts_log.c -o "$OUT/ts_log.o" || exit 1
+clang++ -fsanitize=fuzzer,address,undefined "$OUT/fuzz_torrent.o" "$OUT/ts_torrent.o" "$OUT/ts_error.o" "$OUT/ts_log.o" \
+  $(pkg-config --libs libtorrent-rasterbar) -lpthread -o "$OUT/fuzz_torrent" || exit 1
+# A valid single-file torrent and a multi-file one as seeds, so the fuzzer starts past the bencode syntax.
+mkdir -p "$OUT/corpus-fuzz_torrent"
+python3 - "$OUT/corpus-fuzz_torrent" <<'PY'
+import sys
+def b(x):
+    if isinstance(x, int): return b"i%de" % x
+    if isinstance(x, str): x = x.encode()
+    if isinstance(x, bytes): return b"%d:%s" % (len(x), x)
+    if isinstance(x, list): return b"l" + b"".join(b(i) for i in x) + b"e"
+    return b"d" + b"".join(b(k) + b(v) for k, v in sorted(x.items())) + b"e"
+one = {"url-list": "http://127.0.0.1:1/b", "info": {"name": "a" * 64, "length": 40000, "piece length": 16384, "pieces": b"\1" * 60}}
+many = {"info": {"name": "dir", "piece length": 16384, "pieces": b"\2" * 20,
+                 "files": [{"length": 5, "path": ["x", "y"]}, {"length": 7, "path": ["z"]}]}}
+for name, t in (("single", one), ("multi", many)):
+    open("%s/%s.torrent" % (sys.argv[1], name), "wb").write(b(t))
+PY
 fails=0
-for t in fuzz_wire fuzz_jobreq; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent; do
   mkdir -p "$OUT/corpus-$t"
   if "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=4096 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
     echo "ok: $t ran ${SECONDS_PER}s: $(grep -o 'Done [0-9]* runs' "$OUT/$t.log")"
