@@ -54,7 +54,7 @@ def main():
     digest = hashlib.blake2b(open(scene, "rb").read(), digest_size=32).hexdigest()
     print("scene: %d bytes; %d run(s) per figure; figures are the master's upload / the scene's size" % (size, a.runs))
     print("%7s %15s %15s %12s %12s" % ("slaves", "torrent", "http", "http/torrent", "got scene"))
-    port = 31000 + os.getpid() % 2000 * 2
+    port = 21000 + os.getpid() % 5000 * 2  # below the ephemeral ports (32768+)
     for n in [int(x) for x in a.slaves.split(",")]:
         fig = {True: [], False: []}
         got = []

@@ -7,7 +7,7 @@ T=$(mktemp -d /tmp/tessera-test.XXXXXX)
 PIDS=()
 FAILS=0
 # Ports from the test's own process id, so tests can run side by side.
-ZPORT=$((20000 + ($$ % 10000) * 2))
+ZPORT=$((20000 + ($$ % 6000) * 2)) # below the ephemeral range (32768+) that port-0 listeners and clients use
 HPORT=$((ZPORT + 1))
 export TESSERA_MASTER=http://127.0.0.1:$HPORT
 
