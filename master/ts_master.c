@@ -242,31 +242,19 @@ static void send_cancel(ts_master_t *self, node_t *n, uint64_t task)
     send_env(self, n, &env);
 }
 
+static bool listed(const char (*list)[TS_HASH_HEX], int count, const char *scene)
+{
+    for (int i = 0; i < count && i < NODE_SCENES; i++)
+        if (strcmp(list[i], scene) == 0)
+            return true;
+    return false;
+}
+
 /* Remembers that a node was sent a scene (it holds it, or is fetching it: either way it is a peer for it). */
 static void note_fetched(node_t *n, const char *scene)
 {
-    int count = n->nfetched < NODE_SCENES ? n->nfetched : NODE_SCENES;
-    for (int i = 0; i < count; i++)
-        if (strcmp(n->fetched[i], scene) == 0)
-            return;
-    snprintf(n->fetched[n->nfetched++ % NODE_SCENES], TS_HASH_HEX, "%s", scene);
-}
-
-static bool has_fetched(const node_t *n, const char *scene)
-{
-    int count = n->nfetched < NODE_SCENES ? n->nfetched : NODE_SCENES;
-    for (int i = 0; i < count; i++)
-        if (strcmp(n->fetched[i], scene) == 0)
-            return true;
-    return false;
-}
-
-static bool is_seeding(const node_t *n, const char *scene)
-{
-    for (int i = 0; i < n->nseeding; i++)
-        if (strcmp(n->seeding[i], scene) == 0)
-            return true;
-    return false;
+    if (!listed((const char (*)[TS_HASH_HEX])n->fetched, n->nfetched, scene))
+        snprintf(n->fetched[n->nfetched++ % NODE_SCENES], TS_HASH_HEX, "%s", scene);
 }
 
 /* The torrent addresses of other online nodes that hold the scene or were sent it (and are fetching it); returns
@@ -280,8 +268,8 @@ static size_t scene_peers(ts_master_t *self, const node_t *to, const char *scene
         const node_t *p = &self->nodes[i];
         if (p == to || !p->online || p->torrent_port <= 0 || !p->peer_ip[0])
             continue;
-        bool seeds = is_seeding(p, scene);
-        if (!seeds && !has_fetched(p, scene))
+        bool seeds = listed(p->seeding, p->nseeding, scene);
+        if (!seeds && !listed(p->fetched, p->nfetched, scene))
             continue;
         *held = *held || seeds;
         snprintf(buf[k], 80, strchr(p->peer_ip, ':') ? "[%s]:%d" : "%s:%d", p->peer_ip, p->torrent_port);

@@ -1,6 +1,7 @@
 /* ts_seeder: torrents of render inputs, made once, kept in the state directory and seeded from the blob store. */
 #include "master/ts_seeder.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "lib/ts_log.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -90,38 +91,14 @@ static published_t *find(ts_seeder_t *self, const char *hash)
 /* A .torrent kept from an earlier run, when it still names the current web seed; NULL otherwise. */
 static unsigned char *load_kept(const char *path, const char *url, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    uint8_t *buf = NULL;
+    if (access(path, F_OK) != 0 || ts_file_read(path, TORRENT_FILE_MAX, 0, &buf, len) < 0)
         return NULL;
-    unsigned char *buf = malloc(TORRENT_FILE_MAX);
-    size_t n = buf ? fread(buf, 1, TORRENT_FILE_MAX, f) : 0;
-    fclose(f);
-    if (!buf || n == 0 || n == TORRENT_FILE_MAX || !memmem(buf, n, url, strlen(url))) {
+    if (!memmem(buf, *len, url, strlen(url))) {
         free(buf);
         return NULL;
     }
-    *len = n;
     return buf;
-}
-
-/* Writes the .torrent atomically (temporary file, rename); a failure only costs hashing again next run. */
-static void keep(const char *path, const unsigned char *bytes, size_t len)
-{
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(bytes, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        ts_warn("keeping %s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
-        unlink(tmp);
-        return;
-    }
-    fclose(f);
-    if (rename(tmp, path) != 0) {
-        ts_warn("keeping %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
 }
 
 int ts_seeder_publish(ts_seeder_t *self, const char *hash, char info_hash[TS_TORRENT_HASH_HEX + 1])
@@ -149,7 +126,8 @@ int ts_seeder_publish(ts_seeder_t *self, const char *hash, char info_hash[TS_TOR
     if (fresh) {
         if (ts_torrent_create(blob, url, &bytes, &len, ih) < 0)
             return -1;
-        keep(kept, bytes, len);
+        if (ts_file_write_atomic(kept, bytes, len) < 0) /* only costs hashing again next run */
+            ts_warn("keeping the torrent: %s", ts_error());
     }
     char save_dir[PATH_MAX];
     snprintf(save_dir, sizeof save_dir, "%s", blob);

@@ -4,6 +4,7 @@
    A Blender crash or hang becomes a failed result (the process is restarted for the next task), never a
    lost task. */
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "lib/ts_log.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_fetch.h"
@@ -43,23 +44,6 @@ struct ts_executor {
     volatile sig_atomic_t stop;
 };
 
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ts_error_set("%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !(*data = malloc((size_t)st.st_size + 1))) {
-        fclose(f);
-        return ts_error_set("%s: cannot read", path);
-    }
-    *len = fread(*data, 1, (size_t)st.st_size, f);
-    fclose(f);
-    return *len == (size_t)st.st_size ? 0 : ts_error_set("%s: short read", path);
-}
-
-/* Makes sure the cache holds a blob: verified (re-hashed) at its first use in this run, downloaded when missing or
-   corrupt, marked as used, and the cache kept under its size bound. */
 /* Re-hashes a cached input; a corrupt one is removed (and said so). */
 static int verify_cached(ts_executor_t *self, const char *hash)
 {
@@ -69,6 +53,22 @@ static int verify_cached(ts_executor_t *self, const char *hash)
     return -1;
 }
 
+/* The task's scene through its torrent; a failure is said and left to the HTTP download. */
+static int fetch_by_torrent(ts_executor_t *self, const ts_slave_task_t *t)
+{
+    char *peers[TS_TASK_PEERS];
+    for (int i = 0; i < t->npeers; i++)
+        peers[i] = (char *)t->peers[i];
+    if (ts_swarm_fetch(self->swarm, t->scene, t->info_hash, t->torrent_url, peers, (size_t)t->npeers,
+                       t->from_master, &self->stop) == 0)
+        return 0;
+    if (!self->stop)
+        ts_warn("fetching %.12s by torrent failed, trying plain HTTP: %s", t->scene, ts_error());
+    return -1;
+}
+
+/* Makes sure the cache holds a blob: verified (re-hashed) at its first use in this run, fetched when missing or
+   corrupt (the scene through its torrent when the task names one, else or on failure over HTTP), marked as used. */
 static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char *hash)
 {
     for (int i = 0; i < self->nverified && i < VERIFIED_MAX; i++)
@@ -76,21 +76,10 @@ static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char
             ts_blobs_touch(self->cache, hash);
             return 0;
         }
-    bool fetched = false;
-    if (self->swarm && t->info_hash[0] && strcmp(hash, t->scene) == 0 &&
-        !(ts_blobs_has(self->cache, hash) && verify_cached(self, hash) == 0)) {
-        char *peers[TS_TASK_PEERS];
-        for (int i = 0; i < t->npeers; i++)
-            peers[i] = (char *)t->peers[i];
-        if (ts_swarm_fetch(self->swarm, hash, t->info_hash, t->torrent_url, peers, (size_t)t->npeers, t->from_master,
-                           &self->stop) == 0)
-            fetched = true;
-        else if (self->stop)
-            return -1;
-        else
-            ts_warn("fetching %.12s by torrent failed, trying plain HTTP: %s", hash, ts_error());
-    }
-    if (!fetched && ts_fetch_blob(self->cache, t->blob_url, hash, &self->stop) < 0)
+    bool have = ts_blobs_has(self->cache, hash) && verify_cached(self, hash) == 0;
+    if (!have && self->swarm && t->info_hash[0] && strcmp(hash, t->scene) == 0)
+        have = fetch_by_torrent(self, t) == 0;
+    if (!have && (self->stop || ts_fetch_blob(self->cache, t->blob_url, hash, &self->stop) < 0))
         return -1;
     snprintf(self->verified[self->nverified++ % VERIFIED_MAX], TS_HASH_HEX, "%s", hash);
     ts_blobs_touch(self->cache, hash);
@@ -163,7 +152,7 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         snprintf(out, sizeof out, "%s/out/task-%llu.nut", self->opts->work, (unsigned long long)t->id);
         if (run_segment(self, t, out) < 0)
             snprintf(errbuf, cap, "%s", ts_error());
-        else if (read_file(out, output, output_len) == 0)
+        else if (ts_file_read(out, 0, 1, output, output_len) == 0)
             r->ok = true;
         else
             snprintf(errbuf, cap, "reading the output: %s", ts_error());
@@ -230,7 +219,7 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         *output = NULL;
         *output_len = 0;
         r->ok = true;
-    } else if (read_file(out, output, output_len) == 0) {
+    } else if (ts_file_read(out, 0, 1, output, output_len) == 0) {
         r->ok = true;
     } else {
         snprintf(errbuf, cap, "reading the output: %s", ts_error());
@@ -255,9 +244,7 @@ static void send_result(ts_executor_t *self, const ts_slave_task_t *t)
     char seeding[SEEDING_REPORT_MAX][TS_HASH_HEX];
     char *seeding_p[SEEDING_REPORT_MAX];
     if (self->swarm) {
-        r.n_seeding = (size_t)ts_swarm_seeding(self->swarm, seeding, SEEDING_REPORT_MAX);
-        for (size_t i = 0; i < r.n_seeding; i++)
-            seeding_p[i] = seeding[i];
+        r.n_seeding = ts_swarm_seeding(self->swarm, seeding, seeding_p, SEEDING_REPORT_MAX);
         r.seeding = seeding_p;
     }
     if (r.ok) {

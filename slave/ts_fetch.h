@@ -1,12 +1,12 @@
-/* ts_fetch: fetching a job input by content hash over HTTP into the slave's verified cache. */
+/* ts_fetch: HTTP downloads: a job input by content hash into the slave's verified cache, small documents to memory. */
 #ifndef TS_FETCH_H
 #define TS_FETCH_H
 
 #include "lib/ts_blobs.h"
 #include <signal.h>
 
-/* Makes sure the cache holds hash, downloading <base_url>/<hash> when it does not; the download is
-   verified against the hash. A cached copy is re-hashed once per run (verified set by the caller). */
+/* Downloads <base_url>/<hash> into the cache; the download is verified against the hash before it is moved in.
+   (The caller decides whether a cached copy will do.) */
 int ts_fetch_blob(ts_blobs_t *cache, const char *base_url, const char *hash, volatile sig_atomic_t *stop);
 
 /* Downloads a small document (at most max bytes) into memory: *data (malloc'd, the caller frees), *len. */

@@ -92,9 +92,7 @@ static void send_heartbeat(slave_t *s)
     char seeding[SEEDING_REPORT_MAX][TS_HASH_HEX];
     char *seeding_p[SEEDING_REPORT_MAX];
     if (s->swarm) {
-        hb.n_seeding = (size_t)ts_swarm_seeding(s->swarm, seeding, SEEDING_REPORT_MAX);
-        for (size_t i = 0; i < hb.n_seeding; i++)
-            seeding_p[i] = seeding[i];
+        hb.n_seeding = ts_swarm_seeding(s->swarm, seeding, seeding_p, SEEDING_REPORT_MAX);
         hb.seeding = seeding_p;
     }
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;

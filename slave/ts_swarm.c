@@ -1,6 +1,7 @@
 /* ts_swarm: torrent fetches into the slave's cache, and seeding what the cache holds. */
 #include "slave/ts_swarm.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "lib/ts_log.h"
 #include "slave/ts_fetch.h"
 #include <dirent.h>
@@ -43,34 +44,6 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int read_small(const char *path, unsigned char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    unsigned char *buf = malloc(TORRENT_MAX);
-    size_t n = buf ? fread(buf, 1, TORRENT_MAX, f) : 0;
-    fclose(f);
-    if (n == 0 || n == TORRENT_MAX) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-static void write_small(const char *path, const unsigned char *data, size_t len)
-{
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
-        ts_warn("keeping %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-}
-
 /* Seeds a cached blob from the cache's own directory; a blob already seeded is left alone. */
 static int seed(ts_swarm_t *self, const char *hash, const unsigned char *torrent, size_t len)
 {
@@ -110,7 +83,8 @@ static void seed_kept(ts_swarm_t *self)
         snprintf(path, sizeof path, "%s/%s", self->dir, e->d_name);
         unsigned char *t = NULL;
         size_t len = 0;
-        if (!ts_hash_valid(hash) || !ts_blobs_has(self->cache, hash) || read_small(path, &t, &len) < 0) {
+        if (!ts_hash_valid(hash) || !ts_blobs_has(self->cache, hash) ||
+            ts_file_read(path, TORRENT_MAX, 0, &t, &len) < 0) {
             unlink(path);
             continue;
         }
@@ -172,14 +146,16 @@ void ts_swarm_set_master(ts_swarm_t *self, const char *host_port)
     pthread_mutex_unlock(&self->lock);
 }
 
-int ts_swarm_seeding(ts_swarm_t *self, char (*hashes)[TS_HASH_HEX], int max)
+size_t ts_swarm_seeding(ts_swarm_t *self, char (*hashes)[TS_HASH_HEX], char **ptrs, int max)
 {
     pthread_mutex_lock(&self->lock);
     int n = self->nseeding < max ? self->nseeding : max;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         memcpy(hashes[i], self->seeding[i].hash, TS_HASH_HEX);
+        ptrs[i] = hashes[i];
+    }
     pthread_mutex_unlock(&self->lock);
-    return n;
+    return (size_t)n;
 }
 
 void ts_swarm_forget_missing(ts_swarm_t *self)
@@ -205,11 +181,12 @@ static int get_torrent(ts_swarm_t *self, const char *hash, const char *url, unsi
 {
     char kept[PATH_MAX + 80];
     snprintf(kept, sizeof kept, "%s/%s.torrent", self->dir, hash);
-    if (read_small(kept, t, len) == 0)
+    if (access(kept, F_OK) == 0 && ts_file_read(kept, TORRENT_MAX, 0, t, len) == 0)
         return 0;
     if (ts_fetch_mem(url, TORRENT_MAX, t, len, stop) < 0)
         return -1;
-    write_small(kept, *t, *len);
+    if (ts_file_write_atomic(kept, *t, *len) < 0) /* only costs fetching it again after a restart */
+        ts_warn("keeping the torrent: %s", ts_error());
     return 0;
 }
 

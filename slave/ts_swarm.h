@@ -31,8 +31,9 @@ void ts_swarm_set_master(ts_swarm_t *self, const char *host_port);
    the web seed, or when *stop is set. Used from one thread. */
 int ts_swarm_fetch(ts_swarm_t *self, const char *hash, const char *info_hash, const char *torrent_url,
                    char *const *peers, size_t npeers, bool from_master, volatile sig_atomic_t *stop);
-/* The content hashes being seeded (at most max); safe from any thread. */
-int ts_swarm_seeding(ts_swarm_t *self, char (*hashes)[TS_HASH_HEX], int max);
+/* The content hashes being seeded (at most max) into hashes, with ptrs[i] = hashes[i] (ready for a message's
+   repeated string field); returns the count. Safe from any thread. */
+size_t ts_swarm_seeding(ts_swarm_t *self, char (*hashes)[TS_HASH_HEX], char **ptrs, int max);
 /* Stops seeding inputs that are no longer in the cache (evicted, or removed as corrupt). */
 void ts_swarm_forget_missing(ts_swarm_t *self);
 

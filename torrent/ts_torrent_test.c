@@ -160,6 +160,20 @@ static void sleep_ms(int ms)
 
 /* ---------------------------------------------------------------------------------------------------- */
 
+/* size bytes of xorshift64 output (malloc'd; NULL when out of memory), different every run. */
+static unsigned char *random_bytes(size_t size, uint64_t salt)
+{
+    unsigned char *data = malloc(size);
+    uint64_t x = salt ^ (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; data && i < size; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data[i] = (unsigned char)(x >> 24);
+    }
+    return data;
+}
+
 /* What the swarm tests share: the file, its torrent, and a good seed. */
 typedef struct {
     unsigned char *data;
@@ -185,15 +199,8 @@ static void test_swarm(swarm_t *w)
     snprintf(b_dir, sizeof b_dir, "%s/b", s_root);
 
     w->size = TEST_FILE_SIZE;
-    w->data = malloc(w->size);
-    uint64_t x = 0x9E3779B97F4A7C15ull ^ (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    for (size_t i = 0; i < w->size; i++) { /* xorshift64: different every run */
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        w->data[i] = (unsigned char)(x >> 24);
-    }
-    if (write_file(src, w->data, w->size) != 0) {
+    w->data = random_bytes(w->size, 0x9E3779B97F4A7C15ull);
+    if (!w->data || write_file(src, w->data, w->size) != 0) {
         CHECK(0, "writing %s: %s", src, strerror(errno));
         return;
     }
@@ -508,16 +515,9 @@ static void test_one_slot_seed(void)
     snprintf(seed_dir, sizeof seed_dir, "%s/bigseed", s_root);
     path_in(path, sizeof path, "bigseed", TEST_FILE_NAME);
     size_t size = TEST_SLOT_FILE_SIZE;
-    unsigned char *data = malloc(size), *torrent = NULL;
+    unsigned char *data = random_bytes(size, 0x2545F4914F6CDD1Dull), *torrent = NULL;
     size_t torrent_len = 0;
     char hash[TS_TORRENT_HASH_HEX + 1];
-    uint64_t x = 0x2545F4914F6CDD1Dull ^ (uint64_t)time(NULL);
-    for (size_t i = 0; data && i < size; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data[i] = (unsigned char)(x >> 24);
-    }
     ts_torrent_settings_t one = { .listen = TEST_LISTEN, .allow_local_peers = true, .upload_slots = 1,
                                   .unchoke_interval_s = 2 };
     ts_torrent_session_t *seed = NULL, *d[TEST_SLOT_PEERS] = { 0 };

@@ -1,0 +1,60 @@
+/* ts_file: whole small files in and out of memory. */
+#include "lib/ts_file.h"
+#include "lib/ts_error.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ts_file_read(const char *path, size_t max, int allow_empty, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ts_error_set("%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return ts_error_set("%s: not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    if ((max && size > max) || (size == 0 && !allow_empty)) {
+        fclose(f);
+        return ts_error_set("%s: %zu bytes (expected 1..%zu)", path, size, max ? max : (size_t)SSIZE_MAX);
+    }
+    uint8_t *buf = malloc(size + 1);
+    size_t got = buf ? fread(buf, 1, size, f) : 0;
+    fclose(f);
+    if (!buf || got != size) {
+        free(buf);
+        return ts_error_set("%s: %s", path, buf ? "short read" : "out of memory");
+    }
+    buf[size] = 0;
+    *data = buf;
+    *len = size;
+    return 0;
+}
+
+int ts_file_write_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return ts_error_set("%s: %s", tmp, strerror(errno));
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int err = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok)
+            err = errno;
+        unlink(tmp);
+        return ts_error_set("%s: %s", path, strerror(err));
+    }
+    return 0;
+}
