@@ -52,6 +52,7 @@ int cli_cmd_status(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_cancel(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_lift(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_stats(cli_ctx_t *ctx, int argc, char **argv);
 
 /* Waiting for a job (cli_wait.c), shared by `wait` and `submit --wait`. */

@@ -1,4 +1,4 @@
-/* cli_jobs: `tessera jobs`, `status`, `cancel` and `nodes`: one request each, shown as text or JSON. */
+/* cli_jobs: `tessera jobs`, `status`, `cancel`, `nodes` and `lift`: one request each, shown as text or JSON. */
 #include "cli/cli.h"
 #include "cli/cli_http.h"
 #include "lib/ts_error.h"
@@ -26,7 +26,13 @@ static const char *const CANCEL_SUMMARY =
 static const char *const JOBS_SYNOPSIS = "jobs [--json]";
 static const char *const JOBS_SUMMARY = "Lists every job, oldest first (--json: the array of jobs).";
 static const char *const NODES_SYNOPSIS = "nodes [--json]";
-static const char *const NODES_SUMMARY = "Lists every render node the master has seen (--json: the array of nodes).";
+static const char *const NODES_SUMMARY =
+    "Lists every render node the master has seen with its state (blocked: failed a spot check on some job; "
+    "quarantined: gets no work), reputation (consecutive valid results), spot-check rate and checks passed/failed "
+    "(--json: the array of nodes).";
+static const char *const LIFT_SYNOPSIS = "lift NODE [--json]";
+static const char *const LIFT_SUMMARY =
+    "Ends a node's quarantine (NODE: its id, a unique prefix of it, or its name); its blocks on past jobs stay.";
 
 /* Parses the options of a command taking [JOB] [--json]; *http is the client. 1: help shown. */
 static int prepare(cli_ctx_t *ctx, int argc, char **argv, bool want_job, const char *synopsis,
@@ -124,6 +130,13 @@ static void print_job(long id, const json_t *job)
         format_time(cli_json_num(job, "finished"), when, sizeof when);
         printf("  finished  %s\n", when);
     }
+    const json_t *v = json_object_get(job, "verification");
+    if (cli_json_int(job, "checks_total") > 0 || cli_json_int(v, "checks_failed") > 0)
+        printf("  checks    %ld of %ld done, %ld failed; %.0f%% extra compute\n", cli_json_int(job, "checks_done"),
+               cli_json_int(job, "checks_total"), cli_json_int(v, "checks_failed"),
+               cli_json_num(v, "work_seconds") > 0
+                   ? CLI_PERCENT * cli_json_num(v, "check_seconds") / cli_json_num(v, "work_seconds")
+                   : 0.0);
     const json_t *outputs = json_object_get(job, "outputs");
     if (json_array_size(outputs) > 0)
         printf("  outputs   %zu (%s ...)\n", json_array_size(outputs),
@@ -265,8 +278,8 @@ static void print_nodes(const json_t *nodes)
         printf("no nodes\n");
         return;
     }
-    printf("%-12s %-16s %-8s %-8s %-9s %5s %8s %6s %6s %s\n", "ID", "NAME", "STATE", "BLENDER", "DEVICES",
-           "CORES", "MEMORY", "DONE", "FAILED", "LAST SEEN");
+    printf("%-12s %-16s %-11s %-8s %-9s %5s %8s %6s %6s %5s %5s %7s %s\n", "ID", "NAME", "STATE", "BLENDER",
+           "DEVICES", "CORES", "MEMORY", "DONE", "FAILED", "REP", "RATE", "CHECKS", "LAST SEEN");
     size_t i;
     const json_t *node;
     json_array_foreach(nodes, i, node) {
@@ -280,10 +293,14 @@ static void print_nodes(const json_t *nodes)
         }
         snprintf(memory, sizeof memory, "%.1fG", (double)cli_json_int(node, "memory") / CLI_GIB);
         format_ago(cli_json_num(node, "last_seen"), seen, sizeof seen);
-        printf("%-12.*s %-16s %-8s %-8s %-9s %5ld %8s %6ld %6ld %s\n", CLI_NODES_ID_SHOWN,
+        char checks[CLI_JOBS_TEXT_MAX];
+        snprintf(checks, sizeof checks, "%ld/%ld", cli_json_int(node, "checks_passed"),
+                 cli_json_int(node, "checks_failed"));
+        printf("%-12.*s %-16s %-11s %-8s %-9s %5ld %8s %6ld %6ld %5ld %5.2f %7s %s\n", CLI_NODES_ID_SHOWN,
                cli_json_str(node, "id", "?"), cli_json_str(node, "name", "?"), cli_json_str(node, "state", "?"),
                cli_json_str(node, "blender", "?"), devices[0] ? devices : "-", cli_json_int(node, "cores"), memory,
-               cli_json_int(node, "tasks_done"), cli_json_int(node, "tasks_failed"), seen);
+               cli_json_int(node, "tasks_done"), cli_json_int(node, "tasks_failed"),
+               cli_json_int(node, "reputation"), cli_json_num(node, "check_rate"), checks, seen);
     }
 }
 
@@ -311,4 +328,60 @@ int cli_cmd_stats(cli_ctx_t *ctx, int argc, char **argv)
 int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv)
 {
     return list_command(ctx, argc, argv, NODES_SYNOPSIS, NODES_SUMMARY, "/api/v1/nodes", "nodes", print_nodes);
+}
+
+int cli_cmd_lift(cli_ctx_t *ctx, int argc, char **argv)
+{
+    const char *master = NULL;
+    bool json = false;
+    ts_opt_t table[] = {
+        {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the master's JSON instead of text"},
+        CLI_OPT_MASTER(&master),
+        TS_OPT_END,
+    };
+    char *pos[1];
+    int npos = 0;
+    int parsed = cli_parse_opts(table, argc, argv, pos, 1, &npos, LIFT_SYNOPSIS, LIFT_SUMMARY);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : -1;
+    if (npos != 1 || !pos[0][0])
+        return cli_fail(CLI_EXIT_USAGE, "which node? (usage: %s %s)", CLI_PROG, LIFT_SYNOPSIS);
+    cli_ctx_override(ctx, master);
+    cli_http_t *http = cli_http_new(ctx);
+    if (!http)
+        return -1;
+    json_t *nodes = get_list(http, "/api/v1/nodes", "nodes");
+    const char *id = NULL;
+    int matches = 0;
+    size_t i;
+    const json_t *node;
+    json_array_foreach(nodes, i, node) {
+        const char *nid = cli_json_str(node, "id", ""), *name = cli_json_str(node, "name", "");
+        if (strncmp(nid, pos[0], strlen(pos[0])) == 0 || strcmp(name, pos[0]) == 0) {
+            id = nid;
+            matches++;
+        }
+    }
+    int ret = 0;
+    if (!nodes)
+        ret = -1;
+    else if (matches != 1)
+        ret = cli_fail(CLI_EXIT_UNKNOWN, "node '%s': %s", pos[0],
+                       matches ? "more than one node matches; give more of its id" : "no such node");
+    else {
+        char path[CLI_JOBS_PATH_MAX + 80];
+        snprintf(path, sizeof path, "/api/v1/nodes/%s/lift", id);
+        cli_reply_t reply;
+        ret = cli_http_json(http, "POST", path, NULL, &reply);
+        if (ret < 0)
+            cli_fail_reply(&reply, "no such node", "node %.12s", id);
+        else if (json)
+            cli_print_json(reply.json);
+        else
+            printf("node %.*s: quarantine lifted\n", CLI_NODES_ID_SHOWN, id);
+        json_decref(reply.json);
+    }
+    json_decref(nodes);
+    cli_http_free(&http);
+    return ret;
 }

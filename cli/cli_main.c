@@ -20,6 +20,7 @@ static const command_t COMMANDS[] = {
     {"cancel", cli_cmd_cancel, "cancel a job"},
     {"jobs", cli_cmd_jobs, "list the jobs, oldest first"},
     {"nodes", cli_cmd_nodes, "list the render nodes"},
+    {"lift", cli_cmd_lift, "end a node's quarantine"},
     {"stats", cli_cmd_stats, "show the master's counters (bytes uploaded to slaves)"},
     {NULL, NULL, NULL},
 };

@@ -241,8 +241,32 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         MHD_destroy_response(r);
         return ret;
     }
-    if (strcmp(p, "nodes") == 0 && get)
-        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", ts_store_nodes_json(store)));
+    if (strcmp(p, "nodes") == 0 && get) {
+        const ts_master_options_t *o = ts_master_options(api->master);
+        return respond(c, MHD_HTTP_OK,
+                       json_pack("{s:o}", "nodes", ts_store_nodes_json(store, (double)o->check_trust, o->check_floor)));
+    }
+    if (strncmp(p, "nodes/", 6) == 0 && post) {
+        /* POST /nodes/{id}/lift: an operator ends a node's quarantine */
+        const char *id = p + 6, *slash = strchr(id, '/');
+        size_t idlen = slash ? (size_t)(slash - id) : strlen(id);
+        char node[TS_HASH_HEX];
+        if (!slash || strcmp(slash, "/lift") != 0)
+            return respond_error(c, MHD_HTTP_NOT_FOUND, "POST %s: no such endpoint", url);
+        if (idlen != TS_HASH_HEX - 1)
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "node id '%.*s': not a node id (64 hex digits)", (int)idlen, id);
+        snprintf(node, sizeof node, "%.*s", (int)idlen, id);
+        int rc = ts_store_node_lift(store, node);
+        if (rc == 0)
+            return respond_error(c, MHD_HTTP_NOT_FOUND, "no node %s", node);
+        if (rc == 2)
+            return respond_error(c, MHD_HTTP_CONFLICT, "node %s is not quarantined", node);
+        if (rc < 0)
+            return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
+        ts_info("node %.12s: quarantine lifted by the operator", node);
+        ts_master_kick(api->master);
+        return respond(c, MHD_HTTP_OK, json_pack("{s:s,s:s}", "id", node, "state", "lifted"));
+    }
     if (strncmp(p, "blobs/", 6) == 0) {
         const char *hash = p + 6;
         if (!ts_hash_valid(hash))
@@ -264,6 +288,9 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
             return respond_error(c, MHD_HTTP_BAD_REQUEST, "job id '%.*s': not a positive whole number", (int)idlen, idp);
         if (!slash && get) {
             json_t *job = ts_store_job_json(store, id);
+            json_t *checks = job ? ts_store_job_checks_json(store, id) : NULL;
+            if (checks)
+                json_object_set_new(job, "verification", checks);
             return job ? respond(c, MHD_HTTP_OK, job) : respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
         }
         if (slash && strcmp(slash, "/cancel") == 0 && post) {

@@ -49,6 +49,8 @@ typedef struct {
     int nfetched;
     char seeding[NODE_SCENES][TS_HASH_HEX]; /* scenes it holds whole, from its last heartbeat */
     int nseeding;
+    char cpu_class[160];       /* device classes of its results (verification compares like with like) */
+    char gpu_class[160];
 } node_t;
 
 struct ts_master {
@@ -67,6 +69,7 @@ struct ts_master {
     ts_seeder_t *seeder;       /* NULL with --no-torrent */
     ts_api_t *api;
     ts_stitcher_t *stitcher;
+    ts_verifier_t *verifier;
 };
 
 static double mono(void)
@@ -88,6 +91,14 @@ ts_blobs_t *ts_master_blobs(ts_master_t *self) { return self->blobs; }
 ts_seeder_t *ts_master_seeder(ts_master_t *self) { return self->seeder; }
 const ts_master_options_t *ts_master_options(ts_master_t *self) { return &self->opts; }
 void ts_master_wake_stitcher(ts_master_t *self) { ts_stitcher_wake(self->stitcher); }
+void ts_master_wake_verifier(ts_master_t *self) { ts_verifier_wake(self->verifier); }
+
+ts_check_policy_t ts_master_check_policy(ts_master_t *self)
+{
+    return (ts_check_policy_t){.trust = (double)self->opts.check_trust, .floor = self->opts.check_floor,
+                               .quarantine_after = (int)self->opts.quarantine_after,
+                               .max_failures = (int)self->opts.max_failures};
+}
 
 void ts_master_kick(ts_master_t *self)
 {
@@ -178,6 +189,8 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     self->started = mono();
     if (!(self->stitcher = ts_stitcher_new(self)))
         goto fail;
+    if (!(self->verifier = ts_verifier_new(self)))
+        goto fail;
     if (!(self->api = ts_api_new(self, opts->http)))
         goto fail;
     return self;
@@ -192,6 +205,7 @@ void ts_master_destroy(ts_master_t **self_p)
     if (!self)
         return;
     ts_api_destroy(&self->api);
+    ts_verifier_destroy(&self->verifier);
     ts_stitcher_destroy(&self->stitcher);
     if (self->monitor)
         zmq_close(self->monitor);
@@ -421,10 +435,16 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     snprintf(n->blender, sizeof n->blender, "%s", h->blender_version ? h->blender_version : "");
     n->has_gpu = false;
     json_t *devices = json_array();
+    const char *cpu_model = h->cpu_model ? h->cpu_model : "";
+    snprintf(n->cpu_class, sizeof n->cpu_class, "%s/CPU/%s", n->blender, cpu_model);
+    snprintf(n->gpu_class, sizeof n->gpu_class, "%s/GPU", n->blender);
     for (size_t i = 0; i < h->n_devices; i++) {
         json_array_append_new(devices, json_string(h->devices[i]));
-        if (strcmp(h->devices[i], "CPU") != 0)
+        if (strcmp(h->devices[i], "CPU") != 0) {
             n->has_gpu = true;
+            size_t len = strlen(n->gpu_class);
+            snprintf(n->gpu_class + len, sizeof n->gpu_class - len, "/%s", h->devices[i]);
+        }
     }
     char *devices_json = json_dumps(devices, JSON_COMPACT);
     json_decref(devices);
@@ -433,7 +453,7 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     n->torrent_port = h->torrent_port <= 65535 ? (int)h->torrent_port : 0;
     n->last_seen = mono();
     n->online = true;
-    if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", (int)h->cores,
+    if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", cpu_model, (int)h->cores,
                            (int64_t)h->memory) < 0)
         ts_err("node %s: %s", n->name, ts_error());
     free(devices_json);
@@ -496,7 +516,8 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const
         break;
     case TESSERA__ENVELOPE__BODY_RESULT:
         note_seeding(n, env->result->seeding, env->result->n_seeding);
-        if (ts_results_accept(self, n->id, n->key, env->result) < 0)
+        ts_result_origin_t from = {.id = n->id, .key = n->key, .cpu_class = n->cpu_class, .gpu_class = n->gpu_class};
+        if (ts_results_accept(self, &from, env->result) < 0)
             ts_warn("result of task %llu from %s refused: %s", (unsigned long long)env->result->task_id, n->name,
                     ts_error());
         schedule_node(self, n);

@@ -23,6 +23,10 @@ typedef struct {
     bool no_torrent;            /* inputs over HTTP only */
     bool no_lsd;                /* local service discovery off */
     long seed_slots;            /* slaves the master uploads to at once */
+    double check_floor;         /* verification: lowest spot-check rate */
+    long check_trust;           /* consecutive valid results before the rate drops below 1 */
+    long check_wait_s;          /* a check with no eligible node is dropped after this long */
+    long quarantine_after;      /* jobs blocked on before a node is quarantined */
 } ts_master_options_t;
 
 typedef struct ts_master ts_master_t;
@@ -44,7 +48,13 @@ const ts_master_options_t *ts_master_options(ts_master_t *self);
 
 /* Accepting results (ts_results.c), called on the reactor thread. Returns 0, or -1 when the result was
    refused (ts_error() says why; the task has been dealt with). */
-int ts_results_accept(ts_master_t *self, const char *node, const uint8_t *node_key, const Tessera__Result *r);
+typedef struct {
+    const char *id;             /* node id (hex public key) */
+    const uint8_t *key;         /* its Ed25519 public key */
+    const char *cpu_class;      /* its device class for CPU work: Blender version and CPU model */
+    const char *gpu_class;      /* for GPU work: Blender version and GPU device types */
+} ts_result_origin_t;
+int ts_results_accept(ts_master_t *self, const ts_result_origin_t *from, const Tessera__Result *r);
 
 /* The transcode job compiler (ts_transcode_job.c): plans and cuts the input, creates the job. -1 with
    *input_error set when the input itself is at fault. */
@@ -58,6 +68,15 @@ typedef struct {
 /* Plans a video file's segments and stores each cut as a blob; name is used in messages. */
 int ts_transcode_cut(ts_master_t *self, const char *input, const char *name, double seconds, ts_transcode_cut_t *cut,
                      bool *input_error);
+
+/* The verifier thread (ts_verifier.c): checks every result, samples spot checks, settles them. */
+typedef struct ts_verifier ts_verifier_t;
+ts_verifier_t *ts_verifier_new(ts_master_t *master);
+void ts_verifier_wake(ts_verifier_t *self);
+void ts_verifier_destroy(ts_verifier_t **self_p);
+void ts_master_wake_verifier(ts_master_t *self);
+/* The verification policy the options give. */
+ts_check_policy_t ts_master_check_policy(ts_master_t *self);
 
 /* The stitcher thread (ts_stitcher.c). */
 typedef struct ts_stitcher ts_stitcher_t;

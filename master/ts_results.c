@@ -1,7 +1,7 @@
 /* ts_results: what the master does with a slave's Result: check it, store its output, move the state machine.
    DESIGN: a result is taken only with a valid signature by the node's identity key over (task id, output
-   hash) and an output whose hash is the one signed. A probe's facts become the job's plan (frames, tiles);
-   a tile completes its frame, which the stitcher then joins; a finish stores the frame's final file. */
+   hash) and an output whose hash is the one signed. A probe's facts become the job's plan (frames, tiles).
+   Tiles, segments and finishes go to the verifier (ts_verifier.c), which decides whether they count. */
 #include "lib/ts_error.h"
 #include "lib/ts_identity.h"
 #include "lib/ts_log.h"
@@ -76,8 +76,9 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     return rc;
 }
 
-int ts_results_accept(ts_master_t *m, const char *node, const uint8_t *node_key, const Tessera__Result *r)
+int ts_results_accept(ts_master_t *m, const ts_result_origin_t *from, const Tessera__Result *r)
 {
+    const char *node = from->id;
     ts_store_t *store = ts_master_store(m);
     ts_task_t t;
     int found = ts_store_task_get(store, (int64_t)r->task_id, &t);
@@ -101,7 +102,7 @@ int ts_results_accept(ts_master_t *m, const char *node, const uint8_t *node_key,
     char hash[TS_HASH_HEX];
     ts_hash_buf(r->output.data, r->output.len, hash);
     if (!r->output_hash || strcmp(hash, r->output_hash) != 0 ||
-        !ts_identity_verify_result(node_key, TS_IDENTITY_PUBLIC_BYTES, r->task_id, r->output_hash,
+        !ts_identity_verify_result(from->key, TS_IDENTITY_PUBLIC_BYTES, r->task_id, r->output_hash,
                                    r->signature.data, r->signature.len)) {
         ts_store_task_requeue(store, t.id, true, "result signature or hash invalid", (int)o->max_failures);
         return ts_error_set("signature or output hash invalid");
@@ -117,17 +118,11 @@ int ts_results_accept(ts_master_t *m, const char *node, const uint8_t *node_key,
         ts_store_task_requeue(store, t.id, false, NULL, (int)o->max_failures);
         return -1;
     }
-    if (t.kind == TS_KIND_TILE || t.kind == TS_KIND_SEGMENT) {
-        bool complete = false;
-        if (ts_store_tile_done(store, t.id, stored, node, &complete) < 0)
-            return -1;
-        if (complete)
-            ts_master_wake_stitcher(m);
-        return 0;
-    }
-    if (ts_store_finish_done(store, t.id, stored, (int64_t)r->output.len, node) < 0)
-        return -1;
-    ts_info("job %lld frame %d finished (%zu bytes)", (long long)t.job_id, t.frame, r->output.len);
-    ts_master_wake_stitcher(m); /* the last frame of a render that ends in an encode starts its video */
-    return 0;
+    /* the verifier decides whether it counts (ts_verifier.c) */
+    const char *dclass = strcmp(t.device, "gpu") == 0 ? from->gpu_class : from->cpu_class;
+    double busy = r->cpu_seconds > 0 && r->cpu_seconds < (double)o->task_timeout_s ? r->cpu_seconds : 0;
+    int rc = ts_store_result_in(store, t.id, node, stored, (int64_t)r->output.len, dclass, busy);
+    if (rc == 1)
+        ts_master_wake_verifier(m);
+    return rc == 1 ? 0 : -1;
 }

@@ -5,19 +5,13 @@
    or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. */
 #include "master/ts_store.h"
 #include "lib/ts_error.h"
-#include <pthread.h>
-#include <sqlite3.h>
+#include "master/ts_store_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BUSY_TIMEOUT_MS 5000
-
-struct ts_store {
-    sqlite3 *db;
-    pthread_mutex_t lock;
-};
 
 static const char *const SCHEMA =
     "PRAGMA journal_mode=WAL;"
@@ -48,31 +42,70 @@ static const char *const SCHEMA =
     " devices TEXT NOT NULL DEFAULT '[]', cores INT NOT NULL DEFAULT 0, memory INT NOT NULL DEFAULT 0,"
     " last_seen REAL NOT NULL DEFAULT 0, tasks_done INT NOT NULL DEFAULT 0, tasks_failed INT NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS blocklist("
-    " job_id INT NOT NULL, node TEXT NOT NULL, failures INT NOT NULL, PRIMARY KEY(job_id, node));";
+    " job_id INT NOT NULL, node TEXT NOT NULL, failures INT NOT NULL, PRIMARY KEY(job_id, node));"
+    "CREATE TABLE IF NOT EXISTS verdicts("
+    " id INTEGER PRIMARY KEY, job_id INT NOT NULL, task_id INT NOT NULL, node TEXT NOT NULL,"
+    " outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', at REAL NOT NULL);";
 
-static double now(void)
+/* Columns added after the first release: applied to every database, old or new (a column already there is fine). */
+static const char *const MIGRATIONS[] = {
+    /* verification: a check task names the task it checks; a checked task says how its check stands */
+    "ALTER TABLE tasks ADD COLUMN check_of INT NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN verify TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE tasks ADD COLUMN dclass TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE tasks ADD COLUMN result_size INT NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN created REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN finished REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN busy REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE nodes ADD COLUMN cpu_model TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE nodes ADD COLUMN consecutive_valid INT NOT NULL DEFAULT 0",
+    "ALTER TABLE nodes ADD COLUMN checks_passed INT NOT NULL DEFAULT 0",
+    "ALTER TABLE nodes ADD COLUMN checks_failed INT NOT NULL DEFAULT 0",
+    "ALTER TABLE nodes ADD COLUMN quarantined INT NOT NULL DEFAULT 0",
+    "ALTER TABLE nodes ADD COLUMN lifted_at REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE blocklist ADD COLUMN blocked REAL NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS tasks_by_check ON tasks(check_of)",
+    "CREATE INDEX IF NOT EXISTS tasks_by_node ON tasks(node, job_id)",
+};
+
+static int migrate(ts_store_t *self)
+{
+    for (size_t i = 0; i < sizeof MIGRATIONS / sizeof MIGRATIONS[0]; i++) {
+        char *err = NULL;
+        if (sqlite3_exec(self->db, MIGRATIONS[i], NULL, NULL, &err) != SQLITE_OK &&
+            !(err && strstr(err, "duplicate column name"))) {
+            ts_error_set("store: %s: %s", MIGRATIONS[i], err ? err : "error");
+            sqlite3_free(err);
+            return -1;
+        }
+        sqlite3_free(err);
+    }
+    return 0;
+}
+
+double sdb_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int db_error(ts_store_t *self, const char *what)
+int sdb_error(ts_store_t *self, const char *what)
 {
     return ts_error_set("store: %s: %s", what, sqlite3_errmsg(self->db));
 }
 
-static void lock(ts_store_t *self)
+void sdb_lock(ts_store_t *self)
 {
     pthread_mutex_lock(&self->lock);
 }
 
-static void unlock(ts_store_t *self)
+void sdb_unlock(ts_store_t *self)
 {
     pthread_mutex_unlock(&self->lock);
 }
 
-static int exec(ts_store_t *self, const char *sql)
+int sdb_exec(ts_store_t *self, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -83,41 +116,41 @@ static int exec(ts_store_t *self, const char *sql)
     return 0;
 }
 
-static int begin(ts_store_t *self)
+int sdb_begin(ts_store_t *self)
 {
-    lock(self);
-    if (exec(self, "BEGIN IMMEDIATE") < 0) {
-        unlock(self);
+    sdb_lock(self);
+    if (sdb_exec(self, "BEGIN IMMEDIATE") < 0) {
+        sdb_unlock(self);
         return -1;
     }
     return 0;
 }
 
 /* Ends the transaction: commit when rc >= 0, else roll back. Returns rc (or -1 when commit fails). */
-static int end(ts_store_t *self, int rc)
+int sdb_end(ts_store_t *self, int rc)
 {
-    if (rc >= 0 && exec(self, "COMMIT") < 0)
+    if (rc >= 0 && sdb_exec(self, "COMMIT") < 0)
         rc = -1;
     if (rc < 0)
         sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
-    unlock(self);
+    sdb_unlock(self);
     return rc;
 }
 
-static sqlite3_stmt *prep(ts_store_t *self, const char *sql)
+sqlite3_stmt *sdb_prep(ts_store_t *self, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        db_error(self, sql);
+        sdb_error(self, sql);
         return NULL;
     }
     return st;
 }
 
 /* Runs a statement to completion with text/int binds given as a format: 't' text, 'i' int64, 'd' double. */
-static int run(ts_store_t *self, const char *sql, const char *fmt, ...)
+int sdb_run(ts_store_t *self, const char *sql, const char *fmt, ...)
 {
-    sqlite3_stmt *st = prep(self, sql);
+    sqlite3_stmt *st = sdb_prep(self, sql);
     if (!st)
         return -1;
     va_list ap;
@@ -133,10 +166,10 @@ static int run(ts_store_t *self, const char *sql, const char *fmt, ...)
     va_end(ap);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(self, "write");
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sdb_error(self, "write");
 }
 
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+void sdb_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
@@ -155,7 +188,7 @@ ts_store_t *ts_store_open(const char *path)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
-    if (exec(self, SCHEMA) < 0) {
+    if (sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0) {
         ts_error_prefix("%s", path);
         ts_store_destroy(&self);
         return NULL;
@@ -192,7 +225,7 @@ static json_t *transcode_params(const ts_job_request_t *r)
 
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int margin)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     char *params = NULL;
     if (r->encode) {
@@ -200,19 +233,19 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
         params = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(p);
     }
-    int rc = run(self,
+    int rc = sdb_run(self,
                  "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
                  "priority,device,blender,no_denoise,margin,created,params) "
                  "VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                  "ttiiiitittiidt", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
                  (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
-                 (int64_t)r->no_denoise, (int64_t)margin, now(), params ? params : "{}");
+                 (int64_t)r->no_denoise, (int64_t)margin, sdb_now(), params ? params : "{}");
     free(params);
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
-        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
                  (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
-    return end(self, rc) < 0 ? -1 : id;
+    return sdb_end(self, rc) < 0 ? -1 : id;
 }
 
 int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *r, const ts_store_segment_t *segs,
@@ -223,30 +256,30 @@ int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *
     json_decref(params);
     if (!text)
         return ts_error_set("out of memory");
-    if (begin(self) < 0) {
+    if (sdb_begin(self) < 0) {
         free(text);
         return -1;
     }
-    int rc = run(self,
+    int rc = sdb_run(self,
                  "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,priority,"
                  "device,blender,no_denoise,margin,ext,params,created) "
                  "VALUES('transcode','queued',?,?,0,0,1,1,?,?,'cpu','',0,0,?,?,?)",
-                 "tttittd", r->scene, r->scene_name, r->container, (int64_t)r->priority, r->container, text, now());
+                 "tttittd", r->scene, r->scene_name, r->container, (int64_t)r->priority, r->container, text, sdb_now());
     free(text);
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
-        rc = run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
+        rc = sdb_run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
     for (int i = 0; rc == 0 && i < count; i++)
-        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) "
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) "
                        "VALUES(?,?,0,?,?,?,?,'queued')",
                  "iiitii", id, (int64_t)TS_KIND_SEGMENT, (int64_t)i, segs[i].hash, (int64_t)segs[i].start_pts,
                  (int64_t)segs[i].end_pts);
-    return end(self, rc) < 0 ? -1 : id;
+    return sdb_end(self, rc) < 0 ? -1 : id;
 }
 
-static int job_get_locked(ts_store_t *self, int64_t id, ts_job_t *j)
+int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
 {
-    sqlite3_stmt *st = prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
+    sqlite3_stmt *st = sdb_prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
                                   "format,ext,scene,scene_name,type,params FROM jobs WHERE id=?");
     if (!st)
         return -1;
@@ -261,13 +294,13 @@ static int job_get_locked(ts_store_t *self, int64_t id, ts_job_t *j)
         j->margin = sqlite3_column_int(st, 5);
         j->frame_start = sqlite3_column_int(st, 6);
         j->frame_end = sqlite3_column_int(st, 7);
-        copy_text(j->state, sizeof j->state, st, 8);
-        copy_text(j->format, sizeof j->format, st, 9);
-        copy_text(j->ext, sizeof j->ext, st, 10);
-        copy_text(j->scene, sizeof j->scene, st, 11);
-        copy_text(j->scene_name, sizeof j->scene_name, st, 12);
-        copy_text(j->type, sizeof j->type, st, 13);
-        copy_text(j->params, sizeof j->params, st, 14);
+        sdb_copy_text(j->state, sizeof j->state, st, 8);
+        sdb_copy_text(j->format, sizeof j->format, st, 9);
+        sdb_copy_text(j->ext, sizeof j->ext, st, 10);
+        sdb_copy_text(j->scene, sizeof j->scene, st, 11);
+        sdb_copy_text(j->scene_name, sizeof j->scene_name, st, 12);
+        sdb_copy_text(j->type, sizeof j->type, st, 13);
+        sdb_copy_text(j->params, sizeof j->params, st, 14);
         rc = 1;
     }
     sqlite3_finalize(st);
@@ -276,63 +309,64 @@ static int job_get_locked(ts_store_t *self, int64_t id, ts_job_t *j)
 
 int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job)
 {
-    lock(self);
-    int rc = job_get_locked(self, id, job);
-    unlock(self);
+    sdb_lock(self);
+    int rc = sdb_job_get(self, id, job);
+    sdb_unlock(self);
     return rc;
 }
 
-static bool job_ended(const char *state)
+bool sdb_job_ended(const char *state)
 {
     return !strcmp(state, "done") || !strcmp(state, "failed") || !strcmp(state, "cancelled");
 }
 
 /* Ends a job: its open tasks are dropped. */
-static int job_end_locked(ts_store_t *self, int64_t id, const char *state, const char *error)
+int sdb_job_end(ts_store_t *self, int64_t id, const char *state, const char *error)
 {
-    if (run(self, "UPDATE jobs SET state=?, error=?, finished=? WHERE id=?", "ttdi", state, error, now(), id) < 0)
+    if (sdb_run(self, "UPDATE jobs SET state=?, error=?, finished=? WHERE id=?", "ttdi", state, error, sdb_now(), id) < 0)
         return -1;
-    return run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned')", "i",
+    return sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned',"
+                         "'verifying','checking')", "i",
                id);
 }
 
 int ts_store_job_cancel(ts_store_t *self, int64_t id)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     ts_job_t j;
-    int rc = job_get_locked(self, id, &j);
+    int rc = sdb_job_get(self, id, &j);
     if (rc == 0)
         rc = 1;
-    else if (rc == 1 && job_ended(j.state))
+    else if (rc == 1 && sdb_job_ended(j.state))
         rc = 2;
     else if (rc == 1)
-        rc = job_end_locked(self, id, "cancelled", "cancelled by the user");
-    return end(self, rc);
+        rc = sdb_job_end(self, id, "cancelled", "cancelled by the user");
+    return sdb_end(self, rc);
 }
 
 int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     ts_job_t j;
-    int rc = job_get_locked(self, id, &j);
-    if (rc == 1 && !job_ended(j.state))
-        rc = job_end_locked(self, id, "failed", error);
-    return end(self, rc < 0 ? -1 : 0);
+    int rc = sdb_job_get(self, id, &j);
+    if (rc == 1 && !sdb_job_ended(j.state))
+        rc = sdb_job_end(self, id, "failed", error);
+    return sdb_end(self, rc < 0 ? -1 : 0);
 }
 
 int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, const ts_store_rect_t *render,
                       int ntiles)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     ts_job_t j;
-    int rc = job_get_locked(self, id, &j);
-    if (rc != 1 || job_ended(j.state))
-        return end(self, rc < 0 ? -1 : 0);
+    int rc = sdb_job_get(self, id, &j);
+    if (rc != 1 || sdb_job_ended(j.state))
+        return sdb_end(self, rc < 0 ? -1 : 0);
     const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
-    rc = run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, state='running' WHERE id=?", "iiiti",
+    rc = sdb_run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, state='running' WHERE id=?", "iiiti",
              (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, id);
     if (rc == 0 && ts_job_encodes(&j)) {
         /* a render that ends in an encode: its video waits for the frames; the scene's frame rate is pinned */
@@ -341,21 +375,21 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
             json_object_set_new(p, "fps_num", json_integer(f->fps_num > 0 ? f->fps_num : 24));
             json_object_set_new(p, "fps_den", json_integer(f->fps_den > 0 ? f->fps_den : 1));
             char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-            rc = text ? run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, id) : -1;
+            rc = text ? sdb_run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, id) : -1;
             free(text);
             json_decref(p);
         }
         if (rc == 0)
-            rc = run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'waiting')", "ii", id,
+            rc = sdb_run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'waiting')", "ii", id,
                      (int64_t)TS_VIDEO_FRAME);
     }
     sqlite3_stmt *ins = rc < 0 ? NULL
-                               : prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,state) "
+                               : sdb_prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,state) "
                                             "VALUES(?,?,?,?,?,?,?,?,'queued')");
     if (!ins)
         rc = -1;
     for (int frame = j.frame_start; rc == 0 && frame <= j.frame_end; frame++) {
-        rc = run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'rendering')", "ii", id,
+        rc = sdb_run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'rendering')", "ii", id,
                  (int64_t)frame);
         for (int t = 0; rc == 0 && t < ntiles; t++) {
             sqlite3_reset(ins);
@@ -368,11 +402,11 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
             sqlite3_bind_int(ins, 7, render[t].x1);
             sqlite3_bind_int(ins, 8, render[t].y1);
             if (sqlite3_step(ins) != SQLITE_DONE)
-                rc = db_error(self, "insert tile task");
+                rc = sdb_error(self, "insert tile task");
         }
     }
     sqlite3_finalize(ins);
-    return end(self, rc);
+    return sdb_end(self, rc);
 }
 
 static json_t *job_row_json(sqlite3_stmt *st)
@@ -403,17 +437,21 @@ static json_t *job_row_json(sqlite3_stmt *st)
     for (int i = 0; i < 5; i++)
         json_object_set_new(o, counts[i], json_integer(sqlite3_column_int64(st, 17 + i)));
     json_object_set_new(o, "ext", json_string((const char *)sqlite3_column_text(st, 22)));
+    json_object_set_new(o, "checks_total", json_integer(sqlite3_column_int64(st, 24)));
+    json_object_set_new(o, "checks_done", json_integer(sqlite3_column_int64(st, 25)));
     return o;
 }
 
 #define JOB_COLUMNS                                                                                           \
     "SELECT j.id,j.type,j.state,j.error,j.scene,j.scene_name,j.frame_start,j.frame_end,j.tiles_x,j.tiles_y,"  \
     "j.format,j.priority,j.device,j.width,j.height,j.created,j.finished,"                                     \
-    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state!='cancelled'),"                            \
-    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state='done'),"                                  \
-    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.state='assigned'),"                              \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state!='cancelled'),"           \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state='done'),"                 \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state='assigned'),"             \
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
-    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params FROM jobs j "
+    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params,"               \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state!='cancelled'),"          \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done') FROM jobs j "
 
 static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext, const char *container)
 {
@@ -429,7 +467,7 @@ static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, cons
 {
     json_t *arr = json_array();
     sqlite3_stmt *st =
-        prep(self, "SELECT frame, output, output_size FROM frames WHERE job_id=? AND state='done' ORDER BY frame");
+        sdb_prep(self, "SELECT frame, output, output_size FROM frames WHERE job_id=? AND state='done' ORDER BY frame");
     if (!st)
         return arr;
     sqlite3_bind_int64(st, 1, id);
@@ -449,9 +487,9 @@ static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, cons
 
 json_t *ts_store_job_json(ts_store_t *self, int64_t id)
 {
-    lock(self);
+    sdb_lock(self);
     json_t *o = NULL;
-    sqlite3_stmt *st = prep(self, JOB_COLUMNS "WHERE j.id=?");
+    sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "WHERE j.id=?");
     if (st) {
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -468,27 +506,27 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
         }
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return o;
 }
 
 json_t *ts_store_jobs_json(ts_store_t *self)
 {
-    lock(self);
+    sdb_lock(self);
     json_t *arr = json_array();
-    sqlite3_stmt *st = prep(self, JOB_COLUMNS "ORDER BY j.id");
+    sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "ORDER BY j.id");
     while (st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, job_row_json(st));
     sqlite3_finalize(st);
-    unlock(self);
+    sdb_unlock(self);
     return arr;
 }
 
 int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX], char name[64])
 {
-    lock(self);
+    sdb_lock(self);
     int rc = 0;
-    sqlite3_stmt *st = prep(self, "SELECT f.output, j.ext, j.type, json_extract(j.params, '$.container') "
+    sqlite3_stmt *st = sdb_prep(self, "SELECT f.output, j.ext, j.type, json_extract(j.params, '$.container') "
                                   "FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.job_id=? AND f.frame=? AND "
                                   "f.state='done'");
     if (!st)
@@ -497,14 +535,14 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
         sqlite3_bind_int64(st, 1, job);
         sqlite3_bind_int(st, 2, frame);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            copy_text(hash, TS_HASH_HEX, st, 0);
+            sdb_copy_text(hash, TS_HASH_HEX, st, 0);
             output_name(name, 64, (const char *)sqlite3_column_text(st, 2), frame, (const char *)sqlite3_column_text(st, 1),
                         (const char *)sqlite3_column_text(st, 3));
             rc = 1;
         }
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return rc;
 }
 
@@ -512,10 +550,11 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
 
 #define TASK_COLUMNS                                                                                          \
     "SELECT t.id,t.job_id,t.kind,t.frame,t.tile,t.x0,t.y0,t.x1,t.y1,j.scene,t.input,j.format,j.device,"      \
-    "j.no_denoise,t.state,t.node,t.assigned_at,t.failures,t.start_pts,t.end_pts,j.params "                     \
+    "j.no_denoise,t.state,t.node,t.assigned_at,t.failures,t.start_pts,t.end_pts,j.params,t.check_of,t.verify,"   \
+    "t.dclass,t.result,t.result_size "                                                                          \
     "FROM tasks t JOIN jobs j ON j.id=t.job_id "
 
-static void task_from_row(sqlite3_stmt *st, ts_task_t *t)
+void sdb_task_from_row(sqlite3_stmt *st, ts_task_t *t)
 {
     t->id = sqlite3_column_int64(st, 0);
     t->job_id = sqlite3_column_int64(st, 1);
@@ -526,18 +565,23 @@ static void task_from_row(sqlite3_stmt *st, ts_task_t *t)
     t->y0 = sqlite3_column_int(st, 6);
     t->x1 = sqlite3_column_int(st, 7);
     t->y1 = sqlite3_column_int(st, 8);
-    copy_text(t->scene, sizeof t->scene, st, 9);
-    copy_text(t->input_hash, sizeof t->input_hash, st, 10);
-    copy_text(t->format, sizeof t->format, st, 11);
-    copy_text(t->device, sizeof t->device, st, 12);
+    sdb_copy_text(t->scene, sizeof t->scene, st, 9);
+    sdb_copy_text(t->input_hash, sizeof t->input_hash, st, 10);
+    sdb_copy_text(t->format, sizeof t->format, st, 11);
+    sdb_copy_text(t->device, sizeof t->device, st, 12);
     t->no_denoise = sqlite3_column_int(st, 13) != 0;
-    copy_text(t->state, sizeof t->state, st, 14);
-    copy_text(t->node, sizeof t->node, st, 15);
+    sdb_copy_text(t->state, sizeof t->state, st, 14);
+    sdb_copy_text(t->node, sizeof t->node, st, 15);
     t->assigned_at = sqlite3_column_double(st, 16);
     t->failures = sqlite3_column_int(st, 17);
     t->start_pts = sqlite3_column_int64(st, 18);
     t->end_pts = sqlite3_column_int64(st, 19);
-    copy_text(t->params, sizeof t->params, st, 20);
+    sdb_copy_text(t->params, sizeof t->params, st, 20);
+    t->check_of = sqlite3_column_int64(st, 21);
+    sdb_copy_text(t->verify, sizeof t->verify, st, 22);
+    sdb_copy_text(t->dclass, sizeof t->dclass, st, 23);
+    sdb_copy_text(t->result, sizeof t->result, st, 24);
+    t->result_size = sqlite3_column_int64(st, 25);
 }
 
 int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
@@ -545,15 +589,21 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
 {
     if (max <= 0)
         return 0;
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
-    sqlite3_stmt *st = prep(
+    sqlite3_stmt *st = sdb_prep(
         self, TASK_COLUMNS
         "WHERE t.state='queued' AND j.state IN ('queued','running')"
         " AND (j.device='cpu' OR ?1)"
         " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"
-        " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND b.failures>=?4)"
-        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, t.kind DESC, t.id LIMIT ?6");
+        " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND"
+        " (b.failures>=?4 OR b.blocked>0))"
+        " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id=?3 AND n.quarantined)"
+        /* a check goes to a node that has not worked on the task it checks */
+        " AND (t.check_of=0 OR NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR x.check_of=t.check_of)"
+        " AND x.node=?3 AND x.state IN ('assigned','verifying','checking','done')))"
+        /* checks first within a job: the frame they hold back waits for them */
+        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, t.kind DESC, (t.check_of!=0) DESC, t.id LIMIT ?6");
     int n = 0, rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_int(st, 1, has_gpu);
@@ -563,30 +613,30 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
         sqlite3_bind_text(st, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 6, max);
         while (n < max && sqlite3_step(st) == SQLITE_ROW)
-            task_from_row(st, &tasks[n++]);
+            sdb_task_from_row(st, &tasks[n++]);
         sqlite3_finalize(st);
     }
-    double t = now();
+    double t = sdb_now();
     for (int i = 0; rc == 0 && i < n; i++) {
-        rc = run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, t,
+        rc = sdb_run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, t,
                  tasks[i].id);
-        rc = rc ? rc : run(self, "UPDATE jobs SET state='running' WHERE id=? AND state='queued'", "i", tasks[i].job_id);
+        rc = rc ? rc : sdb_run(self, "UPDATE jobs SET state='running' WHERE id=? AND state='queued'", "i", tasks[i].job_id);
         snprintf(tasks[i].state, sizeof tasks[i].state, "assigned");
         snprintf(tasks[i].node, sizeof tasks[i].node, "%s", node);
         tasks[i].assigned_at = t;
     }
-    return end(self, rc) < 0 ? -1 : n;
+    return sdb_end(self, rc) < 0 ? -1 : n;
 }
 
-static int task_get_locked(ts_store_t *self, int64_t id, ts_task_t *task)
+int sdb_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
 {
-    sqlite3_stmt *st = prep(self, TASK_COLUMNS "WHERE t.id=?");
+    sqlite3_stmt *st = sdb_prep(self, TASK_COLUMNS "WHERE t.id=?");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
     int rc = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        task_from_row(st, task);
+        sdb_task_from_row(st, task);
         rc = 1;
     }
     sqlite3_finalize(st);
@@ -595,19 +645,19 @@ static int task_get_locked(ts_store_t *self, int64_t id, ts_task_t *task)
 
 int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
 {
-    lock(self);
-    int rc = task_get_locked(self, id, task);
-    unlock(self);
+    sdb_lock(self);
+    int rc = sdb_task_get(self, id, task);
+    sdb_unlock(self);
     return rc;
 }
 
 int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count)
 {
-    lock(self);
+    sdb_lock(self);
     *tasks = NULL;
     *count = 0;
     int cap = 0, rc = 0;
-    sqlite3_stmt *st = prep(self, TASK_COLUMNS "WHERE t.state='assigned' AND (?1 IS NULL OR t.node=?1)");
+    sqlite3_stmt *st = sdb_prep(self, TASK_COLUMNS "WHERE t.state='assigned' AND (?1 IS NULL OR t.node=?1)");
     if (st && node)
         sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -620,27 +670,27 @@ int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **task
             }
             *tasks = grown;
         }
-        task_from_row(st, &(*tasks)[(*count)++]);
+        sdb_task_from_row(st, &(*tasks)[(*count)++]);
     }
     if (!st)
         rc = -1;
     sqlite3_finalize(st);
-    unlock(self);
+    sdb_unlock(self);
     return rc;
 }
 
 int ts_store_node_assigned_count(ts_store_t *self, const char *node)
 {
-    lock(self);
+    sdb_lock(self);
     int n = -1;
-    sqlite3_stmt *st = prep(self, "SELECT count(*) FROM tasks WHERE state='assigned' AND node=?");
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE state='assigned' AND node=?");
     if (st) {
         sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return n;
 }
 
@@ -649,107 +699,124 @@ static const char *kind_name(int kind)
     return kind == TS_KIND_PROBE ? "probe" : kind == TS_KIND_TILE ? "tile" : kind == TS_KIND_SEGMENT ? "segment" : "finish";
 }
 
-int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures)
+int sdb_task_fail(ts_store_t *self, const ts_task_t *t, const char *error, int max_failures)
 {
-    if (begin(self) < 0)
-        return -1;
-    ts_task_t t;
-    int rc = task_get_locked(self, id, &t);
-    if (rc != 1 || strcmp(t.state, "assigned") != 0)
-        return end(self, rc < 0 ? -1 : 0);
-    if (!failed)
-        return end(self, run(self, "UPDATE tasks SET state='queued', node='' WHERE id=?", "i", id));
-    rc = run(self, "UPDATE tasks SET state='queued', node='', failures=failures+1, error=? WHERE id=?", "ti",
-             error, id);
-    if (rc == 0 && t.node[0])
-        rc = run(self,
-                 "INSERT INTO blocklist(job_id,node,failures) VALUES(?,?,1) "
-                 "ON CONFLICT(job_id,node) DO UPDATE SET failures=failures+1",
-                 "it", t.job_id, t.node);
-    if (rc == 0 && t.node[0])
-        rc = run(self, "UPDATE nodes SET tasks_failed=tasks_failed+1 WHERE id=?", "t", t.node);
-    if (rc == 0 && t.failures + 1 >= max_failures) {
+    int rc = sdb_run(self, "UPDATE tasks SET state='queued', node='', failures=failures+1, error=?, verify='' "
+                           "WHERE id=?", "ti", error, t->id);
+    if (rc == 0 && t->node[0])
+        rc = sdb_run(self,
+                     "INSERT INTO blocklist(job_id,node,failures) VALUES(?,?,1) "
+                     "ON CONFLICT(job_id,node) DO UPDATE SET failures=failures+1",
+                     "it", t->job_id, t->node);
+    if (rc == 0 && t->node[0])
+        rc = sdb_run(self, "UPDATE nodes SET tasks_failed=tasks_failed+1 WHERE id=?", "t", t->node);
+    if (rc == 0 && t->failures + 1 >= max_failures) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s task %lld (frame %d, tile %d) failed %d times; last error: %s",
-                 kind_name(t.kind), (long long)id, t.frame, t.tile, t.failures + 1, error);
-        rc = run(self, "UPDATE tasks SET state='failed' WHERE id=?", "i", id);
+                 kind_name(t->kind), (long long)t->id, t->frame, t->tile, t->failures + 1, error);
+        rc = sdb_run(self, "UPDATE tasks SET state='failed' WHERE id=?", "i", t->id);
         if (rc == 0)
-            rc = job_end_locked(self, t.job_id, "failed", msg);
+            rc = sdb_job_end(self, t->job_id, "failed", msg);
     }
-    return end(self, rc);
+    return rc;
+}
+
+int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = sdb_task_get(self, id, &t);
+    if (rc != 1 || strcmp(t.state, "assigned") != 0)
+        return sdb_end(self, rc < 0 ? -1 : 0);
+    if (!failed)
+        return sdb_end(self, sdb_run(self, "UPDATE tasks SET state='queued', node='' WHERE id=?", "i", id));
+    return sdb_end(self, sdb_task_fail(self, &t, error, max_failures));
 }
 
 /* Marks an assigned (or re-queued) task done by node; 0 when it was already done or dropped. */
 static int task_accept_locked(ts_store_t *self, int64_t id, const char *hash, const char *node, ts_task_t *t)
 {
-    int rc = task_get_locked(self, id, t);
+    int rc = sdb_task_get(self, id, t);
     if (rc != 1 || !(strcmp(t->state, "assigned") == 0 || strcmp(t->state, "queued") == 0))
         return rc < 0 ? -1 : 0;
-    if (run(self, "UPDATE tasks SET state='done', result=?, node=? WHERE id=?", "tti", hash, node, id) < 0 ||
-        run(self, "UPDATE nodes SET tasks_done=tasks_done+1 WHERE id=?", "t", node) < 0)
+    if (sdb_run(self, "UPDATE tasks SET state='done', result=?, node=? WHERE id=?", "tti", hash, node, id) < 0 ||
+        sdb_run(self, "UPDATE nodes SET tasks_done=tasks_done+1 WHERE id=?", "t", node) < 0)
         return -1;
     return 1;
 }
 
 int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     ts_task_t t;
-    return end(self, task_accept_locked(self, id, "", node, &t)) < 0 ? -1 : 0;
+    return sdb_end(self, task_accept_locked(self, id, "", node, &t)) < 0 ? -1 : 0;
+}
+
+int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete)
+{
+    *frame_complete = false;
+    if (t->kind == TS_KIND_FINISH) {
+        int rc = sdb_run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?",
+                         "tiii", t->result, t->result_size, t->job_id, (int64_t)t->frame);
+        if (rc == 0)
+            rc = sdb_run(self,
+                         "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
+                         "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
+                         "dii", sdb_now(), t->job_id, t->job_id);
+        return rc;
+    }
+    if (t->kind != TS_KIND_TILE && t->kind != TS_KIND_SEGMENT)
+        return 0;
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
+                                      "check_of=0 AND state!='done'");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, t->job_id);
+    sqlite3_bind_int(st, 2, t->frame);
+    sqlite3_bind_int(st, 3, t->kind);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
+        *frame_complete = true;
+    sqlite3_finalize(st);
+    if (!*frame_complete)
+        return 0;
+    return sdb_run(self, "UPDATE frames SET state='stitching' WHERE job_id=? AND frame=?", "ii", t->job_id,
+                   (int64_t)t->frame);
 }
 
 int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const char *node, bool *frame_complete)
 {
     *frame_complete = false;
-    if (begin(self) < 0)
-        return -1;
-    ts_task_t t;
-    int rc = task_accept_locked(self, id, hash, node, &t);
-    if (rc == 1) {
-        sqlite3_stmt *st = prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
-                                      "state!='done'");
-        if (!st)
-            rc = -1;
-        else {
-            sqlite3_bind_int64(st, 1, t.job_id);
-            sqlite3_bind_int(st, 2, t.frame);
-            sqlite3_bind_int(st, 3, t.kind);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
-                *frame_complete = true;
-            sqlite3_finalize(st);
-        }
-        if (*frame_complete)
-            rc = run(self, "UPDATE frames SET state='stitching' WHERE job_id=? AND frame=?", "ii", t.job_id,
-                     (int64_t)t.frame);
-    }
-    return end(self, rc) < 0 ? -1 : 0;
-}
-
-int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node)
-{
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     ts_task_t t;
     int rc = task_accept_locked(self, id, hash, node, &t);
     if (rc == 1)
-        rc = run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?", "tiii",
-                 hash, size, t.job_id, (int64_t)t.frame);
-    else if (rc == 0)
-        rc = 1; /* a duplicate: nothing changes */
-    if (rc == 0)
-        rc = run(self,
-                 "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
-                 "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
-                 "dii", now(), t.job_id, t.job_id);
-    return end(self, rc) < 0 ? -1 : 0;
+        rc = sdb_task_complete(self, &t, frame_complete);
+    return sdb_end(self, rc) < 0 ? -1 : 0;
+}
+
+int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = task_accept_locked(self, id, hash, node, &t);
+    bool unused;
+    if (rc == 1) {
+        snprintf(t.result, sizeof t.result, "%s", hash);
+        t.result_size = size;
+        rc = sdb_task_complete(self, &t, &unused);
+    }
+    return sdb_end(self, rc) < 0 ? -1 : 0;
 }
 
 int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max)
 {
-    lock(self);
+    sdb_lock(self);
     int n = 0;
-    sqlite3_stmt *st = prep(self, "SELECT f.job_id, f.frame FROM frames f JOIN jobs j ON j.id=f.job_id "
+    sqlite3_stmt *st = sdb_prep(self, "SELECT f.job_id, f.frame FROM frames f JOIN jobs j ON j.id=f.job_id "
                                   "WHERE f.state='stitching' AND j.state='running' ORDER BY f.job_id, f.frame LIMIT ?");
     if (st) {
         sqlite3_bind_int(st, 1, max);
@@ -759,16 +826,16 @@ int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int 
         }
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return st ? n : -1;
 }
 
 int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, char (*hashes)[TS_HASH_HEX], int count)
 {
-    lock(self);
+    sdb_lock(self);
     int n = 0;
-    sqlite3_stmt *st = prep(self, "SELECT tile, result FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
-                                  "state='done' ORDER BY tile");
+    sqlite3_stmt *st = sdb_prep(self, "SELECT tile, result FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
+                                  "state='done' AND check_of=0 ORDER BY tile");
     if (st) {
         sqlite3_bind_int64(st, 1, job);
         sqlite3_bind_int(st, 2, frame);
@@ -776,13 +843,13 @@ int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, cha
         while (sqlite3_step(st) == SQLITE_ROW) {
             int tile = sqlite3_column_int(st, 0);
             if (tile >= 0 && tile < count) {
-                copy_text(hashes[tile], TS_HASH_HEX, st, 1);
+                sdb_copy_text(hashes[tile], TS_HASH_HEX, st, 1);
                 n++;
             }
         }
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     if (!st)
         return -1;
     return n == count ? 0 : ts_error_set("job %lld frame %d: %d of %d tiles done", (long long)job, frame, n, count);
@@ -790,22 +857,22 @@ int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, cha
 
 int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char *hash)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
-    int rc = run(self, "UPDATE frames SET state='finishing', stitched=? WHERE job_id=? AND frame=? AND "
+    int rc = sdb_run(self, "UPDATE frames SET state='finishing', stitched=? WHERE job_id=? AND frame=? AND "
                        "state='stitching'",
                  "tii", hash, job, (int64_t)frame);
     if (rc == 0 && sqlite3_changes(self->db) == 1)
-        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,input,state) VALUES(?,?,?,?,'queued')", "iiit", job,
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,input,state) VALUES(?,?,?,?,'queued')", "iiit", job,
                  (int64_t)TS_KIND_FINISH, (int64_t)frame, hash);
-    return end(self, rc);
+    return sdb_end(self, rc);
 }
 
 int ts_store_videos_to_cut(ts_store_t *self, int64_t *jobs, int max)
 {
-    lock(self);
+    sdb_lock(self);
     int n = 0;
-    sqlite3_stmt *st = prep(self, "SELECT f.job_id FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.frame=?1 AND "
+    sqlite3_stmt *st = sdb_prep(self, "SELECT f.job_id FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.frame=?1 AND "
                                   "f.state='waiting' AND j.state='running' AND NOT EXISTS (SELECT 1 FROM frames g "
                                   "WHERE g.job_id=f.job_id AND g.frame!=?1 AND g.state!='done') ORDER BY f.job_id LIMIT ?2");
     if (st) {
@@ -815,17 +882,17 @@ int ts_store_videos_to_cut(ts_store_t *self, int64_t *jobs, int max)
             jobs[n++] = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return st ? n : -1;
 }
 
 int ts_store_frame_outputs(ts_store_t *self, int64_t job, char (**hashes)[TS_HASH_HEX], int *count)
 {
-    lock(self);
+    sdb_lock(self);
     *hashes = NULL;
     *count = 0;
     int cap = 0, rc = 0;
-    sqlite3_stmt *st = prep(self, "SELECT output FROM frames WHERE job_id=? AND frame!=? AND state='done' ORDER BY frame");
+    sqlite3_stmt *st = sdb_prep(self, "SELECT output FROM frames WHERE job_id=? AND frame!=? AND state='done' ORDER BY frame");
     if (st) {
         sqlite3_bind_int64(st, 1, job);
         sqlite3_bind_int(st, 2, TS_VIDEO_FRAME);
@@ -839,23 +906,23 @@ int ts_store_frame_outputs(ts_store_t *self, int64_t job, char (**hashes)[TS_HAS
                 }
                 *hashes = grown;
             }
-            copy_text((*hashes)[(*count)++], TS_HASH_HEX, st, 0);
+            sdb_copy_text((*hashes)[(*count)++], TS_HASH_HEX, st, 0);
         }
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return st ? rc : -1;
 }
 
 int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segment_t *segs, int count, int tb_num,
                             int tb_den, int fps_num, int fps_den)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
     ts_job_t j;
-    int rc = job_get_locked(self, job, &j);
+    int rc = sdb_job_get(self, job, &j);
     if (rc != 1)
-        return end(self, rc < 0 ? -1 : 0);
+        return sdb_end(self, rc < 0 ? -1 : 0);
     json_t *p = json_loads(j.params, 0, NULL);
     rc = p ? 0 : ts_error_set("job %lld: no encoder settings", (long long)job);
     if (rc == 0) {
@@ -864,24 +931,24 @@ int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segmen
         json_object_set_new(p, "fps_num", json_integer(fps_num));
         json_object_set_new(p, "fps_den", json_integer(fps_den));
         char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = text ? run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, job) : -1;
+        rc = text ? sdb_run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, job) : -1;
         free(text);
     }
     json_decref(p);
     for (int i = 0; rc == 0 && i < count; i++)
-        rc = run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) VALUES(?,?,?,?,?,?,?,'queued')",
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) VALUES(?,?,?,?,?,?,?,'queued')",
                  "iiiitii", job, (int64_t)TS_KIND_SEGMENT, (int64_t)TS_VIDEO_FRAME, (int64_t)i, segs[i].hash,
                  (int64_t)segs[i].start_pts, (int64_t)segs[i].end_pts);
     if (rc == 0)
-        rc = run(self, "UPDATE frames SET state='rendering' WHERE job_id=? AND frame=?", "ii", job, (int64_t)TS_VIDEO_FRAME);
-    return end(self, rc);
+        rc = sdb_run(self, "UPDATE frames SET state='rendering' WHERE job_id=? AND frame=?", "ii", job, (int64_t)TS_VIDEO_FRAME);
+    return sdb_end(self, rc);
 }
 
 int ts_store_segment_count(ts_store_t *self, int64_t job)
 {
-    lock(self);
+    sdb_lock(self);
     int n = -1;
-    sqlite3_stmt *st = prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND kind=?");
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND kind=? AND check_of=0 AND state!='cancelled'");
     if (st) {
         sqlite3_bind_int64(st, 1, job);
         sqlite3_bind_int(st, 2, TS_KIND_SEGMENT);
@@ -889,83 +956,102 @@ int ts_store_segment_count(ts_store_t *self, int64_t job)
             n = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
     }
-    unlock(self);
+    sdb_unlock(self);
     return n;
 }
 
 int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *hash, int64_t size)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
-    int rc = run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=? AND "
+    int rc = sdb_run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=? AND "
                        "state='stitching'",
                  "tiii", hash, size, job, (int64_t)frame);
     if (rc == 0)
-        rc = run(self,
+        rc = sdb_run(self,
                  "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
                  "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
-                 "dii", now(), job, job);
-    return end(self, rc);
+                 "dii", sdb_now(), job, job);
+    return sdb_end(self, rc);
 }
 
 /* ---- nodes ---- */
 
 int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
-                       const char *devices_json, int cores, int64_t memory)
+                       const char *devices_json, const char *cpu_model, int cores, int64_t memory)
 {
-    if (begin(self) < 0)
+    if (sdb_begin(self) < 0)
         return -1;
-    int rc = run(self,
-                 "INSERT INTO nodes(id,name,state,blender,devices,cores,memory,last_seen) VALUES(?,?,'online',?,?,?,?,?) "
-                 "ON CONFLICT(id) DO UPDATE SET name=excluded.name, state='online', blender=excluded.blender,"
-                 " devices=excluded.devices, cores=excluded.cores, memory=excluded.memory, last_seen=excluded.last_seen",
-                 "ttttiid", id, name, blender, devices_json, (int64_t)cores, memory, now());
-    return end(self, rc);
+    int rc = sdb_run(self,
+                     "INSERT INTO nodes(id,name,state,blender,devices,cpu_model,cores,memory,last_seen) "
+                     "VALUES(?,?,'online',?,?,?,?,?,?) "
+                     "ON CONFLICT(id) DO UPDATE SET name=excluded.name, state='online', blender=excluded.blender,"
+                     " devices=excluded.devices, cpu_model=excluded.cpu_model, cores=excluded.cores,"
+                     " memory=excluded.memory, last_seen=excluded.last_seen",
+                     "tttttiid", id, name, blender, devices_json, cpu_model, (int64_t)cores, memory, sdb_now());
+    return sdb_end(self, rc);
 }
 
 int ts_store_node_state(ts_store_t *self, const char *id, const char *state)
 {
-    lock(self);
-    int rc = run(self, "UPDATE nodes SET state=?, last_seen=CASE WHEN ?='offline' THEN last_seen ELSE ? END WHERE id=?",
-                 "ttdt", state, state, now(), id);
-    unlock(self);
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET state=?, last_seen=CASE WHEN ?='offline' THEN last_seen ELSE ? END WHERE id=?",
+                 "ttdt", state, state, sdb_now(), id);
+    sdb_unlock(self);
     return rc;
 }
 
 int ts_store_nodes_all_offline(ts_store_t *self)
 {
-    lock(self);
-    int rc = run(self, "UPDATE nodes SET state='offline'", "");
-    unlock(self);
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET state='offline'", "");
+    sdb_unlock(self);
     return rc;
 }
 
-json_t *ts_store_nodes_json(ts_store_t *self)
+json_t *ts_store_nodes_json(ts_store_t *self, double trust, double floor)
 {
-    lock(self);
+    sdb_lock(self);
     json_t *arr = json_array();
-    sqlite3_stmt *st = prep(self, "SELECT id,name,state,blender,devices,cores,memory,last_seen,tasks_done,tasks_failed,"
-                                  "(SELECT count(*) FROM tasks t WHERE t.node=n.id AND t.state='assigned') "
-                                  "FROM nodes n ORDER BY name, id");
+    sqlite3_stmt *st = sdb_prep(
+        self, "SELECT id,name,state,blender,devices,cores,memory,last_seen,tasks_done,tasks_failed,"
+              "(SELECT count(*) FROM tasks t WHERE t.node=n.id AND t.state='assigned'),"
+              "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
+              "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
+              " WHERE b.node=n.id AND b.blocked>0) "
+              "FROM nodes n ORDER BY name, id");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         json_t *o = json_object();
         const char *state = (const char *)sqlite3_column_text(st, 2);
-        if (strcmp(state, "online") == 0 && sqlite3_column_int(st, 10) > 0)
+        json_t *blocked = json_loads((const char *)sqlite3_column_text(st, 16), 0, NULL);
+        if (sqlite3_column_int(st, 15))
+            state = "quarantined";
+        else if (json_array_size(blocked) > 0)
+            state = "blocked";    /* blocked on some jobs by failed checks, still working on others */
+        else if (strcmp(state, "online") == 0 && sqlite3_column_int(st, 10) > 0)
             state = "busy";
         json_object_set_new(o, "id", json_string((const char *)sqlite3_column_text(st, 0)));
         json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 1)));
         json_object_set_new(o, "state", json_string(state));
+        json_object_set_new(o, "online", json_boolean(strcmp((const char *)sqlite3_column_text(st, 2), "online") == 0));
         json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
         json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
         json_object_set_new(o, "devices", dev ? dev : json_array());
+        json_object_set_new(o, "cpu_model", json_string((const char *)sqlite3_column_text(st, 11)));
         json_object_set_new(o, "cores", json_integer(sqlite3_column_int64(st, 5)));
         json_object_set_new(o, "memory", json_integer(sqlite3_column_int64(st, 6)));
         json_object_set_new(o, "last_seen", json_real(sqlite3_column_double(st, 7)));
         json_object_set_new(o, "tasks_done", json_integer(sqlite3_column_int64(st, 8)));
         json_object_set_new(o, "tasks_failed", json_integer(sqlite3_column_int64(st, 9)));
+        int cv = sqlite3_column_int(st, 12);
+        json_object_set_new(o, "reputation", json_integer(cv));
+        json_object_set_new(o, "check_rate", json_real(ts_check_rate(cv, trust, floor)));
+        json_object_set_new(o, "checks_passed", json_integer(sqlite3_column_int64(st, 13)));
+        json_object_set_new(o, "checks_failed", json_integer(sqlite3_column_int64(st, 14)));
+        json_object_set_new(o, "blocked_jobs", blocked ? blocked : json_array());
         json_array_append_new(arr, o);
     }
     sqlite3_finalize(st);
-    unlock(self);
+    sdb_unlock(self);
     return arr;
 }

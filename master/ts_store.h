@@ -62,6 +62,13 @@ typedef struct {
     int failures;
     long long start_pts, end_pts;   /* TS_KIND_SEGMENT */
     char params[512];               /* the job's encoder settings (JSON) */
+    /* verification (ts_store_verify.c) */
+    int64_t check_of;               /* a check task: the task whose result it re-does; 0 for ordinary work */
+    char verify[16];                /* ordinary work: "", "unchecked", "pending", "tiebreak", "passed";
+                                       a check: "", "check", "disputed", "inconclusive" */
+    char dclass[96];                /* the device class the result came from (Blender version, device, CPU model) */
+    char result[TS_HASH_HEX];       /* the output's content hash, once a result is in */
+    int64_t result_size;
 } ts_task_t;
 
 typedef struct {
@@ -149,12 +156,73 @@ int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *
 /* The stitched frame is stored: queue its finish task. */
 int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char *hash);
 
+/* Verification (ts_store_verify.c): every result is checked by the verifier thread before it counts; a
+   sampled share is re-done by another node (a check task) and compared. */
+typedef struct {
+    double trust;          /* consecutive valid results after which a node's check rate drops below 1 */
+    double floor;          /* the lowest check rate; 0 turns spot checks off */
+    int quarantine_after;  /* jobs a node may be blocked on (by failed checks) before it is quarantined */
+    int max_failures;      /* as for every task */
+} ts_check_policy_t;
+
+/* The spot-check rate of a node with cv consecutive valid results: 1 until trust of them, then
+   max(floor, 1/cv) (BOINC's adaptive replication); floor 0 means no checks at all. */
+double ts_check_rate(int consecutive_valid, double trust, double floor);
+
+/* A result is in (its signature checked, its output stored): the task waits for the verifier. Taken from the
+   node the task is assigned to, or for re-queued ordinary work. 1 taken, 0 refused (ts_error() says why). */
+int ts_store_result_in(ts_store_t *self, int64_t id, const char *node, const char *hash, int64_t size,
+                       const char *dclass, double busy_seconds);
+/* Results waiting for the verifier: fills up to max task ids. */
+int ts_store_results_to_verify(ts_store_t *self, int64_t *ids, int max);
+/* The result failed its own checks: back to the queue with a failure counted; its node's run of valid
+   results restarts. */
+int ts_store_result_invalid(ts_store_t *self, int64_t id, const char *why, const ts_check_policy_t *p);
+
+/* What a verdict changed. */
+typedef struct {
+    bool frame_complete;   /* a frame (or a job's video) is ready to stitch */
+    bool sampled;          /* a check task was queued */
+    int punished;          /* nodes that failed a check by this verdict */
+    char punished_node[2][TS_HASH_HEX];
+    int requeued;          /* results re-queued because their node failed a check */
+    bool quarantined;      /* a punished node is now quarantined farm-wide */
+} ts_verdict_t;
+
+/* Ordinary work whose result passed its checks: draw (uniform in [0,1)) below the node's rate samples it for a
+   check by another eligible online node; otherwise (or with no such node) it is accepted unchecked. */
+int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_check_policy_t *p, ts_verdict_t *v);
+/* For a check task with a valid result: the task it checks and, for a tie-break, the disputed first check
+   (disputed->id 0 otherwise). 1 when the check is still wanted; 0 when the task it checks has moved on. */
+int ts_store_check_parties(ts_store_t *self, int64_t check_id, ts_task_t *original, ts_task_t *disputed);
+/* A check no longer wanted is cancelled. */
+int ts_store_check_drop(ts_store_t *self, int64_t check_id);
+enum { TS_AGREES_ORIGINAL = 1, TS_AGREES_DISPUTED = 2 };
+/* Settles a check by what its result agrees with (mask of TS_AGREES_*). A first check that agrees credits
+   both nodes and completes the task; one that does not queues a tie-break for a third node (nobody is
+   punished yet). A tie-break credits the side(s) it agrees with and punishes the other; agreeing with
+   neither re-queues the task with a failure counted and punishes nobody. Punishing a node: its run of
+   valid results restarts, the failure is recorded (verdicts), it is blocked for the job, every unchecked
+   result of it in the job is re-queued (frames built on them are reopened), and it is quarantined once
+   blocked on quarantine_after jobs since its last lift. */
+int ts_store_check_settle(ts_store_t *self, int64_t check_id, int mask, const char *detail,
+                          const ts_check_policy_t *p, ts_verdict_t *v);
+/* First checks queued more than max_wait seconds ago that no online node may take: dropped, and the task
+   they check accepted unchecked (a tie-break keeps waiting for a third node). Returns how many. */
+int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_policy_t *p, ts_verdict_t *v);
+/* An operator lifts a node's quarantine: 1 lifted, 0 unknown node, 2 not quarantined, -1 error. */
+int ts_store_node_lift(ts_store_t *self, const char *id);
+/* A job's compute on ordinary work and on checks (seconds the nodes reported) and its verdicts. */
+json_t *ts_store_job_checks_json(ts_store_t *self, int64_t job);
+
 /* Nodes */
 int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
-                       const char *devices_json, int cores, int64_t memory);
+                       const char *devices_json, const char *cpu_model, int cores, int64_t memory);
 int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
 int ts_store_nodes_all_offline(ts_store_t *self);
-json_t *ts_store_nodes_json(ts_store_t *self);
+/* Every node with its state ("quarantined", "blocked", "busy", "online", "offline"), reputation (its run of
+   consecutive valid results), check_rate (under trust and floor), checks passed and failed, blocked jobs. */
+json_t *ts_store_nodes_json(ts_store_t *self, double trust, double floor);
 
 int ts_store_test(bool verbose);
 

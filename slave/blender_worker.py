@@ -78,6 +78,7 @@ def edge_to_frac(p, n):
 
 
 ADAPTIVE_STEP = 16  # Cycles 3.x Integrator::get_adaptive_sampling()
+MAX_SAMPLES = 1 << 24  # Cycles' own bound on scene.cycles.samples
 
 
 def adaptive_tile_margin(scene):
@@ -373,6 +374,9 @@ class Worker(object):
         if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
             raise RequestError("'threads' must be an integer 0..1024")
         no_denoise = bool(req.get("no_denoise", False))
+        # "samples": render with this many samples instead of the scene's (the slave's testing-only dishonest mode,
+        # --cheat-share); the scene is restored afterwards like every other patched setting.
+        samples = _int(req, "samples", 1, MAX_SAMPLES) if req.get("samples") is not None else None
         if scene.cycles.use_denoising and not no_denoise:
             raise RequestError(
                 "scene enables denoising, but Debian's Blender is built without OpenImageDenoise "
@@ -388,6 +392,8 @@ class Worker(object):
             self._select_device(scene, patch, req.get("device", "CPU"))
             if no_denoise:
                 patch.set(scene.cycles, "use_denoising", False)
+            if samples is not None:
+                patch.set(scene.cycles, "samples", samples)
             if threads:
                 patch.set(r, "threads_mode", "FIXED")
                 patch.set(r, "threads", threads)

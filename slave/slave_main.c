@@ -3,6 +3,7 @@
 #include "lib/ts_log.h"
 #include "lib/ts_opts.h"
 #include "lib/ts_version.h"
+#include "slave/ts_segenc.h"
 #include "slave/ts_slave.h"
 #include <libgen.h>
 #include <limits.h>
@@ -42,6 +43,10 @@ int main(int argc, char **argv)
         {"no-torrent", TS_OPT_FLAG, NULL, 0, -1, &o.no_torrent, "fetch inputs over HTTP only"},
         {"no-lsd", TS_OPT_FLAG, NULL, 0, -1, &o.no_lsd, "turn local service discovery (finding peers on this LAN) off"},
         {"web-seed-after", TS_OPT_INT, "10", 0, 3600, &o.web_seed_after_s, "seconds without progress from peers before fetching from the master's web seed"},
+        {"cheat-share", TS_OPT_DOUBLE, "0", 0, 1, &o.cheat_share, "testing: share of this node's tile and segment tasks done dishonestly (cheaper content, honest-looking results), evenly spread: task n when floor(n*F) > floor((n-1)*F)"},
+        {"cheat-samples", TS_OPT_INT, "1", 1, 1000000, &o.cheat_samples, "testing: Cycles samples of a dishonest tile"},
+        {"cheat-crf", TS_OPT_INT, "40", 0, 63, &o.cheat_crf, "testing: crf of a dishonest segment, replacing the job's crf or bitrate (clamped into the encoder's range)"},
+        {"cheat-preset", TS_OPT_STRING, "ultrafast", 0, -1, &o.cheat_preset, "testing: x264/x265 preset of a dishonest segment"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
         TS_OPT_END,
@@ -67,6 +72,11 @@ int main(int argc, char **argv)
     }
     if (!o.master_cert || !o.work) {
         fprintf(stderr, "tessera-slave: options --master-cert and --work are required\n");
+        return 2;
+    }
+    if (!ts_segenc_preset_known(o.cheat_preset)) {
+        fprintf(stderr, "tessera-slave: option --cheat-preset: '%s' is not an x264/x265 preset (ultrafast .. placebo)\n",
+                o.cheat_preset);
         return 2;
     }
     char script[PATH_MAX];

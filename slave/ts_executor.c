@@ -2,11 +2,13 @@
    DESIGN: blocking work (downloads, renders) lives here, off the reactor. Tasks run one at a time in the
    order assigned; a cancelled task is dropped from the queue, or its result discarded when it is running.
    A Blender crash or hang becomes a failed result (the process is restarted for the next task), never a
-   lost task. */
+   lost task. Testing only: with --cheat-share the tile and segment tasks ts_cheat picks are done cheaply (fewer
+   samples, a worse encode) and returned exactly like honest ones, for the verifier's tests. */
 #include "lib/ts_error.h"
 #include "lib/ts_file.h"
 #include "lib/ts_log.h"
 #include "lib/ts_wire.h"
+#include "slave/ts_cheat.h"
 #include "slave/ts_fetch.h"
 #include "slave/ts_segenc.h"
 #include "slave/ts_slave.h"
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -24,6 +27,8 @@
 #define QUEUE_MAX 64
 #define VERIFIED_MAX 64   /* cached blobs re-hashed once per run, then trusted until evicted */
 #define PROBE_TIMEOUT_S 300.0
+#define CHEAT_BITRATE_DIVISOR 8      /* a dishonest segment of an encoder without crf gets this much less bitrate */
+#define CHEAT_BITRATE_MIN 16000      /* bits/s */
 
 struct ts_executor {
     const ts_slave_options_t *opts;
@@ -41,6 +46,7 @@ struct ts_executor {
     bool running_cancelled;
     char verified[VERIFIED_MAX][TS_HASH_HEX];
     int nverified;
+    uint64_t cheat_count; /* tile and segment tasks started (--cheat-share counts them) */
     volatile sig_atomic_t stop;
 };
 
@@ -97,8 +103,24 @@ static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t)
         ts_swarm_forget_missing(self->swarm); /* stop seeding what is gone */
 }
 
-/* Encodes a video segment with the job's pinned settings; no Blender involved. */
-static int run_segment(ts_executor_t *self, const ts_slave_task_t *t, const char *out)
+/* A dishonest segment (--cheat-share): --cheat-crf (in the encoder's range) replaces the job's crf or bitrate and
+   x264/x265 get --cheat-preset; an encoder without crf gets a fraction of the job's bitrate instead. */
+static void cheapen(const ts_slave_options_t *o, ts_encode_settings_t *s)
+{
+    int crf = ts_segenc_crf_clamp(s->vcodec, (int)o->cheat_crf);
+    if (crf >= 0) {
+        s->crf = crf;
+        s->bitrate = 0;
+    } else if (s->bitrate > 0) {
+        s->bitrate = s->bitrate / CHEAT_BITRATE_DIVISOR > CHEAT_BITRATE_MIN ? s->bitrate / CHEAT_BITRATE_DIVISOR
+                                                                            : CHEAT_BITRATE_MIN;
+    }
+    if (ts_segenc_is_x26x(s->vcodec))
+        s->preset = o->cheat_preset;
+}
+
+/* Encodes a video segment with the job's pinned settings (cheaper ones when cheat); no Blender involved. */
+static int run_segment(ts_executor_t *self, const ts_slave_task_t *t, const char *out, bool cheat)
 {
     char in[PATH_MAX];
     ts_blobs_path(self->cache, t->scene, in, sizeof in);
@@ -122,6 +144,8 @@ static int run_segment(ts_executor_t *self, const ts_slave_task_t *t, const char
     };
     if (s.preset && !s.preset[0])
         s.preset = NULL;
+    if (cheat && s.vcodec)
+        cheapen(self->opts, &s);
     int64_t frames = 0;
     int rc = s.vcodec ? ts_segenc_check(&s) : ts_error_set("encoder settings name no codec");
     if (rc == 0)
@@ -138,6 +162,14 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
 {
     char scene[PATH_MAX], input[PATH_MAX], out[PATH_MAX];
     r->ok = false;
+    bool cheat = false;
+    if (t->kind == TESSERA__TASK_KIND__TASK_TILE || t->kind == TESSERA__TASK_KIND__TASK_SEGMENT) {
+        uint64_t n = ++self->cheat_count;
+        cheat = ts_cheat_due(n, self->opts->cheat_share);
+        if (cheat)
+            ts_warn("cheating on task %llu (tile/segment task %llu of this node)", (unsigned long long)t->id,
+                    (unsigned long long)n);
+    }
     if (ensure_blob(self, t, t->scene) < 0) {
         snprintf(errbuf, cap, "fetching the scene: %s", ts_error());
         return;
@@ -150,7 +182,7 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
     bound_cache(self, t);
     if (t->kind == TESSERA__TASK_KIND__TASK_SEGMENT) {
         snprintf(out, sizeof out, "%s/out/task-%llu.nut", self->opts->work, (unsigned long long)t->id);
-        if (run_segment(self, t, out) < 0)
+        if (run_segment(self, t, out, cheat) < 0)
             snprintf(errbuf, cap, "%s", ts_error());
         else if (ts_file_read(out, 0, 1, output, output_len) == 0)
             r->ok = true;
@@ -174,6 +206,8 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         json_object_set_new(req, "out", json_string(out));
         json_object_set_new(req, "device", json_string(t->device));
         json_object_set_new(req, "no_denoise", json_boolean(t->no_denoise));
+        if (cheat)
+            json_object_set_new(req, "samples", json_integer(self->opts->cheat_samples));
     } else if (t->kind == TESSERA__TASK_KIND__TASK_FINISH) {
         ts_blobs_path(self->cache, t->input, input, sizeof input);
         json_object_set_new(req, "op", json_string("finish"));
@@ -238,7 +272,11 @@ static void send_result(ts_executor_t *self, const ts_slave_task_t *t)
     char hash[TS_HASH_HEX];
     uint8_t sig[TS_IDENTITY_SIGNATURE_BYTES];
     r.task_id = t->id;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     run_task(self, t, &r, &info, &output, &output_len, errbuf, sizeof errbuf);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r.cpu_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     /* What this node seeds travels with the result: the master names it as a peer for the next tasks at once,
        rather than after the next heartbeat. */
     char seeding[SEEDING_REPORT_MAX][TS_HASH_HEX];

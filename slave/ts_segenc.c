@@ -23,6 +23,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,9 +123,8 @@ static int vp9_cpu_used(const char *preset)
 static int check_preset(const AVCodec *codec, const char *preset)
 {
     if (is_x26x(codec->name)) {
-        for (size_t i = 0; i < sizeof s_x26x_presets / sizeof s_x26x_presets[0]; i++)
-            if (strcmp(s_x26x_presets[i], preset) == 0)
-                return 0;
+        if (ts_segenc_preset_known(preset))
+            return 0;
         return ts_error_set("preset: '%s' is not a %s preset (ultrafast .. placebo)", preset, codec->name);
     }
     if (is_vp9(codec->name))
@@ -144,25 +144,57 @@ static int check_preset(const AVCodec *codec, const char *preset)
     return rc;
 }
 
-static int check_crf(const AVCodec *codec, int crf)
+/* The crf range of an encoder: its entry in s_known, else its own "crf" AVOption; -1 when it has none. */
+static int crf_range(const AVCodec *codec, double *lo, double *hi)
 {
     int k = known_index(codec->name);
-    double lo, hi;
     if (k >= 0) {
-        lo = s_known[k].crf_min;
-        hi = s_known[k].crf_max;
-    } else {
-        const AVOption *o = codec->priv_class ? av_opt_find2((void *)&codec->priv_class, "crf", NULL, 0,
-                                                              AV_OPT_SEARCH_FAKE_OBJ, NULL)
-                                              : NULL;
-        if (!o)
-            return ts_error_set("crf: encoder '%s' has no crf; give a bitrate", codec->name);
-        lo = o->min < 0 ? 0 : o->min;
-        hi = o->max;
+        *lo = s_known[k].crf_min;
+        *hi = s_known[k].crf_max;
+        return 0;
     }
+    const AVOption *o = codec->priv_class ? av_opt_find2((void *)&codec->priv_class, "crf", NULL, 0,
+                                                          AV_OPT_SEARCH_FAKE_OBJ, NULL)
+                                          : NULL;
+    if (!o)
+        return ts_error_set("crf: encoder '%s' has no crf; give a bitrate", codec->name);
+    *lo = o->min < 0 ? 0 : o->min;
+    *hi = o->max;
+    return 0;
+}
+
+static int check_crf(const AVCodec *codec, int crf)
+{
+    double lo, hi;
+    if (crf_range(codec, &lo, &hi) < 0)
+        return -1;
     if (crf < lo || crf > hi)
         return ts_error_set("crf: %d is out of %s's range %g..%g", crf, codec->name, lo, hi);
     return 0;
+}
+
+int ts_segenc_crf_clamp(const char *vcodec, int crf)
+{
+    const AVCodec *codec = vcodec ? avcodec_find_encoder_by_name(vcodec) : NULL;
+    double lo, hi;
+    if (!codec)
+        return ts_error_set("vcodec: unknown video codec '%s'", vcodec ? vcodec : "");
+    if (crf_range(codec, &lo, &hi) < 0)
+        return -1;
+    return crf < lo ? (int)ceil(lo) : crf > hi ? (int)floor(hi) : crf;
+}
+
+bool ts_segenc_preset_known(const char *preset)
+{
+    for (size_t i = 0; preset && i < sizeof s_x26x_presets / sizeof s_x26x_presets[0]; i++)
+        if (strcmp(s_x26x_presets[i], preset) == 0)
+            return true;
+    return false;
+}
+
+bool ts_segenc_is_x26x(const char *vcodec)
+{
+    return vcodec && is_x26x(vcodec);
 }
 
 int ts_segenc_check(const ts_encode_settings_t *s)

@@ -27,6 +27,14 @@ typedef struct {
    Returns 0, or -1 with a message naming the option. */
 int ts_segenc_check(const ts_encode_settings_t *s);
 
+/* The crf nearest to crf that the encoder accepts (its range as ts_segenc_check knows it); -1 with a message when
+   the encoder is unknown or has no crf. */
+int ts_segenc_crf_clamp(const char *vcodec, int crf);
+/* Is preset an x264/x265 preset name (ultrafast .. placebo)? */
+bool ts_segenc_preset_known(const char *preset);
+/* Is vcodec libx264, libx264rgb or libx265 (the encoders that take those presets)? */
+bool ts_segenc_is_x26x(const char *vcodec);
+
 /* Decodes the video stream of in_path (all packets; frames with pts outside [start_pts, end_pts), source video
    time_base, INT64_MIN/INT64_MAX for open ends, are dropped after decoding), scales if asked, and encodes
    with the pinned settings into out_path: NUT, one video stream, frame pts = source pts (the NUT muxer may

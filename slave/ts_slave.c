@@ -27,6 +27,8 @@
 #define HOLD_MAX 64
 #define INFO_TIMEOUT_S 120.0
 #define PENDING_MAX 64
+#define CPUINFO_PATH "/proc/cpuinfo"
+#define CPUINFO_MODEL_KEY "model name"
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
 
 typedef struct {
@@ -36,6 +38,7 @@ typedef struct {
     ts_executor_t *exec;
     ts_swarm_t *swarm;
     char blender_version[32];
+    char cpu_model[128];
     char **devices;
     size_t ndevices;
     long heartbeat_ms;
@@ -67,6 +70,7 @@ static void send_hello(slave_t *s)
     h.blender_version = s->blender_version;
     h.devices = s->devices;
     h.n_devices = s->ndevices;
+    h.cpu_model = s->cpu_model;
     h.cores = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
     h.torrent_port = s->swarm ? (uint32_t)ts_swarm_port(s->swarm) : 0;
     struct sysinfo si;
@@ -242,6 +246,36 @@ static void on_monitor(slave_t *s)
             s->opts->master, (unsigned)event, s->opts->master_cert);
 }
 
+/* The first "model name" of /proc/cpuinfo, trimmed; "" when there is none (e.g. many ARM kernels) or no file. */
+static void read_cpu_model(char *model, size_t cap)
+{
+    model[0] = '\0';
+    FILE *f = fopen(CPUINFO_PATH, "r");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t len = 0;
+    while (getline(&line, &len, f) >= 0) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *end = colon;
+        while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - line) != strlen(CPUINFO_MODEL_KEY) || strncmp(line, CPUINFO_MODEL_KEY, (size_t)(end - line)))
+            continue;
+        char *v = colon + 1;
+        v += strspn(v, " \t");
+        size_t n = strlen(v);
+        while (n > 0 && strchr(" \t\r\n", v[n - 1]))
+            n--;
+        snprintf(model, cap, "%.*s", (int)n, v);
+        break;
+    }
+    free(line);
+    fclose(f);
+}
+
 static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_t *stop)
 {
     json_t *req = json_pack("{s:s}", "op", "info");
@@ -259,7 +293,7 @@ static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_
     json_decref(reply);
     if (!v)
         return ts_error_set("--blender %s: the worker did not report a Blender version", s->opts->blender);
-    ts_info("blender %s, devices: %zu", s->blender_version, s->ndevices);
+    ts_info("blender %s, devices: %zu, cpu: %s", s->blender_version, s->ndevices, s->cpu_model[0] ? s->cpu_model : "?");
     return 0;
 }
 
@@ -290,6 +324,7 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
         ts_err("%s", ts_error());
         goto out;
     }
+    read_cpu_model(s.cpu_model, sizeof s.cpu_model);
     if (probe_blender(&s, blender, stop) < 0) {
         ts_err("%s", ts_error());
         goto out;

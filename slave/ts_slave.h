@@ -27,6 +27,11 @@ typedef struct {
     bool no_torrent;          /* inputs over HTTP only */
     bool no_lsd;              /* local service discovery off */
     long web_seed_after_s;    /* seconds without progress from peers before the master's web seed is used */
+    /* Testing only: a dishonest slave for the verifier's tests (ts_cheat). Its results look honest to the master. */
+    double cheat_share;       /* share of tile and segment tasks done dishonestly (0: none) */
+    long cheat_samples;       /* Cycles samples of a dishonest tile */
+    long cheat_crf;           /* crf of a dishonest segment (clamped into the encoder's range) */
+    const char *cheat_preset; /* x264/x265 preset of a dishonest segment */
 } ts_slave_options_t;
 
 #define TS_TASK_PEERS 16      /* peers of a task's scene kept from its Assign */

@@ -5,9 +5,11 @@
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_store.h"
+#include "slave/ts_cheat.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_concat.h"
 #include "splitter/ts_framevid.h"
+#include "splitter/ts_segcheck.h"
 #include "splitter/ts_segplan.h"
 #include "splitter/ts_image.h"
 #include "splitter/ts_stitch.h"
@@ -17,6 +19,7 @@
 #include <string.h>
 
 int ts_cli_test(bool verbose);
+int ts_store_verify_test(bool verbose);
 
 static const struct {
     const char *name;
@@ -27,6 +30,8 @@ static const struct {
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
+    {"verify", ts_store_verify_test}, {"segcheck", ts_segcheck_test},
+    {"cheat", ts_cheat_test},
 };
 
 int main(int argc, char **argv)

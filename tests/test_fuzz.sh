@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files) with ASan+UBSan and runs
+# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments)
+# with ASan+UBSan and runs
 # each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test.
 set -u
@@ -20,6 +21,14 @@ clang $FLAGS -c tests/fuzz_torrent.c -o "$OUT/fuzz_torrent.o" || exit 1
 clang $FLAGS -c lib/ts_error.c -o "$OUT/ts_error.o" && clang $FLAGS -c lib/ts_log.c -o "$OUT/ts_log.o" || exit 1
 clang++ -fsanitize=fuzzer,address,undefined "$OUT/fuzz_torrent.o" "$OUT/ts_torrent.o" "$OUT/ts_error.o" "$OUT/ts_log.o" \
   $(pkg-config --libs libtorrent-rasterbar) -lpthread -o "$OUT/fuzz_torrent" || exit 1
+clang $FLAGS tests/fuzz_segcheck.c splitter/ts_segcheck.c splitter/ts_segplan.c lib/ts_hash.c lib/ts_error.c \
+  $(pkg-config --cflags --libs libavformat libavcodec libswscale libavutil libsodium) -o "$OUT/fuzz_segcheck" || exit 1
+# Small valid segments (H.264 and VP9 in NUT, as slaves return them) as seeds, so the fuzzer starts inside the codecs.
+mkdir -p "$OUT/corpus-fuzz_segcheck"
+for c in libx264 libvpx-vp9; do
+  [ -s "$OUT/corpus-fuzz_segcheck/$c.nut" ] || ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=32x24:rate=5:duration=1 \
+    -c:v $c -f nut "$OUT/corpus-fuzz_segcheck/$c.nut" || exit 1
+done
 # A valid single-file torrent and a multi-file one as seeds, so the fuzzer starts past the bencode syntax.
 mkdir -p "$OUT/corpus-fuzz_torrent"
 python3 - "$OUT/corpus-fuzz_torrent" <<'PY'
@@ -37,9 +46,9 @@ for name, t in (("single", one), ("multi", many)):
     open("%s/%s.torrent" % (sys.argv[1], name), "wb").write(b(t))
 PY
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck; do
   mkdir -p "$OUT/corpus-$t"
-  if "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=4096 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
+  if "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=8192 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
     echo "ok: $t ran ${SECONDS_PER}s: $(grep -o 'Done [0-9]* runs' "$OUT/$t.log")"
   else
     echo "FAIL: $t"; tail -n 30 "$OUT/$t.log"; fails=$((fails + 1))

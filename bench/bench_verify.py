@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""bench_verify: what the verifier costs once reputations have settled, and how fast it catches a cheater, next to
+the fixed 2x replication that BOINC uses by default (--check-floor 1: every result re-done by another node).
+
+Each run starts two farms of 3 slaves (2 honest, 1 that is honest until it is restarted as a cheater):
+  1. warm-up: a render in enough tiles that every node has a run of valid results (its check rate settles at
+     max(0.05, 1/run));
+  2. overhead: a 2-frame render in 10x10 tiles and a transcode in 1 s segments; the figure is the seconds the
+     nodes spent on checks divided by the seconds spent on the work itself (`tessera status --json`:
+     verification.check_seconds / work_seconds), and every failed check among honest nodes is a false positive;
+  3. detection: the third slave restarts (same identity, so same reputation) faking 100% of its tiles (1 sample),
+     and later, after another warm-up, 10% of them; the figure is how many tasks it completed before its first
+     failed check (counted from its own log up to the master's verdict).
+Medians over the runs. Usage: bench/bench_verify.py [--runs 3]
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import farm
+
+SCENE_ARGS = ["--width", "160", "--height", "90", "--samples", "8", "--frames", "1-2"]
+QUIET = ["--no-lsd", "--torrent-listen", "127.0.0.1:0"]
+
+
+def make_scene(path):
+    subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python",
+                    os.path.join(farm.TOP, "samples", "make_scene.py"), "--", "--out", path] + SCENE_ARGS,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_video(path):
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x180:rate=25:duration=20", "-c:v", "libx264", "-preset", "veryfast", "-g", "25",
+                    path], check=True)
+
+
+def seconds_of_day(stamp):
+    h, m, s = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+class Bench:
+    def __init__(self, work, port, master_args):
+        self.work = work
+        self.farm = farm.Farm(work, 2, port, QUIET + ["--quarantine-after", "1000"] + master_args, QUIET)
+        self.cheater = None
+        self.start_cheater([])
+
+    def api(self, path):
+        return json.load(urllib.request.urlopen("http://%s/api/v1/%s" % (self.farm.http, path), timeout=30))
+
+    def node(self, name):
+        return [n for n in self.api("nodes")["nodes"] if n["name"] == name][0]
+
+    def start_cheater(self, args):
+        if self.cheater:
+            self.cheater.send_signal(signal.SIGTERM)
+            self.cheater.wait(timeout=60)
+            self.farm.procs.remove(self.cheater)
+        self.cheat_log = os.path.join(self.work, "cheat-%d.log" % time.monotonic_ns())
+        self.cheater = subprocess.Popen(
+            [os.path.join(farm.BIN, "tessera-slave"), "--master", self.farm.zmq, "--master-cert",
+             os.path.join(self.work, "master", "master.cert"), "--work", os.path.join(self.work, "cheat"), "--name",
+             "cheat"] + QUIET + args, stdout=open(self.cheat_log, "wb"), stderr=subprocess.STDOUT)
+        self.farm.procs.append(self.cheater)
+        for _ in range(600):
+            try:
+                if self.node("cheat")["online"]:
+                    return
+            except (OSError, IndexError):
+                pass
+            time.sleep(0.1)
+        raise SystemExit("the cheater did not come online")
+
+    def submit(self, *args, wait=True):
+        cli = os.path.join(farm.BIN, "tessera")
+        out = subprocess.run([cli, "submit"] + list(args) + ["--json"], env=self.farm.env, check=True,
+                             capture_output=True, text=True).stdout
+        jid = json.loads(out)["id"]
+        if wait:
+            subprocess.run([cli, "wait", str(jid)], env=self.farm.env, check=True, stdout=subprocess.DEVNULL)
+        return jid
+
+    def job(self, jid):
+        return self.api("jobs/%d" % jid)
+
+    def render(self, scene, frames, tiles, wait=True):
+        return self.submit("render", scene, "--frames", frames, "--tiles", tiles, "--out",
+                           os.path.join(self.work, "out"), wait=wait)
+
+    def tasks_until_caught(self, scene, share, tiles):
+        """Restarts the cheater faking `share` of its tiles; tasks it completes before its first failed check."""
+        self.start_cheater(["--cheat-share", str(share), "--cheat-samples", "1"])
+        failed0 = self.node("cheat")["checks_failed"]
+        jid = self.render(scene, "1", tiles, wait=False)
+        caught = False
+        while True:
+            state = self.job(jid)["state"]
+            if self.node("cheat")["checks_failed"] > failed0:
+                caught = True
+                break
+            if state in ("done", "failed", "cancelled"):
+                break
+            time.sleep(0.2)
+        subprocess.run([os.path.join(farm.BIN, "tessera"), "cancel", str(jid)], env=self.farm.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        verdict = None
+        if caught:
+            prefix = self.node("cheat")["id"][:12]
+            with open(os.path.join(self.work, "farm.log"), errors="replace") as f:
+                for line in f:
+                    if "node %s failed a check" % prefix in line:
+                        verdict = seconds_of_day(line.split()[0])
+        done = 0
+        with open(self.cheat_log, errors="replace") as f:
+            for line in f:
+                if re.search(r"info: task \d+ done", line) and (verdict is None or
+                                                                 seconds_of_day(line.split()[0]) <= verdict):
+                    done += 1
+        return done, caught
+
+    def stop(self):
+        self.farm.stop()
+
+
+def one_run(top, scene, video, port, master_args):
+    work = tempfile.mkdtemp(dir=top)
+    b = Bench(work, port, master_args)
+    try:
+        b.render(scene, "1", "12x12")                          # warm-up: ~48 results per node
+        rj = b.render(scene, "1-2", "10x10")
+        tj = b.submit("transcode", video, "--vcodec", "libx264", "--crf", "23", "--preset", "veryfast", "--segment", "1",
+                      "--out", os.path.join(work, "out.mp4"))
+        jobs = [b.job(rj), b.job(tj)]
+        work_s = sum(j["verification"]["work_seconds"] for j in jobs)
+        check_s = sum(j["verification"]["check_seconds"] for j in jobs)
+        rates = {n["name"]: round(n["check_rate"], 3) for n in b.api("nodes")["nodes"]}
+        caught100 = b.tasks_until_caught(scene, 1.0, "12x12")
+        b.start_cheater([])
+        b.render(scene, "1", "12x12")                          # the cheater earns its reputation back
+        caught10 = b.tasks_until_caught(scene, 0.1, "30x30")
+        honest = [n for n in b.api("nodes")["nodes"] if n["name"] != "cheat"]
+        fp = sum(n["checks_failed"] for n in honest)            # every phase: honest nodes are never punished
+        honest_tasks = sum(n["tasks_done"] for n in honest)
+        return {"overhead": check_s / work_s if work_s else 0, "tasks": honest_tasks, "false_positives": fp,
+                "rates": rates, "render": jobs[0]["verification"], "transcode": jobs[1]["verification"],
+                "caught100": caught100, "caught10": caught10}
+    finally:
+        b.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--port", type=int, default=27300)
+    a = ap.parse_args()
+    top = tempfile.mkdtemp(prefix="bench_verify.")
+    scene, video = os.path.join(top, "scene.blend"), os.path.join(top, "src.mp4")
+    make_scene(scene)
+    make_video(video)
+    results = {"adaptive": [], "2x": []}
+    try:
+        for run in range(a.runs):
+            for name, args in (("adaptive", []), ("2x", ["--check-floor", "1"])):
+                r = one_run(top, scene, video, a.port, args)
+                results[name].append(r)
+                print("run %d %-8s overhead %5.1f%% (honest nodes: %d tasks ; render %.1f%%, transcode %.1f%%), false positives %d, "
+                      "rates %s; caught after %s tasks faking 100%%, %s faking 10%%" % (
+                          run + 1, name, 100 * r["overhead"], r["tasks"],
+                          100 * r["render"]["check_seconds"] / max(r["render"]["work_seconds"], 1e-9),
+                          100 * r["transcode"]["check_seconds"] / max(r["transcode"]["work_seconds"], 1e-9),
+                          r["false_positives"], r["rates"],
+                          r["caught100"][0] if r["caught100"][1] else ">%d" % r["caught100"][0],
+                          r["caught10"][0] if r["caught10"][1] else ">%d" % r["caught10"][0]), flush=True)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    print()
+    print("honest tasks: %d, failed checks among them: %d" % (
+        sum(r["tasks"] for rs in results.values() for r in rs), sum(r["false_positives"] for rs in results.values() for r in rs)))
+    print("%-22s %12s %10s %18s %18s" % ("policy", "overhead", "false pos", "tasks to catch 100%", "tasks to catch 10%"))
+    for name, label in (("adaptive", "adaptive (q>=0.05)"), ("2x", "fixed 2x replication")):
+        rs = results[name]
+        med = lambda k: statistics.median(r[k][0] for r in rs)
+        print("%-22s %11.1f%% %10d %18s %18s" % (label, 100 * statistics.median(r["overhead"] for r in rs),
+                                                 sum(r["false_positives"] for r in rs), med("caught100"),
+                                                 med("caught10")))
+    ratio = statistics.median(r["overhead"] for r in results["2x"]) / max(
+        statistics.median(r["overhead"] for r in results["adaptive"]), 1e-9)
+    print("fixed 2x replication spends %.1fx the check compute of the adaptive policy" % ratio)
+    print("expected at q=0.05: %.0f tasks (100%%), %.0f tasks (10%%); 2x replication: 1 and 10" % (1 / 0.05, 1 / 0.005))
+
+
+if __name__ == "__main__":
+    main()

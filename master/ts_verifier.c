@@ -1,0 +1,186 @@
+/* ts_verifier: the master's thread that checks every result before it counts, samples spot checks and settles them.
+   DESIGN: the reactor only checks a result's signature and stores its output; the task then waits in state
+   'verifying'. This thread decodes the output (ts_check), refuses what is not as planned, and for ordinary work
+   draws against the node's spot-check rate (ts_check_rate) whether another node re-does it. A check's result is
+   compared with the one it checks, a tie-break's with both. The store keeps every step, so a restarted master
+   picks up where it was. */
+#include "lib/ts_error.h"
+#include "lib/ts_log.h"
+#include "master/ts_check.h"
+#include "master/ts_master.h"
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define VERIFY_BATCH 16
+#define IDLE_WAIT_S 1
+#define DRAW_RESOLUTION (1u << 30)
+
+struct ts_verifier {
+    ts_master_t *master;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop, woken;
+};
+
+static double draw(void)
+{
+    return (double)randombytes_uniform(DRAW_RESOLUTION) / (double)DRAW_RESOLUTION;
+}
+
+static void report(ts_master_t *m, const ts_task_t *t, const ts_verdict_t *v, const char *detail)
+{
+    for (int i = 0; i < v->punished && i < 2; i++)
+        ts_warn("node %.12s failed a check on task %lld of job %lld (%s): blocked for the job, %d result(s) of it "
+                "re-queued%s",
+                v->punished_node[i], (long long)t->id, (long long)t->job_id, detail, v->requeued,
+                v->quarantined ? "; quarantined" : "");
+    if (v->frame_complete)
+        ts_master_wake_stitcher(m);
+}
+
+static void verify_check(ts_master_t *m, const ts_check_policy_t *p, const ts_job_t *job, const ts_task_t *c)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_task_t o, d;
+    int rc = ts_store_check_parties(store, c->id, &o, &d);
+    if (rc <= 0) {
+        if (rc < 0)
+            ts_err("check %lld: %s", (long long)c->id, ts_error());
+        ts_store_check_drop(store, c->id);
+        return;
+    }
+    char detail[512] = "", other[512] = "";
+    int a = ts_check_agree(ts_master_blobs(m), job, &o, c, detail, sizeof detail);
+    int b = d.id ? ts_check_agree(ts_master_blobs(m), job, &d, c, other, sizeof other) : 0;
+    if (a < 0 || b < 0) {
+        ts_err("check %lld of task %lld cannot be compared: %s", (long long)c->id, (long long)o.id,
+               a < 0 ? detail : other);
+        return; /* stays 'verifying'; tried again */
+    }
+    int mask = (a ? TS_AGREES_ORIGINAL : 0) | (b ? TS_AGREES_DISPUTED : 0);
+    const char *why = d.id ? (mask & TS_AGREES_ORIGINAL ? other : detail) : detail;
+    if (!d.id && !a)
+        ts_info("task %lld: results of %.12s and %.12s disagree (%s); a third node decides", (long long)o.id, o.node,
+                c->node, detail);
+    ts_verdict_t v;
+    if (ts_store_check_settle(ts_master_store(m), c->id, mask, why, p, &v) < 0) {
+        ts_err("check %lld: %s", (long long)c->id, ts_error());
+        return;
+    }
+    report(m, &o, &v, why);
+}
+
+static void verify_one(ts_master_t *m, const ts_check_policy_t *p, int64_t id)
+{
+    ts_store_t *store = ts_master_store(m);
+    ts_task_t t;
+    ts_job_t job;
+    if (ts_store_task_get(store, id, &t) != 1 || ts_store_job_get(store, t.job_id, &job) != 1)
+        return;
+    char why[512];
+    int valid = ts_check_result(ts_master_blobs(m), &job, &t, why, sizeof why);
+    if (valid <= 0) {
+        ts_warn("result of task %lld from node %.12s refused: %s", (long long)t.id, t.node, why);
+        if (ts_store_result_invalid(store, t.id, why, p) < 0)
+            ts_err("task %lld: %s", (long long)t.id, ts_error());
+        return;
+    }
+    if (t.check_of) {
+        verify_check(m, p, &job, &t);
+        return;
+    }
+    ts_verdict_t v;
+    if (ts_store_result_valid(store, t.id, draw(), p, &v) < 0)
+        ts_err("task %lld: %s", (long long)t.id, ts_error());
+    else
+        report(m, &t, &v, "");
+}
+
+static void *run(void *arg)
+{
+    ts_verifier_t *self = arg;
+    ts_master_t *m = self->master;
+    const ts_master_options_t *o = ts_master_options(m);
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        if (!self->woken && !self->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += IDLE_WAIT_S;
+            pthread_cond_timedwait(&self->cond, &self->lock, &until);
+        }
+        bool stop = self->stop;
+        self->woken = false;
+        pthread_mutex_unlock(&self->lock);
+        if (stop)
+            break;
+        ts_check_policy_t p = ts_master_check_policy(m);
+        int64_t ids[VERIFY_BATCH];
+        int n;
+        while ((n = ts_store_results_to_verify(ts_master_store(m), ids, VERIFY_BATCH)) > 0) {
+            for (int i = 0; i < n; i++)
+                verify_one(m, &p, ids[i]);
+            ts_master_kick(m); /* checks to hand out, work re-queued */
+            if (n < VERIFY_BATCH)
+                break;
+        }
+        ts_verdict_t v;
+        int expired = ts_store_checks_expire(ts_master_store(m), (double)o->check_wait_s, &p, &v);
+        if (expired > 0) {
+            ts_info("%d spot check(s) found no other eligible node within %ld s: accepted unchecked", expired,
+                    o->check_wait_s);
+            if (v.frame_complete)
+                ts_master_wake_stitcher(m);
+        }
+    }
+    return NULL;
+}
+
+ts_verifier_t *ts_verifier_new(ts_master_t *master)
+{
+    ts_verifier_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->master = master;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->cond, NULL);
+    if (pthread_create(&self->thread, NULL, run, self) != 0) {
+        pthread_mutex_destroy(&self->lock);
+        pthread_cond_destroy(&self->cond);
+        free(self);
+        ts_error_set("cannot start the verifier thread");
+        return NULL;
+    }
+    return self;
+}
+
+void ts_verifier_wake(ts_verifier_t *self)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->woken = true;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+}
+
+void ts_verifier_destroy(ts_verifier_t **self_p)
+{
+    ts_verifier_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->cond);
+    free(self);
+    *self_p = NULL;
+}
