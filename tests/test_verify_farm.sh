@@ -9,7 +9,7 @@ FF="ffmpeg -hide_banner -loglevel error -y"
 make_scene "$T/s.blend" --width 96 --height 64 --samples 24 --frames 1-2 || fail "make scene"
 mkdir -p "$T/ref"
 reference "$T/s.blend" 1 "$T/ref/s" && reference "$T/s.blend" 2 "$T/ref/s" || fail "reference renders"
-$FF -f lavfi -i testsrc2=size=320x180:rate=25:duration=8 -c:v libx264 -preset veryfast -g 25 -bf 2 "$T/src.mp4" \
+$FF -f lavfi -i testsrc2=size=320x180:rate=25:duration=8 -c:v libx264 -preset veryfast -g 12 -bf 2 "$T/src.mp4" \
   || fail "make video"
 
 # quarantine after 2 blocked jobs: the render and the transcode
@@ -52,8 +52,8 @@ for h in honest1 honest2; do
 done
 [ "$(node_field cheat state)" = blocked ] && pass "nodes shows the cheater as blocked" || fail "cheater state $(node_field cheat state)"
 
-# --- transcode: 8 s in 1 s segments ---
-if "$BIN/tessera" submit transcode "$T/src.mp4" --vcodec libx264 --crf 23 --preset medium --segment 1 \
+# --- transcode: 8 s in 0.5 s segments ---
+if "$BIN/tessera" submit transcode "$T/src.mp4" --vcodec libx264 --crf 23 --preset medium --segment 0.5 \
     --out "$T/tc.mp4" --wait --timeout 600 >"$T/submit-tc.log" 2>&1; then
   pass "transcode with a cheater done"
 else
@@ -67,7 +67,7 @@ done
 [ "$(node_field cheat state)" = quarantined ] && pass "blocked on 2 jobs: quarantined" || fail "cheater state $(node_field cheat state)"
 
 # The same transcode on the honest nodes alone is byte-identical (encodes are deterministic).
-if "$BIN/tessera" submit transcode "$T/src.mp4" --vcodec libx264 --crf 23 --preset medium --segment 1 \
+if "$BIN/tessera" submit transcode "$T/src.mp4" --vcodec libx264 --crf 23 --preset medium --segment 0.5 \
     --out "$T/tc-honest.mp4" --wait --timeout 600 >"$T/submit-tc2.log" 2>&1 \
     && cmp -s "$T/tc.mp4" "$T/tc-honest.mp4"; then
   pass "transcode output byte-identical to the honest farm's"
