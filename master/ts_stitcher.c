@@ -4,6 +4,7 @@
    the joined result goes into the blob store and the next state into the store in one transaction. */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
+#include "lib/ts_worker.h"
 #include "master/ts_master.h"
 #include "splitter/ts_concat.h"
 #include "splitter/ts_framevid.h"
@@ -11,7 +12,6 @@
 #include "splitter/ts_stitch.h"
 #include "splitter/ts_tileplan.h"
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +23,7 @@
 
 struct ts_stitcher {
     ts_master_t *master;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool stop, woken;
+    ts_worker_t *worker;
 };
 
 /* A path for a new file in the blob store's temporary folder, with the extension the writer needs. */
@@ -188,48 +185,35 @@ static int cut_video(ts_master_t *m, int64_t job_id)
     return rc;
 }
 
-static void *run(void *arg)
+/* One pass: videos to cut, then frames to stitch. */
+static void pass(void *arg)
 {
     ts_stitcher_t *self = arg;
-    for (;;) {
-        pthread_mutex_lock(&self->lock);
-        if (!self->woken && !self->stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += IDLE_WAIT_S;
-            pthread_cond_timedwait(&self->cond, &self->lock, &until);
+    int64_t jobs[STITCH_BATCH];
+    int frames[STITCH_BATCH];
+    int nv = ts_store_videos_to_cut(ts_master_store(self->master), jobs, STITCH_BATCH);
+    for (int i = 0; i < nv; i++)
+        if (cut_video(self->master, jobs[i]) < 0) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "encoding the frames: %s", ts_error());
+            ts_err("job %lld %s", (long long)jobs[i], msg);
+            ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
         }
-        bool stop = self->stop;
-        self->woken = false;
-        pthread_mutex_unlock(&self->lock);
-        if (stop)
-            return NULL;
-        int64_t jobs[STITCH_BATCH];
-        int frames[STITCH_BATCH];
-        int nv = ts_store_videos_to_cut(ts_master_store(self->master), jobs, STITCH_BATCH);
-        for (int i = 0; i < nv; i++)
-            if (cut_video(self->master, jobs[i]) < 0) {
-                char msg[1200];
-                snprintf(msg, sizeof msg, "encoding the frames: %s", ts_error());
-                ts_err("job %lld %s", (long long)jobs[i], msg);
-                ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
-            }
-        if (nv > 0)
-            ts_master_kick(self->master);
-        int n = ts_store_frames_to_stitch(ts_master_store(self->master), jobs, frames, STITCH_BATCH);
-        for (int i = 0; i < n; i++) {
-            if (stitch_one(self->master, jobs[i], frames[i]) < 0) {
-                char msg[1200];
-                snprintf(msg, sizeof msg, "frame %d: joining failed: %s", frames[i], ts_error());
-                ts_err("job %lld %s", (long long)jobs[i], msg);
-                ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
-            } else {
-                ts_debug("job %lld frame %d stitched", (long long)jobs[i], frames[i]);
-            }
+    if (nv > 0)
+        ts_master_kick(self->master);
+    int n = ts_store_frames_to_stitch(ts_master_store(self->master), jobs, frames, STITCH_BATCH);
+    for (int i = 0; i < n; i++) {
+        if (stitch_one(self->master, jobs[i], frames[i]) < 0) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "frame %d: joining failed: %s", frames[i], ts_error());
+            ts_err("job %lld %s", (long long)jobs[i], msg);
+            ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
+        } else {
+            ts_debug("job %lld frame %d stitched", (long long)jobs[i], frames[i]);
         }
-        if (n > 0)
-            ts_master_kick(self->master);
     }
+    if (n > 0)
+        ts_master_kick(self->master);
 }
 
 ts_stitcher_t *ts_stitcher_new(ts_master_t *master)
@@ -238,12 +222,9 @@ ts_stitcher_t *ts_stitcher_new(ts_master_t *master)
     if (!self)
         return NULL;
     self->master = master;
-    self->woken = true; /* first pass picks up frames a crashed run left waiting */
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->cond, NULL);
-    if (pthread_create(&self->thread, NULL, run, self) != 0) {
+    /* the first pass picks up frames a crashed run left waiting */
+    if (!(self->worker = ts_worker_new("stitcher", pass, self, IDLE_WAIT_S, true))) {
         free(self);
-        ts_error_set("cannot start the stitcher thread");
         return NULL;
     }
     return self;
@@ -251,10 +232,7 @@ ts_stitcher_t *ts_stitcher_new(ts_master_t *master)
 
 void ts_stitcher_wake(ts_stitcher_t *self)
 {
-    pthread_mutex_lock(&self->lock);
-    self->woken = true;
-    pthread_cond_signal(&self->cond);
-    pthread_mutex_unlock(&self->lock);
+    ts_worker_wake(self->worker);
 }
 
 void ts_stitcher_destroy(ts_stitcher_t **self_p)
@@ -262,13 +240,7 @@ void ts_stitcher_destroy(ts_stitcher_t **self_p)
     ts_stitcher_t *self = *self_p;
     if (!self)
         return;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_cond_signal(&self->cond);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    pthread_cond_destroy(&self->cond);
-    pthread_mutex_destroy(&self->lock);
+    ts_worker_destroy(&self->worker);
     free(self);
     *self_p = NULL;
 }

@@ -198,6 +198,19 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
     return sdb_end(self, rc);
 }
 
+/* The disputed first check of a task in a tie-break: 1 found (filled), 0 none, -1 error. */
+static int disputed_of(ts_store_t *self, int64_t original, ts_task_t *d)
+{
+    sqlite3_stmt *st = sdb_prep(self, "SELECT id FROM tasks WHERE check_of=? AND verify='disputed' AND state='done' "
+                                      "ORDER BY id DESC LIMIT 1");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, original);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return id ? sdb_task_get(self, id, d) : 0;
+}
+
 int ts_store_check_parties(ts_store_t *self, int64_t check_id, ts_task_t *original, ts_task_t *disputed)
 {
     sdb_lock(self);
@@ -211,18 +224,8 @@ int ts_store_check_parties(ts_store_t *self, int64_t check_id, ts_task_t *origin
     if (rc == 1 && (strcmp(original->state, "checking") != 0 ||
                     (strcmp(original->verify, "pending") != 0 && strcmp(original->verify, "tiebreak") != 0)))
         rc = 0;
-    if (rc == 1 && strcmp(original->verify, "tiebreak") == 0) {
-        sqlite3_stmt *st = sdb_prep(self, "SELECT id FROM tasks WHERE check_of=? AND verify='disputed' AND state='done' "
-                                          "ORDER BY id DESC LIMIT 1");
-        int64_t did = 0;
-        if (st) {
-            sqlite3_bind_int64(st, 1, original->id);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                did = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-        }
-        rc = !st ? -1 : did ? sdb_task_get(self, did, disputed) : 0;
-    }
+    if (rc == 1 && strcmp(original->verify, "tiebreak") == 0)
+        rc = disputed_of(self, original->id, disputed);
     sdb_unlock(self);
     return rc;
 }
@@ -431,18 +434,9 @@ int ts_store_check_settle(ts_store_t *self, int64_t check_id, int mask, const ch
         return sdb_end(self, sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE id=?", "i", c.id));
     if (strcmp(o.verify, "pending") == 0)
         return sdb_end(self, settle_first(self, &o, &c, mask, detail, v));
-    memset(&d, 0, sizeof d);
-    sqlite3_stmt *st = sdb_prep(self, "SELECT id FROM tasks WHERE check_of=? AND verify='disputed' AND state='done' "
-                                      "ORDER BY id DESC LIMIT 1");
-    int64_t did = 0;
-    if (st) {
-        sqlite3_bind_int64(st, 1, o.id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            did = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    if (!st || !did || sdb_task_get(self, did, &d) != 1)
-        return sdb_end(self, st ? ts_error_set("task %lld: the disputed check is gone", (long long)o.id) : -1);
+    rc = disputed_of(self, o.id, &d);
+    if (rc != 1)
+        return sdb_end(self, rc < 0 ? -1 : ts_error_set("task %lld: the disputed check is gone", (long long)o.id));
     return sdb_end(self, settle_tiebreak(self, &o, &d, &c, mask, detail, p, v));
 }
 

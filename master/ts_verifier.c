@@ -6,14 +6,13 @@
    picks up where it was. */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
+#include "lib/ts_worker.h"
 #include "master/ts_check.h"
 #include "master/ts_master.h"
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define VERIFY_BATCH 16
 #define IDLE_WAIT_S 1
@@ -21,10 +20,7 @@
 
 struct ts_verifier {
     ts_master_t *master;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool stop, woken;
+    ts_worker_t *worker;
 };
 
 static double draw(void)
@@ -101,44 +97,30 @@ static void verify_one(ts_master_t *m, const ts_check_policy_t *p, int64_t id)
         report(m, &t, &v, "");
 }
 
-static void *run(void *arg)
+/* One pass: every result waiting, then checks nobody may take. */
+static void pass(void *arg)
 {
     ts_verifier_t *self = arg;
     ts_master_t *m = self->master;
     const ts_master_options_t *o = ts_master_options(m);
-    for (;;) {
-        pthread_mutex_lock(&self->lock);
-        if (!self->woken && !self->stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += IDLE_WAIT_S;
-            pthread_cond_timedwait(&self->cond, &self->lock, &until);
-        }
-        bool stop = self->stop;
-        self->woken = false;
-        pthread_mutex_unlock(&self->lock);
-        if (stop)
+    ts_check_policy_t p = ts_master_check_policy(m);
+    int64_t ids[VERIFY_BATCH];
+    int n;
+    while ((n = ts_store_results_to_verify(ts_master_store(m), ids, VERIFY_BATCH)) > 0) {
+        for (int i = 0; i < n; i++)
+            verify_one(m, &p, ids[i]);
+        ts_master_kick(m); /* checks to hand out, work re-queued */
+        if (n < VERIFY_BATCH)
             break;
-        ts_check_policy_t p = ts_master_check_policy(m);
-        int64_t ids[VERIFY_BATCH];
-        int n;
-        while ((n = ts_store_results_to_verify(ts_master_store(m), ids, VERIFY_BATCH)) > 0) {
-            for (int i = 0; i < n; i++)
-                verify_one(m, &p, ids[i]);
-            ts_master_kick(m); /* checks to hand out, work re-queued */
-            if (n < VERIFY_BATCH)
-                break;
-        }
-        ts_verdict_t v;
-        int expired = ts_store_checks_expire(ts_master_store(m), (double)o->check_wait_s, &p, &v);
-        if (expired > 0) {
-            ts_info("%d spot check(s) found no other eligible node within %ld s: accepted unchecked", expired,
-                    o->check_wait_s);
-            if (v.frame_complete)
-                ts_master_wake_stitcher(m);
-        }
     }
-    return NULL;
+    ts_verdict_t v;
+    int expired = ts_store_checks_expire(ts_master_store(m), (double)o->check_wait_s, &p, &v);
+    if (expired > 0) {
+        ts_info("%d spot check(s) found no other eligible node within %ld s: accepted unchecked", expired,
+                o->check_wait_s);
+        if (v.frame_complete)
+            ts_master_wake_stitcher(m);
+    }
 }
 
 ts_verifier_t *ts_verifier_new(ts_master_t *master)
@@ -147,13 +129,9 @@ ts_verifier_t *ts_verifier_new(ts_master_t *master)
     if (!self)
         return NULL;
     self->master = master;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->cond, NULL);
-    if (pthread_create(&self->thread, NULL, run, self) != 0) {
-        pthread_mutex_destroy(&self->lock);
-        pthread_cond_destroy(&self->cond);
+    /* the first pass picks up results a crashed run left unverified */
+    if (!(self->worker = ts_worker_new("verifier", pass, self, IDLE_WAIT_S, true))) {
         free(self);
-        ts_error_set("cannot start the verifier thread");
         return NULL;
     }
     return self;
@@ -161,12 +139,8 @@ ts_verifier_t *ts_verifier_new(ts_master_t *master)
 
 void ts_verifier_wake(ts_verifier_t *self)
 {
-    if (!self)
-        return;
-    pthread_mutex_lock(&self->lock);
-    self->woken = true;
-    pthread_cond_signal(&self->cond);
-    pthread_mutex_unlock(&self->lock);
+    if (self)
+        ts_worker_wake(self->worker);
 }
 
 void ts_verifier_destroy(ts_verifier_t **self_p)
@@ -174,13 +148,7 @@ void ts_verifier_destroy(ts_verifier_t **self_p)
     ts_verifier_t *self = *self_p;
     if (!self)
         return;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_cond_signal(&self->cond);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    pthread_mutex_destroy(&self->lock);
-    pthread_cond_destroy(&self->cond);
+    ts_worker_destroy(&self->worker);
     free(self);
     *self_p = NULL;
 }

@@ -573,28 +573,6 @@ static int s_failures;
         }                                                                                                  \
     } while (0)
 
-static int copy_prefix(const char *from, const char *to, double fraction)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    int rc = in && out ? 0 : -1;
-    if (rc == 0 && fseek(in, 0, SEEK_END) == 0) {
-        long size = (long)(ftell(in) * fraction);
-        rewind(in);
-        for (long i = 0; i < size; i++) {
-            int ch = fgetc(in);
-            if (ch == EOF || fputc(ch, out) == EOF) {
-                rc = -1;
-                break;
-            }
-        }
-    }
-    if (in)
-        fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    return rc;
-}
-
 static int write_garbage(const char *path)
 {
     FILE *f = fopen(path, "wb");
@@ -951,13 +929,13 @@ static void run_test(const char *dir, bool verbose)
 
     /* Damaged outputs fail, naming the file. */
     snprintf(path, sizeof path, "%s/half.nut", dir);
-    CHECK(copy_prefix(menc, path, 0.5) == 0, "%s: cannot write", path);
+    CHECK(ts_segplan_test_copy_prefix(menc, path, 0.5) == 0, "%s: cannot write", path);
     expect_output_fails(path, NULL, verbose);
     double db = NAN;
     CHECK(ts_segcheck_psnr(mcut, s->start_pts, s->end_pts, plan->tb_num, plan->tb_den, path, &db) == -1 &&
               strstr(ts_error(), path), "psnr of %s: %s", path, ts_error());
     snprintf(path, sizeof path, "%s/tail.nut", dir);
-    CHECK(copy_prefix(menc, path, 0.97) == 0, "%s: cannot write", path);
+    CHECK(ts_segplan_test_copy_prefix(menc, path, 0.97) == 0, "%s: cannot write", path);
     expect_output_fails(path, NULL, verbose);
     snprintf(path, sizeof path, "%s/garbage.nut", dir);
     CHECK(write_garbage(path) == 0, "%s: cannot write", path);
@@ -965,7 +943,7 @@ static void run_test(const char *dir, bool verbose)
     snprintf(path, sizeof path, "%s/missing.nut", dir);
     expect_output_fails(path, "no such file", verbose);
     snprintf(path, sizeof path, "%s/empty.nut", dir);
-    CHECK(copy_prefix(menc, path, 0) == 0, "%s: cannot write", path);
+    CHECK(ts_segplan_test_copy_prefix(menc, path, 0) == 0, "%s: cannot write", path);
     expect_output_fails(path, "empty", verbose);
     snprintf(path, sizeof path, "%s/audio.nut", dir);
     ts_segplan_clip_t audio = {.format = "nut", .audio = "mp2", .audio_seconds = 1};

@@ -1420,7 +1420,7 @@ static void expect_make_fails(const char *path, double seconds, const char *need
         ts_segplan_destroy(&plan);
 }
 
-static int copy_prefix(const char *from, const char *to, double fraction)
+int ts_segplan_test_copy_prefix(const char *from, const char *to, double fraction)
 {
     FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
     int rc = in && out ? 0 : -1;
@@ -1496,13 +1496,13 @@ static void test_errors(const char *dir, const char *good, const char *good_mp4,
     CHECK(ts_segplan_test_clip(path, &audio) == 0, "%s", ts_error());
     expect_make_fails(path, 1, "no video stream", NULL);
     snprintf(path, sizeof path, "%s/trunc.mp4", dir);
-    CHECK(copy_prefix(good_mp4, path, 0.5) == 0, "%s: cannot write", path);
+    CHECK(ts_segplan_test_copy_prefix(good_mp4, path, 0.5) == 0, "%s: cannot write", path);
     expect_make_fails(path, 1, "truncated", "damaged");
     snprintf(path, sizeof path, "%s/trunc.mkv", dir);
-    CHECK(copy_prefix(good_mkv, path, 0.5) == 0, "%s: cannot write", path);
+    CHECK(ts_segplan_test_copy_prefix(good_mkv, path, 0.5) == 0, "%s: cannot write", path);
     expect_make_fails(path, 1, "truncated", "damaged");
     snprintf(path, sizeof path, "%s/head.mkv", dir);
-    CHECK(copy_prefix(good_mkv, path, 0.02) == 0, "%s: cannot write", path);
+    CHECK(ts_segplan_test_copy_prefix(good_mkv, path, 0.02) == 0, "%s: cannot write", path);
     expect_make_fails(path, 1, "truncated", "damaged");
     expect_make_fails(good, 0, "segment length", NULL);
     expect_make_fails(good, -1, "segment length", NULL);

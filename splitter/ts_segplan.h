@@ -94,6 +94,8 @@ typedef struct {
 
 /* Writes a synthetic clip (mpeg4 video with moving content, optional audio) with libavcodec. */
 int ts_segplan_test_clip(const char *path, const ts_segplan_clip_t *clip);
+/* Tests: copies the first `fraction` of a file (a truncated download). */
+int ts_segplan_test_copy_prefix(const char *from, const char *to, double fraction);
 
 /* A stand-in for a slave: decodes the cut file of segment `index`, keeps the frames it owns and, when out_path is
    not NULL, encodes them with "mpeg4" (B-frames, pts in the source time base; width/height 0: the source's) to a
