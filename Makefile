@@ -3,7 +3,7 @@
 
 BUILD   ?= build
 BIN     := $(BUILD)/bin
-PKGS    := libzmq libsodium sqlite3 libprotobuf-c jansson libmicrohttpd libcurl OpenImageIO \
+PKGS    := libzmq libsodium libsecp256k1 sqlite3 libprotobuf-c jansson libmicrohttpd libcurl OpenImageIO \
            libavformat libavcodec libavfilter libswscale libswresample libavutil
 CC      ?= cc
 CXX     ?= c++
@@ -19,9 +19,9 @@ PROTO_C := $(BUILD)/gen/lib/tessera.pb-c.c
 PROTO_H := $(BUILD)/gen/lib/tessera.pb-c.h
 
 # Library parts: every .c/.cpp in these folders except program mains (*_main.c).
-LIBDIRS := lib splitter torrent
+LIBDIRS := lib splitter torrent escrow
 LIB_SRC := $(filter-out %_main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c $(d)/*.cpp)))
-LIB_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/tessera.pb-c.o
+LIB_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/tessera.pb-c.o $(BUILD)/obj/gen/ts_contracts_bin.o
 LIB_A   := $(BUILD)/libtessera.a
 
 MASTER_SRC := $(filter-out %_main.c,$(wildcard master/*.c))
@@ -36,6 +36,17 @@ all: $(PROGS) $(BIN)/tessera-worker.py
 $(PROTO_C) $(PROTO_H): lib/tessera.proto
 	@mkdir -p $(BUILD)/gen/lib
 	protoc-c --c_out=$(BUILD)/gen lib/tessera.proto
+
+# The contracts' creation bytecode, compiled by solc-js from npm (make deps installs it; nothing is downloaded here).
+CONTRACTS_C := $(BUILD)/gen/escrow/ts_contracts_bin.c
+$(CONTRACTS_C): escrow/contracts/compile.js $(wildcard escrow/contracts/*.sol) escrow/contracts/package-lock.json
+	@mkdir -p $(dir $@) $(BUILD)/contracts
+	@test -d escrow/contracts/node_modules || { echo "escrow/contracts/node_modules is missing: run make deps"; exit 1; }
+	node escrow/contracts/compile.js $(BUILD)/contracts --c $@
+
+$(BUILD)/obj/gen/ts_contracts_bin.o: $(CONTRACTS_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/gen/tessera.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)

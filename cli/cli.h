@@ -54,6 +54,10 @@ int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_lift(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_stats(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_wallet(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_escrow(cli_ctx_t *ctx, int argc, char **argv);
+/* Adds "budget" (checked as a token amount) and "requester" to a job request when given. */
+int cli_add_payment(json_t *request, const char *budget, const char *requester);
 
 /* Waiting for a job (cli_wait.c), shared by `wait` and `submit --wait`. */
 typedef struct cli_http cli_http_t;

@@ -21,6 +21,8 @@ static const command_t COMMANDS[] = {
     {"jobs", cli_cmd_jobs, "list the jobs, oldest first"},
     {"nodes", cli_cmd_nodes, "list the render nodes"},
     {"lift", cli_cmd_lift, "end a node's quarantine"},
+    {"escrow", cli_cmd_escrow, "deploy the token and escrow contracts on a chain, or stake for a node"},
+    {"wallet", cli_cmd_wallet, "balances, stakes and locked funds of every account, or one account's history"},
     {"stats", cli_cmd_stats, "show the master's counters (bytes uploaded to slaves)"},
     {NULL, NULL, NULL},
 };

@@ -111,12 +111,15 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     double timeout = 0;
     bool no_denoise = false, wait = false, json = false;
     const char *encode = NULL, *preset = NULL, *container = NULL;
+    const char *budget = NULL, *requester = NULL;
     long crf = -1;
     ts_opt_t table[] = {
         {"frames", TS_OPT_STRING, NULL, 1, 0, &frames_text, "frames to render: A-B (inclusive) or N; required"},
         {"tiles", TS_OPT_STRING, "1x1", 1, 0, &tiles_text, "split each frame into C columns x R rows, 1..64 each"},
         {"format", TS_OPT_STRING, "scene", 1, 0, &format, "output format: scene (the scene's own), exr or png"},
         {"priority", TS_OPT_INT, "0", 1, 0, &priority, "higher runs first"},
+        {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
+        {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
         {"device", TS_OPT_STRING, "cpu", 1, 0, &device, "device class every tile renders on: cpu or gpu"},
         {"blender", TS_OPT_STRING, NULL, 1, 0, &blender, "required Blender version prefix, e.g. 3.6 (default: any)"},
         {"no-denoise", TS_OPT_FLAG, NULL, 1, 0, &no_denoise, "render with denoising off instead of failing"},
@@ -164,6 +167,10 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "type", "render", "scene_name",
                                 cli_basename(scene), "frames", frames, "tiles", tiles, "format", format,
                                 "priority", (json_int_t)priority, "device", device, "no_denoise", no_denoise);
+    if (request && cli_add_payment(request, budget, requester) < 0) {
+        json_decref(request);
+        return -1;
+    }
     if (!request)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
     if (blender)

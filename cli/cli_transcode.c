@@ -34,6 +34,7 @@ static const char *container_for(const char *container, const char *out)
 int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
 {
     const char *vcodec = NULL, *preset = NULL, *size = NULL, *container = NULL, *out = NULL, *master = NULL;
+    const char *budget = NULL, *requester = NULL;
     long crf = -1, bitrate = 0, threads = 1, priority = 0;
     double segment = 0, timeout = 0;
     bool wait = false, json = false;
@@ -47,6 +48,8 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
         {"segment", TS_OPT_DOUBLE, "10", 1e-3, MAX_SEGMENT_SECONDS, &segment, "about how many seconds each segment lasts"},
         {"threads", TS_OPT_INT, "1", 1, MAX_THREADS, &threads, "encoder threads per segment (pinned: same output on every slave)"},
         {"priority", TS_OPT_INT, "0", 1, 0, &priority, "higher runs first"},
+        {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
+        {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
         {"wait", TS_OPT_FLAG, NULL, 1, 0, &wait, "then wait for the job, as `tessera wait`"},
         {"out", TS_OPT_STRING, NULL, 1, 0, &out, "with --wait: write the output video to FILE"},
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
@@ -73,6 +76,10 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
     json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I}", "type", "transcode", "input_name",
                                 cli_basename(input), "vcodec", vcodec, "preset", preset, "container", cont,
                                 "segment", segment, "threads", (json_int_t)threads, "priority", (json_int_t)priority);
+    if (request && cli_add_payment(request, budget, requester) < 0) {
+        json_decref(request);
+        return -1;
+    }
     if (!request)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", input);
     if (crf >= 0)

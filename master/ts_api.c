@@ -25,6 +25,7 @@
 #define API_PREFIX "/api/v1/"
 #define API_THREADS 4
 #define BLEND_HEAD 16
+#define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
 
 struct ts_api {
     ts_master_t *master;
@@ -162,7 +163,8 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: not a .blend file (no BLENDER header)", req.scene_name);
     int64_t id = ts_store_job_create(store, &req, (int)ts_master_options(api->master)->tile_margin);
     if (id < 0)
-        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
+        return respond_error(c, id == TS_STORE_REFUSED ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, "%s",
+                             ts_error());
     ts_info("job %lld submitted: %s frames %d-%d tiles %dx%d", (long long)id, req.scene_name, req.frame_start,
             req.frame_end, req.tiles_x, req.tiles_y);
     ts_master_kick(api->master);
@@ -245,6 +247,20 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         const ts_master_options_t *o = ts_master_options(api->master);
         return respond(c, MHD_HTTP_OK,
                        json_pack("{s:o}", "nodes", ts_store_nodes_json(store, (double)o->check_trust, o->check_floor)));
+    }
+    if (strcmp(p, "wallet") == 0 && get) {
+        json_t *w = ts_store_wallet_json(store);
+        return w ? respond(c, MHD_HTTP_OK, w) : respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "wallet: %s", ts_error());
+    }
+    if (strncmp(p, "wallet/", 7) == 0 && get) {
+        /* GET /wallet/{account}: the account's transactions, newest first */
+        const char *account = p + 7;
+        json_t *h = NULL;
+        int rc = ts_store_wallet_history(store, account, WALLET_HISTORY_MAX, &h);
+        if (rc == 1)
+            return respond_error(c, MHD_HTTP_NOT_FOUND, "no account '%s'", account);
+        return rc == 0 ? respond(c, MHD_HTTP_OK, h)
+                       : respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "wallet %s: %s", account, ts_error());
     }
     if (strncmp(p, "nodes/", 6) == 0 && post) {
         /* POST /nodes/{id}/lift: an operator ends a node's quarantine */

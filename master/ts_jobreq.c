@@ -1,5 +1,6 @@
 /* ts_jobreq: the job submission body (JSON) to a checked ts_job_request_t; every error names its field. */
 #include "master/ts_jobreq.h"
+#include "escrow/escrow.h"
 #include "lib/ts_error.h"
 #include "splitter/ts_tileplan.h"
 #include <errno.h>
@@ -89,6 +90,28 @@ static const char *const X26X_PRESETS[] = {"ultrafast", "superfast", "veryfast",
                                             "slow", "slower", "veryslow", "placebo", NULL};
 
 /* The transcode fields: encoder settings that every segment will be encoded with. */
+/* Who pays and how much: "requester" (an account name) and "budget" (tokens, as "12.5" or a whole number). */
+static int parse_payment(json_t *o, ts_job_request_t *req)
+{
+    if (get_string(o, "requester", TS_JOBREQ_DEFAULT_REQUESTER, req->requester, sizeof req->requester) < 0)
+        return -1;
+    json_t *b = json_object_get(o, "budget");
+    char text[32];
+    if (!b || json_is_null(b))
+        snprintf(text, sizeof text, "%s", TS_JOBREQ_DEFAULT_BUDGET);
+    else if (json_is_integer(b))
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(b));
+    else if (json_is_string(b))
+        snprintf(text, sizeof text, "%s", json_string_value(b));
+    else
+        return ts_error_set("field 'budget' must be a token amount such as \"12.5\"");
+    if (ts_amount_parse(text, &req->budget) < 0)
+        return ts_error_prefix("field 'budget'");
+    if (req->budget <= 0)
+        return ts_error_set("field 'budget': a job's budget must be above 0");
+    return 0;
+}
+
 static int parse_transcode(json_t *o, ts_job_request_t *req)
 {
     char size[32];
@@ -182,7 +205,7 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
             }
             req->priority = (int)json_integer_value(prio);
         }
-        rc = parse_transcode(o, req);
+        rc = parse_payment(o, req) < 0 ? -1 : parse_transcode(o, req);
         goto out;
     }
     if (strcmp(type, "render") != 0) {
@@ -239,6 +262,8 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
         }
         req->encode = true;
     }
+    if (parse_payment(o, req) < 0)
+        goto out;
     json_t *nd = json_object_get(o, "no_denoise");
     if (nd && !json_is_null(nd)) {
         if (!json_is_boolean(nd)) {

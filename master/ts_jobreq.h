@@ -7,6 +7,8 @@
 #include <stddef.h>
 
 #define TS_JOBREQ_MAX_FRAME 1048574   /* Blender's MAXFRAME */
+#define TS_JOBREQ_DEFAULT_REQUESTER "default"  /* the account a job is paid from when the request names none */
+#define TS_JOBREQ_DEFAULT_BUDGET "10"          /* tokens, when the request gives no budget */
 
 /* Fills req from a JSON body; -1 with a message naming the field and what is wrong. */
 int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req);

@@ -4,7 +4,11 @@
    A slave's Hello lists the tasks it still holds: anything assigned to it that it does not hold goes back
    to the queue; anything it holds that is no longer its own is cancelled on the slave. */
 #include "master/ts_master.h"
+#include "escrow/escrow.h"
+#include "escrow/ts_ethkey.h"
+#include "escrow/ts_payer.h"
 #include "lib/ts_error.h"
+#include "lib/ts_worker.h"
 #include "lib/ts_identity.h"
 #include "lib/ts_log.h"
 #include "lib/ts_version.h"
@@ -23,6 +27,7 @@
 #include <zmq.h>
 
 #define TICK_MS 200
+#define PAYER_IDLE_S 1       /* the payer sends the outbox at least this often */
 #define MAX_NODES 1024
 #define MAX_SLOTS 16
 #define MSGS_PER_WAKE 64
@@ -70,6 +75,9 @@ struct ts_master {
     ts_api_t *api;
     ts_stitcher_t *stitcher;
     ts_verifier_t *verifier;
+    ts_escrow_t *escrow;
+    ts_payer_t *payer;         /* evm only */
+    ts_worker_t *payer_worker;
 };
 
 static double mono(void)
@@ -124,6 +132,47 @@ static int mkdir_state(const char *dir)
     return 0;
 }
 
+static int amount_option(const char *name, const char *text, int64_t *units)
+{
+    if (ts_amount_parse(text, units) < 0)
+        return ts_error_prefix("--%s", name);
+    return 0;
+}
+
+static void pay_pass(void *arg)
+{
+    ts_master_t *self = arg;
+    if (ts_payer_pass(self->payer) < 0)
+        ts_warn("payments: %s (the outbox keeps them for the next try)", ts_error());
+}
+
+/* The escrow on the store's database (db_path); with evm, the payer that sends its outbox to the chain. */
+static int open_escrow(ts_master_t *self, const char *db_path)
+{
+    const ts_master_options_t *o = &self->opts;
+    const char *salt = ts_identity_id(self->identity);
+    ts_escrow_config_t cfg = {.backend = o->escrow, .rpc_url = o->rpc_url, .contract = o->escrow_address,
+                              .key_file = o->key_file, .chain_id = (uint64_t)o->chain_id,
+                              .slash_share = o->slash_share, .salt = salt};
+    ts_pay_policy_t pay = {.deadline_s = (double)o->job_deadline_h * 3600};
+    if (amount_option("requester-mint", o->requester_mint, &cfg.requester_mint) < 0 ||
+        amount_option("node-stake", o->node_stake, &cfg.node_stake_mint) < 0 ||
+        amount_option("farm-mint", o->farm_mint, &cfg.farm_mint) < 0 ||
+        amount_option("check-pool", o->check_pool, &cfg.pool) < 0 ||
+        amount_option("min-stake", o->min_stake, &pay.min_stake) < 0 ||
+        amount_option("min-task-price", o->min_task_price, &pay.min_task_price) < 0)
+        return -1;
+    if (!(self->escrow = ts_escrow_new(&cfg, ts_store_db(self->store))))
+        return -1;
+    ts_store_set_escrow(self->store, self->escrow, &pay);
+    if (strcmp(ts_escrow_backend(self->escrow), "evm") != 0)
+        return 0;
+    if (!(self->payer = ts_payer_new(&cfg, db_path)))
+        return -1;
+    self->payer_worker = ts_worker_new("payer", pay_pass, self, PAYER_IDLE_S, true);
+    return self->payer_worker ? 0 : -1;
+}
+
 ts_master_t *ts_master_new(const ts_master_options_t *opts)
 {
     ts_master_t *self = calloc(1, sizeof *self);
@@ -142,6 +191,8 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
         goto fail;
     snprintf(path, sizeof path, "%s/tessera.db", opts->state_dir);
     if (!(self->store = ts_store_open(path)))
+        goto fail;
+    if (open_escrow(self, path) < 0)
         goto fail;
     snprintf(path, sizeof path, "%s/blobs", opts->state_dir);
     if (!(self->blobs = ts_blobs_new(path)))
@@ -216,8 +267,11 @@ void ts_master_destroy(ts_master_t **self_p)
     if (self->kick_fd >= 0)
         close(self->kick_fd);
     ts_seeder_destroy(&self->seeder);
+    ts_worker_destroy(&self->payer_worker);
+    ts_payer_destroy(&self->payer);
     ts_blobs_destroy(&self->blobs);
     ts_store_destroy(&self->store);
+    ts_escrow_destroy(&self->escrow);
     ts_identity_destroy(&self->identity);
     free(self);
     *self_p = NULL;
@@ -453,8 +507,14 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     n->torrent_port = h->torrent_port <= 65535 ? (int)h->torrent_port : 0;
     n->last_seen = mono();
     n->online = true;
-    if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", cpu_model, (int)h->cores,
-                           (int64_t)h->memory) < 0)
+    const char *payout = h->payout ? h->payout : "";
+    uint8_t address[TS_ETH_ADDRESS_BYTES];
+    if (payout[0] && ts_eth_address_parse(payout, address) < 0) {
+        ts_warn("node %s: payout address ignored: %s", n->name, ts_error());
+        payout = "";
+    }
+    if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", cpu_model, payout,
+                           (int)h->cores, (int64_t)h->memory) < 0)
         ts_err("node %s: %s", n->name, ts_error());
     free(devices_json);
     ts_info("node %s (%s) online: blender %s, %zu device(s), %u cores, %u slots, holding %zu task(s)", n->name,

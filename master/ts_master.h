@@ -27,6 +27,20 @@ typedef struct {
     long check_trust;           /* consecutive valid results before the rate drops below 1 */
     long check_wait_s;          /* a check with no eligible node is dropped after this long */
     long quarantine_after;      /* jobs blocked on before a node is quarantined */
+    /* payments (escrow/escrow.h); amounts are token amounts as text ("12.5") */
+    const char *escrow;         /* "local" (a ledger in the store) or "evm" */
+    const char *rpc_url;        /* evm: the chain's JSON-RPC URL */
+    const char *escrow_address; /* evm: the JobEscrow contract */
+    const char *key_file;       /* evm: the master's secp256k1 key */
+    long chain_id;              /* evm: the chain id expected (0: any) */
+    const char *requester_mint; /* local: a new requester's starting balance */
+    const char *node_stake;     /* local: a new node's starting stake */
+    const char *farm_mint;      /* local: the farm account's starting balance */
+    const char *check_pool;     /* evm: what the farm's pool for checks and redone work is funded with */
+    const char *min_stake;      /* a node with less stake gets no work */
+    const char *min_task_price; /* a job's budget must give each piece at least this */
+    double slash_share;         /* share of a node's stake a failed check takes */
+    long job_deadline_h;        /* hours after which a requester may reclaim a job's funds on chain */
 } ts_master_options_t;
 
 typedef struct ts_master ts_master_t;

@@ -66,6 +66,17 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE blocklist ADD COLUMN blocked REAL NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS tasks_by_check ON tasks(check_of)",
     "CREATE INDEX IF NOT EXISTS tasks_by_node ON tasks(node, job_id)",
+    /* payments: who pays, the budget, the job's work units; each piece's units, locked price and payments */
+    "ALTER TABLE jobs ADD COLUMN requester TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN budget INT NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN units_total INT NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN encode_units INT NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN units INT NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN price INT NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN paid INT NOT NULL DEFAULT 0",
+    "ALTER TABLE nodes ADD COLUMN payout TEXT NOT NULL DEFAULT ''",
+    /* a job whose budget is still on its way to a chain gets no work yet */
+    "ALTER TABLE jobs ADD COLUMN funded INT NOT NULL DEFAULT 1",
 };
 
 static int migrate(ts_store_t *self)
@@ -245,7 +256,14 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
     if (rc == 0)
         rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
                  (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
-    return sdb_end(self, rc) < 0 ? -1 : id;
+    /* the budget is locked now; it must give each piece (every tile and every frame's finish) its minimum */
+    int64_t frames = (int64_t)r->frame_end - r->frame_start + 1;
+    if (rc == 0)
+        rc = sdb_pay_fund(self, id, r);
+    if (rc == 0 && sdb_pay_plan(self, id, 0, frames * ((int64_t)r->tiles_x * r->tiles_y + 1)) != 0)
+        rc = TS_STORE_REFUSED;
+    rc = sdb_end(self, rc);
+    return rc < 0 ? rc : id;
 }
 
 int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *r, const ts_store_segment_t *segs,
@@ -269,12 +287,22 @@ int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
         rc = sdb_run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
-    for (int i = 0; rc == 0 && i < count; i++)
-        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) "
-                       "VALUES(?,?,0,?,?,?,?,'queued')",
-                 "iiitii", id, (int64_t)TS_KIND_SEGMENT, (int64_t)i, segs[i].hash, (int64_t)segs[i].start_pts,
-                 (int64_t)segs[i].end_pts);
-    return sdb_end(self, rc) < 0 ? -1 : id;
+    /* a segment's share of the job is the time it owns */
+    int64_t units_total = 0;
+    for (int i = 0; rc == 0 && i < count; i++) {
+        int64_t units = segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+        units_total += units;
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,units,state) "
+                       "VALUES(?,?,0,?,?,?,?,?,'queued')",
+                 "iiitiii", id, (int64_t)TS_KIND_SEGMENT, (int64_t)i, segs[i].hash, (int64_t)segs[i].start_pts,
+                 (int64_t)segs[i].end_pts, units);
+    }
+    if (rc == 0)
+        rc = sdb_pay_fund(self, id, r);
+    if (rc == 0 && sdb_pay_plan(self, id, units_total, count) != 0)
+        rc = TS_STORE_REFUSED;
+    rc = sdb_end(self, rc);
+    return rc < 0 ? rc : id;
 }
 
 int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
@@ -325,9 +353,11 @@ int sdb_job_end(ts_store_t *self, int64_t id, const char *state, const char *err
 {
     if (sdb_run(self, "UPDATE jobs SET state=?, error=?, finished=? WHERE id=?", "ttdi", state, error, sdb_now(), id) < 0)
         return -1;
-    return sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned',"
-                         "'verifying','checking')", "i",
-               id);
+    if (sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned',"
+                      "'verifying','checking')", "i",
+                id) < 0)
+        return -1;
+    return sdb_pay_refund(self, id);
 }
 
 int ts_store_job_cancel(ts_store_t *self, int64_t id)
@@ -384,8 +414,12 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
                      (int64_t)TS_VIDEO_FRAME);
     }
     sqlite3_stmt *ins = rc < 0 ? NULL
-                               : sdb_prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,state) "
-                                            "VALUES(?,?,?,?,?,?,?,?,'queued')");
+                               : sdb_prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,units,state) "
+                                            "VALUES(?,?,?,?,?,?,?,?,?,'queued')");
+    /* work units: a tile's pixels times samples, a finish's pixels (one pass), an encode's pixels per frame */
+    int64_t samples = f->samples > 0 ? f->samples : 1, frame_units = 0, frames = (int64_t)j.frame_end - j.frame_start + 1;
+    for (int t = 0; t < ntiles; t++)
+        frame_units += (int64_t)(render[t].x1 - render[t].x0) * (render[t].y1 - render[t].y0) * samples;
     if (!ins)
         rc = -1;
     for (int frame = j.frame_start; rc == 0 && frame <= j.frame_end; frame++) {
@@ -401,11 +435,26 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
             sqlite3_bind_int(ins, 6, render[t].y0);
             sqlite3_bind_int(ins, 7, render[t].x1);
             sqlite3_bind_int(ins, 8, render[t].y1);
+            sqlite3_bind_int64(ins, 9, (int64_t)(render[t].x1 - render[t].x0) * (render[t].y1 - render[t].y0) * samples);
             if (sqlite3_step(ins) != SQLITE_DONE)
                 rc = sdb_error(self, "insert tile task");
         }
     }
     sqlite3_finalize(ins);
+    int64_t pixels = (int64_t)f->width * f->height, encode_units = 0;
+    if (ts_job_encodes(&j)) {
+        json_t *p = json_loads(j.params, 0, NULL);
+        int64_t w = json_integer_value(json_object_get(p, "width")), h = json_integer_value(json_object_get(p, "height"));
+        encode_units = frames * (w > 0 && h > 0 ? w * h : pixels);
+        json_decref(p);
+    }
+    if (rc == 0)
+        rc = sdb_run(self, "UPDATE jobs SET encode_units=? WHERE id=?", "ii", encode_units, id);
+    if (rc == 0) {
+        int below = sdb_pay_plan(self, id, frames * (frame_units + pixels) + encode_units,
+                                 frames * (ntiles + 1) + (encode_units > 0));
+        rc = below < 0 ? -1 : below == 0 ? 0 : sdb_job_end(self, id, "failed", ts_error());
+    }
     return sdb_end(self, rc);
 }
 
@@ -439,6 +488,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     json_object_set_new(o, "ext", json_string((const char *)sqlite3_column_text(st, 22)));
     json_object_set_new(o, "checks_total", json_integer(sqlite3_column_int64(st, 24)));
     json_object_set_new(o, "checks_done", json_integer(sqlite3_column_int64(st, 25)));
+    json_object_set_new(o, "requester", json_string((const char *)sqlite3_column_text(st, 26)));
+    json_object_set_new(o, "budget", json_integer(sqlite3_column_int64(st, 27)));
     return o;
 }
 
@@ -451,7 +502,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params,"               \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state!='cancelled'),"          \
-    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done') FROM jobs j "
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
+    "j.requester, j.budget FROM jobs j "
 
 static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext, const char *container)
 {
@@ -589,11 +641,13 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
 {
     if (max <= 0)
         return 0;
+    if (!ts_store_node_may_work(self, node, NULL))
+        return 0;
     if (sdb_begin(self) < 0)
         return -1;
     sqlite3_stmt *st = sdb_prep(
         self, TASK_COLUMNS
-        "WHERE t.state='queued' AND j.state IN ('queued','running')"
+        "WHERE t.state='queued' AND j.state IN ('queued','running') AND j.funded"
         " AND (j.device='cpu' OR ?1)"
         " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"
         " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND"
@@ -624,6 +678,7 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
         snprintf(tasks[i].state, sizeof tasks[i].state, "assigned");
         snprintf(tasks[i].node, sizeof tasks[i].node, "%s", node);
         tasks[i].assigned_at = t;
+        rc = rc ? rc : sdb_pay_lock(self, &tasks[i]);
     }
     return sdb_end(self, rc) < 0 ? -1 : n;
 }
@@ -743,7 +798,8 @@ static int task_accept_locked(ts_store_t *self, int64_t id, const char *hash, co
     if (sdb_run(self, "UPDATE tasks SET state='done', result=?, node=? WHERE id=?", "tti", hash, node, id) < 0 ||
         sdb_run(self, "UPDATE nodes SET tasks_done=tasks_done+1 WHERE id=?", "t", node) < 0)
         return -1;
-    return 1;
+    snprintf(t->node, sizeof t->node, "%s", node);
+    return sdb_pay_accept(self, t) < 0 ? -1 : 1;
 }
 
 int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node)
@@ -765,6 +821,8 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
                          "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
                          "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
                          "dii", sdb_now(), t->job_id, t->job_id);
+        if (rc == 0 && sqlite3_changes(self->db) == 1)
+            rc = sdb_pay_refund(self, t->job_id);
         return rc;
     }
     if (t->kind != TS_KIND_TILE && t->kind != TS_KIND_SEGMENT)
@@ -863,8 +921,9 @@ int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char
                        "state='stitching'",
                  "tii", hash, job, (int64_t)frame);
     if (rc == 0 && sqlite3_changes(self->db) == 1)
-        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,input,state) VALUES(?,?,?,?,'queued')", "iiit", job,
-                 (int64_t)TS_KIND_FINISH, (int64_t)frame, hash);
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,input,units,state) "
+                       "SELECT ?,?,?,?,width*height,'queued' FROM jobs WHERE id=?", "iiiti", job,
+                 (int64_t)TS_KIND_FINISH, (int64_t)frame, hash, job);
     return sdb_end(self, rc);
 }
 
@@ -935,10 +994,25 @@ int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segmen
         free(text);
     }
     json_decref(p);
-    for (int i = 0; rc == 0 && i < count; i++)
-        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,state) VALUES(?,?,?,?,?,?,?,'queued')",
-                 "iiiitii", job, (int64_t)TS_KIND_SEGMENT, (int64_t)TS_VIDEO_FRAME, (int64_t)i, segs[i].hash,
-                 (int64_t)segs[i].start_pts, (int64_t)segs[i].end_pts);
+    /* the encode's share of the job, split by the time each segment owns */
+    int64_t span = 0, encode_units = 0;
+    for (int i = 0; i < count; i++)
+        span += segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+    sqlite3_stmt *eu = rc == 0 ? sdb_prep(self, "SELECT encode_units FROM jobs WHERE id=?") : NULL;
+    if (eu) {
+        sqlite3_bind_int64(eu, 1, job);
+        if (sqlite3_step(eu) == SQLITE_ROW)
+            encode_units = sqlite3_column_int64(eu, 0);
+        sqlite3_finalize(eu);
+    }
+    for (int i = 0; rc == 0 && i < count; i++) {
+        int64_t own = segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,units,state) "
+                       "VALUES(?,?,?,?,?,?,?,?,'queued')",
+                 "iiiitiii", job, (int64_t)TS_KIND_SEGMENT, (int64_t)TS_VIDEO_FRAME, (int64_t)i, segs[i].hash,
+                 (int64_t)segs[i].start_pts, (int64_t)segs[i].end_pts,
+                 span > 0 ? (int64_t)((__int128)encode_units * own / span) : 0);
+    }
     if (rc == 0)
         rc = sdb_run(self, "UPDATE frames SET state='rendering' WHERE job_id=? AND frame=?", "ii", job, (int64_t)TS_VIDEO_FRAME);
     return sdb_end(self, rc);
@@ -972,23 +1046,28 @@ int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *
                  "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
                  "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
                  "dii", sdb_now(), job, job);
+    if (rc == 0 && sqlite3_changes(self->db) == 1)
+        rc = sdb_pay_refund(self, job);
     return sdb_end(self, rc);
 }
 
 /* ---- nodes ---- */
 
 int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
-                       const char *devices_json, const char *cpu_model, int cores, int64_t memory)
+                       const char *devices_json, const char *cpu_model, const char *payout, int cores, int64_t memory)
 {
     if (sdb_begin(self) < 0)
         return -1;
     int rc = sdb_run(self,
-                     "INSERT INTO nodes(id,name,state,blender,devices,cpu_model,cores,memory,last_seen) "
-                     "VALUES(?,?,'online',?,?,?,?,?,?) "
+                     "INSERT INTO nodes(id,name,state,blender,devices,cpu_model,payout,cores,memory,last_seen) "
+                     "VALUES(?,?,'online',?,?,?,?,?,?,?) "
                      "ON CONFLICT(id) DO UPDATE SET name=excluded.name, state='online', blender=excluded.blender,"
-                     " devices=excluded.devices, cpu_model=excluded.cpu_model, cores=excluded.cores,"
-                     " memory=excluded.memory, last_seen=excluded.last_seen",
-                     "tttttiid", id, name, blender, devices_json, cpu_model, (int64_t)cores, memory, sdb_now());
+                     " devices=excluded.devices, cpu_model=excluded.cpu_model, payout=excluded.payout,"
+                     " cores=excluded.cores, memory=excluded.memory, last_seen=excluded.last_seen",
+                     "ttttttiid", id, name, blender, devices_json, cpu_model, payout ? payout : "", (int64_t)cores,
+                     memory, sdb_now());
+    if (rc == 0)
+        rc = sdb_pay_node_seen(self, id);
     return sdb_end(self, rc);
 }
 

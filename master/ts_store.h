@@ -38,6 +38,9 @@ typedef struct {
     double segment_seconds;
     int threads;
     int fps_num, fps_den;  /* set by the job compiler: the whole source's frame rate, pinned for every segment */
+    /* payment */
+    char requester[65];  /* the account that pays */
+    int64_t budget;      /* token units locked for the job */
     int tb_num, tb_den;    /* set by the job compiler: the time base of the segments' start/end pts */
 } ts_job_request_t;
 
@@ -95,6 +98,7 @@ typedef struct {
     int width, height, frame_start, frame_end;
     int fps_num, fps_den;
     int margin;          /* the margin the tiles are rendered with (0 unless the scene needs context pixels) */
+    int samples;         /* samples per pixel (weighs a tile's price against a frame's finish); 0: unknown */
     char ext[16];
 } ts_scene_facts_t;
 
@@ -102,6 +106,7 @@ ts_store_t *ts_store_open(const char *path);
 void ts_store_destroy(ts_store_t **self_p);
 
 /* Jobs */
+#define TS_STORE_REFUSED (-2)  /* returned when payments refuse a new job (its budget); ts_error() says why */
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
 /* A transcode job with its planned segments, one task each, and its single output (frame 0). */
 int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *req, const ts_store_segment_t *segs,
@@ -215,9 +220,32 @@ int ts_store_node_lift(ts_store_t *self, const char *id);
 /* A job's compute on ordinary work and on checks (seconds the nodes reported) and its verdicts. */
 json_t *ts_store_job_checks_json(ts_store_t *self, int64_t job);
 
+/* Payments (ts_store_pay.c): with an escrow attached, a job's budget is funded when it is created, each piece's
+   price (the budget times the piece's share of the job's work units: pixels x samples for tiles, pixels for
+   finishes, frames for segments) is locked when the piece is first assigned and released to the node whose
+   result is accepted, in the transaction that accepts it; spot checks and redone work are paid by the farm's own
+   account, a failed check slashes the cheater's stake, and what is left returns to the requester when the job
+   ends. */
+typedef struct {
+    int64_t min_task_price;  /* a job's budget must give each of its pieces at least this */
+    int64_t min_stake;       /* a node with less stake gets no work */
+    double deadline_s;       /* after this long the requester may reclaim a job's funds itself (evm) */
+} ts_pay_policy_t;
+
+struct ts_escrow;
+/* Attaches the escrow (NULL: no payments, as for the store's own tests). The store does not own it. */
+void ts_store_set_escrow(ts_store_t *self, struct ts_escrow *escrow, const ts_pay_policy_t *policy);
+/* The store's database handle, for an escrow backend's tables (ts_escrow_new). */
+struct sqlite3 *ts_store_db(ts_store_t *self);
+/* Whether a node has the stake paid work needs (always true without an escrow). */
+bool ts_store_node_may_work(ts_store_t *self, const char *node, int64_t *stake);
+/* tessera wallet: every account; one account's history (1: unknown account). */
+json_t *ts_store_wallet_json(ts_store_t *self);
+int ts_store_wallet_history(ts_store_t *self, const char *account, int limit, json_t **out);
+
 /* Nodes */
 int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
-                       const char *devices_json, const char *cpu_model, int cores, int64_t memory);
+                       const char *devices_json, const char *cpu_model, const char *payout, int cores, int64_t memory);
 int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
 int ts_store_nodes_all_offline(ts_store_t *self);
 /* Every node with its state ("quarantined", "blocked", "busy", "online", "offline"), reputation (its run of

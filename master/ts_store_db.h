@@ -9,6 +9,8 @@
 struct ts_store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    struct ts_escrow *escrow;   /* NULL: no payments */
+    ts_pay_policy_t pay;
 };
 
 double sdb_now(void);
@@ -36,5 +38,24 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
 /* Back to the queue with a failure counted on the task and the (job, node) pair; the job fails once the task
    has failed max_failures times. */
 int sdb_task_fail(ts_store_t *self, const ts_task_t *t, const char *error, int max_failures);
+
+/* Payments (ts_store_pay.c), under the lock inside the transaction that changes the tasks; each does nothing
+   without an escrow. */
+/* Funds a new job's budget from its requester (refused when the budget is 0 or the requester's balance short). */
+int sdb_pay_fund(ts_store_t *self, int64_t job, const ts_job_request_t *r);
+/* A job's work units are known: its total, after checking the budget gives each of pieces its minimum price. */
+int sdb_pay_plan(ts_store_t *self, int64_t job, int64_t units_total, int64_t pieces);
+/* A task was assigned: its price is locked (once). */
+int sdb_pay_lock(ts_store_t *self, const ts_task_t *t);
+/* Ordinary work t is accepted from t->node: its price is released (or, when it was paid before, the farm pays). */
+int sdb_pay_accept(ts_store_t *self, const ts_task_t *t);
+/* Check c of task o agreed: the farm pays its node o's price. */
+int sdb_pay_check(ts_store_t *self, const ts_task_t *o, const ts_task_t *c);
+/* Node failed a check (verdict row id): its stake is slashed. */
+int sdb_pay_slash(ts_store_t *self, const char *node, int64_t job, int64_t verdict);
+/* A job ended (done, failed or cancelled): what it did not spend goes back. */
+int sdb_pay_refund(ts_store_t *self, int64_t job);
+/* A node was seen (local ledger: its starting stake the first time). */
+int sdb_pay_node_seen(ts_store_t *self, const char *node);
 
 #endif

@@ -154,6 +154,7 @@ static int record(ts_store_t *self, const ts_task_t *t, const char *node, const 
 static int complete(ts_store_t *self, ts_task_t *t, const char *verify, ts_verdict_t *v)
 {
     int rc = sdb_run(self, "UPDATE tasks SET state='done', verify=? WHERE id=?", "ti", verify, t->id);
+    rc = rc ? rc : sdb_pay_accept(self, t);
     bool fc = false;
     if (rc == 0)
         rc = sdb_task_complete(self, t, &fc);
@@ -295,6 +296,8 @@ static int punish(ts_store_t *self, const char *node, const ts_task_t *t, const 
     if (rc == 0)
         rc = record(self, t, node, "failed", detail);
     if (rc == 0)
+        rc = sdb_pay_slash(self, node, t->job_id, sqlite3_last_insert_rowid(self->db));
+    if (rc == 0)
         rc = sdb_run(self, "INSERT INTO blocklist(job_id,node,failures,blocked) VALUES(?,?,0,?) "
                            "ON CONFLICT(job_id,node) DO UPDATE SET blocked=excluded.blocked WHERE blocked=0",
                      "itd", t->job_id, node, sdb_now());
@@ -362,6 +365,7 @@ static int settle_first(ts_store_t *self, ts_task_t *o, ts_task_t *c, int mask, 
         rc = rc ? rc : credit(self, c->node, true);
         rc = rc ? rc : record(self, o, o->node, "passed", NULL);
         rc = rc ? rc : record(self, o, c->node, "passed", NULL);
+        rc = rc ? rc : sdb_pay_check(self, o, c);
         return rc ? rc : complete(self, o, "passed", v);
     }
     /* two strangers disagree: a third node decides */
@@ -389,10 +393,13 @@ static int settle_tiebreak(ts_store_t *self, ts_task_t *o, ts_task_t *d, ts_task
     }
     rc = rc ? rc : credit(self, c->node, true);
     rc = rc ? rc : record(self, o, c->node, "passed", NULL);
+    rc = rc ? rc : sdb_pay_check(self, o, c);
     if (rc == 0 && (mask & TS_AGREES_DISPUTED)) {
         rc = sdb_run(self, "UPDATE tasks SET verify='check' WHERE id=?", "i", d->id);
         rc = rc ? rc : credit(self, d->node, true);
         rc = rc ? rc : record(self, o, d->node, "passed", NULL);
+        /* a disputed check that was right is paid as a check, unless its result becomes the task's (below) */
+        rc = rc || !(mask & TS_AGREES_ORIGINAL) ? rc : sdb_pay_check(self, o, d);
     }
     if (rc == 0 && (mask & TS_AGREES_ORIGINAL)) {
         rc = credit(self, o->node, true);

@@ -100,7 +100,7 @@ int ts_store_verify_test(bool verbose)
 
     static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
     for (int i = 0; i < 3; i++)
-        CHECK(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", 2, 1 << 30) == 0);
+        CHECK(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
     ts_job_request_t req = {.frame_start = 1, .frame_end = 1, .tiles_x = 4, .tiles_y = 1};
     strcpy(req.scene, H("b"));
     strcpy(req.scene_name, "x.blend");
@@ -205,7 +205,7 @@ int ts_store_verify_test(bool verbose)
     CHECK(ts_store_probe_done(s, p3, N1) == 0 && ts_store_job_plan(s, job3, &facts, rects, 4) == 0);
 
     /* Three answers: nobody is punished, the task is done again with a failure counted. */
-    CHECK(ts_store_node_seen(s, N4, "four", "4.0", "[\"CPU\"]", "cpu", 2, 1 << 30) == 0);
+    CHECK(ts_store_node_seen(s, N4, "four", "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
     int64_t w0 = take(s, N2);
     CHECK(w0 > 0 && ts_store_task_get(s, w0, &o) == 1 && o.job_id == job2);
     CHECK(result(s, w0, N2, H("e"), 0, &p, &v) == 0 && v.sampled);

@@ -85,6 +85,8 @@ int64_t ts_transcode_job_create(ts_master_t *m, const ts_job_request_t *req, boo
     pinned.tb_num = cut.tb_num;
     pinned.tb_den = cut.tb_den;
     int64_t id = ts_store_job_create_transcode(ts_master_store(m), &pinned, cut.segments, cut.count);
+    if (id == TS_STORE_REFUSED)
+        *input_error = true;
     if (id > 0)
         ts_info("job %lld submitted: transcode %s (%s), %s crf %d preset %s", (long long)id, req->scene_name,
                 cut.summary, req->vcodec, req->crf, req->preset);

@@ -247,6 +247,7 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         info->adaptive = json_is_true(json_object_get(reply, "adaptive"));
         info->uses_compositor = json_is_true(json_object_get(reply, "uses_compositor"));
         info->tile_margin = (int32_t)json_integer_value(json_object_get(reply, "tile_margin"));
+        info->samples = (int32_t)json_integer_value(json_object_get(reply, "samples"));
         info->fps_num = (int32_t)json_integer_value(json_object_get(reply, "fps_num"));
         info->fps_den = (int32_t)json_integer_value(json_object_get(reply, "fps_den"));
         r->scene = info;

@@ -71,6 +71,7 @@ static void send_hello(slave_t *s)
     h.devices = s->devices;
     h.n_devices = s->ndevices;
     h.cpu_model = s->cpu_model;
+    h.payout = (char *)(s->opts->payout ? s->opts->payout : "");
     h.cores = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
     h.torrent_port = s->swarm ? (uint32_t)ts_swarm_port(s->swarm) : 0;
     struct sysinfo si;

@@ -1,4 +1,13 @@
 /* ts_selftest: runs every self-test (ts_<thing>_test) or the ones named on the command line. */
+#include "escrow/ts_abi.h"
+#include "escrow/ts_eth.h"
+#include "escrow/ts_ethkey.h"
+#include "escrow/ts_ethtx.h"
+#include "escrow/ts_hexbytes.h"
+#include "escrow/escrow.h"
+#include "escrow/ts_keccak.h"
+#include "escrow/ts_rlp.h"
+#include "escrow/ts_rpc.h"
 #include "lib/ts_blobs.h"
 #include "lib/ts_hash.h"
 #include "lib/ts_identity.h"
@@ -32,6 +41,9 @@ static const struct {
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"segcheck", ts_segcheck_test},
     {"cheat", ts_cheat_test},
+    {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
+    {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},
+    {"rpc", ts_rpc_test},           {"eth_anvil", ts_eth_anvil_test}, {"ledger", ts_ledger_test},
 };
 
 int main(int argc, char **argv)

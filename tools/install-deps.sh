@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential clang libclang-rt-14-dev pkg-config curl python3 blender openimageio-tools libopenimageio-dev
       libzmq3-dev libsodium-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler
-      libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
+      libjansson-dev libmicrohttpd-dev libsecp256k1-dev nodejs npm libcurl4-openssl-dev
       libtorrent-rasterbar-dev ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev libswresample-dev)
 missing=()
 for p in "${PKGS[@]}"; do
@@ -11,10 +11,15 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The contract tooling, pinned by escrow/contracts/package-lock.json: solc-js, OpenZeppelin, anvil, ethers.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$here/escrow/contracts/node_modules" ] || [ "$here/escrow/contracts/package-lock.json" -nt "$here/escrow/contracts/node_modules" ]; then
+  (cd "$here/escrow/contracts" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+fi

@@ -1,0 +1,208 @@
+/* ts_escrow: picks the escrow backend and dispatches to it; token amounts as text; SQL helpers the backends share. */
+#include "escrow/ts_escrow_impl.h"
+#include "lib/ts_error.h"
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const ts_escrow_ops_t *const BACKENDS[] = {&ts_ledger_ops, &ts_outbox_ops};
+
+ts_escrow_t *ts_escrow_new(const ts_escrow_config_t *cfg, sqlite3 *db)
+{
+    const char *name = cfg->backend && cfg->backend[0] ? cfg->backend : "local";
+    const ts_escrow_ops_t *ops = NULL;
+    for (size_t i = 0; i < sizeof BACKENDS / sizeof BACKENDS[0]; i++)
+        if (strcmp(BACKENDS[i]->name, name) == 0)
+            ops = BACKENDS[i];
+    if (!ops) {
+        ts_error_set("--escrow %s: unknown backend (local or evm)", name);
+        return NULL;
+    }
+    if (cfg->slash_share < 0 || cfg->slash_share > 1) {
+        ts_error_set("slash share %g: must be within 0..1", cfg->slash_share);
+        return NULL;
+    }
+    ts_escrow_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ts_error_set("out of memory");
+        return NULL;
+    }
+    self->ops = ops;
+    self->cfg = *cfg;
+    if (ops->open(self, db) < 0) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void ts_escrow_destroy(ts_escrow_t **self_p)
+{
+    ts_escrow_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->ops->close)
+        self->ops->close(self);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *ts_escrow_backend(const ts_escrow_t *self)
+{
+    return self->ops->name;
+}
+
+bool ts_escrow_settles_later(const ts_escrow_t *self)
+{
+    return self->ops->settles_later;
+}
+
+int ts_escrow_fund(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *requester, int64_t amount, double deadline)
+{
+    if (amount <= 0)
+        return ts_error_set("job %" PRId64 ": budget must be above 0", job);
+    return self->ops->fund(self, db, job, requester, amount, deadline);
+}
+
+int ts_escrow_lock(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, int64_t price)
+{
+    return price <= 0 ? 0 : self->ops->lock(self, db, job, task, price);
+}
+
+int ts_escrow_release(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, const char *node, int64_t price)
+{
+    return price <= 0 ? 0 : self->ops->release(self, db, job, task, node, price);
+}
+
+int ts_escrow_pay(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, const char *ref, const char *node,
+                  int64_t amount)
+{
+    return amount <= 0 ? 0 : self->ops->pay(self, db, job, task, ref, node, amount);
+}
+
+int ts_escrow_slash(ts_escrow_t *self, sqlite3 *db, const char *node, int64_t job, int64_t verdict)
+{
+    return self->cfg.slash_share <= 0 ? 0 : self->ops->slash(self, db, node, job, verdict);
+}
+
+int ts_escrow_refund(ts_escrow_t *self, sqlite3 *db, int64_t job)
+{
+    return self->ops->refund(self, db, job);
+}
+
+int ts_escrow_node_joined(ts_escrow_t *self, sqlite3 *db, const char *node)
+{
+    return self->ops->node_joined(self, db, node);
+}
+
+int64_t ts_escrow_stake(ts_escrow_t *self, sqlite3 *db, const char *node)
+{
+    return self->ops->stake(self, db, node);
+}
+
+json_t *ts_escrow_wallet_json(ts_escrow_t *self, sqlite3 *db)
+{
+    return self->ops->wallet(self, db);
+}
+
+int ts_escrow_history_json(ts_escrow_t *self, sqlite3 *db, const char *account, int limit, json_t **out)
+{
+    return self->ops->history(self, db, account, limit, out);
+}
+
+/* ---- amounts ---- */
+
+int ts_amount_parse(const char *text, int64_t *units)
+{
+    const char *p = text;
+    int64_t whole = 0, frac = 0;
+    int digits = 0, decimals = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (whole > (INT64_MAX / TS_TOKEN_UNIT - 9) / 10)
+            return ts_error_set("amount '%s': too large", text);
+        whole = whole * 10 + (*p - '0');
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, decimals++) {
+            if (decimals == TS_TOKEN_DECIMALS)
+                return ts_error_set("amount '%s': more than %d decimals", text, TS_TOKEN_DECIMALS);
+            frac = frac * 10 + (*p - '0');
+            digits++;
+        }
+    }
+    if (*p || digits == 0)
+        return ts_error_set("amount '%s': not a non-negative number of tokens (e.g. 12.5)", text);
+    for (; decimals < TS_TOKEN_DECIMALS; decimals++)
+        frac *= 10;
+    *units = whole * TS_TOKEN_UNIT + frac;
+    return 0;
+}
+
+void ts_amount_format(int64_t units, char *out, size_t cap)
+{
+    const char *sign = units < 0 ? "-" : "";
+    uint64_t u = units < 0 ? (uint64_t)(-(units + 1)) + 1 : (uint64_t)units;
+    uint64_t whole = u / TS_TOKEN_UNIT, frac = u % TS_TOKEN_UNIT;
+    if (frac == 0) {
+        snprintf(out, cap, "%s%" PRIu64, sign, whole);
+        return;
+    }
+    char f[16];
+    snprintf(f, sizeof f, "%0*" PRIu64, TS_TOKEN_DECIMALS, frac);
+    for (size_t n = strlen(f); n > 0 && f[n - 1] == '0'; n--)
+        f[n - 1] = '\0';
+    snprintf(out, cap, "%s%" PRIu64 ".%s", sign, whole, f);
+}
+
+/* ---- SQL helpers ---- */
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        ts_error_set("escrow: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    for (int i = 0; fmt && fmt[i]; i++) {
+        if (fmt[i] == 't')
+            sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+        else if (fmt[i] == 'i')
+            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        else
+            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+    }
+    return st;
+}
+
+int ts_escrow_sql(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+int ts_escrow_sql_int(sqlite3 *db, int64_t *out, int64_t dflt, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : dflt;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
+    return 0;
+}
