@@ -31,6 +31,7 @@ typedef struct {
     const char *key_file;      /* the master's key: requester, operator and verifier on the contract */
     uint64_t chain_id;         /* expected chain id; 0: whatever the RPC reports */
     int64_t pool;              /* evm: what the farm's pool job is funded with (pays checks and redone work) */
+    double settle_s;           /* evm: a job's locks and payments wait up to this long to go out in one batch */
     const char *salt;          /* makes this farm's job and task ids unique on a shared contract (the master's id) */
 } ts_escrow_config_t;
 

@@ -14,6 +14,17 @@ extern const char ts_contract_escrow_hex[];
 
 #define ID_TEXT_MAX 256
 
+/* The errors the contracts and OpenZeppelin's ERC-20 revert with, so a refused transaction is named. */
+static const char *const KNOWN_ERRORS[] = {
+    "ZeroAmount()", "ZeroAddress()", "JobExists(bytes32)", "UnknownJob(bytes32)", "JobClosed(bytes32)",
+    "DeadlineInPast(uint64)", "LengthMismatch()", "InsufficientFunds(bytes32,uint256,uint256)",
+    "TaskOfOtherJob(bytes32)", "PriceMismatch(bytes32,uint256,uint256)", "NotAllowed()", "DeadlineNotReached(uint64)",
+    "InsufficientStake(uint256,uint256)", "NothingPending()", "CooldownActive(uint64)",
+    "AccessControlUnauthorizedAccount(address,bytes32)", "ERC20InsufficientBalance(address,uint256,uint256)",
+    "ERC20InsufficientAllowance(address,uint256,uint256)", "ERC20InvalidReceiver(address)",
+    "SafeCastOverflowedUintDowncast(uint8,uint256)", "ReentrancyGuardReentrantCall()",
+};
+
 struct ts_jobescrow {
     ts_eth_t *eth;
     ts_address_t escrow, token;
@@ -38,6 +49,16 @@ static int transact(ts_jobescrow_t *self, const ts_address_t to, ts_abi_t *abi, 
     memset(&rcpt, 0, sizeof rcpt);
     int rc = data ? ts_eth_send(self->eth, to, data, n, 0, &rcpt) : -1;
     ts_abi_destroy(&abi);
+    size_t rlen = 0;
+    const uint8_t *revert = rc < 0 ? ts_eth_last_revert(self->eth, &rlen) : NULL;
+    ts_abi_revert_t r;
+    if (revert && ts_abi_revert_decode(revert, rlen, &r) == 0 && r.kind == TS_ABI_REVERT_CUSTOM)
+        for (size_t i = 0; i < sizeof KNOWN_ERRORS / sizeof KNOWN_ERRORS[0]; i++)
+            if (ts_abi_revert_is(&r, KNOWN_ERRORS[i])) {
+                ts_error_prefix("the contract refused it with %.*s", (int)strcspn(KNOWN_ERRORS[i], "("),
+                                KNOWN_ERRORS[i]);
+                break;
+            }
     memcpy(self->last_tx, rcpt.tx_hash, sizeof self->last_tx);
     if (rcpt.gas_used) {
         self->spent.gas += rcpt.gas_used;

@@ -36,7 +36,7 @@ struct ts_payer {
 
 typedef struct {
     int64_t id, job, task, amount;
-    double deadline;
+    double deadline, created;
     char ref[64], node[80];
     ts_address_t worker;
 } row_t;
@@ -143,7 +143,7 @@ static int pending(ts_payer_t *self, const char *kind, int64_t job, row_t **rows
     *n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
-                           "SELECT o.id, o.job, o.task, o.amount, o.deadline, o.ref, o.node, coalesce(n.payout,'')"
+                           "SELECT o.id, o.job, o.task, o.amount, o.deadline, o.ref, o.node, coalesce(n.payout,''), o.created"
                            " FROM outbox o LEFT JOIN nodes n ON n.id=o.node WHERE o.state='pending' AND o.kind=?1"
                            " AND (?2<0 OR o.job=?2) ORDER BY o.id LIMIT 1000",
                            -1, &st, NULL) != SQLITE_OK)
@@ -170,6 +170,7 @@ static int pending(ts_payer_t *self, const char *kind, int64_t job, row_t **rows
         r->deadline = sqlite3_column_double(st, 4);
         snprintf(r->ref, sizeof r->ref, "%s", (const char *)sqlite3_column_text(st, 5));
         snprintf(r->node, sizeof r->node, "%s", (const char *)sqlite3_column_text(st, 6));
+        r->created = sqlite3_column_double(st, 8);
         const char *payout = (const char *)sqlite3_column_text(st, 7);
         if (payout[0])
             ts_eth_address_parse(payout, r->worker);
@@ -293,7 +294,23 @@ static int send_batch(ts_payer_t *self, const char *kind, int64_t job, row_t *ro
     return rc;
 }
 
-/* Locks, releases or pool payments: batched per job, in chunks of BATCH_MAX. */
+/* Whether a job's pieces go out now: a full batch, a piece waiting settle_s, or the job over (its refund waits). */
+static bool batch_due(ts_payer_t *self, int64_t job, const row_t *rows, int n)
+{
+    if (n >= BATCH_MAX)
+        return true;
+    double oldest = rows[0].created;
+    for (int i = 1; i < n; i++)
+        oldest = rows[i].created < oldest ? rows[i].created : oldest;
+    if (now_s() - oldest >= self->cfg.settle_s)
+        return true;
+    int64_t ended = 0;
+    ts_escrow_sql_int(self->db, &ended, 0, "SELECT 1 FROM jobs WHERE id=? AND state IN ('done','failed','cancelled')", "i",
+                      job);
+    return ended == 1;
+}
+
+/* Locks, releases or pool payments: batched per job, in chunks of BATCH_MAX, each job's once due. */
 static int send_pieces(ts_payer_t *self, const char *kind)
 {
     row_t *rows;
@@ -317,7 +334,7 @@ static int send_pieces(ts_payer_t *self, const char *kind)
             }
             batch[m++] = rows[j];
         }
-        if (m > 0 && funded(self, job))
+        if (m > 0 && funded(self, job) && batch_due(self, job, batch, m))
             rc = send_batch(self, kind, job, batch, m);
         free(batch);
         i = j;

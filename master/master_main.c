@@ -53,6 +53,7 @@ int main(int argc, char **argv)
         {"min-stake", TS_OPT_STRING, "1", 0, -1, &o.min_stake, "a node with less stake gets no work"},
         {"min-task-price", TS_OPT_STRING, "0.0001", 0, -1, &o.min_task_price, "a job's budget must give each of its pieces at least this many tokens"},
         {"slash-share", TS_OPT_DOUBLE, "1", 0, 1, &o.slash_share, "share of a node's stake taken when it fails a spot check"},
+        {"pay-every", TS_OPT_DOUBLE, "10", 0, 86400, &o.pay_every_s, "evm: seconds a job's price locks and payments may wait to go to the chain together (one transaction per batch of up to 100; a job that ends sends at once)"},
         {"job-deadline", TS_OPT_INT, "168", 1, 87600, &o.job_deadline_h, "hours after which a requester may reclaim a job's unspent funds from the contract itself"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},

@@ -153,7 +153,7 @@ static int open_escrow(ts_master_t *self, const char *db_path)
     const char *salt = ts_identity_id(self->identity);
     ts_escrow_config_t cfg = {.backend = o->escrow, .rpc_url = o->rpc_url, .contract = o->escrow_address,
                               .key_file = o->key_file, .chain_id = (uint64_t)o->chain_id,
-                              .slash_share = o->slash_share, .salt = salt};
+                              .slash_share = o->slash_share, .salt = salt, .settle_s = o->pay_every_s};
     ts_pay_policy_t pay = {.deadline_s = (double)o->job_deadline_h * 3600};
     if (amount_option("requester-mint", o->requester_mint, &cfg.requester_mint) < 0 ||
         amount_option("node-stake", o->node_stake, &cfg.node_stake_mint) < 0 ||

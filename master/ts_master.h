@@ -41,6 +41,7 @@ typedef struct {
     const char *min_task_price; /* a job's budget must give each piece at least this */
     double slash_share;         /* share of a node's stake a failed check takes */
     long job_deadline_h;        /* hours after which a requester may reclaim a job's funds on chain */
+    double pay_every_s;         /* evm: how long a job's payments may wait to go out together */
 } ts_master_options_t;
 
 typedef struct ts_master ts_master_t;

@@ -95,4 +95,26 @@ finish() {
   echo "FAILED: $(basename "$0") ($FAILS)"
   exit 1
 }
-trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done' EXIT
+# start_anvil: a local chain on loopback from the project's pinned anvil (make deps); sets RPC and ANVIL_PID.
+ANVIL=${ANVIL:-$TOP/escrow/contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
+ANVIL_PID=
+start_anvil() {
+  [ -x "$ANVIL" ] || { echo "anvil not found at $ANVIL: run make deps"; return 1; }
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  RPC=http://127.0.0.1:$port
+  "$ANVIL" --host 127.0.0.1 --port "$port" --silent "$@" >>"$T/anvil.log" 2>&1 &
+  ANVIL_PID=$!
+  for _ in $(seq 100); do
+    rpc eth_chainId >/dev/null 2>&1 && return 0
+    kill -0 "$ANVIL_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "anvil did not come up at $RPC"; return 1
+}
+# rpc METHOD [PARAMS_JSON]: the chain's answer (JSON)
+rpc() {
+  curl -sf -H 'Content-Type: application/json' \
+    --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC"
+}
+trap 'for p in "${PIDS[@]}" $ANVIL_PID; do kill -KILL "$p" 2>/dev/null; done' EXIT

@@ -66,7 +66,8 @@ assert prices <= budget, (prices, budget)
 for node in honest:
     work = q("SELECT coalesce(sum(price),0) FROM tasks WHERE job_id=? AND check_of=0 AND state='done' AND node=?", job, node)[0][0]
     checks = q("SELECT coalesce(sum(o.price),0) FROM tasks c JOIN tasks o ON o.id=c.check_of WHERE c.job_id=? AND "
-               "c.state='done' AND c.verify='check' AND c.node=?", job, node)[0][0]
+               "c.state='done' AND c.verify='check' AND c.node=? AND o.node!=c.node", job, node)[0][0]
+    # (a check whose result became the piece's, its first result thrown out, is paid as the piece)
     got = acct[node]["balance"]
     print(f"node {node[:8]}: work {work} checks {checks} balance {got}")
     assert work > 0 and got == work + checks, (node, work, checks, got)
