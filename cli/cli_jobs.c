@@ -1,6 +1,7 @@
 /* cli_jobs: `tessera jobs`, `status`, `cancel`, `nodes` and `lift`: one request each, shown as text or JSON. */
 #include "cli/cli.h"
 #include "cli/cli_http.h"
+#include "escrow/escrow.h"
 #include "lib/ts_error.h"
 #include <math.h>
 #include <stdlib.h>
@@ -137,6 +138,14 @@ static void print_job(long id, const json_t *job)
                cli_json_num(v, "work_seconds") > 0
                    ? CLI_PERCENT * cli_json_num(v, "check_seconds") / cli_json_num(v, "work_seconds")
                    : 0.0);
+    if (cli_json_int(job, "budget") > 0) {
+        char budget[CLI_JOBS_TEXT_MAX], paid[CLI_JOBS_TEXT_MAX];
+        ts_amount_format(cli_json_int(job, "budget"), budget, sizeof budget);
+        ts_amount_format(cli_json_int(job, "paid"), paid, sizeof paid);
+        printf("  budget    %s tokens from %s, %s paid for accepted pieces%s\n", budget,
+               cli_json_str(job, "requester", "?"), paid,
+               json_is_false(json_object_get(job, "funded")) ? " (waiting for the budget to reach the chain)" : "");
+    }
     const json_t *outputs = json_object_get(job, "outputs");
     if (json_array_size(outputs) > 0)
         printf("  outputs   %zu (%s ...)\n", json_array_size(outputs),

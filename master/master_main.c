@@ -52,7 +52,7 @@ int main(int argc, char **argv)
         {"check-pool", TS_OPT_STRING, "100", 0, -1, &o.check_pool, "evm: tokens the master funds the farm's pool for spot checks and redone work with"},
         {"min-stake", TS_OPT_STRING, "1", 0, -1, &o.min_stake, "a node with less stake gets no work"},
         {"min-task-price", TS_OPT_STRING, "0.0001", 0, -1, &o.min_task_price, "a job's budget must give each of its pieces at least this many tokens"},
-        {"slash-share", TS_OPT_DOUBLE, "1", 0, 1, &o.slash_share, "share of a node's stake taken when it fails a spot check"},
+        {"slash-share", TS_OPT_DOUBLE, "0.5", 0, 1, &o.slash_share, "share of a node's stake taken each time it fails a spot check (0: none)"},
         {"pay-every", TS_OPT_DOUBLE, "10", 0, 86400, &o.pay_every_s, "evm: seconds a job's price locks and payments may wait to go to the chain together (one transaction per batch of up to 100; a job that ends sends at once)"},
         {"job-deadline", TS_OPT_INT, "168", 1, 87600, &o.job_deadline_h, "hours after which a requester may reclaim a job's unspent funds from the contract itself"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},

@@ -490,6 +490,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     json_object_set_new(o, "checks_done", json_integer(sqlite3_column_int64(st, 25)));
     json_object_set_new(o, "requester", json_string((const char *)sqlite3_column_text(st, 26)));
     json_object_set_new(o, "budget", json_integer(sqlite3_column_int64(st, 27)));
+    json_object_set_new(o, "funded", json_boolean(sqlite3_column_int(st, 28)));
+    json_object_set_new(o, "paid", json_integer(sqlite3_column_int64(st, 29)));
     return o;
 }
 
@@ -503,7 +505,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params,"               \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state!='cancelled'),"          \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
-    "j.requester, j.budget FROM jobs j "
+    "j.requester, j.budget, j.funded,"                                                                        \
+    "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0) FROM jobs j "
 
 static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext, const char *container)
 {

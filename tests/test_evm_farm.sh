@@ -48,7 +48,7 @@ for i in 1 2 3; do
 done
 PAY_EVERY=3
 EVM=(--escrow evm --rpc "$RPC" --escrow-address "$ESCROW" --key-file "$T/master.eth" --chain-id 31337 --check-pool 50
-     --check-wait 20 --pay-every $PAY_EVERY)
+     --check-wait 20 --pay-every $PAY_EVERY --slash-share 1)
 
 # --- bad configuration and a chain that is down ---
 "$BIN/tessera-master" --state "$T/wrongchain" --http 127.0.0.1:0 --listen "tcp://127.0.0.1:$((ZPORT + 2))" --escrow evm \
@@ -61,7 +61,7 @@ rc=$?
 start_master "${EVM[@]}" || finish
 start_slave honest1 --payout "${ADDR[1]}"
 start_slave honest2 --payout "${ADDR[2]}"
-start_slave cheat --payout "${ADDR[3]}" --cheat-share 0.333333 --cheat-samples 1
+start_slave cheat --payout "${ADDR[3]}" --cheat-share 1 --cheat-samples 1
 wait_nodes 3 || finish
 wait_outbox_drained || fail "the farm's pool was not funded"
 before=$(balance_of "$TOKEN" "${ADDR[0]}")
@@ -166,10 +166,10 @@ curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null && pass "the master keeps ru
 FIG=$(cat "$DB.figures")
 stop_all
 rm -rf "$T/master" "$T"/slave-*
-start_master --check-wait 20 || finish
+start_master --check-wait 20 --slash-share 1 || finish
 start_slave honest1
 start_slave honest2
-start_slave cheat --cheat-share 0.333333 --cheat-samples 1
+start_slave cheat --cheat-share 1 --cheat-samples 1
 wait_nodes 3 || finish
 JOB=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --tiles 4x4 --budget 3.5)
 "$BIN/tessera" wait "$JOB" --timeout 600 >"$T/wait5.log" 2>&1 || fail "local job $JOB: $(tail -n 3 "$T/wait5.log")"

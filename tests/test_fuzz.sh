@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments)
-# with ASan+UBSan and runs
-# each for a while.
+# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments,
+# a chain's answers) with ASan+UBSan and runs each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +13,9 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 COMMON="lib/ts_wire.c lib/ts_error.c build/gen/lib/tessera.pb-c.c"
 LIBS="$(pkg-config --cflags --libs libprotobuf-c libzmq jansson libsodium libavcodec libavutil)"
 clang $FLAGS tests/fuzz_wire.c $COMMON $LIBS -o "$OUT/fuzz_wire" || exit 1
-clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c splitter/ts_tileplan.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
+clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c splitter/ts_tileplan.c escrow/ts_amount.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
+clang $FLAGS tests/fuzz_chain.c escrow/ts_abi.c escrow/ts_keccak.c escrow/ts_hexbytes.c escrow/ts_amount.c lib/ts_error.c \
+  $(pkg-config --cflags --libs jansson) -o "$OUT/fuzz_chain" || exit 1
 SAN_CXX="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -std=c++17 -I."
 clang++ $SAN_CXX $(pkg-config --cflags libtorrent-rasterbar) -c torrent/ts_torrent.cpp -o "$OUT/ts_torrent.o" || exit 1
 clang $FLAGS -c tests/fuzz_torrent.c -o "$OUT/fuzz_torrent.o" || exit 1
@@ -46,7 +47,7 @@ for name, t in (("single", one), ("multi", many)):
     open("%s/%s.torrent" % (sys.argv[1], name), "wb").write(b(t))
 PY
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain; do
   mkdir -p "$OUT/corpus-$t"
   if "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=8192 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
     echo "ok: $t ran ${SECONDS_PER}s: $(grep -o 'Done [0-9]* runs' "$OUT/$t.log")"

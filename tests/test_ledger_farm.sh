@@ -26,10 +26,10 @@ assert all(a["balance"] >= 0 and a["stake"] >= 0 and a["locked"] >= 0 for a in w
 ' && pass "$1: accounts hold exactly what was minted" || fail "$1: money created or lost: $(wallet)"
 }
 
-start_master --check-wait 20 --requester-mint 100 --node-stake 10 --farm-mint 50 || finish
+start_master --check-wait 20 --requester-mint 100 --node-stake 10 --farm-mint 50 --slash-share 1 || finish
 start_slave honest1
 start_slave honest2
-start_slave cheat --cheat-share 0.333333 --cheat-samples 1
+start_slave cheat --cheat-share 1 --cheat-samples 1
 wait_nodes 3 || finish
 check_conservation "new farm"
 [ "$(account_field farm balance)" = 50000000 ] && pass "the farm's account starts with --farm-mint" \
