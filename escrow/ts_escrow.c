@@ -1,6 +1,7 @@
 /* ts_escrow: picks the escrow backend and dispatches to it; token amounts as text; SQL helpers the backends share. */
 #include "escrow/ts_escrow_impl.h"
 #include "lib/ts_error.h"
+#include "lib/ts_sql.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,51 +115,46 @@ int ts_escrow_history_json(ts_escrow_t *self, sqlite3 *db, const char *account, 
 
 /* ---- SQL helpers ---- */
 
-static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
+int ts_escrow_schema(sqlite3 *db, const char *schema, const char *what)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, schema, NULL, NULL, &err) == SQLITE_OK)
+        return 0;
+    ts_error_set("%s: %s", what, err ? err : "cannot create tables");
+    sqlite3_free(err);
+    return -1;
+}
+
+/* Runs one statement; with out, the first column of its first row (dflt when there is none). */
+static int run(sqlite3 *db, int64_t *out, int64_t dflt, const char *sql, const char *fmt, va_list ap)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        ts_error_set("escrow: %s", sqlite3_errmsg(db));
-        return NULL;
-    }
-    for (int i = 0; fmt && fmt[i]; i++) {
-        if (fmt[i] == 't')
-            sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-        else if (fmt[i] == 'i')
-            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        else
-            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-    }
-    return st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
+    ts_sql_bindv(st, fmt, ap);
+    int rc = sqlite3_step(st);
+    if (out)
+        *out = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : dflt;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
+    return 0;
 }
 
 int ts_escrow_sql(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    int rc = run(db, NULL, 0, sql, fmt, ap);
     va_end(ap);
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
-    return 0;
+    return rc;
 }
 
 int ts_escrow_sql_int(sqlite3 *db, int64_t *out, int64_t dflt, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    int rc = run(db, out, dflt, sql, fmt, ap);
     va_end(ap);
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : dflt;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
-    return 0;
+    return rc;
 }

@@ -31,6 +31,8 @@ struct ts_escrow {
 extern const ts_escrow_ops_t ts_ledger_ops;   /* escrow/ts_ledger.c */
 extern const ts_escrow_ops_t ts_outbox_ops;   /* escrow/ts_outbox.c */
 
+/* Creates a backend's tables (schema: SQL statements); what names the backend in errors. */
+int ts_escrow_schema(sqlite3 *db, const char *schema, const char *what);
 /* Runs one statement with binds given as a format ('t' text, 'i' int64, 'd' double); -1 with ts_error(). */
 int ts_escrow_sql(sqlite3 *db, const char *sql, const char *fmt, ...);
 /* The first column of the first row as int64 (dflt when there is no row); -1 with ts_error() on errors. */

@@ -131,12 +131,8 @@ static int job_requester(sqlite3 *db, int64_t job, char *out, size_t cap)
 
 static int ledger_open(ts_escrow_t *self, sqlite3 *db)
 {
-    char *err = NULL;
-    if (sqlite3_exec(db, LEDGER_SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
-        ts_error_set("ledger: %s", err ? err : "cannot create tables");
-        sqlite3_free(err);
+    if (ts_escrow_schema(db, LEDGER_SCHEMA, "ledger") < 0)
         return -1;
-    }
     if (ts_escrow_sql(db, "BEGIN IMMEDIATE", NULL) < 0)
         return -1;
     int rc = open_account(db, ISSUER, "issuer", "balance", 0);

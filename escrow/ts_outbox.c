@@ -52,12 +52,8 @@ static bool row_exists(sqlite3 *db, const char *kind, int64_t job, int64_t task,
 
 static int outbox_open(ts_escrow_t *self, sqlite3 *db)
 {
-    char *err = NULL;
-    if (sqlite3_exec(db, OUTBOX_SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
-        ts_error_set("outbox: %s", err ? err : "cannot create tables");
-        sqlite3_free(err);
+    if (ts_escrow_schema(db, OUTBOX_SCHEMA, "outbox") < 0)
         return -1;
-    }
     return ts_payer_check_config(&self->cfg);
 }
 

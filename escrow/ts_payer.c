@@ -145,7 +145,10 @@ static int pending(ts_payer_t *self, const char *kind, int64_t job, row_t **rows
     if (sqlite3_prepare_v2(self->db,
                            "SELECT o.id, o.job, o.task, o.amount, o.deadline, o.ref, o.node, coalesce(n.payout,''), o.created"
                            " FROM outbox o LEFT JOIN nodes n ON n.id=o.node WHERE o.state='pending' AND o.kind=?1"
-                           " AND (?2<0 OR o.job=?2) ORDER BY o.id LIMIT 1000",
+                           " AND (?2<0 OR o.job=?2)"
+                           /* a lock whose piece is already accepted goes out with its release (which locks it) */
+                           " AND (?1!='lock' OR NOT EXISTS (SELECT 1 FROM outbox r WHERE r.kind='release' AND"
+                           "  r.job=o.job AND r.task=o.task AND r.state='pending')) ORDER BY o.id LIMIT 1000",
                            -1, &st, NULL) != SQLITE_OK)
         return ts_error_set("outbox: %s", sqlite3_errmsg(self->db));
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -192,11 +195,40 @@ static void mark(ts_payer_t *self, const row_t *rows, int n, const char *state, 
     free(hex);
 }
 
+/* Locks still pending for pieces just released: the release locked them on chain (same transaction). */
+static void mark_locks_released(ts_payer_t *self, const row_t *rows, int n)
+{
+    uint8_t tx[32];
+    ts_jobescrow_last_tx(self->ce, tx);
+    char *hex = ts_hex_encode(tx, sizeof tx);
+    ts_escrow_sql(self->db, "BEGIN IMMEDIATE", NULL);
+    for (int i = 0; i < n; i++)
+        ts_escrow_sql(self->db, "UPDATE outbox SET state='done', tx=?, sent=? WHERE kind='lock' AND job=? AND task=? AND "
+                                "state='pending'", "tdii", hex ? hex : "", now_s(), rows[i].job, rows[i].task);
+    ts_escrow_sql(self->db, "COMMIT", NULL);
+    free(hex);
+}
+
 /* After a failed send: 1 when the contract refused it (the rows fail), -1 when the chain is out of reach. */
 static int refused(ts_payer_t *self)
 {
     size_t len;
     return ts_eth_last_revert(self->eth, &len) ? 1 : -1;
+}
+
+/* After one row's transaction (call_rc): done, or failed when the contract refused it; -1 when the chain is out of
+   reach (the row stays pending). */
+static int settled(ts_payer_t *self, const row_t *row, int call_rc, uint64_t gas0)
+{
+    if (call_rc == 0) {
+        mark(self, row, 1, "done", NULL, ts_jobescrow_spent(self->ce).gas - gas0);
+        return 0;
+    }
+    if (refused(self) < 0)
+        return -1;
+    ts_warn("payments: %s refused: %s", row->node[0] ? row->node : "a transaction", ts_error());
+    mark(self, row, 1, "failed", ts_error(), 0);
+    return 0;
 }
 
 static bool funded(ts_payer_t *self, int64_t job)
@@ -283,9 +315,11 @@ static int send_batch(ts_payer_t *self, const char *kind, int64_t job, row_t *ro
     uint64_t gas0 = ts_jobescrow_spent(self->ce).gas;
     int rc = release ? ts_jobescrow_release(self->ce, jid, tasks, workers, prices, (size_t)n)
                      : ts_jobescrow_lock(self->ce, jid, tasks, prices, (size_t)n);
-    if (rc == 0)
+    if (rc == 0) {
         mark(self, rows, n, "done", NULL, ts_jobescrow_spent(self->ce).gas - gas0);
-    else if ((rc = refused(self)) > 0) {
+        if (strcmp(kind, "release") == 0)
+            mark_locks_released(self, rows, n);
+    } else if ((rc = refused(self)) > 0) {
         ts_warn("payments: %s of %d piece(s) of job %" PRId64 " refused: %s", kind, n, job, ts_error());
         mark(self, rows, n, "failed", ts_error(), 0);
         rc = 0;
@@ -360,12 +394,7 @@ static int send_slashes(ts_payer_t *self)
         ts_jobescrow_job_id(self->cfg.salt, rows[i].job, jid);
         ts_jobescrow_slash_id(self->cfg.salt, rows[i].task, sid);
         uint64_t gas0 = ts_jobescrow_spent(self->ce).gas;
-        if (ts_jobescrow_slash(self->ce, rows[i].worker, rows[i].amount, sid, jid) == 0)
-            mark(self, &rows[i], 1, "done", NULL, ts_jobescrow_spent(self->ce).gas - gas0);
-        else if ((rc = refused(self)) > 0) {
-            mark(self, &rows[i], 1, "failed", ts_error(), 0);
-            rc = 0;
-        }
+        rc = settled(self, &rows[i], ts_jobescrow_slash(self->ce, rows[i].worker, rows[i].amount, sid, jid), gas0);
     }
     free(rows);
     return rc;
@@ -389,12 +418,7 @@ static int send_refunds(ts_payer_t *self)
         ts_chain_id_t jid;
         ts_jobescrow_job_id(self->cfg.salt, rows[i].job, jid);
         uint64_t gas0 = ts_jobescrow_spent(self->ce).gas;
-        if (ts_jobescrow_refund(self->ce, jid) == 0)
-            mark(self, &rows[i], 1, "done", NULL, ts_jobescrow_spent(self->ce).gas - gas0);
-        else if ((rc = refused(self)) > 0) {
-            mark(self, &rows[i], 1, "failed", ts_error(), 0);
-            rc = 0;
-        }
+        rc = settled(self, &rows[i], ts_jobescrow_refund(self->ce, jid), gas0);
     }
     free(rows);
     return rc;

@@ -5,6 +5,7 @@
    or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. */
 #include "master/ts_store.h"
 #include "lib/ts_error.h"
+#include "lib/ts_sql.h"
 #include "master/ts_store_db.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,14 +167,7 @@ int sdb_run(ts_store_t *self, const char *sql, const char *fmt, ...)
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    for (int i = 0; fmt && fmt[i]; i++) {
-        if (fmt[i] == 't')
-            sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-        else if (fmt[i] == 'i')
-            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        else
-            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-    }
+    ts_sql_bindv(st, fmt, ap);
     va_end(ap);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);

@@ -38,9 +38,9 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
         uint128 locked;
     }
 
-    /// @notice A task's payment: the job it belongs to, its locked price and its state (0 None, 1 Locked, 2 Released).
+    /// @notice A task's payment: its locked price and its state (0 None, 1 Locked, 2 Released). One storage slot; the
+    /// job it belongs to is part of its key (see _taskKey), so it is not stored.
     struct Task {
-        bytes32 jobId;
         uint128 price;
         uint8 state;
     }
@@ -64,8 +64,8 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
 
     /// @notice Jobs by id.
     mapping(bytes32 => Job) public jobs;
-    /// @notice Task payments by task id.
-    mapping(bytes32 => Task) public tasks;
+    /// @dev Task payments by _taskKey(jobId, taskId): a task id is only meaningful within its job. Read with taskOf().
+    mapping(bytes32 => Task) private tasks;
     /// @notice Worker stakes by worker address.
     mapping(address => Stake) public stakes;
     /// @notice Slash ids already applied.
@@ -85,7 +85,6 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
     error DeadlineInPast(uint64 deadline);
     error LengthMismatch();
     error InsufficientFunds(bytes32 jobId, uint256 needed, uint256 available);
-    error TaskOfOtherJob(bytes32 taskId);
     error PriceMismatch(bytes32 taskId, uint256 locked, uint256 given);
     error NotAllowed();
     error DeadlineNotReached(uint64 deadline);
@@ -139,7 +138,7 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
 
     /// @notice Locks `prices[i]` of job `jobId`'s available budget for task `taskIds[i]`, for every i.
     /// @dev Idempotent: a task already known for this job (locked or released) is skipped without an event, whatever
-    /// price is given; a task known for another job reverts the whole batch.
+    /// price is given. Task ids are per job: the same id under another job is another task.
     /// @param jobId The job paying for the tasks; must exist and be open.
     /// @param taskIds Task ids; same length as `prices`.
     /// @param prices Non-zero price of each task, taken from the job's available budget.
@@ -154,18 +153,20 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
         uint256 locked = job.locked;
         for (uint256 i; i < n; ++i) {
             bytes32 taskId = taskIds[i];
-            Task storage t = tasks[taskId];
-            if (t.state != TASK_NONE) {
-                if (t.jobId != jobId) revert TaskOfOtherJob(taskId);
-                continue;
+            Task storage t = tasks[_taskKey(jobId, taskId)];
+            uint256 word;
+            assembly ("memory-safe") {
+                word := sload(t.slot) // the whole Task in one SLOAD: 0 exactly when TASK_NONE (see _setTask)
             }
+            if (word != 0) continue; // known task: locked or released
             uint256 price = prices[i];
             _checkLockable(jobId, price, available);
-            available -= price;
-            locked += price;
-            t.jobId = jobId;
-            t.price = uint128(price);
-            t.state = TASK_LOCKED;
+            unchecked {
+                // price <= available was just checked, and available + locked never exceeds the funded uint128
+                available -= price;
+                locked += price;
+            }
+            _setTask(t, price, TASK_LOCKED);
             emit TaskLocked(jobId, taskId, price);
         }
         job.available = uint128(available);
@@ -296,6 +297,17 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
         if (take != 0) token.safeTransfer(treasury, take);
     }
 
+    /// @notice The payment of task `taskId` of job `jobId`: its locked price and its state (0 None, 1 Locked,
+    /// 2 Released); (0, 0) for a task never locked.
+    /// @param jobId The job the task belongs to.
+    /// @param taskId The task id, within its job.
+    /// @return price The locked price in token units.
+    /// @return state 0 None, 1 Locked, 2 Released.
+    function taskOf(bytes32 jobId, bytes32 taskId) external view returns (uint128 price, uint8 state) {
+        Task storage t = tasks[_taskKey(jobId, taskId)];
+        return (t.price, t.state);
+    }
+
     /// @notice The active (slashable, not pending) stake of `worker`.
     /// @param worker The worker.
     /// @return The active stake in token units.
@@ -322,6 +334,24 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
         if (job.closed) revert JobClosed(jobId);
     }
 
+    /// @dev The key of task `taskId` of job `jobId` in `tasks`.
+    function _taskKey(bytes32 jobId, bytes32 taskId) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, jobId)
+            mstore(0x20, taskId)
+            key := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev Writes task `t` as `price` (non-zero and at most a uint128, checked by the caller) in `state` with a single
+    /// SSTORE: the layout of Task is price in the low 128 bits of its slot, state in the next byte. A stored task's
+    /// slot is therefore never 0, and 0 means TASK_NONE.
+    function _setTask(Task storage t, uint256 price, uint8 state) private {
+        assembly ("memory-safe") {
+            sstore(t.slot, or(price, shl(128, state)))
+        }
+    }
+
     /// @dev Reverts unless `price` is non-zero and at most `available`.
     function _checkLockable(bytes32 jobId, uint256 price, uint256 available) private pure {
         if (price == 0) revert ZeroAmount();
@@ -334,25 +364,32 @@ contract JobEscrow is AccessControl, ReentrancyGuard {
         private
     {
         if (worker == address(0)) revert ZeroAddress();
-        Task storage t = tasks[taskId];
-        uint8 state = t.state;
-        if (state == TASK_NONE) {
+        Task storage t = tasks[_taskKey(jobId, taskId)];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(t.slot) // the whole Task in one SLOAD: 0 exactly when TASK_NONE (see _setTask)
+        }
+        if (word == 0) {
             _checkLockable(jobId, price, b.available);
-            b.available -= price;
-            t.jobId = jobId;
-            t.price = uint128(price);
+            unchecked {
+                b.available -= price; // price <= available was just checked
+            }
             emit TaskLocked(jobId, taskId, price);
         } else {
-            if (t.jobId != jobId) revert TaskOfOtherJob(taskId);
-            if (state == TASK_RELEASED) return;
-            if (t.price != price) revert PriceMismatch(taskId, t.price, price);
-            b.locked -= price;
+            if (word >> 128 == TASK_RELEASED) return;
+            uint256 lockedPrice = uint128(word);
+            if (lockedPrice != price) revert PriceMismatch(taskId, lockedPrice, price);
+            unchecked {
+                b.locked -= price; // the job's locked total includes every task of it still locked
+            }
         }
-        t.state = TASK_RELEASED;
+        _setTask(t, price, TASK_RELEASED);
         emit TaskReleased(jobId, taskId, worker, price);
         uint256 runs = b.runs;
         if (runs != 0 && b.payees[runs - 1] == worker) {
-            b.amounts[runs - 1] += price;
+            unchecked {
+                b.amounts[runs - 1] += price; // at most the job's budget, a uint128
+            }
         } else {
             b.payees[runs] = worker;
             b.amounts[runs] = price;

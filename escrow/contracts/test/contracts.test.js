@@ -180,9 +180,10 @@ async function job(escrow, jobId) {
   return { requester: j[0], deadline: j[1], closed: j[2], available: j[3], locked: j[4] };
 }
 
-async function task(escrow, taskId) {
-  const t = await escrow.tasks(taskId);
-  return [t[0], t[1], t[2]];
+// [price, state] of task `taskId` of job `jobId` (state 0 None, 1 Locked, 2 Released).
+async function task(escrow, jobId, taskId) {
+  const t = await escrow.taskOf(jobId, taskId);
+  return [t[0], t[1]];
 }
 
 async function stakeOfFull(escrow, who) {
@@ -391,8 +392,10 @@ describe('JobEscrow.lock', () => {
     const j = await job(escrow, jobId);
     assert.equal(j.available, 40n * U);
     assert.equal(j.locked, 60n * U);
-    assert.deepEqual(await task(escrow, t2), [jobId, 20n * U, 1n]);
-    assert.deepEqual(await task(escrow, newId('unknown')), [ethers.ZeroHash, 0n, 0n]);
+    assert.deepEqual(await task(escrow, jobId, t2), [20n * U, 1n]);
+    assert.deepEqual(await task(escrow, jobId, newId('unknown')), [0n, 0n]);
+    // a task id is only meaningful within its job
+    assert.deepEqual(await task(escrow, newId('job'), t2), [0n, 0n]);
   });
 
   test('is idempotent: known tasks of the same job are skipped silently, whatever the price', async () => {
@@ -407,20 +410,41 @@ describe('JobEscrow.lock', () => {
     const j = await job(escrow, jobId);
     assert.equal(j.available, 65n * U);
     assert.equal(j.locked, 35n * U);
-    assert.deepEqual(await task(escrow, t1), [jobId, 10n * U, 1n]);
+    assert.deepEqual(await task(escrow, jobId, t1), [10n * U, 1n]);
     // a released task is skipped too
     await send(escrow.release(jobId, [t1], [alice.address], [10n * U]));
     r = await send(escrow.lock(jobId, [t1], [10n * U]));
     assert.deepEqual(events(r, escrow), []);
-    assert.deepEqual(await task(escrow, t1), [jobId, 10n * U, 2n]);
+    assert.deepEqual(await task(escrow, jobId, t1), [10n * U, 2n]);
   });
 
-  test('reverts UnknownJob, JobClosed, LengthMismatch, ZeroAmount, InsufficientFunds, TaskOfOtherJob', async () => {
+  test('task ids are per job: the same id under another job is another task', async () => {
     const { escrow } = await fixture();
     const { jobId } = await fundJob(escrow, requester, 100n * U);
     const { jobId: other } = await fundJob(escrow, requester2, 100n * U);
-    const [t1, t2, tOther] = [newId('t'), newId('t'), newId('t')];
-    await send(escrow.lock(other, [tOther], [1n * U]));
+    const [t1, t2] = [newId('t'), newId('t')];
+    await send(escrow.lock(other, [t1, t2], [7n * U, 8n * U]));
+    await send(escrow.release(other, [t2], [alice.address], [8n * U]));
+    // locking the same ids for jobId locks new tasks of jobId, at their own prices, out of jobId's budget
+    const r = await send(escrow.lock(jobId, [t1, t2], [1n * U, 2n * U]));
+    assert.deepEqual(events(r, escrow), [
+      ['TaskLocked', [jobId, t1, 1n * U]],
+      ['TaskLocked', [jobId, t2, 2n * U]],
+    ]);
+    assert.deepEqual(await task(escrow, jobId, t1), [1n * U, 1n]);
+    assert.deepEqual(await task(escrow, jobId, t2), [2n * U, 1n]);
+    assert.deepEqual(await task(escrow, other, t1), [7n * U, 1n]);
+    assert.deepEqual(await task(escrow, other, t2), [8n * U, 2n]);
+    const j = await job(escrow, jobId);
+    assert.deepEqual([j.available, j.locked], [97n * U, 3n * U]);
+    const o = await job(escrow, other);
+    assert.deepEqual([o.available, o.locked], [85n * U, 7n * U]);
+  });
+
+  test('reverts UnknownJob, JobClosed, LengthMismatch, ZeroAmount, InsufficientFunds', async () => {
+    const { escrow } = await fixture();
+    const { jobId } = await fundJob(escrow, requester, 100n * U);
+    const [t1, t2] = [newId('t'), newId('t')];
     const unknown = newId('nojob');
     await expectRevert(escrow.lock(unknown, [t1], [1n]), 'UnknownJob', [unknown]);
     await expectRevert(escrow.lock(jobId, [t1, t2], [1n]), 'LengthMismatch', []);
@@ -433,9 +457,9 @@ describe('JobEscrow.lock', () => {
       50n * U,
       40n * U,
     ]);
-    await expectRevert(escrow.lock(jobId, [t1, tOther], [1n, 1n * U]), 'TaskOfOtherJob', [tOther]);
     // a reverted batch leaves nothing behind
-    assert.deepEqual(await task(escrow, t1), [ethers.ZeroHash, 0n, 0n]);
+    assert.deepEqual(await task(escrow, jobId, t1), [0n, 0n]);
+    assert.deepEqual(await task(escrow, jobId, t2), [0n, 0n]);
     assert.deepEqual(await job(escrow, jobId), {
       requester: requester.address,
       deadline: (await job(escrow, jobId)).deadline,
@@ -457,7 +481,7 @@ describe('JobEscrow.lock', () => {
         OPERATOR_ROLE,
       ]);
     }
-    assert.deepEqual(await task(escrow, t), [ethers.ZeroHash, 0n, 0n]);
+    assert.deepEqual(await task(escrow, jobId, t), [0n, 0n]);
   });
 });
 
@@ -486,8 +510,8 @@ describe('JobEscrow.release', () => {
     const j = await job(escrow, jobId);
     assert.equal(j.available, 54n * U);
     assert.equal(j.locked, 13n * U);
-    assert.deepEqual(await task(escrow, t1), [jobId, 10n * U, 2n]);
-    assert.deepEqual(await task(escrow, t4), [jobId, 13n * U, 1n]);
+    assert.deepEqual(await task(escrow, jobId, t1), [10n * U, 2n]);
+    assert.deepEqual(await task(escrow, jobId, t4), [13n * U, 1n]);
   });
 
   test('unsorted workers: a new transfer each time the worker changes', async () => {
@@ -535,8 +559,8 @@ describe('JobEscrow.release', () => {
     const j = await job(escrow, jobId);
     assert.equal(j.available, 100n * U - 18n * U - 17n * U);
     assert.equal(j.locked, 0n);
-    assert.deepEqual(await task(escrow, tB), [jobId, 8n * U, 2n]);
-    assert.deepEqual(await task(escrow, tC), [jobId, 6n * U, 2n]);
+    assert.deepEqual(await task(escrow, jobId, tB), [8n * U, 2n]);
+    assert.deepEqual(await task(escrow, jobId, tC), [6n * U, 2n]);
   });
 
   test('is idempotent: a retried batch pays nothing twice and does not revert', async () => {
@@ -568,17 +592,23 @@ describe('JobEscrow.release', () => {
     assert.equal(j.locked, 0n);
   });
 
-  test('reverts PriceMismatch, ZeroAddress, TaskOfOtherJob, LengthMismatch, ZeroAmount, InsufficientFunds, UnknownJob', async () => {
+  test('reverts PriceMismatch, ZeroAddress, LengthMismatch, ZeroAmount, InsufficientFunds, UnknownJob', async () => {
     const { token, escrow } = await fixture();
     const { jobId } = await fundJob(escrow, requester, 100n * U);
     const { jobId: other } = await fundJob(escrow, requester2, 100n * U);
-    const [t1, t2, tOther] = [newId('t'), newId('t'), newId('t')];
+    const [t1, t2] = [newId('t'), newId('t')];
     await send(escrow.lock(jobId, [t1], [10n * U]));
-    await send(escrow.lock(other, [tOther], [10n * U]));
+    // t2 locked under another job is no concern of jobId: it is still unknown there
+    await send(escrow.lock(other, [t2], [50n * U]));
     const A = alice.address;
     await expectRevert(escrow.release(jobId, [t1], [A], [10n * U + 1n]), 'PriceMismatch', [t1, 10n * U, 10n * U + 1n]);
+    // a later task of the batch reverts the whole batch, the release of t1 before it included (checked below)
+    await expectRevert(escrow.release(jobId, [t1, t2], [A, A], [10n * U, 90n * U + 1n]), 'InsufficientFunds', [
+      jobId,
+      90n * U + 1n,
+      90n * U,
+    ]);
     await expectRevert(escrow.release(jobId, [t1], [ethers.ZeroAddress], [10n * U]), 'ZeroAddress', []);
-    await expectRevert(escrow.release(jobId, [t1, tOther], [A, A], [10n * U, 10n * U]), 'TaskOfOtherJob', [tOther]);
     await expectRevert(escrow.release(jobId, [t1, t2], [A], [10n * U, 1n]), 'LengthMismatch', []);
     await expectRevert(escrow.release(jobId, [t1, t2], [A, A], [10n * U]), 'LengthMismatch', []);
     await expectRevert(escrow.release(jobId, [t2], [A], [0n]), 'ZeroAmount', []);
@@ -591,8 +621,9 @@ describe('JobEscrow.release', () => {
     await expectRevert(escrow.release(unknown, [t1], [A], [10n * U]), 'UnknownJob', [unknown]);
     // nothing moved, nothing changed
     assert.equal(await token.balanceOf(escrow.target), 200n * U);
-    assert.deepEqual(await task(escrow, t1), [jobId, 10n * U, 1n]);
-    assert.deepEqual(await task(escrow, t2), [ethers.ZeroHash, 0n, 0n]);
+    assert.deepEqual(await task(escrow, jobId, t1), [10n * U, 1n]);
+    assert.deepEqual(await task(escrow, jobId, t2), [0n, 0n]);
+    assert.deepEqual(await task(escrow, other, t2), [50n * U, 1n]);
   });
 
   test('needs OPERATOR_ROLE; an operator other than the admin may release', async () => {
