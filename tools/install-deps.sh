@@ -3,12 +3,14 @@
 set -euo pipefail
 PKGS=(build-essential clang libclang-rt-14-dev pkg-config curl python3 blender openimageio-tools libopenimageio-dev
       libzmq3-dev libsodium-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler
-      libjansson-dev libmicrohttpd-dev libsecp256k1-dev nodejs npm libcurl4-openssl-dev
+      libjansson-dev libmicrohttpd-dev libsecp256k1-dev libcurl4-openssl-dev
       libtorrent-rasterbar-dev ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev libswresample-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (the contract tooling runs on them): Debian's, unless the machine has its own already.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
 else
