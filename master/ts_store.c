@@ -4,6 +4,7 @@
    Task states: queued -> assigned -> done, or back to queued (node lost, failure below the limit),
    or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. */
 #include "master/ts_store.h"
+#include "escrow/escrow.h"
 #include "lib/ts_error.h"
 #include "lib/ts_sql.h"
 #include "master/ts_store_db.h"
@@ -1094,14 +1095,18 @@ json_t *ts_store_nodes_json(ts_store_t *self, double trust, double floor)
               "(SELECT count(*) FROM tasks t WHERE t.node=n.id AND t.state='assigned'),"
               "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
               "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
-              " WHERE b.node=n.id AND b.blocked>0) "
+              " WHERE b.node=n.id AND b.blocked>0), payout "
               "FROM nodes n ORDER BY name, id");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         json_t *o = json_object();
         const char *state = (const char *)sqlite3_column_text(st, 2);
         json_t *blocked = json_loads((const char *)sqlite3_column_text(st, 16), 0, NULL);
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        int64_t stake = self->escrow ? ts_escrow_stake(self->escrow, self->db, id) : -1;
         if (sqlite3_column_int(st, 15))
             state = "quarantined";
+        else if (self->escrow && stake < self->pay.min_stake && strcmp(state, "offline") != 0)
+            state = "unstaked";   /* less stake than paid work needs: it gets none */
         else if (json_array_size(blocked) > 0)
             state = "blocked";    /* blocked on some jobs by failed checks, still working on others */
         else if (strcmp(state, "online") == 0 && sqlite3_column_int(st, 10) > 0)
@@ -1125,6 +1130,9 @@ json_t *ts_store_nodes_json(ts_store_t *self, double trust, double floor)
         json_object_set_new(o, "checks_passed", json_integer(sqlite3_column_int64(st, 13)));
         json_object_set_new(o, "checks_failed", json_integer(sqlite3_column_int64(st, 14)));
         json_object_set_new(o, "blocked_jobs", blocked ? blocked : json_array());
+        if (self->escrow)
+            json_object_set_new(o, "stake", json_integer(stake));
+        json_object_set_new(o, "payout", json_string((const char *)sqlite3_column_text(st, 17)));
         json_array_append_new(arr, o);
     }
     sqlite3_finalize(st);

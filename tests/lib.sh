@@ -32,7 +32,7 @@ start_master() {
     curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  echo "master did not come up"; cat "$T/master.log"; return 1
+  fail "master did not come up"; cat "$T/master.log"; return 1
 }
 
 # start_slave NAME [extra options]; sets SLAVE_PID
@@ -44,15 +44,15 @@ start_slave() {
   PIDS+=("$SLAVE_PID")
 }
 
-# wait_nodes N: until N nodes are online or busy.
+# wait_nodes N: until N nodes are connected (whatever their state: busy, blocked, unstaked...).
 wait_nodes() {
   for _ in $(seq 300); do
     local n
-    n=$("$BIN/tessera" nodes --json 2>/dev/null | python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin) if n["state"] in ("online","busy")))' 2>/dev/null)
+    n=$("$BIN/tessera" nodes --json 2>/dev/null | python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin) if n["online"]))' 2>/dev/null)
     [ "${n:-0}" -ge "$1" ] && return 0
     sleep 0.2
   done
-  echo "only ${n:-0} of $1 nodes came online"; return 1
+  fail "only ${n:-0} of $1 nodes came online"; return 1
 }
 
 # reference SCENE FRAME PREFIX: plain `blender -b SCENE -f FRAME`, output PREFIX_####.<ext>
@@ -99,7 +99,7 @@ finish() {
 ANVIL=${ANVIL:-$TOP/escrow/contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
 ANVIL_PID=
 start_anvil() {
-  [ -x "$ANVIL" ] || { echo "anvil not found at $ANVIL: run make deps"; return 1; }
+  [ -x "$ANVIL" ] || { fail "anvil not found at $ANVIL: run make deps"; return 1; }
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   RPC=http://127.0.0.1:$port
@@ -110,7 +110,7 @@ start_anvil() {
     kill -0 "$ANVIL_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "anvil did not come up at $RPC"; return 1
+  fail "anvil did not come up at $RPC"; return 1
 }
 # rpc METHOD [PARAMS_JSON]: the chain's answer (JSON)
 rpc() {

