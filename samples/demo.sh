@@ -32,6 +32,8 @@ echo "demo: tessera submit render scene.blend --frames 1-2 --tiles 4x4 --wait"
 "$BIN/tessera" submit render "$D/scene.blend" --frames 1-2 --tiles 4x4 --out "$D/out" --wait
 "$BIN/tessera" nodes
 "$BIN/tessera" jobs
+echo "demo: what the job cost (the local ledger: the requester paid each node for its accepted pieces and checks)"
+"$BIN/tessera" wallet
 
 echo "demo: plain blender -b scene.blend -f N for comparison"
 for f in 1 2; do blender -b "$D/scene.blend" -o "$D/plain/frame_####" -f $f >"$D/plain.log" 2>&1; done
