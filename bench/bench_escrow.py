@@ -26,7 +26,10 @@ import farm
 
 ANVIL = os.path.join(farm.TOP, "escrow", "contracts", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil")
 KEY0 = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# anvil's accounts 1 and 2: the slaves' payout keys and addresses
 WORKERS = ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"]
+WORKER_KEYS = ["59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+               "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"]
 QUIET = ["--no-lsd", "--torrent-listen", "127.0.0.1:0"]
 TILES = "10x10"
 
@@ -74,12 +77,16 @@ def one_run(work, scene, port):
     f = None
     try:
         f = farm.Farm(work, 0, port, master_args, QUIET)
-        for i, w in enumerate(WORKERS):   # each slave with its payout address
+        for i, w in enumerate(WORKER_KEYS):   # each slave with its payout key
+            wkey = os.path.join(work, "worker%d.eth" % i)
+            with open(wkey, "w") as kf:
+                kf.write(w + "\n")
+            os.chmod(wkey, 0o600)
             log = open(os.path.join(work, "farm.log"), "ab")
             f.procs.append(subprocess.Popen(
                 [os.path.join(farm.BIN, "tessera-slave"), "--master", f.zmq, "--master-cert",
                  os.path.join(work, "master", "master.cert"), "--work", os.path.join(work, "slave%d" % i), "--name",
-                 "bench%d" % i, "--payout", w] + QUIET, stdout=log, stderr=log))
+                 "bench%d" % i, "--payout-key", wkey] + QUIET, stdout=log, stderr=log))
         f._wait(lambda: f._online() >= len(WORKERS) or None)
         out = subprocess.run([os.path.join(farm.BIN, "tessera"), "submit", "render", scene, "--frames", "1", "--tiles",
                               TILES, "--budget", "10", "--wait", "--json"], check=True, env=f.env, capture_output=True,

@@ -7,6 +7,7 @@
 #include "escrow/escrow.h"
 #include "escrow/ts_ethkey.h"
 #include "escrow/ts_payer.h"
+#include "escrow/ts_payout.h"
 #include "lib/ts_error.h"
 #include "lib/ts_worker.h"
 #include "lib/ts_identity.h"
@@ -509,8 +510,9 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     n->online = true;
     const char *payout = h->payout ? h->payout : "";
     uint8_t address[TS_ETH_ADDRESS_BYTES];
-    if (payout[0] && ts_eth_address_parse(payout, address) < 0) {
-        ts_warn("node %s: payout address ignored: %s", n->name, ts_error());
+    if (payout[0] && (ts_eth_address_parse(payout, address) < 0 ||
+                      ts_payout_verify(id, h->payout_sig.data, h->payout_sig.len, address) < 0)) {
+        ts_warn("node %s: payout address %.42s ignored: %s", n->name, payout, ts_error());
         payout = "";
     }
     if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", cpu_model, payout,

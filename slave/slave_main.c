@@ -1,5 +1,4 @@
 /* tessera-slave: renders a tessera master's tasks on this PC with a persistent Blender process. */
-#include "escrow/ts_ethkey.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include "lib/ts_opts.h"
@@ -44,7 +43,7 @@ int main(int argc, char **argv)
         {"no-torrent", TS_OPT_FLAG, NULL, 0, -1, &o.no_torrent, "fetch inputs over HTTP only"},
         {"no-lsd", TS_OPT_FLAG, NULL, 0, -1, &o.no_lsd, "turn local service discovery (finding peers on this LAN) off"},
         {"web-seed-after", TS_OPT_INT, "10", 0, 3600, &o.web_seed_after_s, "seconds without progress from peers before fetching from the master's web seed"},
-        {"payout", TS_OPT_STRING, NULL, 0, -1, &o.payout, "the chain address (0x + 40 hex digits) this node is paid at when the farm pays through a contract"},
+        {"payout-key", TS_OPT_STRING, NULL, 0, -1, &o.payout_key, "a secp256k1 key file (64 hex digits) whose address this node is paid at when the farm pays through a contract; the slave signs its claim on the address with it, and the master takes no address without that proof"},
         {"cheat-share", TS_OPT_DOUBLE, "0", 0, 1, &o.cheat_share, "testing: share of this node's tile and segment tasks done dishonestly (cheaper content, honest-looking results), evenly spread: task n when floor(n*F) > floor((n-1)*F)"},
         {"cheat-samples", TS_OPT_INT, "1", 1, 1000000, &o.cheat_samples, "testing: Cycles samples of a dishonest tile"},
         {"cheat-crf", TS_OPT_INT, "40", 0, 63, &o.cheat_crf, "testing: crf of a dishonest segment, replacing the job's crf or bitrate (clamped into the encoder's range)"},
@@ -74,11 +73,6 @@ int main(int argc, char **argv)
     }
     if (!o.master_cert || !o.work) {
         fprintf(stderr, "tessera-slave: options --master-cert and --work are required\n");
-        return 2;
-    }
-    uint8_t payout[TS_ETH_ADDRESS_BYTES];
-    if (o.payout && ts_eth_address_parse(o.payout, payout) < 0) {
-        fprintf(stderr, "tessera-slave: --payout %s\n", ts_error());
         return 2;
     }
     if (!ts_segenc_preset_known(o.cheat_preset)) {

@@ -2,6 +2,7 @@
    DESIGN: the DEALER's routing id is the node id, so the master recognises a slave across reconnects.
    Results are kept until ZeroMQ accepts them (ZMQ_IMMEDIATE: never queued on a dead connection); if one
    is lost with a dying master, the slave's next Hello no longer lists the task and the master re-queues it. */
+#include "escrow/ts_payout.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include "lib/ts_version.h"
@@ -38,6 +39,8 @@ typedef struct {
     ts_executor_t *exec;
     ts_swarm_t *swarm;
     char blender_version[32];
+    char payout[TS_ETH_ADDRESS_HEX];            /* "" without --payout-key */
+    uint8_t payout_sig[TS_PAYOUT_SIG_BYTES];
     char cpu_model[128];
     char **devices;
     size_t ndevices;
@@ -57,6 +60,21 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The payout address and the signed claim on it that Hello carries; the key is only held while signing. */
+static int claim_payout(slave_t *s)
+{
+    ts_ethkey_t *key = ts_ethkey_load(s->opts->payout_key);
+    if (!key)
+        return -1;
+    uint8_t address[TS_ETH_ADDRESS_BYTES];
+    ts_ethkey_address(key, address);
+    int rc = ts_payout_sign(key, ts_identity_id(s->identity), s->payout_sig);
+    ts_ethkey_destroy(&key);
+    if (rc == 0)
+        ts_eth_address_format(address, s->payout);
+    return rc;
+}
+
 static void send_hello(slave_t *s)
 {
     uint64_t holding[HOLD_MAX];
@@ -71,7 +89,9 @@ static void send_hello(slave_t *s)
     h.devices = s->devices;
     h.n_devices = s->ndevices;
     h.cpu_model = s->cpu_model;
-    h.payout = (char *)(s->opts->payout ? s->opts->payout : "");
+    h.payout = s->payout;
+    h.payout_sig.data = s->payout_sig;
+    h.payout_sig.len = s->payout[0] ? sizeof s->payout_sig : 0;
     h.cores = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
     h.torrent_port = s->swarm ? (uint32_t)ts_swarm_port(s->swarm) : 0;
     struct sysinfo si;
@@ -314,6 +334,11 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     snprintf(path, sizeof path, "%s/identity.key", o->work);
     if (!(s.identity = ts_identity_load_or_create(path))) {
         ts_err("%s", ts_error());
+        return 1;
+    }
+    if (o->payout_key && claim_payout(&s) < 0) {
+        ts_err("--payout-key %s", ts_error());
+        ts_identity_destroy(&s.identity);
         return 1;
     }
     snprintf(path, sizeof path, "%s/cache", o->work);

@@ -27,7 +27,7 @@ typedef struct {
     bool no_torrent;          /* inputs over HTTP only */
     bool no_lsd;              /* local service discovery off */
     long web_seed_after_s;    /* seconds without progress from peers before the master's web seed is used */
-    const char *payout;       /* the address its pay goes to on a chain (evm escrow); NULL: none */
+    const char *payout_key;   /* the key file of the address its pay goes to on a chain (evm escrow); NULL: none */
     /* Testing only: a dishonest slave for the verifier's tests (ts_cheat). Its results look honest to the master. */
     double cheat_share;       /* share of tile and segment tasks done dishonestly (0: none) */
     long cheat_samples;       /* Cycles samples of a dishonest tile */

@@ -6,6 +6,7 @@
 #include "escrow/ts_hexbytes.h"
 #include "escrow/escrow.h"
 #include "escrow/ts_keccak.h"
+#include "escrow/ts_payout.h"
 #include "escrow/ts_rlp.h"
 #include "escrow/ts_rpc.h"
 #include "lib/ts_blobs.h"
@@ -43,7 +44,7 @@ static const struct {
     {"cheat", ts_cheat_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},
-    {"rpc", ts_rpc_test},           {"eth_anvil", ts_eth_anvil_test}, {"ledger", ts_ledger_test},
+    {"rpc", ts_rpc_test},           {"eth_anvil", ts_eth_anvil_test}, {"ledger", ts_ledger_test}, {"payout", ts_payout_test},
 };
 
 int main(int argc, char **argv)

@@ -7,12 +7,14 @@
 # budget the chain refuses give clear errors.
 source "$(dirname "$0")/lib.sh"
 
-# anvil's well-known test accounts: 0 is the master (requester, operator, verifier), 9 the treasury
-KEY0=ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+# anvil's well-known test accounts: 0 is the master (requester, operator, verifier), 1-3 the nodes' payout keys
+KEYS=(ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+      5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a 7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6)
 ADDR=(0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
-      0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC 0x90f79bF6Eb2c4f876E86b7d2D1A4a3D9e4E5CA1c)
+      0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC 0x90F79bf6EB2c4f870365E785982E1f101E93b906)
 TREASURY=0xa0ee7a142d267c1f36714e5a8f75612f20a79720
-printf '%s\n' "$KEY0" >"$T/master.eth"; chmod 600 "$T/master.eth"
+for i in 0 1 2 3; do printf '%s\n' "${KEYS[$i]}" >"$T/key$i.eth"; chmod 600 "$T/key$i.eth"; done
+cp "$T/key0.eth" "$T/master.eth"
 
 make_scene "$T/s.blend" --width 96 --height 64 --samples 16 --frames 1-2 || fail "make scene"
 start_anvil || finish
@@ -59,9 +61,9 @@ rc=$?
 
 # --- a paid render with a cheater, on chain ---
 start_master "${EVM[@]}" || finish
-start_slave honest1 --payout "${ADDR[1]}"
-start_slave honest2 --payout "${ADDR[2]}"
-start_slave cheat --payout "${ADDR[3]}" --cheat-share 1 --cheat-samples 1
+start_slave honest1 --payout-key "$T/key1.eth"
+start_slave honest2 --payout-key "$T/key2.eth"
+start_slave cheat --payout-key "$T/key3.eth" --cheat-share 1 --cheat-samples 1
 wait_nodes 3 || finish
 wait_outbox_drained || fail "the farm's pool was not funded"
 before=$(balance_of "$TOKEN" "${ADDR[0]}")
