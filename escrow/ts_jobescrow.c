@@ -18,7 +18,7 @@ extern const char ts_contract_escrow_hex[];
 static const char *const KNOWN_ERRORS[] = {
     "ZeroAmount()", "ZeroAddress()", "JobExists(bytes32)", "UnknownJob(bytes32)", "JobClosed(bytes32)",
     "DeadlineInPast(uint64)", "LengthMismatch()", "InsufficientFunds(bytes32,uint256,uint256)",
-    "TaskOfOtherJob(bytes32)", "PriceMismatch(bytes32,uint256,uint256)", "NotAllowed()", "DeadlineNotReached(uint64)",
+    "PriceMismatch(bytes32,uint256,uint256)", "NotAllowed()", "DeadlineNotReached(uint64)",
     "InsufficientStake(uint256,uint256)", "NothingPending()", "CooldownActive(uint64)",
     "AccessControlUnauthorizedAccount(address,bytes32)", "ERC20InsufficientBalance(address,uint256,uint256)",
     "ERC20InsufficientAllowance(address,uint256,uint256)", "ERC20InvalidReceiver(address)",

@@ -12,7 +12,8 @@ if [ ! -d node_modules ] || [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bi
   exit 1
 fi
 
-if node --test --test-reporter=spec test/; then
+# a test that waits longer than a minute fails rather than holding the run
+if node --test --test-timeout=60000 --test-reporter=spec test/; then
   echo "PASSED: $(basename "$0")"
 else
   echo "FAILED: $(basename "$0")"
