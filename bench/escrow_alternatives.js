@@ -1,6 +1,7 @@
 // escrow_alternatives: what paying N pieces costs without tessera's batching, on the same chain and contracts:
 // one JobEscrow release per piece (a settlement per accepted task), and a plain ERC-20 transfer per piece (no
 // escrow at all). Prints JSON. Usage: node escrow_alternatives.js RPC TOKEN ESCROW PIECES PRICE WORKER...
+const http = require("http");
 const path = require("path");
 const { ethers } = require(path.join(__dirname, "..", "escrow", "contracts", "node_modules", "ethers"));
 
@@ -9,7 +10,10 @@ const ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4
 async function main() {
   const [rpc, tokenAddr, escrowAddr, piecesText, priceText, ...workers] = process.argv.slice(2);
   const pieces = Number(piecesText), price = BigInt(priceText);
-  const provider = new ethers.JsonRpcProvider(rpc, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
+  // one connection per request: a kept-alive connection to anvil now and then never gets its answer
+  const req = new ethers.FetchRequest(rpc);
+  req.getUrlFunc = ethers.FetchRequest.createGetUrlFunc({ agent: new http.Agent({ keepAlive: false }) });
+  const provider = new ethers.JsonRpcProvider(req, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
   const signer = new ethers.NonceManager(new ethers.Wallet(ANVIL_KEY0, provider));
   const token = new ethers.Contract(tokenAddr, [
     "function approve(address,uint256) returns (bool)", "function transfer(address,uint256) returns (bool)"], signer);
