@@ -409,3 +409,23 @@ void cli_print_json(const json_t *json)
     json_dumpf(json, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
 }
+
+int cli_http_command(cli_ctx_t *ctx, int argc, char **argv, const char *synopsis, const char *summary, char **pos,
+                     int min_pos, int max_pos, int *npos, const char *what, bool *json, cli_http_t **http)
+{
+    const char *master = NULL;
+    ts_opt_t table[] = {
+        {"json", TS_OPT_FLAG, NULL, 1, 0, json, "print the master's JSON instead of text"},
+        CLI_OPT_MASTER(&master),
+        TS_OPT_END,
+    };
+    *npos = 0;
+    int parsed = cli_parse_opts(table, argc, argv, pos, max_pos, npos, synopsis, summary);
+    if (parsed != 0)
+        return parsed;
+    if (*npos < min_pos)
+        return cli_fail(CLI_EXIT_USAGE, "which %s? (usage: %s %s)", what, CLI_PROG, synopsis);
+    cli_ctx_override(ctx, master);
+    *http = cli_http_new(ctx);
+    return *http ? 0 : -1;
+}

@@ -19,6 +19,11 @@ typedef struct {
     char error[CLI_MSG_MAX]; /* on failure: the master's "error" text, or what went wrong */
 } cli_reply_t;
 
+/* A command of the master's API taking [--json] [--master URL] and up to max_pos positionals (at least min_pos:
+   else "which <what>?"): parses them and opens the client. 0 ready (*http set), 1 help shown, -1 usage error. */
+int cli_http_command(cli_ctx_t *ctx, int argc, char **argv, const char *synopsis, const char *summary, char **pos,
+                     int min_pos, int max_pos, int *npos, const char *what, bool *json, cli_http_t **http);
+
 /* A client for the master at ctx's URL; NULL with cli_fail(CLI_EXIT_USAGE) when the URL is bad. */
 cli_http_t *cli_http_new(const cli_ctx_t *ctx);
 void cli_http_free(cli_http_t **self_p);

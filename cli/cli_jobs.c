@@ -39,24 +39,14 @@ static const char *const LIFT_SUMMARY =
 static int prepare(cli_ctx_t *ctx, int argc, char **argv, bool want_job, const char *synopsis,
                    const char *summary, long *id, bool *json, cli_http_t **http)
 {
-    const char *master = NULL;
-    ts_opt_t table[] = {
-        {"json", TS_OPT_FLAG, NULL, 1, 0, json, "print the master's JSON instead of text"},
-        CLI_OPT_MASTER(&master),
-        TS_OPT_END,
-    };
     char *pos[1];
-    int npos = 0;
-    int parsed = cli_parse_opts(table, argc, argv, pos, want_job ? 1 : 0, &npos, synopsis, summary);
-    if (parsed != 0)
-        return parsed;
-    if (want_job && npos != 1)
-        return cli_fail(CLI_EXIT_USAGE, "which job? (usage: %s %s)", CLI_PROG, synopsis);
-    if (want_job && cli_parse_job_id(pos[0], id) < 0)
+    int npos, n = want_job ? 1 : 0;
+    int ready = cli_http_command(ctx, argc, argv, synopsis, summary, pos, n, n, &npos, "job", json, http);
+    if (ready == 0 && want_job && cli_parse_job_id(pos[0], id) < 0) {
+        cli_http_free(http);
         return cli_keep(CLI_EXIT_USAGE);
-    cli_ctx_override(ctx, master);
-    *http = cli_http_new(ctx);
-    return *http ? 0 : -1;
+    }
+    return ready;
 }
 
 static void format_time(double unix_time, char *out, size_t cap)
@@ -341,24 +331,17 @@ int cli_cmd_nodes(cli_ctx_t *ctx, int argc, char **argv)
 
 int cli_cmd_lift(cli_ctx_t *ctx, int argc, char **argv)
 {
-    const char *master = NULL;
     bool json = false;
-    ts_opt_t table[] = {
-        {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the master's JSON instead of text"},
-        CLI_OPT_MASTER(&master),
-        TS_OPT_END,
-    };
     char *pos[1];
-    int npos = 0;
-    int parsed = cli_parse_opts(table, argc, argv, pos, 1, &npos, LIFT_SYNOPSIS, LIFT_SUMMARY);
-    if (parsed != 0)
-        return parsed > 0 ? 0 : -1;
-    if (npos != 1 || !pos[0][0])
+    int npos;
+    cli_http_t *http = NULL;
+    int ready = cli_http_command(ctx, argc, argv, LIFT_SYNOPSIS, LIFT_SUMMARY, pos, 1, 1, &npos, "node", &json, &http);
+    if (ready != 0)
+        return ready > 0 ? 0 : -1;
+    if (!pos[0][0]) {
+        cli_http_free(&http);
         return cli_fail(CLI_EXIT_USAGE, "which node? (usage: %s %s)", CLI_PROG, LIFT_SYNOPSIS);
-    cli_ctx_override(ctx, master);
-    cli_http_t *http = cli_http_new(ctx);
-    if (!http)
-        return -1;
+    }
     json_t *nodes = get_list(http, "/api/v1/nodes", "nodes");
     const char *id = NULL;
     int matches = 0;

@@ -72,22 +72,14 @@ static void print_history(const json_t *h)
 
 int cli_cmd_wallet(cli_ctx_t *ctx, int argc, char **argv)
 {
-    const char *master = NULL;
     bool json = false;
-    ts_opt_t table[] = {
-        {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the master's JSON instead of text"},
-        CLI_OPT_MASTER(&master),
-        TS_OPT_END,
-    };
     char *pos[1];
-    int npos = 0;
-    int parsed = cli_parse_opts(table, argc, argv, pos, 1, &npos, WALLET_SYNOPSIS, WALLET_SUMMARY);
-    if (parsed != 0)
-        return parsed > 0 ? 0 : -1;
-    cli_ctx_override(ctx, master);
-    cli_http_t *http = cli_http_new(ctx);
-    if (!http)
-        return -1;
+    int npos;
+    cli_http_t *http = NULL;
+    int ready = cli_http_command(ctx, argc, argv, WALLET_SYNOPSIS, WALLET_SUMMARY, pos, 0, 1, &npos, "account", &json,
+                                 &http);
+    if (ready != 0)
+        return ready > 0 ? 0 : -1;
     char path[WALLET_PATH_MAX] = "/api/v1/wallet";
     if (npos == 1) {
         char *escaped = curl_easy_escape(NULL, pos[0], 0);

@@ -5,13 +5,13 @@
    funds not yet locked to a task) and locked (locked to a task); wallets show escrow + locked as locked.
    Transactions are unique by (kind, job, task, ref): a repeated call finds its transaction and changes nothing. */
 #include "escrow/ts_escrow_impl.h"
+#include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ISSUER "mint"
 #define FARM "farm"
@@ -34,13 +34,6 @@ typedef struct {
     int64_t job, amount;
 } entry_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Posts a balanced transaction once: 0 posted or already there (*posted says which), -1 error. */
 static int post(sqlite3 *db, const char *kind, int64_t job, int64_t task, const char *ref, const char *memo,
                 const entry_t *e, int n, bool *posted)
@@ -51,7 +44,7 @@ static int post(sqlite3 *db, const char *kind, int64_t job, int64_t task, const 
     if (sum != 0)
         return ts_error_set("ledger: %s transaction does not balance (%" PRId64 ")", kind, sum);
     if (ts_escrow_sql(db, "INSERT OR IGNORE INTO ledger_xacts(kind,job,task,ref,memo,at) VALUES(?,?,?,?,?,?)",
-                      "tiittd", kind, job, task, ref, memo, now_s()) < 0)
+                      "tiittd", kind, job, task, ref, memo, ts_clock_wall()) < 0)
         return -1;
     *posted = sqlite3_changes(db) == 1;
     if (!*posted)
@@ -87,7 +80,7 @@ static bool xact_exists(sqlite3 *db, const char *kind, int64_t job, int64_t task
 static int open_account(sqlite3 *db, const char *name, const char *kind, const char *bucket, int64_t amount)
 {
     if (ts_escrow_sql(db, "INSERT OR IGNORE INTO ledger_accounts(name,kind,created) VALUES(?,?,?)", "ttd", name,
-                      kind, now_s()) < 0)
+                      kind, ts_clock_wall()) < 0)
         return -1;
     if (sqlite3_changes(db) == 0 || amount <= 0)
         return 0;

@@ -6,11 +6,11 @@
    beyond a job's budget is refused before it reaches the chain. */
 #include "escrow/ts_escrow_impl.h"
 #include "escrow/ts_payer.h"
+#include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const OUTBOX_SCHEMA =
     "CREATE TABLE IF NOT EXISTS outbox("
@@ -23,19 +23,12 @@ static const char *const OUTBOX_SCHEMA =
     "CREATE TABLE IF NOT EXISTS chain_stakes(node TEXT PRIMARY KEY, address TEXT NOT NULL, stake INT NOT NULL,"
     " at REAL NOT NULL);";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int enqueue(sqlite3 *db, const char *kind, int64_t job, int64_t task, const char *ref, const char *node,
                    int64_t amount, double deadline, bool *added)
 {
     if (ts_escrow_sql(db,
                       "INSERT OR IGNORE INTO outbox(kind,job,task,ref,node,amount,deadline,created) VALUES(?,?,?,?,?,?,?,?)",
-                      "tiittidd", kind, job, task, ref, node ? node : "", amount, deadline, now_s()) < 0)
+                      "tiittidd", kind, job, task, ref, node ? node : "", amount, deadline, ts_clock_wall()) < 0)
         return -1;
     if (added)
         *added = sqlite3_changes(db) == 1;

@@ -11,13 +11,13 @@
 #include "escrow/ts_escrow_impl.h"
 #include "escrow/ts_hexbytes.h"
 #include "escrow/ts_jobescrow.h"
+#include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BATCH_MAX 100                   /* pieces per lock or release transaction */
 #define POOL_JOB 0                      /* the farm's pool for checks and redone work, a job of its own on chain */
@@ -40,13 +40,6 @@ typedef struct {
     char ref[64], node[80];
     ts_address_t worker;
 } row_t;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int ts_payer_check_config(const ts_escrow_config_t *cfg)
 {
@@ -100,7 +93,7 @@ ts_payer_t *ts_payer_new(const ts_escrow_config_t *cfg, const char *db_path)
     if (ts_escrow_sql(self->db, "INSERT OR IGNORE INTO outbox_jobs(job,budget) VALUES(?,?)", "ii", (int64_t)POOL_JOB,
                       cfg->pool) < 0 ||
         ts_escrow_sql(self->db, "INSERT OR IGNORE INTO outbox(kind,job,amount,deadline,created) VALUES('fund',?,?,?,?)",
-                      "iidd", (int64_t)POOL_JOB, cfg->pool, now_s() + POOL_DEADLINE_S, now_s()) < 0) {
+                      "iidd", (int64_t)POOL_JOB, cfg->pool, ts_clock_wall() + POOL_DEADLINE_S, ts_clock_wall()) < 0) {
         ts_payer_destroy(&self);
         return NULL;
     }
@@ -182,31 +175,30 @@ static int pending(ts_payer_t *self, const char *kind, int64_t job, row_t **rows
     return 0;
 }
 
-static void mark(ts_payer_t *self, const row_t *rows, int n, const char *state, const char *error, uint64_t gas)
+/* Marks rows (state, the last transaction, its gas); with locks, also the pending locks of the same pieces, which a
+   release locked on chain in the same transaction. */
+static void mark_rows(ts_payer_t *self, const row_t *rows, int n, const char *state, const char *error, uint64_t gas,
+                      bool locks)
 {
     uint8_t tx[32];
     ts_jobescrow_last_tx(self->ce, tx);
     char *hex = ts_hex_encode(tx, sizeof tx);
     ts_escrow_sql(self->db, "BEGIN IMMEDIATE", NULL);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         ts_escrow_sql(self->db, "UPDATE outbox SET state=?, tx=?, error=?, gas=?, sent=? WHERE id=?", "tttidi", state,
-                      gas ? hex : "", error ? error : "", (int64_t)gas, now_s(), rows[i].id);
+                      gas && hex ? hex : "", error ? error : "", (int64_t)gas, ts_clock_wall(), rows[i].id);
+        if (locks)
+            ts_escrow_sql(self->db, "UPDATE outbox SET state='done', tx=?, sent=? WHERE kind='lock' AND job=? AND "
+                                    "task=? AND state='pending'", "tdii", hex ? hex : "", ts_clock_wall(), rows[i].job,
+                          rows[i].task);
+    }
     ts_escrow_sql(self->db, "COMMIT", NULL);
     free(hex);
 }
 
-/* Locks still pending for pieces just released: the release locked them on chain (same transaction). */
-static void mark_locks_released(ts_payer_t *self, const row_t *rows, int n)
+static void mark(ts_payer_t *self, const row_t *rows, int n, const char *state, const char *error, uint64_t gas)
 {
-    uint8_t tx[32];
-    ts_jobescrow_last_tx(self->ce, tx);
-    char *hex = ts_hex_encode(tx, sizeof tx);
-    ts_escrow_sql(self->db, "BEGIN IMMEDIATE", NULL);
-    for (int i = 0; i < n; i++)
-        ts_escrow_sql(self->db, "UPDATE outbox SET state='done', tx=?, sent=? WHERE kind='lock' AND job=? AND task=? AND "
-                                "state='pending'", "tdii", hex ? hex : "", now_s(), rows[i].job, rows[i].task);
-    ts_escrow_sql(self->db, "COMMIT", NULL);
-    free(hex);
+    mark_rows(self, rows, n, state, error, gas, false);
 }
 
 /* After a failed send: 1 when the contract refused it (the rows fail), -1 when the chain is out of reach. */
@@ -243,7 +235,7 @@ static void fail_job(ts_payer_t *self, int64_t job, const char *why)
     char msg[512];
     snprintf(msg, sizeof msg, "payments: the chain refused the job's budget: %s", why);
     ts_escrow_sql(self->db, "UPDATE jobs SET state='failed', error=?, finished=? WHERE id=? AND state IN "
-                            "('queued','running')", "tdi", msg, now_s(), job);
+                            "('queued','running')", "tdi", msg, ts_clock_wall(), job);
     ts_escrow_sql(self->db, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned',"
                             "'verifying','checking')", "i", job);
     ts_warn("job %" PRId64 ": %s", job, msg);
@@ -315,11 +307,9 @@ static int send_batch(ts_payer_t *self, const char *kind, int64_t job, row_t *ro
     uint64_t gas0 = ts_jobescrow_spent(self->ce).gas;
     int rc = release ? ts_jobescrow_release(self->ce, jid, tasks, workers, prices, (size_t)n)
                      : ts_jobescrow_lock(self->ce, jid, tasks, prices, (size_t)n);
-    if (rc == 0) {
-        mark(self, rows, n, "done", NULL, ts_jobescrow_spent(self->ce).gas - gas0);
-        if (strcmp(kind, "release") == 0)
-            mark_locks_released(self, rows, n);
-    } else if ((rc = refused(self)) > 0) {
+    if (rc == 0)
+        mark_rows(self, rows, n, "done", NULL, ts_jobescrow_spent(self->ce).gas - gas0, strcmp(kind, "release") == 0);
+    else if ((rc = refused(self)) > 0) {
         ts_warn("payments: %s of %d piece(s) of job %" PRId64 " refused: %s", kind, n, job, ts_error());
         mark(self, rows, n, "failed", ts_error(), 0);
         rc = 0;
@@ -336,7 +326,7 @@ static bool batch_due(ts_payer_t *self, int64_t job, const row_t *rows, int n)
     double oldest = rows[0].created;
     for (int i = 1; i < n; i++)
         oldest = rows[i].created < oldest ? rows[i].created : oldest;
-    if (now_s() - oldest >= self->cfg.settle_s)
+    if (ts_clock_wall() - oldest >= self->cfg.settle_s)
         return true;
     int64_t ended = 0;
     ts_escrow_sql_int(self->db, &ended, 0, "SELECT 1 FROM jobs WHERE id=? AND state IN ('done','failed','cancelled')", "i",
@@ -441,7 +431,7 @@ static int refresh_stakes(ts_payer_t *self)
         if (rc == 0)
             rc = ts_escrow_sql(self->db, "INSERT INTO chain_stakes(node,address,stake,at) VALUES(?,?,?,?) ON CONFLICT(node)"
                                          " DO UPDATE SET address=excluded.address, stake=excluded.stake, at=excluded.at",
-                               "ttid", node, payout, active, now_s());
+                               "ttid", node, payout, active, ts_clock_wall());
     }
     sqlite3_finalize(st);
     return rc;

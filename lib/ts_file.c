@@ -1,6 +1,7 @@
-/* ts_file: whole small files in and out of memory. */
+/* ts_file: whole small files in and out of memory; scratch directories removed. */
 #include "lib/ts_file.h"
 #include "lib/ts_error.h"
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -57,4 +58,19 @@ int ts_file_write_atomic(const char *path, const void *data, size_t len)
         return ts_error_set("%s: %s", path, strerror(err));
     }
     return 0;
+}
+
+void ts_file_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    char path[PATH_MAX];
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
 }

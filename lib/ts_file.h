@@ -1,4 +1,5 @@
-/* ts_file: whole small files: read into memory with a size bound, written atomically (temporary file, rename). */
+/* ts_file: whole small files: read into memory with a size bound, written atomically (temporary file, rename);
+   a scratch directory removed. */
 #ifndef TS_FILE_H
 #define TS_FILE_H
 
@@ -11,5 +12,7 @@
 int ts_file_read(const char *path, size_t max, int allow_empty, uint8_t **data, size_t *len);
 /* Writes path atomically: "<path>.tmp", flushed to disk, then renamed over path. -1 with ts_error() naming it. */
 int ts_file_write_atomic(const char *path, const void *data, size_t len);
+/* Removes a directory and the files directly in it (for tests' scratch directories; not recursive). */
+void ts_file_remove_dir(const char *dir);
 
 #endif

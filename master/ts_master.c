@@ -8,6 +8,7 @@
 #include "escrow/ts_ethkey.h"
 #include "escrow/ts_payer.h"
 #include "escrow/ts_payout.h"
+#include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include "lib/ts_worker.h"
 #include "lib/ts_identity.h"
@@ -85,13 +86,6 @@ static double mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -450,7 +444,7 @@ static void cancel_foreign(ts_master_t *self, node_t *n, const uint64_t *ids, si
 static void requeue_unheld(ts_master_t *self, node_t *n, const uint64_t *ids, size_t count, double settle,
                            const char *why)
 {
-    double w = wall();
+    double w = ts_clock_wall();
     ts_task_t *tasks = NULL;
     int total = 0;
     if (ts_store_tasks_assigned(self->store, n->id, &tasks, &total) < 0)
@@ -606,7 +600,7 @@ static void tick(ts_master_t *self)
     ts_task_t *tasks = NULL;
     int count = 0;
     if (ts_store_tasks_assigned(self->store, NULL, &tasks, &count) == 0) {
-        double w = wall();
+        double w = ts_clock_wall();
         for (int i = 0; i < count; i++) {
             node_t *n = node_by_id(self, tasks[i].node);
             bool up = n && n->online;

@@ -5,6 +5,7 @@
    or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. */
 #include "master/ts_store.h"
 #include "escrow/escrow.h"
+#include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include "lib/ts_sql.h"
 #include "master/ts_store_db.h"
@@ -98,9 +99,7 @@ static int migrate(ts_store_t *self)
 
 double sdb_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return ts_clock_wall();
 }
 
 int sdb_error(ts_store_t *self, const char *what)
@@ -639,10 +638,10 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
 {
     if (max <= 0)
         return 0;
-    if (!ts_store_node_may_work(self, node, NULL))
-        return 0;
     if (sdb_begin(self) < 0)
         return -1;
+    if (!sdb_pay_may_work(self, node))
+        return sdb_end(self, 0);
     sqlite3_stmt *st = sdb_prep(
         self, TASK_COLUMNS
         "WHERE t.state='queued' AND j.state IN ('queued','running') AND j.funded"

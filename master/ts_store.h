@@ -237,8 +237,6 @@ struct ts_escrow;
 void ts_store_set_escrow(ts_store_t *self, struct ts_escrow *escrow, const ts_pay_policy_t *policy);
 /* The store's database handle, for an escrow backend's tables (ts_escrow_new). */
 struct sqlite3 *ts_store_db(ts_store_t *self);
-/* Whether a node has the stake paid work needs (always true without an escrow). */
-bool ts_store_node_may_work(ts_store_t *self, const char *node, int64_t *stake);
 /* tessera wallet: every account; one account's history (1: unknown account). */
 json_t *ts_store_wallet_json(ts_store_t *self);
 int ts_store_wallet_history(ts_store_t *self, const char *account, int limit, json_t **out);

@@ -55,6 +55,8 @@ int sdb_pay_check(ts_store_t *self, const ts_task_t *o, const ts_task_t *c);
 int sdb_pay_slash(ts_store_t *self, const char *node, int64_t job, int64_t verdict);
 /* A job ended (done, failed or cancelled): what it did not spend goes back. */
 int sdb_pay_refund(ts_store_t *self, int64_t job);
+/* Whether a node has the stake work needs (always without an escrow). */
+bool sdb_pay_may_work(ts_store_t *self, const char *node);
 /* A node was seen (local ledger: its starting stake the first time). */
 int sdb_pay_node_seen(ts_store_t *self, const char *node);
 

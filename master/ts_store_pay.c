@@ -168,20 +168,9 @@ int sdb_pay_node_seen(ts_store_t *self, const char *node)
     return soft(ts_escrow_node_joined(self->escrow, self->db, node), "new node");
 }
 
-bool ts_store_node_may_work(ts_store_t *self, const char *node, int64_t *stake)
+bool sdb_pay_may_work(ts_store_t *self, const char *node)
 {
-    if (stake)
-        *stake = 0;
-    sdb_lock(self);
-    bool ok = true;
-    if (self->escrow) {
-        int64_t s = ts_escrow_stake(self->escrow, self->db, node);
-        ok = s >= self->pay.min_stake;
-        if (stake)
-            *stake = s;
-    }
-    sdb_unlock(self);
-    return ok;
+    return !self->escrow || ts_escrow_stake(self->escrow, self->db, node) >= self->pay.min_stake;
 }
 
 json_t *ts_store_wallet_json(ts_store_t *self)

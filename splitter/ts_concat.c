@@ -1,6 +1,7 @@
 /* ts_concat: joins encoded video segments by stream copy into MP4/MKV and muxes the source's audio back in. */
 #include "splitter/ts_concat.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "splitter/ts_segplan.h"
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -1018,21 +1019,16 @@ static void test_errors(const char *dir, bool verbose)
     ts_segplan_destroy(&plan);
 }
 
+/* Removes the test's directory; a temporary file left in it is a failure. */
 static void remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
-    char path[PATH_MAX];
     int tmp = 0;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
+    for (struct dirent *e; d && (e = readdir(d));)
         tmp += strstr(e->d_name, ".tmp.") != NULL;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
     if (d)
         closedir(d);
-    rmdir(dir);
+    ts_file_remove_dir(dir);
     CHECK(tmp == 0, "%s: %d temporary files left behind", dir, tmp);
 }
 

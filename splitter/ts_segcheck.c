@@ -1,6 +1,7 @@
 /* ts_segcheck: decodes encoded segments and their cut inputs for the verifier: frames, pts, digest, PSNR. */
 #include "splitter/ts_segcheck.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "lib/ts_hash.h"
 #include "slave/ts_segenc.h"    /* self-test only */
 #include "splitter/ts_segplan.h" /* self-test only */
@@ -584,21 +585,6 @@ static int write_garbage(const char *path)
     return f && fclose(f) == 0 ? 0 : -1;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    char path[PATH_MAX];
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static int64_t file_size(const char *path)
 {
     struct stat sb;
@@ -996,7 +982,7 @@ int ts_segcheck_test(bool verbose)
     test_math();
     run_test(dir, verbose);
     av_log_set_level(level);
-    remove_dir(dir);
+    ts_file_remove_dir(dir);
     if (verbose)
         fprintf(stderr, "ts_segcheck: %d failures\n", s_failures);
     return s_failures ? -1 : 0;

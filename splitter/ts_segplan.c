@@ -1,6 +1,7 @@
 /* ts_segplan: keyframe index of a video, segment plan by presentation time, packet-copy cut into NUT files. */
 #include "splitter/ts_segplan.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
@@ -1455,21 +1456,6 @@ static bool dir_has_tmp(const char *dir)
     return found;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    char path[PATH_MAX];
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static void test_errors(const char *dir, const char *good, const char *good_mp4, const char *good_mkv)
 {
     char path[PATH_MAX];
@@ -1584,7 +1570,7 @@ int ts_segplan_test(bool verbose)
             check_clip(dir, paths[c], lengths[l], verbose);
     }
     test_errors(dir, paths[0], paths[2], paths[1]);
-    remove_dir(dir);
+    ts_file_remove_dir(dir);
     av_log_set_level(level);
     if (verbose)
         fprintf(stderr, "ts_segplan: %d failures\n", s_failures);
