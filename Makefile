@@ -19,7 +19,7 @@ PROTO_C := $(BUILD)/gen/lib/tessera.pb-c.c
 PROTO_H := $(BUILD)/gen/lib/tessera.pb-c.h
 
 # Library parts: every .c/.cpp in these folders except program mains (*_main.c).
-LIBDIRS := lib splitter torrent escrow
+LIBDIRS := lib splitter verifier torrent escrow
 LIB_SRC := $(filter-out %_main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c $(d)/*.cpp)))
 LIB_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/tessera.pb-c.o $(BUILD)/obj/gen/ts_contracts_bin.o
 LIB_A   := $(BUILD)/libtessera.a
@@ -28,7 +28,7 @@ MASTER_SRC := $(filter-out %_main.c,$(wildcard master/*.c))
 SLAVE_SRC  := $(filter-out %_main.c,$(wildcard slave/*.c))
 CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
 
-PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/ts_selftest
+PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/tessera-compare $(BIN)/ts_selftest
 
 .PHONY: all deps check demo clean asan check-asan
 all: $(PROGS) $(BIN)/tessera-worker.py
@@ -79,6 +79,10 @@ $(BIN)/tessera: $(call obj,$(CLI_SRC) cli/cli_main.c) $(LIB_A)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # One binary holding every self-test (ts_<thing>_test), run all or one by name.
+$(BIN)/tessera-compare: $(call obj,verifier/compare_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BIN)/ts_selftest: $(call obj,$(MASTER_SRC) $(SLAVE_SRC) $(CLI_SRC) tests/selftest_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

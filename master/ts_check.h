@@ -6,23 +6,14 @@
 #include "master/ts_store.h"
 #include <stddef.h>
 
-/* Blender's render-test thresholds for results from different device classes: fail when more than
-   TS_CHECK_FAIL_SHARE of the pixels differ by more than TS_CHECK_PIXEL_TOLERANCE in any channel. */
-#define TS_CHECK_PIXEL_TOLERANCE 0.016
-#define TS_CHECK_FAIL_SHARE 0.01
-/* Segments whose decoded frames differ (encoders not pinned alike): quality against the source within
-   TS_CHECK_PSNR_DB of each other and sizes within TS_CHECK_SIZE_SHARE. */
-#define TS_CHECK_PSNR_DB 0.1
-#define TS_CHECK_SIZE_SHARE 0.02
-
 /* Checks the result of task t of job j (its output is blob t->result): it decodes, and its dimensions, channels,
    frame count and timestamps are the planned ones, its size within bounds. 1 valid; 0 invalid (why says what
    is wrong); -1 when the check itself could not run (why says why). */
 int ts_check_result(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *t, char *why, size_t cap);
 
-/* Whether results a and b of the same work agree: tiles and frames from the same device class pixel for pixel,
-   from different classes within Blender's render-test thresholds; segments by decoded frames, else by quality
-   against the source and size. 1 agree, 0 disagree (detail says how), -1 error (detail says why). */
+/* Whether results a and b of the same work agree, by the rules of verifier/ts_agree.h: tiles and frames by
+   their pixels (exact, render noise or cross class, from the device classes and the job's renderer);
+   segments by decoded frames, else by quality against the source and size. 1 agree, 0 disagree (detail says how), -1 error (detail says why). */
 int ts_check_agree(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *a, const ts_task_t *b, char *detail,
                    size_t cap);
 

@@ -63,7 +63,8 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
         render[i] = (ts_store_rect_t){tiles[i].render.x0, tiles[i].render.y0, tiles[i].render.x1, tiles[i].render.y1};
     ts_scene_facts_t facts = {.width = s->width, .height = s->height, .frame_start = s->frame_start,
                               .frame_end = s->frame_end, .margin = margin, .fps_num = s->fps_num,
-                              .fps_den = s->fps_den, .samples = s->samples};
+                              .fps_den = s->fps_den, .samples = s->samples,
+                              .adaptive = s->adaptive};
     snprintf(facts.ext, sizeof facts.ext, "%s", s->ext && s->ext[0] ? s->ext : "png");
     int rc = render ? ts_store_probe_done(store, t->id, node) : ts_error_set("out of memory");
     if (rc >= 0)

@@ -80,6 +80,8 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE nodes ADD COLUMN payout TEXT NOT NULL DEFAULT ''",
     /* a job whose budget is still on its way to a chain gets no work yet */
     "ALTER TABLE jobs ADD COLUMN funded INT NOT NULL DEFAULT 1",
+    /* verification: the job's renderer may differ between honest runs (Cycles' adaptive sampling) */
+    "ALTER TABLE jobs ADD COLUMN noisy INT NOT NULL DEFAULT 0",
 };
 
 static int migrate(ts_store_t *self)
@@ -302,7 +304,7 @@ int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *
 int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
 {
     sqlite3_stmt *st = sdb_prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
-                                  "format,ext,scene,scene_name,type,params FROM jobs WHERE id=?");
+                                  "format,ext,scene,scene_name,type,params,noisy FROM jobs WHERE id=?");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
@@ -323,6 +325,7 @@ int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
         sdb_copy_text(j->scene_name, sizeof j->scene_name, st, 12);
         sdb_copy_text(j->type, sizeof j->type, st, 13);
         sdb_copy_text(j->params, sizeof j->params, st, 14);
+        j->noisy = sqlite3_column_int(st, 15) != 0;
         rc = 1;
     }
     sqlite3_finalize(st);
@@ -390,8 +393,8 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
     if (rc != 1 || sdb_job_ended(j.state))
         return sdb_end(self, rc < 0 ? -1 : 0);
     const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
-    rc = sdb_run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, state='running' WHERE id=?", "iiiti",
-             (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, id);
+    rc = sdb_run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, noisy=?, state='running' WHERE id=?",
+                 "iiitii", (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, (int64_t)f->adaptive, id);
     if (rc == 0 && ts_job_encodes(&j)) {
         /* a render that ends in an encode: its video waits for the frames; the scene's frame rate is pinned */
         json_t *p = json_loads(j.params, 0, NULL);

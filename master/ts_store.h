@@ -85,6 +85,7 @@ typedef struct {
     char scene_name[256];
     char type[16];
     char params[512];
+    bool noisy;          /* its renderer may differ between honest runs (Cycles' adaptive sampling) */
 } ts_job_t;
 
 /* A render job that ends in an encode carries encoder settings. */
@@ -99,6 +100,7 @@ typedef struct {
     int fps_num, fps_den;
     int margin;          /* the margin the tiles are rendered with (0 unless the scene needs context pixels) */
     int samples;         /* samples per pixel (weighs a tile's price against a frame's finish); 0: unknown */
+    bool adaptive;       /* Cycles' adaptive sampling is on: honest renders may differ (docs/blender-notes.md) */
     char ext[16];
 } ts_scene_facts_t;
 

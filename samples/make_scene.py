@@ -52,6 +52,8 @@ def parse_args(argv):
     p.add_argument("--adaptive-min-samples", type=int, default=None)
     p.add_argument("--no-adaptive", action="store_true")
     p.add_argument("--transparent", action="store_true", help="film transparent (alpha)")
+    p.add_argument("--extras", default="",
+                   help="comma-separated scene features for reproducibility tests: " + ",".join(EXTRAS))
     p.add_argument("--pad-mb", type=int, default=0,
                    help="add a text datablock of this many MB of random hex (a big scene, as with textures)")
     a = p.parse_args(argv)
@@ -76,6 +78,10 @@ def parse_args(argv):
         raise ArgError("--frames must look like 1-3 or 5, got %r" % a.frames)
     if a.frame_start < 0 or a.frame_end < a.frame_start:
         raise ArgError("--frames: need 0 <= START <= END, got %r" % a.frames)
+    a.extras = [e for e in a.extras.split(",") if e]
+    for e in a.extras:
+        if e not in EXTRAS:
+            raise ArgError("--extras: unknown feature %r (known: %s)" % (e, ", ".join(EXTRAS)))
     if a.adaptive_threshold is not None and not (0.0 <= a.adaptive_threshold <= 1.0):
         raise ArgError("--adaptive-threshold must be in 0..1")
     if a.adaptive_min_samples is not None and a.adaptive_min_samples < 0:
@@ -117,6 +123,62 @@ def material(name, kind, color, **kw):
         raise ValueError(kind)
     nt.links.new(s.outputs[0], out.inputs["Surface"])
     return m
+
+
+def volume_material(name, density):
+    m = bpy.data.materials.new(name)
+    m.use_nodes = True
+    nt = m.node_tree
+    for n in list(nt.nodes):
+        nt.nodes.remove(n)
+    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    v = nt.nodes.new("ShaderNodeVolumePrincipled")
+    v.inputs["Density"].default_value = density
+    v.inputs["Color"].default_value = (0.7, 0.8, 1.0, 1.0)
+    nt.links.new(v.outputs[0], out.inputs["Volume"])
+    return m
+
+
+def extra_volume(scene):
+    """A cube of scattering fog around the glass ball: volume stack, distance sampling."""
+    add(bpy.ops.mesh.primitive_cube_add, "FogCube", volume_material("Fog", 0.35), size=3.0, location=(0.6, -0.4, 1.2))
+
+
+def extra_hair(scene):
+    """A sphere with 3000 particle hair strands (Cycles curves)."""
+    ob = add(bpy.ops.mesh.primitive_uv_sphere_add, "HairyBall", material("Fur", "diffuse", (0.6, 0.3, 0.1, 1.0)),
+             radius=0.6, location=(-2.6, -1.4, 0.6), segments=24, ring_count=12)
+    ob.modifiers.new("hair", type="PARTICLE_SYSTEM")
+    ps = ob.particle_systems[0].settings
+    ps.type = "HAIR"
+    ps.count = 3000
+    ps.hair_length = 0.35
+    ps.root_radius = 0.6
+    ps.use_advanced_hair = True
+
+
+def extra_emitters(scene):
+    """A large emissive panel behind a glass slab (mesh light with caustics) and an area light."""
+    add(bpy.ops.mesh.primitive_plane_add, "GlowPanel", material("Glow", "emission", (0.6, 0.8, 1.0, 1.0), strength=3.0),
+        size=3.0, location=(-0.5, 4.0, 2.0), rotation=(math.radians(90.0), 0.0, 0.0))
+    add(bpy.ops.mesh.primitive_cube_add, "GlassSlab", material("Slab", "glass", (0.9, 1.0, 0.9, 1.0)),
+        size=1.0, location=(-0.5, 2.0, 1.2), scale=(1.4, 0.1, 1.0))
+    bpy.ops.object.light_add(type="AREA", location=(-3.0, -3.0, 4.0))
+    area = bpy.context.active_object
+    area.data.energy = 300.0
+    area.data.size = 1.5
+
+
+def extra_dof(scene):
+    """Depth of field and motion blur on the camera: more dimensions per sample."""
+    cam = scene.camera.data
+    cam.dof.use_dof = True
+    cam.dof.focus_distance = 9.0
+    cam.dof.aperture_fstop = 1.4
+    scene.render.use_motion_blur = True
+
+
+EXTRAS = {"volume": extra_volume, "hair": extra_hair, "emitters": extra_emitters, "dof": extra_dof}
 
 
 def add(obj_op, name, mat, **kw):
@@ -217,6 +279,8 @@ def build(a):
     lamp.rotation_euler = (math.radians(50.0), 0.0, math.radians(40.0))
     lamp.keyframe_insert("rotation_euler", frame=f1)
     scene.frame_set(a.frame_start)
+    for e in a.extras:
+        EXTRAS[e](scene)
 
     if a.autorun_marker:
         text = bpy.data.texts.new("tessera_autorun.py")

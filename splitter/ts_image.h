@@ -2,24 +2,19 @@
 #ifndef TS_IMAGE_H
 #define TS_IMAGE_H
 
+#include "verifier/ts_pixdiff.h"
 #include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct {
-    int width, height, channels; /* of both images */
-    long pixels_over;            /* pixels where any channel differs by more than the threshold */
-    double max_abs_diff;         /* largest |a - b| over all channels; INFINITY where one side is NaN or inf */
-} ts_image_diff_t;
-
 /* Compares two image files (any format OpenImageIO reads; first subimage) pixel by pixel, as float; the
-   data windows are compared row for row, their origins are not compared.
-   A NaN equals a NaN and an infinity equals the same infinity; a NaN or an infinity against anything else
-   is an infinite difference. Fills *diff and returns 0; -1 when threshold is negative or NaN, a file cannot
+   data windows are compared row for row, their origins are not compared. The statistics are ts_pixdiff's
+   (pixels over each decade of difference, pixels over `threshold`, largest differences).
+   Fills *diff and returns 0; -1 when threshold is negative or NaN, a file cannot
    be read, or the sizes or channel counts differ (the message names the files and what differs). */
-int ts_image_compare(const char *a, const char *b, double threshold, ts_image_diff_t *diff);
+int ts_image_compare(const char *a, const char *b, double threshold, ts_pixdiff_t *diff);
 
 /* A reader of one image file's pixel rows as float, whatever its format, scanline or tiled layout. */
 typedef struct ts_image_reader ts_image_reader_t;
