@@ -128,6 +128,9 @@ static void print_job(long id, const json_t *job)
                cli_json_num(v, "work_seconds") > 0
                    ? CLI_PERCENT * cli_json_num(v, "check_seconds") / cli_json_num(v, "work_seconds")
                    : 0.0);
+    if (cli_json_int(v, "disputes_open") > 0 || cli_json_int(v, "disputes_unresolved") > 0)
+        printf("  disputes  %ld waiting for a third node, %ld unresolved (nobody punished)\n",
+               cli_json_int(v, "disputes_open"), cli_json_int(v, "disputes_unresolved"));
     if (cli_json_int(job, "budget") > 0) {
         char budget[CLI_JOBS_TEXT_MAX], paid[CLI_JOBS_TEXT_MAX];
         ts_amount_format(cli_json_int(job, "budget"), budget, sizeof budget);

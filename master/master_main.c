@@ -39,7 +39,7 @@ int main(int argc, char **argv)
         {"seed-slots", TS_OPT_INT, "1", 1, 64, &o.seed_slots, "slaves the master uploads a scene to at once; the others get it from each other"},
         {"check-floor", TS_OPT_DOUBLE, "0.05", 0, 1, &o.check_floor, "lowest share of a trusted node's results re-done by another node and compared (0: no spot checks; 1: every result, as fixed 2x replication)"},
         {"check-trust", TS_OPT_INT, "10", 1, 1000000, &o.check_trust, "consecutive valid results before a node's spot-check rate drops below 1 (then max(floor, 1/run))"},
-        {"check-wait", TS_OPT_INT, "30", 1, 86400, &o.check_wait_s, "seconds a spot check waits for an eligible other node before the result is accepted unchecked"},
+        {"check-wait", TS_OPT_INT, "30", 1, 86400, &o.check_wait_s, "seconds a spot check waits for an eligible other node before the result is accepted unchecked, and a tie-break for a third node before the dispute is left unresolved"},
         {"quarantine-after", TS_OPT_INT, "3", 1, 1000, &o.quarantine_after, "jobs a node may be blocked on by failed checks before it gets no work at all (tessera nodes lift ID ends it)"},
         {"escrow", TS_OPT_STRING, "local", 0, -1, &o.escrow, "where money moves: local (a double-entry ledger in the master's database) or evm (the JobEscrow contract on a chain)"},
         {"rpc", TS_OPT_STRING, NULL, 0, -1, &o.rpc_url, "evm: the chain's JSON-RPC URL"},

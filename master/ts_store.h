@@ -194,6 +194,7 @@ typedef struct {
     char punished_node[2][TS_HASH_HEX];
     int requeued;          /* results re-queued because their node failed a check */
     bool quarantined;      /* a punished node is now quarantined farm-wide */
+    int unresolved;        /* disputes settled without a third node (ts_store_checks_expire) */
 } ts_verdict_t;
 
 /* Ordinary work whose result passed its checks: draw (uniform in [0,1)) below the node's rate samples it for a
@@ -214,8 +215,11 @@ enum { TS_AGREES_ORIGINAL = 1, TS_AGREES_DISPUTED = 2 };
    blocked on quarantine_after jobs since its last lift. */
 int ts_store_check_settle(ts_store_t *self, int64_t check_id, int mask, const char *detail,
                           const ts_check_policy_t *p, ts_verdict_t *v);
-/* First checks queued more than max_wait seconds ago that no online node may take: dropped, and the task
-   they check accepted unchecked (a tie-break keeps waiting for a third node). Returns how many. */
+/* Checks queued more than max_wait seconds ago that no online node may take. A first check is dropped and the
+   task it checks accepted unchecked. A tie-break is dropped and the dispute left unresolved: nobody is punished
+   or credited, the piece keeps the result of the node with the longer run of valid results (the original's on
+   a tie; verifier/ts_agree.h), the other node is paid as a check, both get a 'disputed' verdict and the task's
+   verify is 'disputed'. Returns how many (v->unresolved of them disputes). */
 int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_policy_t *p, ts_verdict_t *v);
 /* An operator lifts a node's quarantine: 1 lifted, 0 unknown node, 2 not quarantined, -1 error. */
 int ts_store_node_lift(ts_store_t *self, const char *id);

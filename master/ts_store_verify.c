@@ -7,6 +7,7 @@
    transaction, so a crash never leaves half a verdict. */
 #include "lib/ts_error.h"
 #include "master/ts_store_db.h"
+#include "verifier/ts_agree.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,18 @@ static int record(ts_store_t *self, const ts_task_t *t, const char *node, const 
                    t->job_id, t->id, node, outcome, detail ? detail : "", sdb_now());
 }
 
+/* A node's run of consecutive valid results; -1 on error. */
+static int node_run(ts_store_t *self, const char *node)
+{
+    sqlite3_stmt *st = sdb_prep(self, "SELECT consecutive_valid FROM nodes WHERE id=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+    int run = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return run;
+}
+
 /* Ordinary work t is done with its result: its frame moves on. */
 static int complete(ts_store_t *self, ts_task_t *t, const char *verify, ts_verdict_t *v)
 {
@@ -171,14 +184,9 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
     int rc = get_verifying(self, id, &t);
     if (rc != 1)
         return sdb_end(self, rc < 0 ? -1 : 0);
-    int cv = 0;
-    sqlite3_stmt *st = sdb_prep(self, "SELECT consecutive_valid FROM nodes WHERE id=?");
-    if (!st)
+    int cv = node_run(self, t.node);
+    if (cv < 0)
         return sdb_end(self, -1);
-    sqlite3_bind_text(st, 1, t.node, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        cv = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
     rc = 0;
     bool checkable = t.kind == TS_KIND_TILE || t.kind == TS_KIND_SEGMENT || t.kind == TS_KIND_FINISH;
     if (checkable && draw < ts_check_rate(cv, p->trust, p->floor)) {
@@ -447,6 +455,36 @@ int ts_store_check_settle(ts_store_t *self, int64_t check_id, int mask, const ch
     return sdb_end(self, settle_tiebreak(self, &o, &d, &c, mask, detail, p, v));
 }
 
+/* A tie-break nobody could take: see ts_store_checks_expire. */
+static int settle_unresolved(ts_store_t *self, int64_t tiebreak, ts_task_t *o, double waited, ts_verdict_t *v)
+{
+    ts_task_t d;
+    int rc = disputed_of(self, o->id, &d);
+    if (rc != 1)
+        return rc < 0 ? -1 : ts_error_set("task %lld: the disputed check is gone", (long long)o->id);
+    char why[160];
+    snprintf(why, sizeof why, "no third node could take the tie-break within %.0f s: unresolved, nobody punished",
+             waited);
+    rc = sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE id=?", "i", tiebreak);
+    rc = rc ? rc : sdb_run(self, "UPDATE tasks SET verify='unresolved' WHERE id=?", "i", d.id);
+    rc = rc ? rc : record(self, o, o->node, "disputed", why);
+    rc = rc ? rc : record(self, o, d.node, "disputed", why);
+    if (rc == 0 && ts_agree_dispute_takes_check(node_run(self, o->node), node_run(self, d.node))) {
+        /* the piece keeps the check's result; the original's node is paid as for a check */
+        ts_task_t was = *o;
+        rc = sdb_run(self, "UPDATE tasks SET node=?, result=?, result_size=?, dclass=?, busy=? WHERE id=?", "ttitdi",
+                     d.node, d.result, d.result_size, d.dclass, 0.0, o->id);
+        snprintf(o->node, sizeof o->node, "%s", d.node);
+        snprintf(o->result, sizeof o->result, "%s", d.result);
+        o->result_size = d.result_size;
+        rc = rc ? rc : sdb_pay_check(self, o, &was);
+    } else if (rc == 0) {
+        rc = sdb_pay_check(self, o, &d);
+    }
+    v->unresolved++;
+    return rc ? rc : complete(self, o, "disputed", v);
+}
+
 int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_policy_t *p, ts_verdict_t *v)
 {
     memset(v, 0, sizeof *v);
@@ -454,7 +492,7 @@ int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_pol
         return -1;
     sqlite3_stmt *st = sdb_prep(self, "SELECT c.id, c.check_of, c.job_id FROM tasks c JOIN tasks o ON o.id=c.check_of "
                                       "WHERE c.check_of!=0 AND c.state='queued' AND c.created<? AND o.state='checking' "
-                                      "AND o.verify='pending' LIMIT 64");
+                                      "AND o.verify IN ('pending','tiebreak') LIMIT 64");
     if (!st)
         return sdb_end(self, -1);
     sqlite3_bind_double(st, 1, sdb_now() - max_wait);
@@ -474,9 +512,13 @@ int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_pol
         }
         ts_task_t o;
         rc = sdb_task_get(self, originals[i], &o) == 1 ? 0 : -1;
-        rc = rc ? rc : sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE id=?", "i", checks[i]);
-        rc = rc ? rc : credit(self, o.node, false);
-        rc = rc ? rc : complete(self, &o, "unchecked", v);
+        if (rc == 0 && strcmp(o.verify, "tiebreak") == 0) {
+            rc = settle_unresolved(self, checks[i], &o, max_wait, v);
+        } else {
+            rc = rc ? rc : sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE id=?", "i", checks[i]);
+            rc = rc ? rc : credit(self, o.node, false);
+            rc = rc ? rc : complete(self, &o, "unchecked", v);
+        }
         expired++;
     }
     return sdb_end(self, rc) < 0 ? -1 : expired;
@@ -510,16 +552,20 @@ json_t *ts_store_job_checks_json(ts_store_t *self, int64_t job)
               " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of!=0 AND busy>0),"
               " (SELECT count(*) FROM verdicts WHERE job_id=?1 AND outcome='failed'),"
               " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='done' AND verify='passed'),"
-              " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='done' AND verify='unchecked')");
+              " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='done' AND verify='unchecked'),"
+              " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='checking' AND verify='tiebreak'),"
+              " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND verify='disputed')");
     if (st) {
         sqlite3_bind_int64(st, 1, job);
         if (sqlite3_step(st) == SQLITE_ROW)
-            o = json_pack("{s:f,s:f,s:I,s:I,s:I,s:I,s:I}", "work_seconds", sqlite3_column_double(st, 0),
+            o = json_pack("{s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "work_seconds", sqlite3_column_double(st, 0),
                           "check_seconds", sqlite3_column_double(st, 1), "work_tasks",
                           (json_int_t)sqlite3_column_int64(st, 2), "check_tasks", (json_int_t)sqlite3_column_int64(st, 3),
                           "checks_failed", (json_int_t)sqlite3_column_int64(st, 4), "tasks_passed",
                           (json_int_t)sqlite3_column_int64(st, 5), "tasks_unchecked",
-                          (json_int_t)sqlite3_column_int64(st, 6));
+                          (json_int_t)sqlite3_column_int64(st, 6), "disputes_open",
+                          (json_int_t)sqlite3_column_int64(st, 7), "disputes_unresolved",
+                          (json_int_t)sqlite3_column_int64(st, 8));
         sqlite3_finalize(st);
     }
     sdb_unlock(self);

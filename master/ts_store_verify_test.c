@@ -231,8 +231,39 @@ int ts_store_verify_test(bool verbose)
     /* ... and with no other node online at all, nothing is sampled */
     int64_t x1 = take(s, N1);
     CHECK(x1 > 0 && result(s, x1, N1, H("6"), 0, &p, &v) == 0 && !v.sampled);
+
+    /* Two nodes disagree and no third may take the tie-break: after the wait the dispute is left unresolved,
+       nobody punished, the piece keeps the result of the longer run and the job goes on. */
+    CHECK(ts_store_node_state(s, N2, "online") == 0);
+    int64_t x2 = take(s, N1);
+    CHECK(x2 > 0 && result(s, x2, N1, H("8"), 0, &p, &v) == 0 && v.sampled);
+    int64_t cx = take(s, N2);
+    for (int i = 0; i < 4 && cx > 0 && ts_store_task_get(s, cx, &c) == 1 && c.check_of != x2; i++) {
+        CHECK(result(s, cx, N2, H("c"), 0.5, &never, &v) == 0); /* the job's other tiles come first */
+        cx = take(s, N2);
+    }
+    CHECK(cx > 0 && ts_store_result_in(s, cx, N2, H("4"), 100, "cpu-a", 1) == 1);
+    CHECK(ts_store_check_settle(s, cx, 0, "differs", &p, &v) == 0 && v.sampled);
+    CHECK(strcmp(task_state(s, x2, b), "checking/tiebreak") == 0);
+    json_t *n1 = node_json(s, N1), *n2 = node_json(s, N2);
+    int run1 = (int)json_integer_value(json_object_get(n1, "reputation"));
+    int run2 = (int)json_integer_value(json_object_get(n2, "reputation"));
+    json_decref(n1);
+    json_decref(n2);
+    int failed1 = checks_failed(s, N1), failed2 = checks_failed(s, N2);
+    CHECK(ts_store_checks_expire(s, 3600, &p, &v) == 0 && strcmp(task_state(s, x2, b), "checking/tiebreak") == 0);
+    CHECK(ts_store_checks_expire(s, 0, &p, &v) == 1 && v.unresolved == 1 && v.punished == 0);
+    CHECK(strcmp(task_state(s, x2, b), "done/disputed") == 0);
+    CHECK(ts_store_task_get(s, x2, &o) == 1 && !strcmp(o.result, run2 > run1 ? H("4") : H("8")) &&
+          !strcmp(o.node, run2 > run1 ? N2 : N1));
+    CHECK(checks_failed(s, N1) == failed1 && checks_failed(s, N2) == failed2);
+    CHECK(ts_store_task_get(s, cx, &c) == 1 && !strcmp(c.verify, "unresolved"));
+    json_t *jc = ts_store_job_checks_json(s, job3);
+    CHECK(jc && json_integer_value(json_object_get(jc, "disputes_unresolved")) == 1 &&
+          json_integer_value(json_object_get(jc, "disputes_open")) == 0);
+    json_decref(jc);
     if (verbose)
-        printf("  verify: sampling, checks, tie-breaks, blocks, quarantine, lift, expiry\n");
+        printf("  verify: sampling, checks, tie-breaks, blocks, quarantine, lift, expiry, unresolved disputes\n");
     rc = 0;
 out:
     ts_store_destroy(&s);

@@ -116,8 +116,13 @@ static void pass(void *arg)
     ts_verdict_t v;
     int expired = ts_store_checks_expire(ts_master_store(m), (double)o->check_wait_s, &p, &v);
     if (expired > 0) {
-        ts_info("%d spot check(s) found no other eligible node within %ld s: accepted unchecked", expired,
-                o->check_wait_s);
+        if (expired > v.unresolved)
+            ts_info("%d spot check(s) found no other eligible node within %ld s: accepted unchecked",
+                    expired - v.unresolved, o->check_wait_s);
+        if (v.unresolved > 0)
+            ts_warn("%d dispute(s) found no third node within %ld s: unresolved, nobody punished, the piece keeps "
+                    "the result of the node with the longer run",
+                    v.unresolved, o->check_wait_s);
         if (v.frame_complete)
             ts_master_wake_stitcher(m);
     }
