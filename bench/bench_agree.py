@@ -263,7 +263,7 @@ def summary(results):
     head = "%-6s %13s %13s" % ("cheat", "median saved", "render only")
     for g in GRIDS:
         head += " | %-5s %6s %6s %6s" % (g, "ident", "noise", "exact")
-    head += " | %-9s %6s" % ("noise of", "saved")
+    head += " | %-14s %8s" % ("noise/changed", "saves in")
     lines.append(head)
     for c in CHEATS:
         row = "%-6s %12.1f%% %12.1f%%" % (c, 100 * (1 - statistics.median(r["cheats"][c]["ratio"] for r in results)),
@@ -275,14 +275,15 @@ def summary(results):
                                            pct(t["exact"], t["tiles"]))
         # detection among the tiles where the cheat changed something (the ones it can have saved work on)
         t = {k: sum(r["cheats"][c][g][k] for r in results for g in GRIDS) for k in ("tiles", "identical", "noise")}
-        row += " | %9s" % pct(t["noise"], t["tiles"] - t["identical"]).strip()
+        row += " | %14s" % pct(t["noise"], t["tiles"] - t["identical"]).strip()
         saving = [r for r in results if r["cheats"][c]["ratio_render"] < 0.95]
-        row += " %6s" % ("%d/%d" % (len(saving), len(results)))
+        row += " %8s" % ("%d/%d" % (len(saving), len(results)))
         lines.append(row)
     lines.append("(saved: 1 - CPU ratio to the median honest render, median over scenes; render only: without "
                  "Blender's start and scene load; ident/noise/exact: share of tiles identical to the honest render / "
-                 "caught by the noise rule / by the exact rule, pooled over scenes and honest runs; noise of saved: "
-                 "noise's share of the non-identical tiles, and in how many scenes the cheat saved >5% of render CPU)")
+                 "caught by the noise rule / by the exact rule, pooled over scenes and honest runs; noise/changed: "
+                 "the noise rule's share of the tiles the cheat changed; saves in: scenes where the cheat saved more "
+                 "than 5% of the render-only CPU)")
     return lines
 
 
