@@ -3,6 +3,7 @@
 #define TS_CLI_H
 
 #include "lib/ts_opts.h"
+#include "lib/ts_request.h"
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,9 +28,8 @@ enum {
     CLI_EXIT_TIMEOUT = 5  /* --timeout expired */
 };
 
-#define CLI_TILES_MIN 1
-#define CLI_TILES_MAX 64
-#define CLI_FRAME_MAX 1048574L /* Blender's highest frame number (MAXFRAME) */
+#define CLI_CRF_UNSET (-1) /* --crf's value when it is not given */
+#define CLI_CRF_UNSET_TEXT "-1"
 #define CLI_URL_MAX 2048
 #define CLI_MSG_MAX 1024
 
@@ -71,11 +71,19 @@ int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts);
 
 /* Submitting (cli_submit.c, cli_transcode.c). */
 int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv);
+/* Encoder options into settings, the rest at their defaults: vcodec is the value of the option named
+   vcodec_option ("vcodec", or "encode" for a render); crf CLI_CRF_UNSET, preset and container NULL when not
+   given. -1 (exit 2) with the option named. */
+int cli_encode_fill(ts_request_encode_t *e, const char *vcodec_option, const char *vcodec, long crf,
+                    const char *preset, const char *container);
+/* ts_request_encode_check with the options named; -1 (exit 2). The master checks the same way. */
+int cli_encode_check(ts_request_encode_t *e);
 int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, const char *field, json_t *request,
                         bool wait, const cli_wait_opts_t *opts);
 
-/* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. */
-int cli_parse_frames(const char *text, long *start, long *end);
+/* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. --frames and --tiles
+   follow the request's rules (lib/ts_request.h), the ones the master checks with. */
+int cli_parse_frames(const char *text, int *start, int *end);
 int cli_parse_tiles(const char *text, int *cols, int *rows);
 int cli_parse_job_id(const char *text, long *id);
 /* Normalizes a master URL: adds "http://" when no scheme is given, refuses other schemes and an

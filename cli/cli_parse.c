@@ -1,6 +1,7 @@
 /* cli_parse: local parsers of the CLI (frames, tiles, job ids, master URLs, output names) and their self-test. */
 #include "cli/cli.h"
 #include "lib/ts_error.h"
+#include "lib/ts_request.h"
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -28,50 +29,14 @@ static bool parse_digits(const char *s, size_t len, long max, long *out)
     return true;
 }
 
-static bool all_digits(const char *s, size_t len)
+int cli_parse_frames(const char *text, int *start, int *end)
 {
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
-int cli_parse_frames(const char *text, long *start, long *end)
-{
-    const char *dash = strchr(text, '-');
-    size_t first_len = dash ? (size_t)(dash - text) : strlen(text);
-    const char *second = dash ? dash + 1 : NULL;
-    if (!all_digits(text, first_len) || (second && !all_digits(second, strlen(second))))
-        return ts_error_set("--frames '%s': expected A-B or N (e.g. 1-10 or 7)", text);
-    long a, b;
-    if (!parse_digits(text, first_len, CLI_FRAME_MAX, &a) ||
-        (second && !parse_digits(second, strlen(second), CLI_FRAME_MAX, &b)))
-        return ts_error_set("--frames %s: frame numbers must be 0..%ld", text, CLI_FRAME_MAX);
-    if (!second)
-        b = a;
-    if (a > b)
-        return ts_error_set("--frames %s: the first frame %ld is after the last frame %ld", text, a, b);
-    *start = a;
-    *end = b;
-    return 0;
+    return ts_request_frames_parse(text, start, end) < 0 ? ts_error_prefix("--frames") : 0;
 }
 
 int cli_parse_tiles(const char *text, int *cols, int *rows)
 {
-    const char *x = strpbrk(text, "xX");
-    size_t cols_len = x ? (size_t)(x - text) : 0;
-    if (!x || !all_digits(text, cols_len) || !all_digits(x + 1, strlen(x + 1)))
-        return ts_error_set("--tiles '%s': expected CxR, columns x rows (e.g. 4x4)", text);
-    long c, r;
-    if (!parse_digits(text, cols_len, CLI_TILES_MAX, &c) || c < CLI_TILES_MIN)
-        return ts_error_set("--tiles %s: columns must be %d..%d", text, CLI_TILES_MIN, CLI_TILES_MAX);
-    if (!parse_digits(x + 1, strlen(x + 1), CLI_TILES_MAX, &r) || r < CLI_TILES_MIN)
-        return ts_error_set("--tiles %s: rows must be %d..%d", text, CLI_TILES_MIN, CLI_TILES_MAX);
-    *cols = (int)c;
-    *rows = (int)r;
-    return 0;
+    return ts_request_grid_parse(text, cols, rows) < 0 ? ts_error_prefix("--tiles") : 0;
 }
 
 int cli_parse_job_id(const char *text, long *id)
@@ -184,15 +149,15 @@ static void check(bool ok, const char *what, bool verbose)
     }
 }
 
-static bool frames_are(const char *text, long a, long b)
+static bool frames_are(const char *text, int a, int b)
 {
-    long s = -1, e = -1;
+    int s = -1, e = -1;
     return cli_parse_frames(text, &s, &e) == 0 && s == a && e == b;
 }
 
 static bool frames_bad(const char *text, const char *message_part)
 {
-    long s = -1, e = -1;
+    int s = -1, e = -1;
     return cli_parse_frames(text, &s, &e) == -1 && s == -1 && strstr(ts_error(), message_part) != NULL;
 }
 
@@ -253,8 +218,10 @@ int ts_cli_test(bool verbose)
     check(frames_are("1-10", 1, 10), "frames 1-10", verbose);
     check(frames_are("7", 7, 7), "frames 7", verbose);
     check(frames_are("0-0", 0, 0), "frames 0-0", verbose);
-    check(frames_are("1048574", CLI_FRAME_MAX, CLI_FRAME_MAX), "frames at the maximum", verbose);
-    check(frames_bad("10-1", "--frames 10-1: the first frame 10 is after"), "frames 10-1 refused", verbose);
+    check(frames_are("1048574", TS_REQUEST_FRAME_MAX, TS_REQUEST_FRAME_MAX), "frames at the maximum", verbose);
+    check(frames_bad("1048575", "--frames: '1048575': frame numbers must be 0..1048574"), "frames above the maximum refused",
+          verbose);
+    check(frames_bad("10-1", "--frames: '10-1': the first frame 10 is after"), "frames 10-1 refused", verbose);
     check(frames_bad("", "expected A-B or N"), "frames empty refused", verbose);
     check(frames_bad("1-", "expected A-B or N"), "frames 1- refused", verbose);
     check(frames_bad("-5", "expected A-B or N"), "frames -5 refused", verbose);
@@ -265,15 +232,16 @@ int ts_cli_test(bool verbose)
 
     check(tiles_are("4x4", 4, 4), "tiles 4x4", verbose);
     check(tiles_are("1x64", 1, 64), "tiles 1x64", verbose);
-    check(tiles_are("3X2", 3, 2), "tiles 3X2", verbose);
-    check(tiles_bad("0x0", "--tiles 0x0: columns must be 1..64"), "tiles 0x0 refused", verbose);
-    check(tiles_bad("4x65", "--tiles 4x65: rows must be 1..64"), "tiles 4x65 refused", verbose);
+    /* an upper-case X was the CLI's own: the master and the tile planner never took it */
+    check(tiles_bad("3X2", "--tiles: tile grid \"3X2\": expected COLSxROWS"), "tiles 3X2 refused", verbose);
+    check(tiles_bad("0x0", "--tiles: tile grid \"0x0\": columns must be 1..64"), "tiles 0x0 refused", verbose);
+    check(tiles_bad("4x65", "--tiles: tile grid \"4x65\": rows must be 1..64"), "tiles 4x65 refused", verbose);
     check(tiles_bad("65x1", "columns must be 1..64"), "tiles 65x1 refused", verbose);
-    check(tiles_bad("4", "expected CxR"), "tiles 4 refused", verbose);
-    check(tiles_bad("x4", "expected CxR"), "tiles x4 refused", verbose);
-    check(tiles_bad("4x", "expected CxR"), "tiles 4x refused", verbose);
-    check(tiles_bad("-1x4", "expected CxR"), "tiles -1x4 refused", verbose);
-    check(tiles_bad("4x4x4", "expected CxR"), "tiles 4x4x4 refused", verbose);
+    check(tiles_bad("4", "expected COLSxROWS"), "tiles 4 refused", verbose);
+    check(tiles_bad("x4", "expected COLSxROWS"), "tiles x4 refused", verbose);
+    check(tiles_bad("4x", "expected COLSxROWS"), "tiles 4x refused", verbose);
+    check(tiles_bad("-1x4", "expected COLSxROWS"), "tiles -1x4 refused", verbose);
+    check(tiles_bad("4x4x4", "expected COLSxROWS"), "tiles 4x4x4 refused", verbose);
 
     check(id_is("42", 42), "job id 42", verbose);
     check(id_is("007", 7), "job id 007", verbose);

@@ -2,6 +2,8 @@
 #include "cli/cli.h"
 #include "cli/cli_http.h"
 #include "lib/ts_error.h"
+#include "lib/ts_request.h"
+#include "splitter/ts_tileplan.h"
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -24,20 +26,6 @@ static const char *const SUBMIT_SUMMARY =
     "job id (or the job as JSON with --json) and returns at once; with --wait it then behaves as\n"
     "`tessera wait JOB --out DIR`. With --encode the rendered (PNG) frames are then encoded into\n"
     "video.<container> at the scene's frame rate, in the same job.";
-
-static const char *const FORMATS[] = {"scene", "exr", "png", NULL};
-static const char *const DEVICES[] = {"cpu", "gpu", NULL};
-
-static int check_choice(const char *option, const char *value, const char *const *choices)
-{
-    for (const char *const *c = choices; *c; c++)
-        if (strcmp(value, *c) == 0)
-            return 0;
-    char list[CLI_SUBMIT_TEXT_MAX] = "";
-    for (const char *const *c = choices; *c; c++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", c == choices ? "" : ", ", *c);
-    return cli_fail(CLI_EXIT_USAGE, "--%s '%s': expected one of %s", option, value, list);
-}
 
 /* A Blender version prefix: digits separated by single dots ("3", "3.6", "4.1.1"). */
 static int check_blender(const char *text)
@@ -112,12 +100,13 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     bool no_denoise = false, wait = false, json = false;
     const char *encode = NULL, *preset = NULL, *container = NULL;
     const char *budget = NULL, *requester = NULL;
-    long crf = -1;
+    long crf = CLI_CRF_UNSET;
     ts_opt_t table[] = {
         {"frames", TS_OPT_STRING, NULL, 1, 0, &frames_text, "frames to render: A-B (inclusive) or N; required"},
-        {"tiles", TS_OPT_STRING, "1x1", 1, 0, &tiles_text, "split each frame into C columns x R rows, 1..64 each"},
+        {"tiles", TS_OPT_STRING, "1x1", 1, 0, &tiles_text,
+         "split each frame into C columns x R rows, 1.." TS_REQUEST_TEXT(TS_TILEPLAN_MAX) " each"},
         {"format", TS_OPT_STRING, "scene", 1, 0, &format, "output format: scene (the scene's own), exr or png"},
-        {"priority", TS_OPT_INT, "0", 1, 0, &priority, "higher runs first"},
+        {"priority", TS_OPT_INT, "0", -TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX, &priority, "higher runs first"},
         {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
         {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
         {"device", TS_OPT_STRING, "cpu", 1, 0, &device, "device class every tile renders on: cpu or gpu"},
@@ -129,8 +118,10 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
          "with --wait: give up after SECONDS (exit 5); 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the job as JSON instead of its id"},
         {"encode", TS_OPT_STRING, NULL, 1, 0, &encode, "then encode the frames into a video with this encoder (libx264, ...)"},
-        {"crf", TS_OPT_INT, "-1", -1, 63, &crf, "with --encode: constant rate factor (default: the encoder's usual)"},
-        {"preset", TS_OPT_STRING, NULL, 1, 0, &preset, "with --encode: encoder preset (default medium)"},
+        {"crf", TS_OPT_INT, CLI_CRF_UNSET_TEXT, 1, 0, &crf,
+         "with --encode: constant rate factor, within the encoder's range (" CLI_CRF_UNSET_TEXT ": the encoder's usual)"},
+        {"preset", TS_OPT_STRING, NULL, 1, 0, &preset,
+         "with --encode: encoder preset (default " TS_REQUEST_PRESET_DEFAULT " for x264, x265 and vp9)"},
         {"container", TS_OPT_STRING, NULL, 1, 0, &container, "with --encode: mp4 (default) or mkv"},
         CLI_OPT_MASTER(&master),
         TS_OPT_END,
@@ -149,20 +140,25 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     const char *scene = pos[1];
     if (!frames_text)
         return cli_fail(CLI_EXIT_USAGE, "submit: --frames is required (e.g. --frames 1-10)");
-    long start, end;
-    int cols, rows;
+    int start, end, cols, rows;
     if (cli_parse_frames(frames_text, &start, &end) < 0 || cli_parse_tiles(tiles_text, &cols, &rows) < 0)
         return cli_keep(CLI_EXIT_USAGE);
-    if (check_choice("format", format, FORMATS) < 0 || check_choice("device", device, DEVICES) < 0)
-        return -1;
+    if (ts_request_format_check(format) < 0) {
+        ts_error_prefix("--format");
+        return cli_keep(CLI_EXIT_USAGE);
+    }
+    if (ts_request_device_check(device) < 0) {
+        ts_error_prefix("--device");
+        return cli_keep(CLI_EXIT_USAGE);
+    }
     if (blender && check_blender(blender) < 0)
         return -1;
 
     char frames[CLI_SUBMIT_TEXT_MAX], tiles[CLI_SUBMIT_TEXT_MAX];
     if (start == end)
-        snprintf(frames, sizeof frames, "%ld", start);
+        snprintf(frames, sizeof frames, "%d", start);
     else
-        snprintf(frames, sizeof frames, "%ld-%ld", start, end);
+        snprintf(frames, sizeof frames, "%d-%d", start, end);
     snprintf(tiles, sizeof tiles, "%dx%d", cols, rows);
     json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "type", "render", "scene_name",
                                 cli_basename(scene), "frames", frames, "tiles", tiles, "format", format,
@@ -175,13 +171,19 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
     if (blender)
         json_object_set_new(request, "blender", json_string(blender));
-    if (!encode && (crf >= 0 || preset || container)) {
+    if (!encode && (crf != CLI_CRF_UNSET || preset || container)) {
         json_decref(request);
         return cli_fail(CLI_EXIT_USAGE, "submit: --crf, --preset and --container need --encode");
     }
+    ts_request_encode_t settings;
+    if (encode && (cli_encode_fill(&settings, "encode", encode, crf, preset, container) < 0 ||
+                   cli_encode_check(&settings) < 0)) {
+        json_decref(request);
+        return -1;
+    }
     if (encode) {
         json_t *e = json_pack("{s:s}", "vcodec", encode);
-        if (crf >= 0)
+        if (crf != CLI_CRF_UNSET)
             json_object_set_new(e, "crf", json_integer(crf));
         if (preset)
             json_object_set_new(e, "preset", json_string(preset));

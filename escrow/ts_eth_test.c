@@ -1,5 +1,6 @@
 /* ts_eth_test: ts_eth against a live anvil (env TS_TEST_RPC): a value transfer, a deployed contract that reverts
  * with a custom error, and the wrong-chain and unreachable errors. Run by tests/test_eth_anvil.sh. */
+#include "tests/ts_test.h"
 #include "escrow/ts_abi.h"
 #include "escrow/ts_eth.h"
 #include "escrow/ts_hexbytes.h"
@@ -278,7 +279,7 @@ int ts_eth_anvil_test(bool verbose)
     const char *url = getenv("TS_TEST_RPC");
     if (!url || !*url) {
         printf("eth_anvil: skipped (set TS_TEST_RPC to an anvil URL; tests/test_eth_anvil.sh does)\n");
-        return 0;
+        return TS_TEST_SKIPPED;
     }
     char key_file[] = "/tmp/ts_eth_test_key.XXXXXX";
     int fd = mkstemp(key_file);

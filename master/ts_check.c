@@ -152,16 +152,20 @@ int ts_check_result(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *t, ch
         snprintf(why, cap, "no output");
         return 0;
     }
-    switch (t->kind) {
-    case TS_KIND_TILE:
+    const ts_kind_t *kind = ts_kind_get(t->kind);
+    switch (kind ? kind->result : TS_KIND_RESULT_NONE) {
+    case TS_KIND_RESULT_TILE:
         return check_image(blobs, t, t->x1 - t->x0, t->y1 - t->y0, true, why, cap);
-    case TS_KIND_FINISH:
+    case TS_KIND_RESULT_FRAME:
         return check_image(blobs, t, j->width, j->height, false, why, cap);
-    case TS_KIND_SEGMENT:
+    case TS_KIND_RESULT_VIDEO:
         return check_segment(blobs, t, why, cap);
-    default:
-        return 1;
+    case TS_KIND_RESULT_NONE:
+        break;
     }
+    /* nothing the verifier knows how to judge is accepted */
+    snprintf(why, cap, "a %s task has no result the verifier can check", ts_kind_name(t->kind));
+    return 0;
 }
 
 static int images_agree(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *a, const ts_task_t *b, char *detail,
@@ -171,7 +175,7 @@ static int images_agree(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *a
     blob_path(blobs, a, pa, sizeof pa);
     blob_path(blobs, b, pb, sizeof pb);
     /* a finished frame is made from one stitched input by Blender's output path: it repeats itself */
-    bool noisy = j->noisy && a->kind == TS_KIND_TILE;
+    bool noisy = j->noisy && ts_kind_get(a->kind)->result == TS_KIND_RESULT_TILE;
     ts_agree_rule_t rule = ts_agree_image_rule(strcmp(a->dclass, b->dclass) == 0, noisy);
     ts_pixdiff_t d;
     if (ts_image_compare(pa, pb, ts_agree_threshold(rule), &d) < 0) {
@@ -219,7 +223,11 @@ int ts_check_agree(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *a, con
     detail[0] = '\0';
     if (strcmp(a->result, b->result) == 0)
         return 1;
-    if (a->kind == TS_KIND_SEGMENT)
+    const ts_kind_t *kind = ts_kind_get(a->kind);
+    if (kind && kind->result == TS_KIND_RESULT_VIDEO)
         return segments_agree(blobs, a, b, detail, cap);
-    return images_agree(blobs, j, a, b, detail, cap);
+    if (kind && (kind->result == TS_KIND_RESULT_TILE || kind->result == TS_KIND_RESULT_FRAME))
+        return images_agree(blobs, j, a, b, detail, cap);
+    snprintf(detail, cap, "a %s task's results cannot be compared", ts_kind_name(a->kind));
+    return -1;
 }

@@ -2,56 +2,17 @@
 #include "master/ts_jobreq.h"
 #include "escrow/escrow.h"
 #include "lib/ts_error.h"
-#include "splitter/ts_tileplan.h"
-#include <errno.h>
+#include "lib/ts_request.h"
 #include <jansson.h>
-#include <libavcodec/avcodec.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define BLEND_MAGIC "BLENDER"
-#define MAX_PRIORITY 1000
-#define MAX_CRF 63
-#define MAX_SEGMENT_SECONDS 3600.0
-#define DEFAULT_SEGMENT_SECONDS 10.0
-#define MAX_THREADS 64
-#define MAX_DIMENSION 16384
 
-static int parse_int(const char *s, const char **end, long *out)
-{
-    char *e;
-    errno = 0;
-    if (!(*s == '-' || (*s >= '0' && *s <= '9')))
-        return -1;
-    long v = strtol(s, &e, 10);
-    if (errno || e == s)
-        return -1;
-    *out = v;
-    *end = e;
-    return 0;
-}
-
-int ts_jobreq_parse_frames(const char *text, int *start, int *end)
-{
-    long a, b;
-    const char *p;
-    if (!text || parse_int(text, &p, &a) < 0)
-        return ts_error_set("frames '%s': expected N or A-B", text ? text : "");
-    b = a;
-    if (*p == '-' && parse_int(p + 1, &p, &b) < 0)
-        return ts_error_set("frames '%s': expected N or A-B", text);
-    if (*p)
-        return ts_error_set("frames '%s': expected N or A-B", text);
-    if (a < -TS_JOBREQ_MAX_FRAME || b > TS_JOBREQ_MAX_FRAME)
-        return ts_error_set("frames '%s': frame numbers must be within +-%d", text, TS_JOBREQ_MAX_FRAME);
-    if (a > b)
-        return ts_error_set("frames '%s': the first frame is after the last", text);
-    *start = (int)a;
-    *end = (int)b;
-    return 0;
-}
+/* The request's text fields hold what ts_request lets through. */
+_Static_assert(sizeof ((ts_job_request_t *)0)->vcodec == TS_REQUEST_VCODEC_CAP, "vcodec size");
+_Static_assert(sizeof ((ts_job_request_t *)0)->preset == TS_REQUEST_PRESET_CAP, "preset size");
+_Static_assert(sizeof ((ts_job_request_t *)0)->container == TS_REQUEST_CONTAINER_CAP, "container size");
 
 bool ts_jobreq_looks_like_blend(const unsigned char *head, size_t len)
 {
@@ -61,39 +22,10 @@ bool ts_jobreq_looks_like_blend(const unsigned char *head, size_t len)
            (len >= sizeof zstd && memcmp(head, zstd, sizeof zstd) == 0);
 }
 
-static int get_string(json_t *o, const char *key, const char *def, char *dst, size_t cap)
-{
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (!def)
-            return ts_error_set("field '%s' is required", key);
-        snprintf(dst, cap, "%s", def);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return ts_error_set("field '%s' must be a string", key);
-    if (json_string_length(v) >= cap)
-        return ts_error_set("field '%s' is too long (at most %zu characters)", key, cap - 1);
-    snprintf(dst, cap, "%s", json_string_value(v));
-    return 0;
-}
-
-static bool one_of(const char *v, const char *const *allowed)
-{
-    for (; *allowed; allowed++)
-        if (strcmp(v, *allowed) == 0)
-            return true;
-    return false;
-}
-
-static const char *const X26X_PRESETS[] = {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-                                            "slow", "slower", "veryslow", "placebo", NULL};
-
-/* The transcode fields: encoder settings that every segment will be encoded with. */
 /* Who pays and how much: "requester" (an account name) and "budget" (tokens, as "12.5" or a whole number). */
 static int parse_payment(json_t *o, ts_job_request_t *req)
 {
-    if (get_string(o, "requester", TS_JOBREQ_DEFAULT_REQUESTER, req->requester, sizeof req->requester) < 0)
+    if (ts_request_json_string(o, "requester", TS_JOBREQ_DEFAULT_REQUESTER, req->requester, sizeof req->requester) < 0)
         return -1;
     json_t *b = json_object_get(o, "budget");
     char text[32];
@@ -112,61 +44,35 @@ static int parse_payment(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
+/* The transcode fields: encoder settings that every segment will be encoded with (ts_request's rules). */
 static int parse_transcode(json_t *o, ts_job_request_t *req)
 {
-    char size[32];
-    if (get_string(o, "vcodec", "libx264", req->vcodec, sizeof req->vcodec) < 0 ||
-        get_string(o, "preset", "medium", req->preset, sizeof req->preset) < 0 ||
-        get_string(o, "container", "mp4", req->container, sizeof req->container) < 0 ||
-        get_string(o, "size", "", size, sizeof size) < 0)
+    ts_request_encode_t e;
+    if (ts_request_encode_from_json(o, &e) < 0)
         return -1;
-    const AVCodec *enc = avcodec_find_encoder_by_name(req->vcodec);
-    if (!enc || enc->type != AVMEDIA_TYPE_VIDEO)
-        return ts_error_set("field 'vcodec': unknown video codec '%s'", req->vcodec);
-    bool x26x = strcmp(req->vcodec, "libx264") == 0 || strcmp(req->vcodec, "libx265") == 0;
-    if (x26x && !one_of(req->preset, X26X_PRESETS))
-        return ts_error_set("field 'preset': unknown %s preset '%s' (ultrafast ... placebo)", req->vcodec, req->preset);
-    static const char *const containers[] = {"mp4", "mkv", NULL};
-    if (!one_of(req->container, containers))
-        return ts_error_set("field 'container': unknown container '%s' (known: mp4, mkv)", req->container);
-    req->crf = -1;
-    json_t *crf = json_object_get(o, "crf"), *br = json_object_get(o, "bitrate"), *seg = json_object_get(o, "segment"),
-           *thr = json_object_get(o, "threads");
-    if (crf && !json_is_null(crf)) {
-        if (!json_is_integer(crf) || json_integer_value(crf) < 0 || json_integer_value(crf) > MAX_CRF)
-            return ts_error_set("field 'crf' must be a whole number 0..%d", MAX_CRF);
-        req->crf = (int)json_integer_value(crf);
-    }
-    if (br && !json_is_null(br)) {
-        if (!json_is_integer(br) || json_integer_value(br) <= 0)
-            return ts_error_set("field 'bitrate' must be a positive number of bits per second");
-        req->bitrate = json_integer_value(br);
-    }
-    if (req->crf >= 0 && req->bitrate > 0)
-        return ts_error_set("fields 'crf' and 'bitrate' exclude each other");
-    if (req->crf < 0 && req->bitrate == 0)
-        req->crf = x26x ? (strcmp(req->vcodec, "libx265") == 0 ? 28 : 23) : 31;
-    req->segment_seconds = DEFAULT_SEGMENT_SECONDS;
-    if (seg && !json_is_null(seg)) {
-        if (!json_is_number(seg) || !isfinite(json_number_value(seg)) || json_number_value(seg) <= 0 ||
-            json_number_value(seg) > MAX_SEGMENT_SECONDS)
-            return ts_error_set("field 'segment' must be a number of seconds above 0 and at most %.0f",
-                                MAX_SEGMENT_SECONDS);
-        req->segment_seconds = json_number_value(seg);
-    }
-    req->threads = 1;
-    if (thr && !json_is_null(thr)) {
-        if (!json_is_integer(thr) || json_integer_value(thr) < 1 || json_integer_value(thr) > MAX_THREADS)
-            return ts_error_set("field 'threads' must be 1..%d", MAX_THREADS);
-        req->threads = (int)json_integer_value(thr);
-    }
-    if (size[0]) {
-        char tail;
-        if (sscanf(size, "%dx%d%c", &req->out_width, &req->out_height, &tail) != 2 || req->out_width < 2 ||
-            req->out_height < 2 || req->out_width > MAX_DIMENSION || req->out_height > MAX_DIMENSION ||
-            req->out_width % 2 || req->out_height % 2)
-            return ts_error_set("field 'size': '%s' is not WxH with even sizes 2..%d", size, MAX_DIMENSION);
-    }
+    snprintf(req->vcodec, sizeof req->vcodec, "%s", e.vcodec);
+    snprintf(req->preset, sizeof req->preset, "%s", e.preset);
+    snprintf(req->container, sizeof req->container, "%s", e.container);
+    req->crf = e.crf == TS_REQUEST_UNSET ? -1 : (int)e.crf;
+    req->bitrate = e.bitrate == TS_REQUEST_UNSET ? 0 : e.bitrate;
+    req->out_width = (int)e.width;
+    req->out_height = (int)e.height;
+    req->segment_seconds = e.segment_seconds;
+    req->threads = (int)e.threads;
+    return 0;
+}
+
+/* "priority", when given: a whole number within +-TS_REQUEST_PRIORITY_MAX. */
+static int parse_priority(json_t *o, ts_job_request_t *req)
+{
+    json_t *prio = json_object_get(o, "priority");
+    if (!prio || json_is_null(prio))
+        return 0;
+    if (!json_is_integer(prio))
+        return ts_error_set("field 'priority' must be a whole number");
+    if (ts_request_priority_check(json_integer_value(prio)) < 0)
+        return ts_error_prefix("field 'priority'");
+    req->priority = (int)json_integer_value(prio);
     return 0;
 }
 
@@ -180,76 +86,59 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
                             jerr.text);
     int rc = -1;
     char type[16], frames[64], tiles[32];
-    static const char *const formats[] = {"scene", "exr", "png", NULL};
-    static const char *const devices[] = {"cpu", "gpu", NULL};
     if (!json_is_object(o)) {
         ts_error_set("request body must be a JSON object");
         goto out;
     }
-    if (get_string(o, "type", NULL, type, sizeof type) < 0)
+    if (ts_request_json_string(o, "type", NULL, type, sizeof type) < 0)
         goto out;
     snprintf(req->type, sizeof req->type, "%s", type);
     if (strcmp(type, "transcode") == 0) {
-        if (get_string(o, "input", NULL, req->scene, sizeof req->scene) < 0 ||
-            get_string(o, "input_name", "input", req->scene_name, sizeof req->scene_name) < 0)
+        if (ts_request_json_string(o, "input", NULL, req->scene, sizeof req->scene) < 0 ||
+            ts_request_json_string(o, "input_name", "input", req->scene_name, sizeof req->scene_name) < 0)
             goto out;
         if (!ts_hash_valid(req->scene)) {
             ts_error_set("field 'input': '%s' is not a content hash (64 lower-case hex digits)", req->scene);
             goto out;
         }
-        json_t *prio = json_object_get(o, "priority");
-        if (prio && !json_is_null(prio)) {
-            if (!json_is_integer(prio) || llabs(json_integer_value(prio)) > MAX_PRIORITY) {
-                ts_error_set("field 'priority' must be a whole number within +-%d", MAX_PRIORITY);
-                goto out;
-            }
-            req->priority = (int)json_integer_value(prio);
-        }
-        rc = parse_payment(o, req) < 0 ? -1 : parse_transcode(o, req);
+        rc = parse_priority(o, req) < 0 || parse_payment(o, req) < 0 ? -1 : parse_transcode(o, req);
         goto out;
     }
     if (strcmp(type, "render") != 0) {
         ts_error_set("field 'type': unknown job type '%s' (known: render, transcode)", type);
         goto out;
     }
-    if (get_string(o, "scene", NULL, req->scene, sizeof req->scene) < 0)
+    if (ts_request_json_string(o, "scene", NULL, req->scene, sizeof req->scene) < 0)
         goto out;
     if (!ts_hash_valid(req->scene)) {
         ts_error_set("field 'scene': '%s' is not a content hash (64 lower-case hex digits)", req->scene);
         goto out;
     }
-    if (get_string(o, "scene_name", "scene.blend", req->scene_name, sizeof req->scene_name) < 0 ||
-        get_string(o, "frames", NULL, frames, sizeof frames) < 0 ||
-        get_string(o, "tiles", "1x1", tiles, sizeof tiles) < 0 ||
-        get_string(o, "format", "scene", req->format, sizeof req->format) < 0 ||
-        get_string(o, "device", "cpu", req->device, sizeof req->device) < 0 ||
-        get_string(o, "blender", "", req->blender, sizeof req->blender) < 0)
+    if (ts_request_json_string(o, "scene_name", "scene.blend", req->scene_name, sizeof req->scene_name) < 0 ||
+        ts_request_json_string(o, "frames", NULL, frames, sizeof frames) < 0 ||
+        ts_request_json_string(o, "tiles", "1x1", tiles, sizeof tiles) < 0 ||
+        ts_request_json_string(o, "format", "scene", req->format, sizeof req->format) < 0 ||
+        ts_request_json_string(o, "device", "cpu", req->device, sizeof req->device) < 0 ||
+        ts_request_json_string(o, "blender", "", req->blender, sizeof req->blender) < 0)
         goto out;
-    if (ts_jobreq_parse_frames(frames, &req->frame_start, &req->frame_end) < 0) {
+    if (ts_request_frames_parse(frames, &req->frame_start, &req->frame_end) < 0) {
         ts_error_prefix("field 'frames'");
         goto out;
     }
-    if (ts_tileplan_parse_grid(tiles, &req->tiles_x, &req->tiles_y) < 0) {
+    if (ts_request_grid_parse(tiles, &req->tiles_x, &req->tiles_y) < 0) {
         ts_error_prefix("field 'tiles'");
         goto out;
     }
-    if (!one_of(req->format, formats)) {
-        ts_error_set("field 'format': unknown format '%s' (known: scene, exr, png)", req->format);
+    if (ts_request_format_check(req->format) < 0) {
+        ts_error_prefix("field 'format'");
         goto out;
     }
-    if (!one_of(req->device, devices)) {
-        ts_error_set("field 'device': unknown device class '%s' (known: cpu, gpu)", req->device);
+    if (ts_request_device_check(req->device) < 0) {
+        ts_error_prefix("field 'device'");
         goto out;
     }
-    json_t *prio = json_object_get(o, "priority");
-    if (prio && !json_is_null(prio)) {
-        if (!json_is_integer(prio) || json_integer_value(prio) < -MAX_PRIORITY ||
-            json_integer_value(prio) > MAX_PRIORITY) {
-            ts_error_set("field 'priority' must be a whole number within +-%d", MAX_PRIORITY);
-            goto out;
-        }
-        req->priority = (int)json_integer_value(prio);
-    }
+    if (parse_priority(o, req) < 0)
+        goto out;
     json_t *enc = json_object_get(o, "encode");
     if (enc && !json_is_null(enc)) {
         if (!json_is_object(enc)) {
@@ -316,6 +205,19 @@ int ts_jobreq_test(bool verbose)
          "\"size\":\"17x9\"}", "field 'size'"},
         {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
          "\"crf\":20,\"bitrate\":1000}", "exclude each other"},
+        /* Accepted before lib/ts_request, then refused by every slave (or never renderable). */
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"crf\":55}", "field 'crf': 55 is out of libx264's range 0..51"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"vcodec\":\"mpeg4\"}", "no default quality"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"bitrate\":4000000001}", "field 'bitrate'"},
+        {"{\"type\":\"render\",\"scene\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"frames\":\"-2-3\"}", "field 'frames'"},
+        {"{\"type\":\"render\",\"scene\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"frames\":\"1\",\"encode\":{\"vcodec\":\"libx265\",\"crf\":52}}", "field 'encode': field 'crf'"},
+        {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+         "\"priority\":-9223372036854775808}", "field 'priority'"},
     };
     ts_job_request_t r;
     int failures = 0;
@@ -337,11 +239,23 @@ int ts_jobreq_test(bool verbose)
         fprintf(stderr, "ts_jobreq: transcode body refused: %s\n", ts_error());
         failures++;
     }
-    int a, b;
-    if (ts_jobreq_parse_frames("7", &a, &b) || a != 7 || b != 7 || ts_jobreq_parse_frames("-2-3", &a, &b) ||
-        a != -2 || b != 3 || ts_jobreq_parse_frames("1-", &a, &b) != -1 || ts_jobreq_parse_frames("a", &a, &b) != -1 ||
-        ts_jobreq_parse_frames("1-2x", &a, &b) != -1 || ts_jobreq_parse_frames("", &a, &b) != -1)
+    /* The defaults are ts_request's: libvpx-vp9's own crf 32 (31 before), no preset for an encoder without presets. */
+    static const char *const vp9 = "{\"type\":\"transcode\",\"input\":"
+                                   "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+                                   "\"vcodec\":\"libvpx-vp9\"}";
+    if (ts_jobreq_parse(vp9, strlen(vp9), &r) != 0 || r.crf != ts_request_crf_default("libvpx-vp9") ||
+        strcmp(r.preset, TS_REQUEST_PRESET_DEFAULT) || r.bitrate != 0) {
+        fprintf(stderr, "ts_jobreq: vp9 body: crf %d preset '%s' (%s)\n", r.crf, r.preset, ts_error());
         failures++;
+    }
+    static const char *const m4 = "{\"type\":\"transcode\",\"input\":"
+                                  "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
+                                  "\"vcodec\":\"mpeg4\",\"bitrate\":500000,\"size\":\"640x360\"}";
+    if (ts_jobreq_parse(m4, strlen(m4), &r) != 0 || r.crf != -1 || r.bitrate != 500000 || r.preset[0] ||
+        r.out_width != 640 || r.out_height != 360) {
+        fprintf(stderr, "ts_jobreq: mpeg4 body: crf %d preset '%s' (%s)\n", r.crf, r.preset, ts_error());
+        failures++;
+    }
     if (!ts_jobreq_looks_like_blend((const unsigned char *)"BLENDER-v304", 12) ||
         ts_jobreq_looks_like_blend((const unsigned char *)"PK\x03\x04", 4) || ts_jobreq_looks_like_blend(NULL, 0))
         failures++;

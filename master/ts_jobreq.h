@@ -6,14 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TS_JOBREQ_MAX_FRAME 1048574   /* Blender's MAXFRAME */
 #define TS_JOBREQ_DEFAULT_REQUESTER "default"  /* the account a job is paid from when the request names none */
 #define TS_JOBREQ_DEFAULT_BUDGET "10"          /* tokens, when the request gives no budget */
 
-/* Fills req from a JSON body; -1 with a message naming the field and what is wrong. */
+/* Fills req from a JSON body; -1 with a message naming the field and what is wrong. The bounds, defaults and
+   names a request is checked against are lib/ts_request's, the same the CLI and the slave check with. */
 int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req);
-/* "A-B" or "N" (inclusive, A <= B); -1 with a message. */
-int ts_jobreq_parse_frames(const char *text, int *start, int *end);
 /* Checks that the first bytes of a scene look like a .blend (plain, gzip or zstd compressed). */
 bool ts_jobreq_looks_like_blend(const unsigned char *head, size_t len);
 

@@ -182,6 +182,24 @@ void sdb_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+/* kind_rank(kind) and kind_checked(kind) in SQL: the task kinds' table (lib/ts_kind.c) for queries. */
+static void sql_kind_fact(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const ts_kind_t *k = ts_kind_get(sqlite3_value_int(argv[0]));
+    bool rank = sqlite3_user_data(ctx) != NULL;
+    sqlite3_result_int(ctx, !k ? 0 : rank ? k->rank : k->checked);
+}
+
+static int register_kind_functions(ts_store_t *self)
+{
+    static int rank_tag;
+    const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+    if (sqlite3_create_function(self->db, "kind_rank", 1, flags, &rank_tag, sql_kind_fact, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(self->db, "kind_checked", 1, flags, NULL, sql_kind_fact, NULL, NULL) != SQLITE_OK)
+        return sdb_error(self, "registering the task kinds");
+    return 0;
+}
+
 ts_store_t *ts_store_open(const char *path)
 {
     ts_store_t *self = calloc(1, sizeof *self);
@@ -195,7 +213,7 @@ ts_store_t *ts_store_open(const char *path)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
-    if (sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0) {
+    if (register_kind_functions(self) < 0 || sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0) {
         ts_error_prefix("%s", path);
         ts_store_destroy(&self);
         return NULL;
@@ -657,7 +675,7 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
         " AND (t.check_of=0 OR NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR x.check_of=t.check_of)"
         " AND x.node=?3 AND x.state IN ('assigned','verifying','checking','done')))"
         /* checks first within a job: the frame they hold back waits for them */
-        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, t.kind DESC, (t.check_of!=0) DESC, t.id LIMIT ?6");
+        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, kind_rank(t.kind) DESC, (t.check_of!=0) DESC, t.id LIMIT ?6");
     int n = 0, rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_int(st, 1, has_gpu);
@@ -749,11 +767,6 @@ int ts_store_node_assigned_count(ts_store_t *self, const char *node)
     return n;
 }
 
-static const char *kind_name(int kind)
-{
-    return kind == TS_KIND_PROBE ? "probe" : kind == TS_KIND_TILE ? "tile" : kind == TS_KIND_SEGMENT ? "segment" : "finish";
-}
-
 int sdb_task_fail(ts_store_t *self, const ts_task_t *t, const char *error, int max_failures)
 {
     int rc = sdb_run(self, "UPDATE tasks SET state='queued', node='', failures=failures+1, error=?, verify='' "
@@ -768,7 +781,7 @@ int sdb_task_fail(ts_store_t *self, const ts_task_t *t, const char *error, int m
     if (rc == 0 && t->failures + 1 >= max_failures) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s task %lld (frame %d, tile %d) failed %d times; last error: %s",
-                 kind_name(t->kind), (long long)t->id, t->frame, t->tile, t->failures + 1, error);
+                 ts_kind_name(t->kind), (long long)t->id, t->frame, t->tile, t->failures + 1, error);
         rc = sdb_run(self, "UPDATE tasks SET state='failed' WHERE id=?", "i", t->id);
         if (rc == 0)
             rc = sdb_job_end(self, t->job_id, "failed", msg);
@@ -813,7 +826,8 @@ int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node)
 int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete)
 {
     *frame_complete = false;
-    if (t->kind == TS_KIND_FINISH) {
+    const ts_kind_t *kind = ts_kind_get(t->kind);
+    if (kind && kind->ends == TS_KIND_ENDS_FRAME) {
         int rc = sdb_run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?",
                          "tiii", t->result, t->result_size, t->job_id, (int64_t)t->frame);
         if (rc == 0)
@@ -825,7 +839,7 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
             rc = sdb_pay_refund(self, t->job_id);
         return rc;
     }
-    if (t->kind != TS_KIND_TILE && t->kind != TS_KIND_SEGMENT)
+    if (!kind || kind->ends != TS_KIND_ENDS_PIECE)
         return 0;
     sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
                                       "check_of=0 AND state!='done'");

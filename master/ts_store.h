@@ -3,6 +3,7 @@
 #ifndef TS_STORE_H
 #define TS_STORE_H
 
+#include "lib/ts_kind.h"
 #include "lib/ts_hash.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -11,7 +12,6 @@
 
 typedef struct ts_store ts_store_t;
 
-enum { TS_KIND_PROBE = 1, TS_KIND_TILE = 2, TS_KIND_FINISH = 3, TS_KIND_SEGMENT = 4 };
 
 /* The frame number under which a render job that ends in an encode keeps its video (below any Blender frame). */
 #define TS_VIDEO_FRAME (-2147483647 - 1)

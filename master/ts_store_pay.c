@@ -108,9 +108,16 @@ int sdb_pay_plan(ts_store_t *self, int64_t job, int64_t units_total, int64_t pie
     return 1;
 }
 
+/* Pieces of work have prices; probes do not (lib/ts_kind.c: the kinds spot checks re-do are the priced ones). */
+static bool priced(const ts_task_t *t)
+{
+    const ts_kind_t *k = ts_kind_get(t->kind);
+    return k && k->checked;
+}
+
 int sdb_pay_lock(ts_store_t *self, const ts_task_t *t)
 {
-    if (!self->escrow || t->check_of != 0 || t->kind == TS_KIND_PROBE)
+    if (!self->escrow || t->check_of != 0 || !priced(t))
         return 0;
     int64_t price = price_of(self, t->id);
     if (price <= 0)
@@ -122,7 +129,7 @@ int sdb_pay_lock(ts_store_t *self, const ts_task_t *t)
 
 int sdb_pay_accept(ts_store_t *self, const ts_task_t *t)
 {
-    if (!self->escrow || t->check_of != 0 || t->kind == TS_KIND_PROBE || !t->node[0])
+    if (!self->escrow || t->check_of != 0 || !priced(t) || !t->node[0])
         return 0;
     int64_t price = price_of(self, t->id), paid = sdb_int(self, 0, "SELECT paid FROM tasks WHERE id=?", t->id);
     if (price <= 0)

@@ -188,7 +188,8 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
     if (cv < 0)
         return sdb_end(self, -1);
     rc = 0;
-    bool checkable = t.kind == TS_KIND_TILE || t.kind == TS_KIND_SEGMENT || t.kind == TS_KIND_FINISH;
+    const ts_kind_t *kind = ts_kind_get(t.kind);
+    bool checkable = kind && kind->checked;
     if (checkable && draw < ts_check_rate(cv, p->trust, p->floor)) {
         int other = eligible_node_exists(self, t.job_id, t.id, p->max_failures);
         if (other < 0)
@@ -311,7 +312,7 @@ static int punish(ts_store_t *self, const char *node, const ts_task_t *t, const 
                      "itd", t->job_id, node, sdb_now());
     /* everything of the node in this job that no check has vouched for is done again */
     sqlite3_stmt *st = rc < 0 ? NULL
-                              : sdb_prep(self, "SELECT id FROM tasks WHERE job_id=? AND node=? AND kind IN (?,?,?) AND"
+                              : sdb_prep(self, "SELECT id FROM tasks WHERE job_id=? AND node=? AND kind_checked(kind) AND"
                                                " ((check_of=0 AND state IN ('assigned','verifying','checking')) OR"
                                                "  (check_of=0 AND state='done' AND verify IN ('','unchecked')) OR"
                                                "  (check_of!=0 AND state IN ('assigned','verifying')))");
@@ -322,9 +323,6 @@ static int punish(ts_store_t *self, const char *node, const ts_task_t *t, const 
     if (st) {
         sqlite3_bind_int64(st, 1, t->job_id);
         sqlite3_bind_text(st, 2, node, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 3, TS_KIND_TILE);
-        sqlite3_bind_int(st, 4, TS_KIND_SEGMENT);
-        sqlite3_bind_int(st, 5, TS_KIND_FINISH);
         while (sqlite3_step(st) == SQLITE_ROW) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 32;

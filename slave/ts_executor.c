@@ -6,6 +6,7 @@
    samples, a worse encode) and returned exactly like honest ones, for the verifier's tests. */
 #include "lib/ts_error.h"
 #include "lib/ts_file.h"
+#include "lib/ts_kind.h"
 #include "lib/ts_log.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_cheat.h"
@@ -103,6 +104,108 @@ static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t)
         ts_swarm_forget_missing(self->swarm); /* stop seeding what is gone */
 }
 
+/* One task being run: what a runner reads and where it writes. */
+typedef struct {
+    ts_executor_t *self;
+    const ts_slave_task_t *t;
+    const char *scene;         /* the task's cached main input: the scene, or a segment's video */
+    const char *out;           /* the output file a runner writes */
+    bool cheat;                /* --cheat-share picked this task (testing only) */
+    Tessera__Result *r;
+    Tessera__SceneInfo *info;
+    char *errbuf;
+    size_t cap;
+} run_t;
+
+/* A runner: 0 when the output file is written, 1 when the result carries no file (a probe's facts),
+   -1 with errbuf filled. */
+typedef int (*runner_fn)(run_t *x);
+
+/* Sends one request to the persistent Blender worker: its reply when ok, else NULL with errbuf filled (and
+   r->input_error when the scene itself is at fault). */
+static json_t *blender_op(run_t *x, json_t *req, double timeout)
+{
+    json_object_set_new(req, "scene", json_string(x->scene));
+    json_object_set_new(req, "frame", json_integer(x->t->frame));
+    json_t *reply = ts_blender_call(x->self->blender, req, timeout, &x->self->stop);
+    json_decref(req);
+    if (!reply) {
+        snprintf(x->errbuf, x->cap, "%s", ts_error());
+        return NULL;
+    }
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const char *e = json_string_value(json_object_get(reply, "error"));
+        snprintf(x->errbuf, x->cap, "%s", e ? e : "the Blender worker failed without a reason");
+        x->r->input_error = json_is_true(json_object_get(reply, "input_error"));
+        json_decref(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+static char *reply_text(const json_t *reply, const char *key)
+{
+    const char *s = json_string_value(json_object_get(reply, key));
+    return strdup(s ? s : "");
+}
+
+static int32_t reply_int(const json_t *reply, const char *key)
+{
+    return (int32_t)json_integer_value(json_object_get(reply, key));
+}
+
+/* Loads the scene and reports its facts (docs/blender-notes.md, "probe"). */
+static int run_probe(run_t *x)
+{
+    double timeout = (double)x->self->opts->task_timeout_s;
+    json_t *reply = blender_op(x, json_pack("{s:s}", "op", "probe"), PROBE_TIMEOUT_S < timeout ? PROBE_TIMEOUT_S : timeout);
+    if (!reply)
+        return -1;
+    Tessera__SceneInfo *info = x->info;
+    info->width = reply_int(reply, "width");
+    info->height = reply_int(reply, "height");
+    info->frame_start = reply_int(reply, "frame_start");
+    info->frame_end = reply_int(reply, "frame_end");
+    info->file_format = reply_text(reply, "file_format");
+    info->ext = reply_text(reply, "ext");
+    info->engine = reply_text(reply, "engine");
+    info->denoise = json_is_true(json_object_get(reply, "denoise"));
+    info->adaptive = json_is_true(json_object_get(reply, "adaptive"));
+    info->uses_compositor = json_is_true(json_object_get(reply, "uses_compositor"));
+    info->tile_margin = reply_int(reply, "tile_margin");
+    info->samples = reply_int(reply, "samples");
+    info->fps_num = reply_int(reply, "fps_num");
+    info->fps_den = reply_int(reply, "fps_den");
+    x->r->scene = info;
+    json_decref(reply);
+    return 1;
+}
+
+/* Renders the task's rectangle to a float EXR (fewer samples when cheating). */
+static int run_tile(run_t *x)
+{
+    const ts_slave_task_t *t = x->t;
+    json_t *req = json_pack("{s:s,s:[iiii],s:s,s:s,s:b}", "op", "tile", "border", t->x0, t->y0, t->x1, t->y1, "out",
+                            x->out, "device", t->device, "no_denoise", t->no_denoise);
+    if (x->cheat)
+        json_object_set_new(req, "samples", json_integer(x->self->opts->cheat_samples));
+    json_t *reply = blender_op(x, req, (double)x->self->opts->task_timeout_s);
+    json_decref(reply);
+    return reply ? 0 : -1;
+}
+
+/* Writes the stitched float frame (the task's second input) through Blender's output path. */
+static int run_finish(run_t *x)
+{
+    char input[PATH_MAX];
+    ts_blobs_path(x->self->cache, x->t->input, input, sizeof input);
+    json_t *req = json_pack("{s:s,s:s,s:o,s:s}", "op", "finish", "input", input, "format",
+                            x->t->format[0] ? json_string(x->t->format) : json_null(), "out", x->out);
+    json_t *reply = blender_op(x, req, (double)x->self->opts->task_timeout_s);
+    json_decref(reply);
+    return reply ? 0 : -1;
+}
+
 /* A dishonest segment (--cheat-share): --cheat-crf (in the encoder's range) replaces the job's crf or bitrate and
    x264/x265 get --cheat-preset; an encoder without crf gets a fraction of the job's bitrate instead. */
 static void cheapen(const ts_slave_options_t *o, ts_encode_settings_t *s)
@@ -119,15 +222,16 @@ static void cheapen(const ts_slave_options_t *o, ts_encode_settings_t *s)
         s->preset = o->cheat_preset;
 }
 
-/* Encodes a video segment with the job's pinned settings (cheaper ones when cheat); no Blender involved. */
-static int run_segment(ts_executor_t *self, const ts_slave_task_t *t, const char *out, bool cheat)
+/* Encodes a video segment with the job's pinned settings (cheaper ones when cheating); no Blender involved. */
+static int run_segment(run_t *x)
 {
-    char in[PATH_MAX];
-    ts_blobs_path(self->cache, t->scene, in, sizeof in);
+    const ts_slave_task_t *t = x->t;
     json_error_t jerr;
     json_t *p = json_loads(t->params, 0, &jerr);
-    if (!p)
-        return ts_error_set("encoder settings are not JSON: %s", jerr.text);
+    if (!p) {
+        snprintf(x->errbuf, x->cap, "encoder settings are not JSON: %s", jerr.text);
+        return -1;
+    }
     json_t *crf = json_object_get(p, "crf");
     ts_encode_settings_t s = {
         .vcodec = json_string_value(json_object_get(p, "vcodec")),
@@ -144,123 +248,77 @@ static int run_segment(ts_executor_t *self, const ts_slave_task_t *t, const char
     };
     if (s.preset && !s.preset[0])
         s.preset = NULL;
-    if (cheat && s.vcodec)
-        cheapen(self->opts, &s);
+    if (x->cheat && s.vcodec)
+        cheapen(x->self->opts, &s);
     int64_t frames = 0;
     int rc = s.vcodec ? ts_segenc_check(&s) : ts_error_set("encoder settings name no codec");
     if (rc == 0)
-        rc = ts_segenc_encode(in, t->start_pts, t->end_pts, &s, out, &frames, &self->stop);
+        rc = ts_segenc_encode(x->scene, t->start_pts, t->end_pts, &s, x->out, &frames, &x->self->stop);
     if (rc == 0)
         ts_info("task %llu: %lld frames encoded with %s", (unsigned long long)t->id, (long long)frames, s.vcodec);
+    else
+        snprintf(x->errbuf, x->cap, "%s", ts_error());
     json_decref(p);
     return rc;
 }
+
+/* The slave's runners, one per task kind it runs (lib/ts_kind.c has the kinds); a kind not here is refused. */
+static const struct {
+    int kind;
+    runner_fn run;
+    const char *ext;       /* the output file's extension */
+    bool second_input;     /* the task's input blob is fetched too (a finish's stitched frame) */
+    bool cheats;           /* --cheat-share may fake it (testing) */
+} RUNNERS[] = {
+    {TS_KIND_PROBE, run_probe, "out", false, false},
+    {TS_KIND_TILE, run_tile, "exr", false, true},
+    {TS_KIND_FINISH, run_finish, "out", true, false},
+    {TS_KIND_SEGMENT, run_segment, "nut", false, true},
+};
 
 /* Runs one task; fills r (ok/error/scene facts) and *output (malloc'd) on success. */
 static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Result *r,
                      Tessera__SceneInfo *info, uint8_t **output, size_t *output_len, char *errbuf, size_t cap)
 {
-    char scene[PATH_MAX], input[PATH_MAX], out[PATH_MAX];
     r->ok = false;
-    bool cheat = false;
-    if (t->kind == TESSERA__TASK_KIND__TASK_TILE || t->kind == TESSERA__TASK_KIND__TASK_SEGMENT) {
+    size_t i = 0;
+    while (i < sizeof RUNNERS / sizeof RUNNERS[0] && RUNNERS[i].kind != t->kind)
+        i++;
+    if (i == sizeof RUNNERS / sizeof RUNNERS[0]) {
+        snprintf(errbuf, cap, "unknown task kind %d: this slave does not run it", t->kind);
+        return;
+    }
+    char scene[PATH_MAX], out[PATH_MAX];
+    run_t x = {.self = self, .t = t, .scene = scene, .out = out, .r = r, .info = info, .errbuf = errbuf, .cap = cap};
+    if (RUNNERS[i].cheats) {
         uint64_t n = ++self->cheat_count;
-        cheat = ts_cheat_due(n, self->opts->cheat_share);
-        if (cheat)
-            ts_warn("cheating on task %llu (tile/segment task %llu of this node)", (unsigned long long)t->id,
-                    (unsigned long long)n);
+        x.cheat = ts_cheat_due(n, self->opts->cheat_share);
+        if (x.cheat)
+            ts_warn("cheating on task %llu (%s task %llu of this node)", (unsigned long long)t->id,
+                    ts_kind_name(t->kind), (unsigned long long)n);
     }
     if (ensure_blob(self, t, t->scene) < 0) {
-        snprintf(errbuf, cap, "fetching the scene: %s", ts_error());
+        snprintf(errbuf, cap, "fetching the %s: %s", t->kind == TS_KIND_SEGMENT ? "segment" : "scene", ts_error());
         return;
     }
     ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
-    if (t->kind == TESSERA__TASK_KIND__TASK_FINISH && ensure_blob(self, t, t->input) < 0) {
-        snprintf(errbuf, cap, "fetching the stitched frame: %s", ts_error());
+    if (RUNNERS[i].second_input && ensure_blob(self, t, t->input) < 0) {
+        snprintf(errbuf, cap, "fetching the %s task's input: %s", ts_kind_name(t->kind), ts_error());
         return;
     }
     bound_cache(self, t);
-    if (t->kind == TESSERA__TASK_KIND__TASK_SEGMENT) {
-        snprintf(out, sizeof out, "%s/out/task-%llu.nut", self->opts->work, (unsigned long long)t->id);
-        if (run_segment(self, t, out, cheat) < 0)
-            snprintf(errbuf, cap, "%s", ts_error());
-        else if (ts_file_read(out, 0, 1, output, output_len) == 0)
-            r->ok = true;
-        else
-            snprintf(errbuf, cap, "reading the output: %s", ts_error());
-        unlink(out);
-        return;
-    }
-    json_t *req = json_object();
-    json_object_set_new(req, "scene", json_string(scene));
-    json_object_set_new(req, "frame", json_integer(t->frame));
-    double timeout = (double)self->opts->task_timeout_s;
-    snprintf(out, sizeof out, "%s/out/task-%llu.%s", self->opts->work, (unsigned long long)t->id,
-             t->kind == TESSERA__TASK_KIND__TASK_TILE ? "exr" : "out");
-    if (t->kind == TESSERA__TASK_KIND__TASK_PROBE) {
-        json_object_set_new(req, "op", json_string("probe"));
-        timeout = PROBE_TIMEOUT_S < timeout ? PROBE_TIMEOUT_S : timeout;
-    } else if (t->kind == TESSERA__TASK_KIND__TASK_TILE) {
-        json_object_set_new(req, "op", json_string("tile"));
-        json_object_set_new(req, "border", json_pack("[iiii]", t->x0, t->y0, t->x1, t->y1));
-        json_object_set_new(req, "out", json_string(out));
-        json_object_set_new(req, "device", json_string(t->device));
-        json_object_set_new(req, "no_denoise", json_boolean(t->no_denoise));
-        if (cheat)
-            json_object_set_new(req, "samples", json_integer(self->opts->cheat_samples));
-    } else if (t->kind == TESSERA__TASK_KIND__TASK_FINISH) {
-        ts_blobs_path(self->cache, t->input, input, sizeof input);
-        json_object_set_new(req, "op", json_string("finish"));
-        json_object_set_new(req, "input", json_string(input));
-        json_object_set_new(req, "format", t->format[0] ? json_string(t->format) : json_null());
-        json_object_set_new(req, "out", json_string(out));
-    } else {
-        snprintf(errbuf, cap, "unknown task kind %d", t->kind);
-        json_decref(req);
-        return;
-    }
-    json_t *reply = ts_blender_call(self->blender, req, timeout, &self->stop);
-    json_decref(req);
-    if (!reply) {
-        snprintf(errbuf, cap, "%s", ts_error());
-        unlink(out);
-        return;
-    }
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        const char *e = json_string_value(json_object_get(reply, "error"));
-        snprintf(errbuf, cap, "%s", e ? e : "the Blender worker failed without a reason");
-        r->input_error = json_is_true(json_object_get(reply, "input_error"));
-        json_decref(reply);
-        unlink(out);
-        return;
-    }
-    if (t->kind == TESSERA__TASK_KIND__TASK_PROBE) {
-        info->width = (int32_t)json_integer_value(json_object_get(reply, "width"));
-        info->height = (int32_t)json_integer_value(json_object_get(reply, "height"));
-        info->frame_start = (int32_t)json_integer_value(json_object_get(reply, "frame_start"));
-        info->frame_end = (int32_t)json_integer_value(json_object_get(reply, "frame_end"));
-        const char *s;
-        info->file_format = strdup((s = json_string_value(json_object_get(reply, "file_format"))) ? s : "");
-        info->ext = strdup((s = json_string_value(json_object_get(reply, "ext"))) ? s : "");
-        info->engine = strdup((s = json_string_value(json_object_get(reply, "engine"))) ? s : "");
-        info->denoise = json_is_true(json_object_get(reply, "denoise"));
-        info->adaptive = json_is_true(json_object_get(reply, "adaptive"));
-        info->uses_compositor = json_is_true(json_object_get(reply, "uses_compositor"));
-        info->tile_margin = (int32_t)json_integer_value(json_object_get(reply, "tile_margin"));
-        info->samples = (int32_t)json_integer_value(json_object_get(reply, "samples"));
-        info->fps_num = (int32_t)json_integer_value(json_object_get(reply, "fps_num"));
-        info->fps_den = (int32_t)json_integer_value(json_object_get(reply, "fps_den"));
-        r->scene = info;
+    snprintf(out, sizeof out, "%s/out/task-%llu.%s", self->opts->work, (unsigned long long)t->id, RUNNERS[i].ext);
+    int rc = RUNNERS[i].run(&x);
+    if (rc == 1) {
         *output = NULL;
         *output_len = 0;
         r->ok = true;
-    } else if (ts_file_read(out, 0, 1, output, output_len) == 0) {
+    } else if (rc == 0 && ts_file_read(out, 0, 1, output, output_len) == 0) {
         r->ok = true;
-    } else {
+    } else if (rc == 0) {
         snprintf(errbuf, cap, "reading the output: %s", ts_error());
     }
     unlink(out);
-    json_decref(reply);
 }
 
 static void send_result(ts_executor_t *self, const ts_slave_task_t *t)

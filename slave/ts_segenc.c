@@ -13,17 +13,15 @@
 #include "slave/ts_segenc.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
+#include "lib/ts_request.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
-#include <libavutil/imgutils.h>
-#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <limits.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_DIMENSION 16384        /* largest output width/height accepted */
-#define MAX_THREADS 64             /* largest pinned encoder thread count */
-#define MAX_BITRATE 4000000000LL   /* bits/s; well above any H.264/HEVC/VP9 level limit */
-#define DEFAULT_THREADS 1
+#define DEFAULT_THREADS TS_REQUEST_THREADS_DEFAULT
 #define DECODER_THREADS 1
 #define FALLBACK_FPS 25          /* ffmpeg's default when a stream has no frame rate */
 #define SWS_FLAGS (SWS_BICUBIC | SWS_ACCURATE_RND | SWS_BITEXACT)
@@ -47,31 +42,6 @@
 #define TMP_SUFFIX ".tmp-%d-%u" /* pid, sequence */
 #define TMP_TRIES 100
 #define TMP_MODE 0666 /* less the umask, as for any created file */
-
-/* Encoders with a fixed crf range (their AVOption says -1..FLT_MAX) and a default quality when neither
-   crf nor bitrate is given. */
-static const struct {
-    const char *name;
-    int crf_min, crf_max;
-    bool has_default;
-} s_known[] = {
-    {"libx264", 0, 51, true},
-    {"libx264rgb", 0, 51, true},
-    {"libx265", 0, 51, true},
-    {"libvpx-vp9", 0, 63, true},
-};
-
-static const char *const s_x26x_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                             "medium",    "slow",      "slower",   "veryslow", "placebo"};
-
-/* x264 preset names to libvpx-vp9 -cpu-used under -deadline good (0 slowest .. 5 fastest). */
-static const struct {
-    const char *preset;
-    int cpu_used;
-} s_vp9_presets[] = {
-    {"placebo", 0}, {"veryslow", 0}, {"slower", 1}, {"slow", 1},      {"medium", 2},
-    {"fast", 3},    {"faster", 4},   {"veryfast", 5}, {"superfast", 5}, {"ultrafast", 5},
-};
 
 /* NUT stores pts only and cannot hold a negative timestamp, so libavformat would shift the whole file when
    the first dts is negative (an encoder's B-frame delay before a first pts of 0). Instead the dts given to
@@ -94,146 +64,30 @@ static const char *averr(int err, char *buf, size_t cap)
 }
 #define AVERR(e) averr((e), (char[AV_ERROR_MAX_STRING_SIZE]){0}, AV_ERROR_MAX_STRING_SIZE)
 
-static bool is_x26x(const char *name)
-{
-    return strcmp(name, "libx264") == 0 || strcmp(name, "libx264rgb") == 0 || strcmp(name, "libx265") == 0;
-}
-
 static bool is_vp9(const char *name)
 {
     return strcmp(name, "libvpx-vp9") == 0;
 }
 
-static int known_index(const char *name)
-{
-    for (size_t i = 0; i < sizeof s_known / sizeof s_known[0]; i++)
-        if (strcmp(s_known[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
-static int vp9_cpu_used(const char *preset)
-{
-    for (size_t i = 0; i < sizeof s_vp9_presets / sizeof s_vp9_presets[0]; i++)
-        if (strcmp(s_vp9_presets[i].preset, preset) == 0)
-            return s_vp9_presets[i].cpu_used;
-    return -1;
-}
-
-static int check_preset(const AVCodec *codec, const char *preset)
-{
-    if (is_x26x(codec->name)) {
-        if (ts_segenc_preset_known(preset))
-            return 0;
-        return ts_error_set("preset: '%s' is not a %s preset (ultrafast .. placebo)", preset, codec->name);
-    }
-    if (is_vp9(codec->name))
-        return vp9_cpu_used(preset) >= 0
-                   ? 0
-                   : ts_error_set("preset: '%s' is not a preset name (ultrafast .. placebo) for libvpx-vp9", preset);
-    /* Any other encoder: its own "preset" option, when it has one, validates the value. */
-    AVCodecContext *c = avcodec_alloc_context3(codec);
-    if (!c)
-        return ts_error_set("preset: out of memory");
-    int rc = 0;
-    if (!c->priv_data || !av_opt_find(c->priv_data, "preset", NULL, 0, 0))
-        rc = ts_error_set("preset: encoder '%s' has no presets", codec->name);
-    else if (av_opt_set(c->priv_data, "preset", preset, 0) < 0)
-        rc = ts_error_set("preset: '%s' is not a %s preset", preset, codec->name);
-    avcodec_free_context(&c);
-    return rc;
-}
-
-/* The crf range of an encoder: its entry in s_known, else its own "crf" AVOption; -1 when it has none. */
-static int crf_range(const AVCodec *codec, double *lo, double *hi)
-{
-    int k = known_index(codec->name);
-    if (k >= 0) {
-        *lo = s_known[k].crf_min;
-        *hi = s_known[k].crf_max;
-        return 0;
-    }
-    const AVOption *o = codec->priv_class ? av_opt_find2((void *)&codec->priv_class, "crf", NULL, 0,
-                                                          AV_OPT_SEARCH_FAKE_OBJ, NULL)
-                                          : NULL;
-    if (!o)
-        return ts_error_set("crf: encoder '%s' has no crf; give a bitrate", codec->name);
-    *lo = o->min < 0 ? 0 : o->min;
-    *hi = o->max;
-    return 0;
-}
-
-static int check_crf(const AVCodec *codec, int crf)
-{
-    double lo, hi;
-    if (crf_range(codec, &lo, &hi) < 0)
-        return -1;
-    if (crf < lo || crf > hi)
-        return ts_error_set("crf: %d is out of %s's range %g..%g", crf, codec->name, lo, hi);
-    return 0;
-}
-
-int ts_segenc_crf_clamp(const char *vcodec, int crf)
-{
-    const AVCodec *codec = vcodec ? avcodec_find_encoder_by_name(vcodec) : NULL;
-    double lo, hi;
-    if (!codec)
-        return ts_error_set("vcodec: unknown video codec '%s'", vcodec ? vcodec : "");
-    if (crf_range(codec, &lo, &hi) < 0)
-        return -1;
-    return crf < lo ? (int)ceil(lo) : crf > hi ? (int)floor(hi) : crf;
-}
-
-bool ts_segenc_preset_known(const char *preset)
-{
-    for (size_t i = 0; preset && i < sizeof s_x26x_presets / sizeof s_x26x_presets[0]; i++)
-        if (strcmp(s_x26x_presets[i], preset) == 0)
-            return true;
-    return false;
-}
-
-bool ts_segenc_is_x26x(const char *vcodec)
-{
-    return vcodec && is_x26x(vcodec);
-}
-
+/* The request's rules (lib/ts_request), named as the settings' fields; then what only the encode needs. */
 int ts_segenc_check(const ts_encode_settings_t *s)
 {
-    if (!s->vcodec || !s->vcodec[0])
-        return ts_error_set("vcodec: no encoder named");
-    const AVCodec *codec = avcodec_find_encoder_by_name(s->vcodec);
-    if (!codec)
-        return ts_error_set("vcodec: unknown video codec '%s'", s->vcodec);
-    if (codec->type != AVMEDIA_TYPE_VIDEO)
-        return ts_error_set("vcodec: '%s' is not a video encoder", s->vcodec);
+    if (ts_request_vcodec_check(s->vcodec) < 0)
+        return ts_error_prefix("vcodec");
     if (s->crf < -1)
         return ts_error_set("crf: %d is negative", s->crf);
-    if (s->bitrate < 0 || s->bitrate > MAX_BITRATE)
-        return ts_error_set("bitrate: %lld is out of range 1..%lld bits/s", (long long)s->bitrate, MAX_BITRATE);
-    if (s->crf >= 0 && s->bitrate > 0)
-        return ts_error_set("crf and bitrate: give one, not both");
-    int k = known_index(codec->name);
-    if (s->crf < 0 && s->bitrate == 0 && !(k >= 0 && s_known[k].has_default))
-        return ts_error_set("crf and bitrate: neither is set and '%s' has no default quality", s->vcodec);
-    if (s->crf >= 0 && check_crf(codec, s->crf) < 0)
-        return -1;
-    if (s->preset && check_preset(codec, s->preset) < 0)
-        return -1;
-    if ((s->width == 0) != (s->height == 0))
-        return ts_error_set("%s: is 0 while %s is not (0,0 keeps the source's size)", s->width ? "height" : "width",
-                            s->width ? "width" : "height");
-    const char *dim[2] = {"width", "height"};
-    int val[2] = {s->width, s->height};
-    for (int i = 0; i < 2; i++) {
-        if (val[i] < 0 || val[i] > MAX_DIMENSION)
-            return ts_error_set("%s: %d is out of range 2..%d", dim[i], val[i], MAX_DIMENSION);
-        if (val[i] % 2)
-            return ts_error_set("%s: %d is odd; 4:2:0 needs even sizes", dim[i], val[i]);
-    }
-    if (s->width && av_image_check_size((unsigned)s->width, (unsigned)s->height, 0, NULL) < 0)
-        return ts_error_set("width, height: %dx%d is too large", s->width, s->height);
-    if (s->threads < 0 || s->threads > MAX_THREADS)
-        return ts_error_set("threads: %d is out of range 1..%d", s->threads, MAX_THREADS);
+    if (s->bitrate != 0 && ts_request_bitrate_check(s->bitrate) < 0) /* 0: not set */
+        return ts_error_prefix("bitrate");
+    if (ts_request_rate_check(s->vcodec, s->crf >= 0, s->bitrate > 0) < 0)
+        return ts_error_prefix("crf and bitrate");
+    if (s->crf >= 0 && ts_request_crf_check(s->vcodec, s->crf) < 0)
+        return ts_error_prefix("crf");
+    if (s->preset && ts_request_preset_check(s->vcodec, s->preset) < 0)
+        return ts_error_prefix("preset");
+    if (ts_request_size_check(s->width, s->height) < 0)
+        return -1; /* the message names width or height */
+    if (s->threads != 0 && ts_request_threads_check(s->threads) < 0) /* 0: DEFAULT_THREADS */
+        return ts_error_prefix("threads");
     if (s->fps_num < 0 || s->fps_den < 0 || (s->fps_num == 0) != (s->fps_den == 0))
         return ts_error_set("fps: %d/%d is not a frame rate", s->fps_num, s->fps_den);
     return 0;
@@ -355,7 +209,7 @@ static int set_options(segenc_t *e, AVDictionary **opts)
         rc |= av_dict_set(opts, "deadline", VP9_DEADLINE, 0);
         rc |= av_dict_set(opts, "row-mt", VP9_ROW_MT, 0);
         if (s->preset)
-            rc |= av_dict_set_int(opts, "cpu-used", vp9_cpu_used(s->preset), 0);
+            rc |= av_dict_set_int(opts, "cpu-used", ts_request_vp9_cpu_used(s->preset), 0);
     } else if (s->preset) {
         rc |= av_dict_set(opts, "preset", s->preset, 0);
     }

@@ -2,6 +2,7 @@
 #ifndef TS_SEGENC_H
 #define TS_SEGENC_H
 
+#include "lib/ts_request.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -10,9 +11,9 @@ typedef struct {
     const char *vcodec; /* encoder name: "libx264", "libx265", "libvpx-vp9" (or any libavcodec video encoder) */
     int crf;            /* -1: not set */
     int64_t bitrate;    /* bits/s, 0: not set (crf and bitrate are exclusive; one must be set, except for encoders
-                           with a default quality: libx264 crf 23, libx265 crf 28, libvpx-vp9 crf 32) */
+                           with a default quality: ts_request_crf_default) */
     const char *preset; /* x264/x265 preset name, or NULL; libvpx-vp9 maps it to -deadline good -cpu-used N
-                           (placebo/veryslow 0, slower/slow 1, medium 2, fast 3, faster 4, veryfast and quicker 5) */
+                           (ts_request_vp9_cpu_used); any other encoder's own "preset" option */
     int width, height;  /* output size, 0,0 = keep the source's; libswscale bicubic, bit-exact flags */
     int threads;        /* encoder threads, pinned (0: 1); x264 also gets cpu-independent=1 */
     int fps_num, fps_den; /* the source's frame rate as av_guess_frame_rate() gives it on the WHOLE source; 0,0:
@@ -22,18 +23,25 @@ typedef struct {
                              input file's own (segment files in NUT have a finer time base than their source) */
 } ts_encode_settings_t;
 
-/* Checks the settings before any work: unknown encoder, a non-video encoder, crf out of the encoder's range,
-   both/neither crf and bitrate, bad preset name, odd/zero/too-large size for 4:2:0, threads out of range.
-   Returns 0, or -1 with a message naming the option. */
+/* Checks the settings before any work, by the request's rules (lib/ts_request: the ones the CLI and the
+   master's API check with): unknown encoder, a non-video encoder, crf out of the encoder's range,
+   both/neither crf and bitrate, bad preset name, odd/zero/too-large size for 4:2:0, threads out of range;
+   then a frame rate that is not one. Returns 0, or -1 with a message naming the option. */
 int ts_segenc_check(const ts_encode_settings_t *s);
 
-/* The crf nearest to crf that the encoder accepts (its range as ts_segenc_check knows it); -1 with a message when
-   the encoder is unknown or has no crf. */
-int ts_segenc_crf_clamp(const char *vcodec, int crf);
-/* Is preset an x264/x265 preset name (ultrafast .. placebo)? */
-bool ts_segenc_preset_known(const char *preset);
-/* Is vcodec libx264, libx264rgb or libx265 (the encoders that take those presets)? */
-bool ts_segenc_is_x26x(const char *vcodec);
+/* The slave's names for the request's rules (lib/ts_request.h). */
+static inline int ts_segenc_crf_clamp(const char *vcodec, int crf)
+{
+    return ts_request_crf_clamp(vcodec, crf);
+}
+static inline bool ts_segenc_preset_known(const char *preset)
+{
+    return ts_request_preset_known(preset);
+}
+static inline bool ts_segenc_is_x26x(const char *vcodec)
+{
+    return ts_request_is_x26x(vcodec);
+}
 
 /* Decodes the video stream of in_path (all packets; frames with pts outside [start_pts, end_pts), source video
    time_base, INT64_MIN/INT64_MAX for open ends, are dropped after decoding), scales if asked, and encodes

@@ -1,5 +1,6 @@
-/* fuzz_jobreq: libFuzzer target for the job submission body (JSON from the HTTP API). */
+/* fuzz_jobreq: libFuzzer target for the job submission body (JSON from the HTTP API) and the request's text fields. */
 #include "master/ts_jobreq.h"
+#include "lib/ts_request.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -8,11 +9,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ts_job_request_t req;
     ts_jobreq_parse((const char *)data, size, &req);
     int a, b;
+    long long w, h;
     char text[64];
     size_t n = size < sizeof text - 1 ? size : sizeof text - 1;
     for (size_t i = 0; i < n; i++)
         text[i] = (char)data[i];
     text[n] = '\0';
-    ts_jobreq_parse_frames(text, &a, &b);
+    ts_request_frames_parse(text, &a, &b);
+    ts_request_grid_parse(text, &a, &b);
+    if (ts_request_size_parse(text, &w, &h) == 0)
+        ts_request_size_check(w, h);
     return 0;
 }

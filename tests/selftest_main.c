@@ -12,6 +12,8 @@
 #include "lib/ts_blobs.h"
 #include "lib/ts_hash.h"
 #include "lib/ts_identity.h"
+#include "lib/ts_kind.h"
+#include "lib/ts_request.h"
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_store.h"
@@ -27,6 +29,7 @@
 #include "torrent/torrent.h"
 #include "verifier/ts_agree.h"
 #include "verifier/ts_pixdiff.h"
+#include "tests/ts_test.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -39,11 +42,12 @@ static const struct {
 } s_tests[] = {
     {"hash", ts_hash_test},         {"identity", ts_identity_test}, {"wire", ts_wire_test},
     {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"store", ts_store_test},
+    {"request", ts_request_test},
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"segcheck", ts_segcheck_test},
-    {"cheat", ts_cheat_test},       {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},
+    {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},
     {"rpc", ts_rpc_test},           {"eth_anvil", ts_eth_anvil_test}, {"ledger", ts_ledger_test}, {"payout", ts_payout_test},
@@ -52,7 +56,7 @@ static const struct {
 int main(int argc, char **argv)
 {
     bool verbose = false;
-    int passed = 0, failed = 0, first = 1;
+    int passed = 0, failed = 0, skipped = 0, first = 1;
     if (argc > 1 && strcmp(argv[1], "-v") == 0) {
         verbose = true;
         first = 2;
@@ -64,12 +68,14 @@ int main(int argc, char **argv)
         if (!chosen)
             continue;
         int rc = s_tests[i].fn(verbose);
-        printf("%s %s\n", rc == 0 ? "PASS" : "FAIL", s_tests[i].name);
+        printf("%s %s\n", rc == 0 ? "PASS" : rc == TS_TEST_SKIPPED ? "SKIP" : "FAIL", s_tests[i].name);
         if (rc == 0)
             passed++;
+        else if (rc == TS_TEST_SKIPPED)
+            skipped++;
         else
             failed++;
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

@@ -8,12 +8,12 @@ cd "$TOP"
 SECONDS_PER=${FUZZ_SECONDS:-20}
 OUT=build/fuzz
 mkdir -p "$OUT"
-if ! command -v clang >/dev/null; then echo "SKIP: clang not installed"; exit 0; fi
+if ! command -v clang >/dev/null; then echo "SKIP: clang not installed (make deps installs it)"; exit 77; fi
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -I. -Ibuild/gen"
 COMMON="lib/ts_wire.c lib/ts_error.c build/gen/lib/tessera.pb-c.c"
 LIBS="$(pkg-config --cflags --libs libprotobuf-c libzmq jansson libsodium libavcodec libavutil)"
 clang $FLAGS tests/fuzz_wire.c $COMMON $LIBS -o "$OUT/fuzz_wire" || exit 1
-clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c splitter/ts_tileplan.c escrow/ts_amount.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
+clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c lib/ts_request.c splitter/ts_tileplan.c escrow/ts_amount.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
 clang $FLAGS tests/fuzz_chain.c escrow/ts_abi.c escrow/ts_keccak.c escrow/ts_hexbytes.c escrow/ts_amount.c lib/ts_error.c \
   $(pkg-config --cflags --libs jansson) -o "$OUT/fuzz_chain" || exit 1
 SAN_CXX="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -std=c++17 -I."

@@ -128,6 +128,13 @@ expect_fail 2 "empty" "a zero-length file" -- "$BIN/tessera" submit transcode "$
 expect_fail 2 "text.mp4" "a non-media file" -- "$BIN/tessera" submit transcode "$T/text.mp4"
 expect_fail 2 "unknown video codec" "an unknown codec" -- "$BIN/tessera" submit transcode "$T/bframes.mp4" --vcodec libfoo
 expect_fail 2 "segment" "a segment length of 0" -- "$BIN/tessera" submit transcode "$T/bframes.mp4" --segment 0
+# A crf outside the encoder's own range is refused by the CLI before any upload: the master named here is not
+# there, so an upload would have ended in exit 4 (master unreachable).
+"$BIN/tessera" submit transcode "$T/bframes.mp4" --vcodec libx264 --crf 55 --master "http://127.0.0.1:1" >"$T/out.txt" 2>&1
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q -- "--crf" "$T/out.txt" && grep -q "0\.\.51" "$T/out.txt"; then
+  pass "libx264 --crf 55 refused before any upload (exit 2: $(head -c 160 "$T/out.txt" | tr '\n' ' '))"
+else fail "libx264 --crf 55: exit $rc, wanted 2 naming --crf and 0..51 before any upload; said: $(head -c 300 "$T/out.txt")"; fi
 curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null && pass "the master is still running" || fail "the master died"
 
 finish
