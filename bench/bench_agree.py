@@ -2,11 +2,12 @@
 """bench_agree: whether the verifier's image rules (verifier/ts_agree.h) tolerate honest renders and catch cheats.
 
 Seven small scenes from samples/make_scene.py (320x200 EXR float, frame 1; --width/--height change the size):
-the default scene (glossy and glass balls, emissive torus) at 32 and 128 samples, then 64 samples with
+the default scene (glossy and glass balls, emissive torus) at 32 and 128 samples, then 128 samples with
 --extras volume, hair, emitters (mesh light behind a glass slab, area light) and dof (depth of field and motion
-blur), and the default scene at 256 samples with --adaptive-min-samples 4 (adaptive sampling acting).
-(The extras scenes use 64 samples to keep a --runs 3 pass near 9 minutes of wall time on a 2-core machine; at 64
-samples Blender's automatic adaptive minimum, 64 at threshold 0.01, means adaptive sampling never acts in them.)
+blur), and the default scene at 256 samples with --adaptive-min-samples 4. Adaptive sampling is on in all (Blender's
+default threshold 0.01) and acts from 128 samples (automatic minimum 64, first check after sample 79); at 32 samples
+it never acts. A --runs 3 pass takes about 10 minutes of wall time on a 2-core machine (renders are small for that:
+320x200, at most 256 samples, frame 1 only).
 Per scene:
   1. honest disagreement: the scene rendered --runs times with plain `blender -b SCENE -f 1` (default threads) and
      once with `-t 1`; every pair of these renders is compared tile by tile (grids 4x4 and 8x8) by
@@ -48,10 +49,10 @@ NOISE_FLOOR_KEY = "1e-05"  # the over[] decade of TS_AGREE_NOISE_FLOOR as tesser
 SCENES = [
     ("glass32", "default scene (glass ball, emissive torus), 32 spp", ["--samples", "32"]),
     ("glass128", "default scene, 128 spp", ["--samples", "128"]),
-    ("volume", "fog cube around the glass ball, 64 spp", ["--samples", "64", "--extras", "volume"]),
-    ("hair", "3000 hair strands, 64 spp", ["--samples", "64", "--extras", "hair"]),
-    ("emitters", "mesh light, glass slab, area light, 64 spp", ["--samples", "64", "--extras", "emitters"]),
-    ("dof", "depth of field + motion blur, 64 spp", ["--samples", "64", "--extras", "dof"]),
+    ("volume", "fog cube around the glass ball, 128 spp", ["--samples", "128", "--extras", "volume"]),
+    ("hair", "3000 hair strands, 128 spp", ["--samples", "128", "--extras", "hair"]),
+    ("emitters", "mesh light, glass slab, area light, 128 spp", ["--samples", "128", "--extras", "emitters"]),
+    ("dof", "depth of field + motion blur, 128 spp", ["--samples", "128", "--extras", "dof"]),
     ("adaptive256", "default scene, 256 spp, adaptive min samples 4", ["--samples", "256",
                                                                        "--adaptive-min-samples", "4"]),
 ]
@@ -198,13 +199,15 @@ def measure_scene(name, desc, args, runs, width, height, work):
         cr = {"cpu": cpu, "ratio": cpu / honest_cpu,
               "ratio_render": max(cpu - load, 0.0) / max(honest_cpu - load, 1e-9)}
         for g in GRIDS:
-            t = {"tiles": 0, "identical": 0, "noise": 0, "exact": 0}
+            t = {"tiles": 0, "identical": 0, "noise": 0, "exact": 0, "passed_max_abs": 0.0}
             for _, honest in outs[:runs]:
                 for ex, no in compare_both(out, honest, g):
                     t["tiles"] += 1
                     t["identical"] += ex["differ"] == 0
                     t["noise"] += not no["agree"]
                     t["exact"] += not ex["agree"]
+                    if no["agree"] and ex["differ"]:
+                        t["passed_max_abs"] = max(t["passed_max_abs"], no["max_abs"])
             cr[g] = t
         r["cheats"][c] = cr
     return r
@@ -263,7 +266,7 @@ def summary(results):
     head = "%-6s %13s %13s" % ("cheat", "median saved", "render only")
     for g in GRIDS:
         head += " | %-5s %6s %6s %6s" % (g, "ident", "noise", "exact")
-    head += " | %-14s %8s" % ("noise/changed", "saves in")
+    head += " | %-14s %8s %9s" % ("noise/changed", "saves in", "passed by")
     lines.append(head)
     for c in CHEATS:
         row = "%-6s %12.1f%% %12.1f%%" % (c, 100 * (1 - statistics.median(r["cheats"][c]["ratio"] for r in results)),
@@ -278,12 +281,14 @@ def summary(results):
         row += " | %14s" % pct(t["noise"], t["tiles"] - t["identical"]).strip()
         saving = [r for r in results if r["cheats"][c]["ratio_render"] < 0.95]
         row += " %8s" % ("%d/%d" % (len(saving), len(results)))
+        row += " %9.3g" % max(r["cheats"][c][g]["passed_max_abs"] for r in results for g in GRIDS)
         lines.append(row)
     lines.append("(saved: 1 - CPU ratio to the median honest render, median over scenes; render only: without "
                  "Blender's start and scene load; ident/noise/exact: share of tiles identical to the honest render / "
                  "caught by the noise rule / by the exact rule, pooled over scenes and honest runs; noise/changed: "
                  "the noise rule's share of the tiles the cheat changed; saves in: scenes where the cheat saved more "
-                 "than 5% of the render-only CPU)")
+                 "than 5% of the render-only CPU; passed by: the largest max_abs of a changed tile the noise rule "
+                 "let pass)")
     return lines
 
 

@@ -12,7 +12,10 @@ Each run starts two farms of 3 slaves (2 honest, 1 that is honest until it is re
      and later, after another warm-up, 10% of them; the figure is how many tasks it completed before the verdict
      of its first failed check (counted from its own log up to the master's verdict line: tasks it finished while
      its check and tie-break were still running are included).
-Medians over the runs. Usage: bench/bench_verify.py [--runs 3]
+Medians over the runs. Usage: bench/bench_verify.py [--runs 3] [--agree]
+With --agree it also runs bench_agree.py's measurement (--runs 2: whether the image rules tolerate honest renders
+and which cheats they catch, about 8 minutes on 2 cores) and prints its summary after these figures; --runs 0
+--agree prints only that.
 """
 import argparse
 import datetime
@@ -27,6 +30,7 @@ import tempfile
 import time
 import urllib.request
 
+import bench_agree
 import farm
 
 SCENE_ARGS = ["--width", "160", "--height", "90", "--samples", "8", "--frames", "1-2"]
@@ -167,7 +171,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--port", type=int, default=27300)
+    ap.add_argument("--agree", action="store_true", help="also run bench_agree.py (--runs 2) and print its summary")
     a = ap.parse_args()
+    if a.runs > 0:
+        farms(a)
+    if a.agree:
+        agree()
+
+
+def agree():
+    print()
+    print("image rules (bench_agree.py --runs 2):", flush=True)
+    results, _, wall = bench_agree.measure(runs=2, log=lambda line: None)
+    for line in bench_agree.summary(results):
+        print(line)
+    print("(bench_agree: %.0f s)" % wall)
+
+
+def farms(a):
     top = tempfile.mkdtemp(prefix="bench_verify.")
     scene, video = os.path.join(top, "scene.blend"), os.path.join(top, "src.mp4")
     make_scene(scene)
