@@ -5,7 +5,7 @@
 #include "master/ts_check.h"
 #include "lib/ts_error.h"
 #include "splitter/ts_image.h"
-#include "splitter/ts_segcheck.h"
+#include "verifier/ts_segcheck.h"
 #include "verifier/ts_agree.h"
 #include <jansson.h>
 #include <libavcodec/avcodec.h>

@@ -3,6 +3,7 @@
    and everything it implies (frame complete, job done or failed) commit together and survive a crash.
    Task states: queued -> assigned -> done, or back to queued (node lost, failure below the limit),
    or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. */
+#include "verifier/ts_policy.h"
 #include "master/ts_store.h"
 #include "escrow/escrow.h"
 #include "lib/ts_clock.h"

@@ -172,10 +172,6 @@ typedef struct {
     int max_failures;      /* as for every task */
 } ts_check_policy_t;
 
-/* The spot-check rate of a node with cv consecutive valid results: 1 until trust of them, then
-   max(floor, 1/cv) (BOINC's adaptive replication); floor 0 means no checks at all. */
-double ts_check_rate(int consecutive_valid, double trust, double floor);
-
 /* A result is in (its signature checked, its output stored): the task waits for the verifier. Taken from the
    node the task is assigned to, or for re-queued ordinary work. 1 taken, 0 refused (ts_error() says why). */
 int ts_store_result_in(ts_store_t *self, int64_t id, const char *node, const char *hash, int64_t size,

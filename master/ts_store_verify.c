@@ -8,19 +8,10 @@
 #include "lib/ts_error.h"
 #include "master/ts_store_db.h"
 #include "verifier/ts_agree.h"
+#include "verifier/ts_policy.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-double ts_check_rate(int consecutive_valid, double trust, double floor)
-{
-    if (floor <= 0)
-        return 0;
-    if (consecutive_valid < trust || consecutive_valid <= 0)
-        return 1;
-    double r = 1.0 / consecutive_valid;
-    return r > floor ? r : floor;
-}
 
 int ts_store_result_in(ts_store_t *self, int64_t id, const char *node, const char *hash, int64_t size,
                        const char *dclass, double busy)

@@ -92,12 +92,6 @@ int ts_store_verify_test(bool verbose)
     ts_store_t *s = ts_store_open(path);
     CHECK(s);
 
-    /* The rate: 1 until `trust` consecutive valid results, then max(floor, 1/run); floor 0: no checks. */
-    CHECK(ts_check_rate(0, 10, 0.05) == 1 && ts_check_rate(9, 10, 0.05) == 1);
-    CHECK(fabs(ts_check_rate(10, 10, 0.05) - 0.1) < 1e-12 && fabs(ts_check_rate(16, 10, 0.05) - 0.0625) < 1e-12);
-    CHECK(ts_check_rate(20, 10, 0.05) == 0.05 && ts_check_rate(1000, 10, 0.05) == 0.05);
-    CHECK(ts_check_rate(0, 10, 0) == 0 && ts_check_rate(5, 10, 1) == 1 && ts_check_rate(500, 10, 1) == 1);
-
     static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
     for (int i = 0; i < 3; i++)
         CHECK(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);

@@ -1,6 +1,6 @@
 /* fuzz_segcheck: libFuzzer target for the encoded segments slaves return: the verifier's strict decode and
    frame/timestamp facts (ts_segcheck_output) over arbitrary bytes in a file. */
-#include "splitter/ts_segcheck.h"
+#include "verifier/ts_segcheck.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* ts_segcheck: decodes encoded segments and their cut inputs for the verifier: frames, pts, digest, PSNR. */
-#include "splitter/ts_segcheck.h"
+#include "verifier/ts_segcheck.h"
 #include "lib/ts_error.h"
 #include "lib/ts_file.h"
 #include "lib/ts_hash.h"
