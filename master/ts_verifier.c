@@ -51,8 +51,16 @@ static void verify_check(ts_master_t *m, const ts_check_policy_t *p, const ts_jo
         return;
     }
     char detail[512] = "", other[512] = "";
-    int a = ts_check_agree(ts_master_blobs(m), job, &o, c, detail, sizeof detail);
-    int b = d.id ? ts_check_agree(ts_master_blobs(m), job, &d, c, other, sizeof other) : 0;
+    ts_task_facts_t fo, fc, fd;
+    ts_blobs_t *blobs = ts_master_blobs(m);
+    int a = ts_task_facts(blobs, job, &o, &fo, detail, sizeof detail) < 0 ||
+                    ts_task_facts(blobs, job, c, &fc, detail, sizeof detail) < 0
+                ? -1
+                : ts_check_agree(&fo.facts, &fc.facts, job->noisy, detail, sizeof detail);
+    int b = !d.id ? 0
+            : ts_task_facts(blobs, job, &d, &fd, other, sizeof other) < 0
+                ? -1
+                : ts_check_agree(&fd.facts, &fc.facts, job->noisy, other, sizeof other);
     if (a < 0 || b < 0) {
         ts_err("check %lld of task %lld cannot be compared: %s", (long long)c->id, (long long)o.id,
                a < 0 ? detail : other);
@@ -79,7 +87,10 @@ static void verify_one(ts_master_t *m, const ts_check_policy_t *p, int64_t id)
     if (ts_store_task_get(store, id, &t) != 1 || ts_store_job_get(store, t.job_id, &job) != 1)
         return;
     char why[512];
-    int valid = ts_check_result(ts_master_blobs(m), &job, &t, why, sizeof why);
+    ts_task_facts_t f;
+    int valid = ts_task_facts(ts_master_blobs(m), &job, &t, &f, why, sizeof why) < 0
+                    ? -1
+                    : ts_check_result(&f.facts, why, sizeof why);
     if (valid <= 0) {
         ts_warn("result of task %lld from node %.12s refused: %s", (long long)t.id, t.node, why);
         if (ts_store_result_invalid(store, t.id, why, p) < 0)
