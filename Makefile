@@ -24,7 +24,7 @@ LIB_SRC := $(filter-out %_main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c $(d)
 LIB_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/tessera.pb-c.o $(BUILD)/obj/gen/ts_contracts_bin.o
 LIB_A   := $(BUILD)/libtessera.a
 
-MASTER_SRC := $(filter-out %_main.c,$(wildcard master/*.c))
+MASTER_SRC := $(filter-out %_main.c %_test.c,$(wildcard master/*.c))
 SLAVE_SRC  := $(filter-out %_main.c,$(wildcard slave/*.c))
 CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
 
@@ -83,7 +83,10 @@ $(BIN)/tessera-compare: $(call obj,verifier/compare_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BIN)/ts_selftest: $(call obj,$(MASTER_SRC) $(SLAVE_SRC) $(CLI_SRC) tests/selftest_main.c) $(LIB_A)
+# Test support linked into ts_selftest only (the daemons never link it).
+TEST_SRC := tests/ts_testmedia.c $(wildcard master/*_test.c)
+
+$(BIN)/ts_selftest: $(call obj,$(MASTER_SRC) $(SLAVE_SRC) $(CLI_SRC) $(TEST_SRC) tests/selftest_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

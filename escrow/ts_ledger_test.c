@@ -1,17 +1,18 @@
 /* ts_ledger_test: self-test of the local ledger backend and of token amounts as text. */
 #include "escrow/escrow.h"
 #include "lib/ts_error.h"
+#include "tests/ts_test.h"
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                                                           \
+/* Each step builds on the ones before it: the first failed check (counted; its message, then ts_error()) ends the
+   test. REQUIRE_ appends ts_error() to the message's arguments. */
+#define REQUIRE(cond, ...) REQUIRE_(cond, __VA_ARGS__, ts_error())
+#define REQUIRE_(cond, fmt, ...)                                                                                   \
     do {                                                                                                           \
-        if (!(cond)) {                                                                                             \
-            fprintf(stderr, "ledger test: %s:%d: ", __FILE__, __LINE__);                                           \
-            fprintf(stderr, __VA_ARGS__);                                                                          \
-            fprintf(stderr, " (%s)\n", ts_error());                                                                \
+        TS_TEST_CHECK(cond, fmt " (%s)", __VA_ARGS__);                                                             \
+        if (failures)                                                                                              \
             goto out;                                                                                              \
-        }                                                                                                          \
     } while (0)
 
 #define T(x) ((int64_t)(x) * TS_TOKEN_UNIT)
@@ -78,6 +79,7 @@ static int amounts_test(void)
 
 int ts_ledger_test(bool verbose)
 {
+    int failures = 0;
     if (amounts_test() < 0)
         return -1;
     sqlite3 *db = NULL;
@@ -89,53 +91,56 @@ int ts_ledger_test(bool verbose)
     ts_escrow_config_t cfg = {.backend = "local", .requester_mint = T(100), .node_stake_mint = T(10),
                               .farm_mint = T(5), .slash_share = 1.0};
     e = ts_escrow_new(&cfg, db);
-    CHECK(e, "open");
-    CHECK(strcmp(ts_escrow_backend(e), "local") == 0, "backend name");
-    CHECK(figure(e, db, "farm", "balance") == T(5), "farm mint");
+    REQUIRE(e, "open");
+    REQUIRE(strcmp(ts_escrow_backend(e), "local") == 0, "backend name");
+    REQUIRE(figure(e, db, "farm", "balance") == T(5), "farm mint");
     /* opening again (a restart) mints nothing twice */
     ts_escrow_destroy(&e);
     e = ts_escrow_new(&cfg, db);
-    CHECK(e && figure(e, db, "farm", "balance") == T(5), "farm minted once");
+    REQUIRE(e && figure(e, db, "farm", "balance") == T(5), "farm minted once");
 
-    CHECK(ts_escrow_node_joined(e, db, "n1") == 0 && ts_escrow_node_joined(e, db, "n2") == 0 &&
-              ts_escrow_node_joined(e, db, "n1") == 0,
-          "nodes join");
-    CHECK(ts_escrow_stake(e, db, "n1") == T(10), "node stake minted once");
-    CHECK(ts_escrow_fund(e, db, 1, "alice", T(200), 0) < 0 && strstr(ts_error(), "below the budget"),
-          "a budget above the balance is refused");
-    CHECK(ts_escrow_fund(e, db, 1, "bad name!", T(1), 0) < 0 && strstr(ts_error(), "only letters"), "bad requester");
-    CHECK(ts_escrow_fund(e, db, 1, "alice", 0, 0) < 0, "a budget of 0 is refused");
-    CHECK(ts_escrow_fund(e, db, 1, "alice", T(10), 0) == 0, "fund");
-    CHECK(ts_escrow_fund(e, db, 1, "alice", T(10), 0) == 0 && figure(e, db, "alice", "balance") == T(90),
-          "funding twice takes the budget once");
-    CHECK(figure(e, db, "alice", "locked") == T(10), "budget locked");
+    REQUIRE(ts_escrow_node_joined(e, db, "n1") == 0 && ts_escrow_node_joined(e, db, "n2") == 0 &&
+                ts_escrow_node_joined(e, db, "n1") == 0,
+            "nodes join");
+    REQUIRE(ts_escrow_stake(e, db, "n1") == T(10), "node stake minted once");
+    REQUIRE(ts_escrow_fund(e, db, 1, "alice", T(200), 0) < 0 && strstr(ts_error(), "below the budget"),
+            "a budget above the balance is refused");
+    REQUIRE(ts_escrow_fund(e, db, 1, "bad name!", T(1), 0) < 0 && strstr(ts_error(), "only letters"), "bad requester");
+    REQUIRE(ts_escrow_fund(e, db, 1, "alice", 0, 0) < 0, "a budget of 0 is refused");
+    REQUIRE(ts_escrow_fund(e, db, 1, "alice", T(10), 0) == 0, "fund");
+    REQUIRE(ts_escrow_fund(e, db, 1, "alice", T(10), 0) == 0 && figure(e, db, "alice", "balance") == T(90),
+            "funding twice takes the budget once");
+    REQUIRE(figure(e, db, "alice", "locked") == T(10), "budget locked");
 
-    CHECK(ts_escrow_lock(e, db, 1, 11, T(4)) == 0 && ts_escrow_lock(e, db, 1, 12, T(4)) == 0, "lock");
-    CHECK(ts_escrow_lock(e, db, 1, 11, T(4)) == 0, "locking again is a no-op");
-    CHECK(ts_escrow_lock(e, db, 1, 13, T(4)) == 1, "a lock beyond the budget is refused softly");
-    CHECK(ts_escrow_release(e, db, 1, 13, "n1", T(4)) == 1, "no release without a lock");
-    CHECK(ts_escrow_release(e, db, 1, 11, "n1", T(4)) == 0, "release");
-    CHECK(ts_escrow_release(e, db, 1, 11, "n1", T(4)) == 0 && figure(e, db, "n1", "balance") == T(4),
-          "a second release pays nothing");
-    CHECK(ts_escrow_pay(e, db, 1, 21, "check", "n2", T(1)) == 0 && ts_escrow_pay(e, db, 1, 21, "check", "n2", T(1)) == 0,
-          "farm pays a check once");
-    CHECK(figure(e, db, "n2", "balance") == T(1) && figure(e, db, "farm", "balance") == T(4), "check paid by the farm");
-    CHECK(ts_escrow_pay(e, db, 1, 22, "check", "n2", T(50)) == 1, "the farm cannot pay more than it has");
+    REQUIRE(ts_escrow_lock(e, db, 1, 11, T(4)) == 0 && ts_escrow_lock(e, db, 1, 12, T(4)) == 0, "lock");
+    REQUIRE(ts_escrow_lock(e, db, 1, 11, T(4)) == 0, "locking again is a no-op");
+    REQUIRE(ts_escrow_lock(e, db, 1, 13, T(4)) == 1, "a lock beyond the budget is refused softly");
+    REQUIRE(ts_escrow_release(e, db, 1, 13, "n1", T(4)) == 1, "no release without a lock");
+    REQUIRE(ts_escrow_release(e, db, 1, 11, "n1", T(4)) == 0, "release");
+    REQUIRE(ts_escrow_release(e, db, 1, 11, "n1", T(4)) == 0 && figure(e, db, "n1", "balance") == T(4),
+            "a second release pays nothing");
+    REQUIRE(ts_escrow_pay(e, db, 1, 21, "check", "n2", T(1)) == 0 &&
+                ts_escrow_pay(e, db, 1, 21, "check", "n2", T(1)) == 0,
+            "farm pays a check once");
+    REQUIRE(figure(e, db, "n2", "balance") == T(1) && figure(e, db, "farm", "balance") == T(4),
+            "check paid by the farm");
+    REQUIRE(ts_escrow_pay(e, db, 1, 22, "check", "n2", T(50)) == 1, "the farm cannot pay more than it has");
 
-    CHECK(ts_escrow_slash(e, db, "n2", 1, 7) == 0 && ts_escrow_slash(e, db, "n2", 1, 7) == 0, "slash once per verdict");
-    CHECK(ts_escrow_stake(e, db, "n2") == 0 && figure(e, db, "farm", "balance") == T(14), "stake to the farm");
-    CHECK(conserved(e, db), "conservation before the refund");
+    REQUIRE(ts_escrow_slash(e, db, "n2", 1, 7) == 0 && ts_escrow_slash(e, db, "n2", 1, 7) == 0,
+            "slash once per verdict");
+    REQUIRE(ts_escrow_stake(e, db, "n2") == 0 && figure(e, db, "farm", "balance") == T(14), "stake to the farm");
+    REQUIRE(conserved(e, db), "conservation before the refund");
 
-    CHECK(ts_escrow_refund(e, db, 1) == 0 && ts_escrow_refund(e, db, 1) == 0, "refund (twice)");
-    CHECK(figure(e, db, "alice", "balance") == T(96) && figure(e, db, "alice", "locked") == 0,
-          "refund returns the unlocked and the unpaid locked funds: %lld",
-          (long long)figure(e, db, "alice", "balance"));
-    CHECK(ts_escrow_release(e, db, 1, 12, "n1", T(4)) == 1, "no release after the refund");
-    CHECK(conserved(e, db), "conservation after the refund");
+    REQUIRE(ts_escrow_refund(e, db, 1) == 0 && ts_escrow_refund(e, db, 1) == 0, "refund (twice)");
+    REQUIRE(figure(e, db, "alice", "balance") == T(96) && figure(e, db, "alice", "locked") == 0,
+            "refund returns the unlocked and the unpaid locked funds: %lld",
+            (long long)figure(e, db, "alice", "balance"));
+    REQUIRE(ts_escrow_release(e, db, 1, 12, "n1", T(4)) == 1, "no release after the refund");
+    REQUIRE(conserved(e, db), "conservation after the refund");
 
-    CHECK(ts_escrow_history_json(e, db, "nobody", 10, &h) == 1, "unknown account");
-    CHECK(ts_escrow_history_json(e, db, "alice", 0, &h) == 0 && json_array_size(json_object_get(h, "history")) > 0,
-          "history");
+    REQUIRE(ts_escrow_history_json(e, db, "nobody", 10, &h) == 1, "unknown account");
+    REQUIRE(ts_escrow_history_json(e, db, "alice", 0, &h) == 0 && json_array_size(json_object_get(h, "history")) > 0,
+            "history");
     rc = 0;
     if (verbose)
         printf("ledger: ok\n");

@@ -1,18 +1,19 @@
 /* ts_store_verify_test: self-test of the store's verification: sampling, checks, tie-breaks, blocks, quarantine. */
 #include "lib/ts_error.h"
 #include "master/ts_store.h"
+#include "tests/ts_test.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                                           \
+/* Each step builds on the ones before it: the first failed check (counted, with ts_error()) ends the test. */
+#define REQUIRE(cond)                                                                                         \
     do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            fprintf(stderr, "ts_store_verify: %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, ts_error());     \
+        TS_TEST_CHECK(cond, "%s", ts_error());                                                                \
+        if (failures)                                                                                         \
             goto out;                                                                                         \
-        }                                                                                                     \
     } while (0)
 
 #define N1 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -84,29 +85,30 @@ static int64_t take(ts_store_t *s, const char *node)
 
 int ts_store_verify_test(bool verbose)
 {
+    int failures = 0;
     char dir[] = "/tmp/ts_store_verify_test.XXXXXX", path[256], b[40];
     if (!mkdtemp(dir))
         return -1;
     snprintf(path, sizeof path, "%s/t.db", dir);
     int rc = -1;
     ts_store_t *s = ts_store_open(path);
-    CHECK(s);
+    REQUIRE(s);
 
     static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
     for (int i = 0; i < 3; i++)
-        CHECK(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
+        REQUIRE(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
     ts_job_request_t req = {.frame_start = 1, .frame_end = 1, .tiles_x = 4, .tiles_y = 1};
     strcpy(req.scene, H("b"));
     strcpy(req.scene_name, "x.blend");
     strcpy(req.format, "png");
     strcpy(req.device, "cpu");
     int64_t job = ts_store_job_create(s, &req, 0);
-    CHECK(job > 0);
+    REQUIRE(job > 0);
     int64_t probe = take(s, N1);
     ts_scene_facts_t facts = {.width = 8, .height = 2, .frame_start = 1, .frame_end = 1};
     strcpy(facts.ext, "png");
     ts_store_rect_t rects[4] = {{0, 0, 2, 2}, {2, 0, 4, 2}, {4, 0, 6, 2}, {6, 0, 8, 2}};
-    CHECK(probe > 0 && ts_store_probe_done(s, probe, N1) == 0 && ts_store_job_plan(s, job, &facts, rects, 4) == 0);
+    REQUIRE(probe > 0 && ts_store_probe_done(s, probe, N1) == 0 && ts_store_job_plan(s, job, &facts, rects, 4) == 0);
     ts_check_policy_t p = {.trust = 10, .floor = 0.05, .quarantine_after = 2, .max_failures = 3};
     ts_check_policy_t never = p;
     never.floor = 0;
@@ -114,147 +116,149 @@ int ts_store_verify_test(bool verbose)
 
     /* A result is taken only from the node the task is assigned to, and waits for the verifier. */
     int64_t t0 = take(s, N1), t1 = take(s, N1), t2 = take(s, N1);
-    CHECK(t0 && t1 && t2);
-    CHECK(ts_store_result_in(s, t0, N2, H("0"), 100, "cpu-a", 1) == 0);
+    REQUIRE(t0 && t1 && t2);
+    REQUIRE(ts_store_result_in(s, t0, N2, H("0"), 100, "cpu-a", 1) == 0);
     int64_t ids[8];
-    CHECK(ts_store_result_in(s, t0, N1, H("0"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_results_to_verify(s, ids, 8) == 1 && ids[0] == t0);
+    REQUIRE(ts_store_result_in(s, t0, N1, H("0"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_results_to_verify(s, ids, 8) == 1 && ids[0] == t0);
     /* A result that fails its checks goes back with a failure; the node's run restarts. */
-    CHECK(ts_store_result_invalid(s, t0, "does not decode", &p) == 0);
-    CHECK(strcmp(task_state(s, t0, b), "queued/") == 0);
-    CHECK(take(s, N1) == t0);
+    REQUIRE(ts_store_result_invalid(s, t0, "does not decode", &p) == 0);
+    REQUIRE(strcmp(task_state(s, t0, b), "queued/") == 0);
+    REQUIRE(take(s, N1) == t0);
 
     /* A new node is always checked (rate 1): the task waits, a check task goes to another node, never its own. */
-    CHECK(result(s, t0, N1, H("0"), 0.999, &p, &v) == 0 && v.sampled && !v.frame_complete);
-    CHECK(strcmp(task_state(s, t0, b), "checking/pending") == 0);
+    REQUIRE(result(s, t0, N1, H("0"), 0.999, &p, &v) == 0 && v.sampled && !v.frame_complete);
+    REQUIRE(strcmp(task_state(s, t0, b), "checking/pending") == 0);
     int64_t t3 = take(s, N1);
-    CHECK(t3 > 0 && t3 != t0);             /* the fourth tile, not the check */
-    CHECK(take(s, N1) == 0);               /* the check is not for the node that did the work */
+    REQUIRE(t3 > 0 && t3 != t0);             /* the fourth tile, not the check */
+    REQUIRE(take(s, N1) == 0);               /* the check is not for the node that did the work */
     int64_t c0 = take(s, N2);
     ts_task_t c, o, d;
-    CHECK(c0 > 0 && ts_store_task_get(s, c0, &c) == 1 && c.check_of == t0 && c.tile == 0);
-    CHECK(ts_store_result_in(s, c0, N2, H("0"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_parties(s, c0, &o, &d) == 1 && o.id == t0 && d.id == 0 && !strcmp(o.result, H("0")));
-    CHECK(ts_store_check_settle(s, c0, TS_AGREES_ORIGINAL, "", &p, &v) == 0 && v.punished == 0);
-    CHECK(strcmp(task_state(s, t0, b), "done/passed") == 0);
-    CHECK(node_is(s, N1, "busy", 1, 1, 0) && node_is(s, N2, "online", 1, 1, 0));
+    REQUIRE(c0 > 0 && ts_store_task_get(s, c0, &c) == 1 && c.check_of == t0 && c.tile == 0);
+    REQUIRE(ts_store_result_in(s, c0, N2, H("0"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_parties(s, c0, &o, &d) == 1 && o.id == t0 && d.id == 0 && !strcmp(o.result, H("0")));
+    REQUIRE(ts_store_check_settle(s, c0, TS_AGREES_ORIGINAL, "", &p, &v) == 0 && v.punished == 0);
+    REQUIRE(strcmp(task_state(s, t0, b), "done/passed") == 0);
+    REQUIRE(node_is(s, N1, "busy", 1, 1, 0) && node_is(s, N2, "online", 1, 1, 0));
 
     /* Accepted unchecked when not sampled. */
-    CHECK(result(s, t2, N1, H("2"), 0.5, &never, &v) == 0 && !v.sampled);
-    CHECK(strcmp(task_state(s, t2, b), "done/unchecked") == 0);
+    REQUIRE(result(s, t2, N1, H("2"), 0.5, &never, &v) == 0 && !v.sampled);
+    REQUIRE(strcmp(task_state(s, t2, b), "done/unchecked") == 0);
 
     /* Two results disagree: nobody is punished; a third node decides, not either of the two. */
-    CHECK(result(s, t1, N1, H("1"), 0, &p, &v) == 0 && v.sampled);
+    REQUIRE(result(s, t1, N1, H("1"), 0, &p, &v) == 0 && v.sampled);
     int64_t c1 = take(s, N2);
-    CHECK(c1 > 0 && ts_store_result_in(s, c1, N2, H("9"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_settle(s, c1, 0, "differs", &p, &v) == 0 && v.punished == 0 && v.sampled);
-    CHECK(strcmp(task_state(s, t1, b), "checking/tiebreak") == 0);
-    CHECK(node_is(s, N1, "busy", 2, 1, 0) && node_is(s, N2, "online", 1, 1, 0));
-    CHECK(take(s, N2) == 0);
+    REQUIRE(c1 > 0 && ts_store_result_in(s, c1, N2, H("9"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, c1, 0, "differs", &p, &v) == 0 && v.punished == 0 && v.sampled);
+    REQUIRE(strcmp(task_state(s, t1, b), "checking/tiebreak") == 0);
+    REQUIRE(node_is(s, N1, "busy", 2, 1, 0) && node_is(s, N2, "online", 1, 1, 0));
+    REQUIRE(take(s, N2) == 0);
     int64_t c1b = take(s, N3);
-    CHECK(c1b > 0 && ts_store_result_in(s, c1b, N3, H("9"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_parties(s, c1b, &o, &d) == 1 && o.id == t1 && d.id == c1 && !strcmp(d.result, H("9")));
+    REQUIRE(c1b > 0 && ts_store_result_in(s, c1b, N3, H("9"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_parties(s, c1b, &o, &d) == 1 && o.id == t1 && d.id == c1 && !strcmp(d.result, H("9")));
     /* The tie-break sides with the check: the original node is punished, the task keeps the confirmed result,
        and the node's unchecked result in the job (t2) and its work in flight (t3) are re-queued. */
-    CHECK(ts_store_check_settle(s, c1b, TS_AGREES_DISPUTED, "1 sample", &p, &v) == 0);
-    CHECK(v.punished == 1 && !strcmp(v.punished_node[0], N1) && v.requeued == 2 && !v.quarantined);
-    CHECK(ts_store_task_get(s, t1, &o) == 1 && !strcmp(o.state, "done") && !strcmp(o.result, H("9")) &&
-          !strcmp(o.node, N2));
-    CHECK(strcmp(task_state(s, t2, b), "queued/") == 0 && strcmp(task_state(s, t3, b), "queued/") == 0);
-    CHECK(strcmp(task_state(s, t0, b), "done/passed") == 0);   /* checked work stands */
-    CHECK(node_is(s, N1, "blocked", 0, 1, 1) && node_is(s, N2, "online", 2, 2, 0) && node_is(s, N3, "online", 1, 1, 0));
-    CHECK(take(s, N1) == 0);                                    /* blocked for the job */
-    CHECK(ts_store_result_in(s, t3, N1, H("3"), 100, "cpu-a", 1) == 0); /* its re-queued work is not taken back */
+    REQUIRE(ts_store_check_settle(s, c1b, TS_AGREES_DISPUTED, "1 sample", &p, &v) == 0);
+    REQUIRE(v.punished == 1 && !strcmp(v.punished_node[0], N1) && v.requeued == 2 && !v.quarantined);
+    REQUIRE(ts_store_task_get(s, t1, &o) == 1 && !strcmp(o.state, "done") && !strcmp(o.result, H("9")) &&
+            !strcmp(o.node, N2));
+    REQUIRE(strcmp(task_state(s, t2, b), "queued/") == 0 && strcmp(task_state(s, t3, b), "queued/") == 0);
+    REQUIRE(strcmp(task_state(s, t0, b), "done/passed") == 0);   /* checked work stands */
+    REQUIRE(node_is(s, N1, "blocked", 0, 1, 1) && node_is(s, N2, "online", 2, 2, 0) &&
+            node_is(s, N3, "online", 1, 1, 0));
+    REQUIRE(take(s, N1) == 0);                                    /* blocked for the job */
+    REQUIRE(ts_store_result_in(s, t3, N1, H("3"), 100, "cpu-a", 1) == 0); /* its re-queued work is not taken back */
 
     /* The rest of the frame by honest nodes; the frame completes only when every tile is done. */
     int64_t a = take(s, N2), bb = take(s, N3);
-    CHECK(a && bb && a != bb);
-    CHECK(result(s, a, N2, H("a"), 0.5, &never, &v) == 0 && !v.frame_complete);
-    CHECK(result(s, bb, N3, H("b"), 0.5, &never, &v) == 0 && v.frame_complete);
+    REQUIRE(a && bb && a != bb);
+    REQUIRE(result(s, a, N2, H("a"), 0.5, &never, &v) == 0 && !v.frame_complete);
+    REQUIRE(result(s, bb, N3, H("b"), 0.5, &never, &v) == 0 && v.frame_complete);
     char hashes[4][TS_HASH_HEX];
-    CHECK(ts_store_frame_tiles(s, job, 1, TS_KIND_TILE, hashes, 4) == 0 && !strcmp(hashes[1], H("9")));
+    REQUIRE(ts_store_frame_tiles(s, job, 1, TS_KIND_TILE, hashes, 4) == 0 && !strcmp(hashes[1], H("9")));
     json_t *jj = ts_store_job_json(s, job);
-    CHECK(jj && json_integer_value(json_object_get(jj, "tasks_done")) == 5 &&
-          json_integer_value(json_object_get(jj, "checks_done")) == 3);   /* probe + 4 tiles; 2 checks + 1 tie-break */
+    REQUIRE(jj && json_integer_value(json_object_get(jj, "tasks_done")) == 5 &&
+            json_integer_value(json_object_get(jj, "checks_done")) == 3); /* probe + 4 tiles; 2 checks + 1 tie-break */
     json_decref(jj);
 
     /* Blocked on a second job: quarantined farm-wide (quarantine_after 2); an operator lifts it. */
     int64_t job2 = ts_store_job_create(s, &req, 0);
-    CHECK(job2 > 0 && (probe = take(s, N2)) > 0 && ts_store_probe_done(s, probe, N2) == 0 &&
-          ts_store_job_plan(s, job2, &facts, rects, 4) == 0);
+    REQUIRE(job2 > 0 && (probe = take(s, N2)) > 0 && ts_store_probe_done(s, probe, N2) == 0 &&
+            ts_store_job_plan(s, job2, &facts, rects, 4) == 0);
     int64_t u0 = take(s, N1);
-    CHECK(u0 > 0 && result(s, u0, N1, H("c"), 0, &p, &v) == 0 && v.sampled);
+    REQUIRE(u0 > 0 && result(s, u0, N1, H("c"), 0, &p, &v) == 0 && v.sampled);
     int64_t cu = take(s, N2);
-    CHECK(cu > 0 && ts_store_result_in(s, cu, N2, H("d"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_settle(s, cu, 0, "differs", &p, &v) == 0);
+    REQUIRE(cu > 0 && ts_store_result_in(s, cu, N2, H("d"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, cu, 0, "differs", &p, &v) == 0);
     int64_t cu3 = take(s, N3);
-    CHECK(cu3 > 0 && ts_store_result_in(s, cu3, N3, H("d"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_settle(s, cu3, TS_AGREES_DISPUTED, "differs", &p, &v) == 0 && v.quarantined);
-    CHECK(node_is(s, N1, "quarantined", 0, 1, 2));
+    REQUIRE(cu3 > 0 && ts_store_result_in(s, cu3, N3, H("d"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, cu3, TS_AGREES_DISPUTED, "differs", &p, &v) == 0 && v.quarantined);
+    REQUIRE(node_is(s, N1, "quarantined", 0, 1, 2));
     int64_t job3 = ts_store_job_create(s, &req, 0);
-    CHECK(job3 > 0 && take(s, N1) == 0);                        /* no work at all */
-    CHECK(ts_store_node_lift(s, N1) == 1 && ts_store_node_lift(s, N1) == 2 && ts_store_node_lift(s, N3 "x") == 0);
+    REQUIRE(job3 > 0 && take(s, N1) == 0);                        /* no work at all */
+    REQUIRE(ts_store_node_lift(s, N1) == 1 && ts_store_node_lift(s, N1) == 2 && ts_store_node_lift(s, N3 "x") == 0);
     int64_t p3 = take(s, N1);                                   /* job3's probe: N1 is blocked on jobs 1 and 2 only */
-    CHECK(node_is(s, N1, "blocked", 0, 1, 2) && p3 > 0);
-    CHECK(ts_store_probe_done(s, p3, N1) == 0 && ts_store_job_plan(s, job3, &facts, rects, 4) == 0);
+    REQUIRE(node_is(s, N1, "blocked", 0, 1, 2) && p3 > 0);
+    REQUIRE(ts_store_probe_done(s, p3, N1) == 0 && ts_store_job_plan(s, job3, &facts, rects, 4) == 0);
 
     /* Three answers: nobody is punished, the task is done again with a failure counted. */
-    CHECK(ts_store_node_seen(s, N4, "four", "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
+    REQUIRE(ts_store_node_seen(s, N4, "four", "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
     int64_t w0 = take(s, N2);
-    CHECK(w0 > 0 && ts_store_task_get(s, w0, &o) == 1 && o.job_id == job2);
-    CHECK(result(s, w0, N2, H("e"), 0, &p, &v) == 0 && v.sampled);
+    REQUIRE(w0 > 0 && ts_store_task_get(s, w0, &o) == 1 && o.job_id == job2);
+    REQUIRE(result(s, w0, N2, H("e"), 0, &p, &v) == 0 && v.sampled);
     int64_t cw = take(s, N3);
-    CHECK(cw > 0 && ts_store_task_get(s, cw, &c) == 1 && c.check_of == w0);
-    CHECK(ts_store_result_in(s, cw, N3, H("f"), 100, "cpu-a", 1) == 1 && ts_store_check_settle(s, cw, 0, "x", &p, &v) == 0);
+    REQUIRE(cw > 0 && ts_store_task_get(s, cw, &c) == 1 && c.check_of == w0);
+    REQUIRE(ts_store_result_in(s, cw, N3, H("f"), 100, "cpu-a", 1) == 1 &&
+            ts_store_check_settle(s, cw, 0, "x", &p, &v) == 0);
     int64_t cw4 = take(s, N4);
-    CHECK(cw4 > 0 && ts_store_task_get(s, cw4, &c) == 1 && c.check_of == w0);
-    CHECK(ts_store_result_in(s, cw4, N4, H("7"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_settle(s, cw4, 0, "x", &p, &v) == 0 && v.punished == 0);
-    CHECK(ts_store_task_get(s, w0, &o) == 1 && !strcmp(o.state, "queued") && o.failures == 1);
-    CHECK(checks_failed(s, N2) == 0 && checks_failed(s, N3) == 0 && checks_failed(s, N4) == 0);
+    REQUIRE(cw4 > 0 && ts_store_task_get(s, cw4, &c) == 1 && c.check_of == w0);
+    REQUIRE(ts_store_result_in(s, cw4, N4, H("7"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, cw4, 0, "x", &p, &v) == 0 && v.punished == 0);
+    REQUIRE(ts_store_task_get(s, w0, &o) == 1 && !strcmp(o.state, "queued") && o.failures == 1);
+    REQUIRE(checks_failed(s, N2) == 0 && checks_failed(s, N3) == 0 && checks_failed(s, N4) == 0);
 
     /* A check nobody else may take expires: the task is accepted unchecked. */
-    CHECK(ts_store_node_state(s, N3, "offline") == 0 && ts_store_node_state(s, N4, "offline") == 0);
+    REQUIRE(ts_store_node_state(s, N3, "offline") == 0 && ts_store_node_state(s, N4, "offline") == 0);
     int64_t x0 = take(s, N1);
-    CHECK(x0 > 0 && ts_store_task_get(s, x0, &o) == 1 && o.job_id == job3 && o.kind == TS_KIND_TILE);
-    CHECK(result(s, x0, N1, H("5"), 0, &p, &v) == 0 && v.sampled);   /* N2 is online */
-    CHECK(ts_store_node_state(s, N2, "offline") == 0);
-    CHECK(ts_store_checks_expire(s, 3600, &p, &v) == 0);            /* not yet */
-    CHECK(ts_store_checks_expire(s, 0, &p, &v) == 1);
-    CHECK(strcmp(task_state(s, x0, b), "done/unchecked") == 0);
+    REQUIRE(x0 > 0 && ts_store_task_get(s, x0, &o) == 1 && o.job_id == job3 && o.kind == TS_KIND_TILE);
+    REQUIRE(result(s, x0, N1, H("5"), 0, &p, &v) == 0 && v.sampled);   /* N2 is online */
+    REQUIRE(ts_store_node_state(s, N2, "offline") == 0);
+    REQUIRE(ts_store_checks_expire(s, 3600, &p, &v) == 0);            /* not yet */
+    REQUIRE(ts_store_checks_expire(s, 0, &p, &v) == 1);
+    REQUIRE(strcmp(task_state(s, x0, b), "done/unchecked") == 0);
     /* ... and with no other node online at all, nothing is sampled */
     int64_t x1 = take(s, N1);
-    CHECK(x1 > 0 && result(s, x1, N1, H("6"), 0, &p, &v) == 0 && !v.sampled);
+    REQUIRE(x1 > 0 && result(s, x1, N1, H("6"), 0, &p, &v) == 0 && !v.sampled);
 
     /* Two nodes disagree and no third may take the tie-break: after the wait the dispute is left unresolved,
        nobody punished, the piece keeps the result of the longer run and the job goes on. */
-    CHECK(ts_store_node_state(s, N2, "online") == 0);
+    REQUIRE(ts_store_node_state(s, N2, "online") == 0);
     int64_t x2 = take(s, N1);
-    CHECK(x2 > 0 && result(s, x2, N1, H("8"), 0, &p, &v) == 0 && v.sampled);
+    REQUIRE(x2 > 0 && result(s, x2, N1, H("8"), 0, &p, &v) == 0 && v.sampled);
     int64_t cx = take(s, N2);
     for (int i = 0; i < 4 && cx > 0 && ts_store_task_get(s, cx, &c) == 1 && c.check_of != x2; i++) {
-        CHECK(result(s, cx, N2, H("c"), 0.5, &never, &v) == 0); /* the job's other tiles come first */
+        REQUIRE(result(s, cx, N2, H("c"), 0.5, &never, &v) == 0); /* the job's other tiles come first */
         cx = take(s, N2);
     }
-    CHECK(cx > 0 && ts_store_result_in(s, cx, N2, H("4"), 100, "cpu-a", 1) == 1);
-    CHECK(ts_store_check_settle(s, cx, 0, "differs", &p, &v) == 0 && v.sampled);
-    CHECK(strcmp(task_state(s, x2, b), "checking/tiebreak") == 0);
+    REQUIRE(cx > 0 && ts_store_result_in(s, cx, N2, H("4"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, cx, 0, "differs", &p, &v) == 0 && v.sampled);
+    REQUIRE(strcmp(task_state(s, x2, b), "checking/tiebreak") == 0);
     json_t *n1 = node_json(s, N1), *n2 = node_json(s, N2);
     int run1 = (int)json_integer_value(json_object_get(n1, "reputation"));
     int run2 = (int)json_integer_value(json_object_get(n2, "reputation"));
     json_decref(n1);
     json_decref(n2);
     int failed1 = checks_failed(s, N1), failed2 = checks_failed(s, N2);
-    CHECK(ts_store_checks_expire(s, 3600, &p, &v) == 0 && strcmp(task_state(s, x2, b), "checking/tiebreak") == 0);
-    CHECK(ts_store_checks_expire(s, 0, &p, &v) == 1 && v.unresolved == 1 && v.punished == 0);
-    CHECK(strcmp(task_state(s, x2, b), "done/disputed") == 0);
-    CHECK(ts_store_task_get(s, x2, &o) == 1 && !strcmp(o.result, run2 > run1 ? H("4") : H("8")) &&
-          !strcmp(o.node, run2 > run1 ? N2 : N1));
-    CHECK(checks_failed(s, N1) == failed1 && checks_failed(s, N2) == failed2);
-    CHECK(ts_store_task_get(s, cx, &c) == 1 && !strcmp(c.verify, "unresolved"));
+    REQUIRE(ts_store_checks_expire(s, 3600, &p, &v) == 0 && strcmp(task_state(s, x2, b), "checking/tiebreak") == 0);
+    REQUIRE(ts_store_checks_expire(s, 0, &p, &v) == 1 && v.unresolved == 1 && v.punished == 0);
+    REQUIRE(strcmp(task_state(s, x2, b), "done/disputed") == 0);
+    REQUIRE(ts_store_task_get(s, x2, &o) == 1 && !strcmp(o.result, run2 > run1 ? H("4") : H("8")) &&
+            !strcmp(o.node, run2 > run1 ? N2 : N1));
+    REQUIRE(checks_failed(s, N1) == failed1 && checks_failed(s, N2) == failed2);
+    REQUIRE(ts_store_task_get(s, cx, &c) == 1 && !strcmp(c.verify, "unresolved"));
     json_t *jc = ts_store_job_checks_json(s, job3);
-    CHECK(jc && json_integer_value(json_object_get(jc, "disputes_unresolved")) == 1 &&
-          json_integer_value(json_object_get(jc, "disputes_open")) == 0);
+    REQUIRE(jc && json_integer_value(json_object_get(jc, "disputes_unresolved")) == 1 &&
+            json_integer_value(json_object_get(jc, "disputes_open")) == 0);
     json_decref(jc);
     if (verbose)
         printf("  verify: sampling, checks, tie-breaks, blocks, quarantine, lift, expiry, unresolved disputes\n");

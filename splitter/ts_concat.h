@@ -33,6 +33,9 @@ int ts_concat(const char *const *segment_paths, int count, const char *audio_sou
               const char *out_path, int64_t *frames_out);
 
 int ts_concat_test(bool verbose);
+/* For the self-test: the decode timestamps the joiner gives packets with these presentation timestamps (n of them);
+   returns how many it had to shift. */
+int64_t ts_concat_assign_dts(const int64_t *pts, int64_t *dts, int64_t n);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 extern "C" {
 #include "lib/ts_error.h" /* a C header without extern "C" guards of its own */
 }
+#include "tests/ts_test.h"
 
 #include <OpenImageIO/imageio.h>
 
@@ -190,18 +191,6 @@ extern "C" int ts_image_info(const char *path, int *width, int *height, int *cha
 
 #define TEST_TILE_SIZE 16 /* tile size of the tiled EXR variant */
 
-static int s_failures;
-
-#define CHECK(cond, ...)                                                                                   \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            s_failures++;                                                                                  \
-            std::fprintf(stderr, "ts_image: %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);        \
-            std::fprintf(stderr, __VA_ARGS__);                                                             \
-            std::fprintf(stderr, "\n");                                                                    \
-        }                                                                                                  \
-    } while (0)
-
 /* Writes top-down float pixels to path in the format its extension names, stored as `format`. */
 static bool write_test_image(const std::string &path, int w, int h, int nch, const std::vector<float> &px,
                              TypeDesc format = TypeDesc::FLOAT, bool tiled = false, int origin_x = 0,
@@ -232,46 +221,50 @@ static std::vector<float> ramp(int w, int h, int nch)
     return px;
 }
 
-static void test_images(const std::string &dir)
+static int test_images(const std::string &dir)
 {
+    int failures = 0;
     const int w = 7, h = 300, nch = 4; /* h spans several TS_IMAGE_CHUNK_ROWS chunks */
     std::vector<float> a = ramp(w, h, nch);
     std::string pa = dir + "/a.exr", pb = dir + "/b.exr", pt = dir + "/tiled.exr", po = dir + "/origin.exr";
     if (!write_test_image(pa, w, h, nch, a) || !write_test_image(pt, w, h, nch, a, TypeDesc::FLOAT, true) ||
         !write_test_image(po, w, h, nch, a, TypeDesc::FLOAT, false, 10, -3)) {
-        s_failures++;
-        return;
+        failures++;
+        return failures;
     }
     int iw = 0, ih = 0, ic = 0;
-    CHECK(ts_image_info(pa.c_str(), &iw, &ih, &ic) == 0 && iw == w && ih == h && ic == nch, "info %s: %d %d %d %s",
-          pa.c_str(), iw, ih, ic, ts_error());
+    TS_TEST_CHECK(ts_image_info(pa.c_str(), &iw, &ih, &ic) == 0 && iw == w && ih == h && ic == nch,
+                  "info %s: %d %d %d %s", pa.c_str(), iw, ih, ic, ts_error());
 
     /* Row ranges, aligned or not to the 16-row tiles, read back as written, from both layouts. */
     static const int ranges[][2] = { { 0, 1 }, { 5, 37 }, { 16, 32 }, { 17, 18 }, { 290, 300 }, { 0, 300 } };
     for (const std::string &path : { pa, pt, po }) {
         ts_image_reader_t *r = ts_image_reader_new(path.c_str());
-        CHECK(r != nullptr, "reader %s: %s", path.c_str(), ts_error());
+        TS_TEST_CHECK(r != nullptr, "reader %s: %s", path.c_str(), ts_error());
         if (!r)
             continue;
-        CHECK(std::strcmp(ts_image_reader_channel(r, 0), "R") == 0 &&
-                  std::strcmp(ts_image_reader_channel(r, 3), "A") == 0,
-              "%s: channels %s..%s", path.c_str(), ts_image_reader_channel(r, 0), ts_image_reader_channel(r, 3));
+        TS_TEST_CHECK(std::strcmp(ts_image_reader_channel(r, 0), "R") == 0 &&
+                          std::strcmp(ts_image_reader_channel(r, 3), "A") == 0,
+                      "%s: channels %s..%s", path.c_str(), ts_image_reader_channel(r, 0),
+                      ts_image_reader_channel(r, 3));
         for (const auto &range : ranges) {
             std::vector<float> got((size_t)(range[1] - range[0]) * w * nch);
-            CHECK(ts_image_reader_rows(r, range[0], range[1], got.data()) == 0 &&
-                      std::memcmp(got.data(), a.data() + (size_t)range[0] * w * nch, got.size() * sizeof(float)) == 0,
-                  "%s rows %d..%d differ from what was written (%s)", path.c_str(), range[0], range[1], ts_error());
+            TS_TEST_CHECK(
+                ts_image_reader_rows(r, range[0], range[1], got.data()) == 0 &&
+                    std::memcmp(got.data(), a.data() + (size_t)range[0] * w * nch, got.size() * sizeof(float)) == 0,
+                "%s rows %d..%d differ from what was written (%s)", path.c_str(), range[0], range[1], ts_error());
         }
         ts_image_reader_destroy(&r);
-        CHECK(r == nullptr, "destroy did not clear the pointer");
+        TS_TEST_CHECK(r == nullptr, "destroy did not clear the pointer");
     }
 
     ts_pixdiff_t d;
     for (const std::string &same : { pa, pt, po }) {
         std::memset(&d, 0xff, sizeof d);
-        CHECK(ts_image_compare(pa.c_str(), same.c_str(), 0.0, &d) == 0 && d.width == w && d.height == h &&
-                  d.channels == nch && d.pixels_over == 0 && d.max_abs_diff == 0.0,
-              "%s vs %s: over %ld max %g (%s)", pa.c_str(), same.c_str(), d.pixels_over, d.max_abs_diff, ts_error());
+        TS_TEST_CHECK(ts_image_compare(pa.c_str(), same.c_str(), 0.0, &d) == 0 && d.width == w && d.height == h &&
+                          d.channels == nch && d.pixels_over == 0 && d.max_abs_diff == 0.0,
+                      "%s vs %s: over %ld max %g (%s)", pa.c_str(), same.c_str(), d.pixels_over, d.max_abs_diff,
+                      ts_error());
     }
 
     /* Known perturbations, exact in binary: 0.5 and -0.25 exceed 0.125, 0.125 itself does not. */
@@ -282,15 +275,16 @@ static void test_images(const std::string &dir)
     b[((size_t)299 * w + 6) * nch + 1] += 0.125f; /* last pixel row: the final partial chunk */
     b[((size_t)299 * w + 6) * nch + 2] += 0.0625f;
     if (write_test_image(pb, w, h, nch, b)) {
-        CHECK(ts_image_compare(pa.c_str(), pb.c_str(), threshold, &d) == 0 && d.pixels_over == 2 &&
-                  d.max_abs_diff == 0.5,
-              "perturbed: over %ld max %g", d.pixels_over, d.max_abs_diff);
-        CHECK(ts_image_compare(pb.c_str(), pt.c_str(), 0.0, &d) == 0 && d.pixels_over == 3 && d.max_abs_diff == 0.5,
-              "perturbed vs tiled, threshold 0: over %ld max %g", d.pixels_over, d.max_abs_diff);
-        CHECK(ts_image_compare(pa.c_str(), pb.c_str(), 1.0, &d) == 0 && d.pixels_over == 0, "threshold 1: over %ld",
-              d.pixels_over);
+        TS_TEST_CHECK(ts_image_compare(pa.c_str(), pb.c_str(), threshold, &d) == 0 && d.pixels_over == 2 &&
+                          d.max_abs_diff == 0.5,
+                      "perturbed: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        TS_TEST_CHECK(ts_image_compare(pb.c_str(), pt.c_str(), 0.0, &d) == 0 && d.pixels_over == 3 &&
+                          d.max_abs_diff == 0.5,
+                      "perturbed vs tiled, threshold 0: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        TS_TEST_CHECK(ts_image_compare(pa.c_str(), pb.c_str(), 1.0, &d) == 0 && d.pixels_over == 0,
+                      "threshold 1: over %ld", d.pixels_over);
     } else {
-        s_failures++;
+        failures++;
     }
 
     /* NaN and infinity rules. */
@@ -300,13 +294,14 @@ static void test_images(const std::string &dir)
     n1[nch] = n2[nch] = -INFINITY; /* pixel 1; NaN and +inf are in pixel 0 */
     std::string pn1 = dir + "/n1.exr", pn2 = dir + "/n2.exr";
     if (write_test_image(pn1, w, h, nch, n1) && write_test_image(pn2, w, h, nch, n2)) {
-        CHECK(ts_image_compare(pn1.c_str(), pn2.c_str(), 0.0, &d) == 0 && d.pixels_over == 0 && d.max_abs_diff == 0,
-              "same NaN/inf: over %ld max %g", d.pixels_over, d.max_abs_diff);
-        CHECK(ts_image_compare(pn1.c_str(), pa.c_str(), 1e9, &d) == 0 && d.pixels_over == 2 &&
-                  std::isinf(d.max_abs_diff),
-              "NaN/inf vs numbers: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        TS_TEST_CHECK(ts_image_compare(pn1.c_str(), pn2.c_str(), 0.0, &d) == 0 && d.pixels_over == 0 &&
+                          d.max_abs_diff == 0,
+                      "same NaN/inf: over %ld max %g", d.pixels_over, d.max_abs_diff);
+        TS_TEST_CHECK(ts_image_compare(pn1.c_str(), pa.c_str(), 1e9, &d) == 0 && d.pixels_over == 2 &&
+                          std::isinf(d.max_abs_diff),
+                      "NaN/inf vs numbers: over %ld max %g", d.pixels_over, d.max_abs_diff);
     } else {
-        s_failures++;
+        failures++;
     }
 
     /* Another format: 8-bit PNG values k decode as k/255. */
@@ -316,45 +311,49 @@ static void test_images(const std::string &dir)
         p8[i] = (float)((i * 37) % 256) / 255.0f;
     std::string pp = dir + "/p.png", pe = dir + "/p.exr";
     if (write_test_image(pp, pw, ph, pch, p8, TypeDesc::UINT8) && write_test_image(pe, pw, ph, pch, p8)) {
-        CHECK(ts_image_info(pp.c_str(), &iw, &ih, &ic) == 0 && iw == pw && ih == ph && ic == pch,
-              "info %s: %d %d %d %s", pp.c_str(), iw, ih, ic, ts_error());
-        CHECK(ts_image_compare(pp.c_str(), pe.c_str(), 1e-6, &d) == 0 && d.pixels_over == 0 && d.max_abs_diff < 1e-6,
-              "png vs exr: over %ld max %g (%s)", d.pixels_over, d.max_abs_diff, ts_error());
+        TS_TEST_CHECK(ts_image_info(pp.c_str(), &iw, &ih, &ic) == 0 && iw == pw && ih == ph && ic == pch,
+                      "info %s: %d %d %d %s", pp.c_str(), iw, ih, ic, ts_error());
+        TS_TEST_CHECK(ts_image_compare(pp.c_str(), pe.c_str(), 1e-6, &d) == 0 && d.pixels_over == 0 &&
+                          d.max_abs_diff < 1e-6,
+                      "png vs exr: over %ld max %g (%s)", d.pixels_over, d.max_abs_diff, ts_error());
         /* Refusals: size and channels differ. */
-        CHECK(ts_image_compare(pa.c_str(), pp.c_str(), 0.0, &d) == -1 && std::strstr(ts_error(), "sizes differ") &&
-                  std::strstr(ts_error(), pa.c_str()) && std::strstr(ts_error(), pp.c_str()),
-              "size mismatch: %s", ts_error());
+        TS_TEST_CHECK(ts_image_compare(pa.c_str(), pp.c_str(), 0.0, &d) == -1 &&
+                          std::strstr(ts_error(), "sizes differ") && std::strstr(ts_error(), pa.c_str()) &&
+                          std::strstr(ts_error(), pp.c_str()),
+                      "size mismatch: %s", ts_error());
     } else {
-        s_failures++;
+        failures++;
     }
     std::string p3 = dir + "/rgb.exr";
     if (write_test_image(p3, w, h, 3, ramp(w, h, 3)))
-        CHECK(ts_image_compare(pa.c_str(), p3.c_str(), 0.0, &d) == -1 && std::strstr(ts_error(), "channel counts") &&
-                  std::strstr(ts_error(), "4 vs 3"),
-              "channel mismatch: %s", ts_error());
+        TS_TEST_CHECK(ts_image_compare(pa.c_str(), p3.c_str(), 0.0, &d) == -1 &&
+                          std::strstr(ts_error(), "channel counts") && std::strstr(ts_error(), "4 vs 3"),
+                      "channel mismatch: %s", ts_error());
     else
-        s_failures++;
+        failures++;
 
     std::string missing = dir + "/missing.exr";
-    CHECK(ts_image_compare(pa.c_str(), missing.c_str(), 0.0, &d) == -1 && std::strstr(ts_error(), missing.c_str()),
-          "missing file: %s", ts_error());
-    CHECK(ts_image_info(missing.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), missing.c_str()),
-          "info on missing file: %s", ts_error());
+    TS_TEST_CHECK(ts_image_compare(pa.c_str(), missing.c_str(), 0.0, &d) == -1 &&
+                      std::strstr(ts_error(), missing.c_str()),
+                  "missing file: %s", ts_error());
+    TS_TEST_CHECK(ts_image_info(missing.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), missing.c_str()),
+                  "info on missing file: %s", ts_error());
     std::string junk = dir + "/junk.exr";
     if (FILE *f = std::fopen(junk.c_str(), "wb")) {
         std::fputs("not an image", f);
         std::fclose(f);
     }
-    CHECK(ts_image_info(junk.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), junk.c_str()),
-          "info on junk: %s", ts_error());
-    CHECK(ts_image_compare(pa.c_str(), pa.c_str(), -1.0, &d) == -1 && std::strstr(ts_error(), "threshold"),
-          "negative threshold: %s", ts_error());
-    CHECK(ts_image_compare(pa.c_str(), pa.c_str(), NAN, &d) == -1, "NaN threshold accepted");
+    TS_TEST_CHECK(ts_image_info(junk.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), junk.c_str()),
+                  "info on junk: %s", ts_error());
+    TS_TEST_CHECK(ts_image_compare(pa.c_str(), pa.c_str(), -1.0, &d) == -1 && std::strstr(ts_error(), "threshold"),
+                  "negative threshold: %s", ts_error());
+    TS_TEST_CHECK(ts_image_compare(pa.c_str(), pa.c_str(), NAN, &d) == -1, "NaN threshold accepted");
+    return failures;
 }
 
 extern "C" int ts_image_test(bool verbose)
 {
-    s_failures = 0;
+    int failures = 0;
     try {
         std::string base = (std::filesystem::temp_directory_path() / "ts_image_test.XXXXXX").string();
         std::vector<char> templ(base.begin(), base.end());
@@ -364,7 +363,7 @@ extern "C" int ts_image_test(bool verbose)
             return -1;
         }
         std::string dir = templ.data();
-        test_images(dir);
+        failures += test_images(dir);
         std::filesystem::remove_all(dir);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "ts_image: exception: %s\n", e.what());
@@ -373,8 +372,8 @@ extern "C" int ts_image_test(bool verbose)
         std::fprintf(stderr, "ts_image: unexpected exception\n");
         return -1;
     }
-    if (s_failures) {
-        std::fprintf(stderr, "ts_image: %d check(s) failed\n", s_failures);
+    if (failures) {
+        std::fprintf(stderr, "ts_image: %d check(s) failed\n", failures);
         return -1;
     }
     if (verbose)

@@ -76,42 +76,15 @@ int ts_segplan_cut(const ts_segplan_t *plan, const char *input, const char *cons
    none). Returns -1 when a run does not fit above what precedes it. Known dts are not checked. */
 int ts_segplan_fill_dts(const int64_t *pts, int64_t *dts, size_t n, int64_t before);
 
+/* Chooses the boundaries of a stream given in decode order by pts[]/key[] (time base tb_num/tb_den) as
+   ts_segplan_make does (see DESIGN): lo/hi are the smallest/largest pts of a frame, seconds the segment length.
+   Sets *bounds (malloc'd, NULL when none) and *count, the pts where segments 1.. start; -1 when out of memory.
+   Exported for the self-test (splitter/ts_segplan_test.c). */
+int ts_segplan_choose_bounds(const int64_t *pts, const bool *key, size_t n, int64_t lo, int64_t hi, int tb_num,
+                             int tb_den, double seconds, int64_t **bounds, int *count);
+
+/* The self-test (splitter/ts_segplan_test.c, linked into ts_selftest only). */
 int ts_segplan_test(bool verbose);
-
-/* Test support, shared with ts_concat's self-test. ------------------------------------------------------- */
-
-typedef struct {
-    const char *format;   /* libavformat muxer: "nut", "matroska", "mp4" */
-    int frames;           /* video frames; 0: no video */
-    int width, height;
-    int tb_den;           /* video time base 1/tb_den; pts i (CFR) or a variable pattern (vfr) */
-    bool vfr;
-    int gop, max_b_frames; /* mpeg4 encoder: B-frames give open GOPs */
-    const char *audio;    /* audio encoder ("mp2", "aac", "pcm_s16le") or NULL: none */
-    double audio_seconds; /* audio length; 0: as long as the video at 25 fps */
-    bool faststart;       /* mp4: index at the front */
-} ts_segplan_clip_t;
-
-/* Writes a synthetic clip (mpeg4 video with moving content, optional audio) with libavcodec. */
-int ts_segplan_test_clip(const char *path, const ts_segplan_clip_t *clip);
-/* Tests: copies the first `fraction` of a file (a truncated download). */
-int ts_segplan_test_copy_prefix(const char *from, const char *to, double fraction);
-
-/* A stand-in for a slave: decodes the cut file of segment `index`, keeps the frames it owns and, when out_path is
-   not NULL, encodes them with "mpeg4" (B-frames, pts in the source time base; width/height 0: the source's) to a
-   NUT file. *pts (malloc'd, may be NULL) gets the kept frames' pts in the source time base, *count their number. */
-int ts_segplan_test_encode(const ts_segplan_t *plan, int index, const char *cut_path, const char *out_path,
-                           int width, int height, int64_t **pts, int *count);
-
-typedef struct {
-    int64_t pts, dts; /* INT64_MIN when missing */
-    bool key, discard;
-} ts_segplan_tpkt_t;
-
-/* Lists the packets of the first stream of a type ('v' video, 'a' audio) in file order, timestamps rescaled to
-   tb_num/tb_den (tb_num 0: the stream's own time base). */
-int ts_segplan_test_packets(const char *path, char type, int tb_num, int tb_den, ts_segplan_tpkt_t **pkts,
-                            int *count);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 extern "C" {
 #include "lib/ts_error.h" /* a C header without extern "C" guards of its own */
 }
+#include "tests/ts_test.h"
 
 #include <OpenImageIO/imageio.h>
 
@@ -243,19 +244,6 @@ namespace {
 enum tile_kind { KIND_FLOAT, KIND_HALF, KIND_TILED }; /* how the test stores its tile files */
 #define TEST_FILE_TILE 16                             /* tile size of KIND_TILED files */
 
-int s_failures;
-
-#define CHECK(cond, ...)                                                                                   \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            if (s_failures++ < 20) {                                                                       \
-                std::fprintf(stderr, "ts_stitch: %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);   \
-                std::fprintf(stderr, __VA_ARGS__);                                                         \
-                std::fprintf(stderr, "\n");                                                                \
-            }                                                                                              \
-        }                                                                                                  \
-    } while (0)
-
 /* The frame's true value at Blender (x, y), channel c, as raw float bits: a mix that is different for every
    pixel and channel and reaches every kind of float (NaN payloads, infinities, denormals, -0). */
 uint32_t truth_bits(int x, int y, int c)
@@ -324,13 +312,14 @@ bool exists(const std::string &path)
 }
 
 /* Plans, writes tiles, stitches and checks every output value bit for bit against the truth. */
-void check_stitch(const std::string &dir, int w, int h, int cols, int rows, int margin, int nch, tile_kind kind)
+int check_stitch(const std::string &dir, int w, int h, int cols, int rows, int margin, int nch, tile_kind kind)
 {
+    int failures = 0;
     ts_tile_t *tiles = nullptr;
     int n = 0;
     if (ts_tileplan_make(w, h, cols, rows, margin, &tiles, &n) != 0) {
-        CHECK(0, "plan %dx%d grid %dx%d: %s", w, h, cols, rows, ts_error());
-        return;
+        TS_TEST_CHECK(0, "plan %dx%d grid %dx%d: %s", w, h, cols, rows, ts_error());
+        return failures;
     }
     std::unique_ptr<ts_tile_t, decltype(&std::free)> own_tiles(tiles, &std::free);
     std::vector<std::string> names;
@@ -338,71 +327,73 @@ void check_stitch(const std::string &dir, int w, int h, int cols, int rows, int 
     for (int i = 0; i < n; i++) {
         names.push_back(dir + "/tile" + std::to_string(i) + ".exr");
         if (!write_tile(names.back(), tiles[i], nch, kind)) {
-            s_failures++;
-            return;
+            failures++;
+            return failures;
         }
     }
     for (auto &s : names)
         paths.push_back(s.c_str());
     const std::string out = dir + "/frame.exr";
     int rc = ts_stitch_frame(out.c_str(), w, h, tiles, paths.data(), n);
-    CHECK(rc == 0, "%dx%d grid %dx%d margin %d: %s", w, h, cols, rows, margin, ts_error());
-    CHECK(!exists(out + TS_STITCH_TMP_SUFFIX), "%s left behind", (out + TS_STITCH_TMP_SUFFIX).c_str());
+    TS_TEST_CHECK(rc == 0, "%dx%d grid %dx%d margin %d: %s", w, h, cols, rows, margin, ts_error());
+    TS_TEST_CHECK(!exists(out + TS_STITCH_TMP_SUFFIX), "%s left behind", (out + TS_STITCH_TMP_SUFFIX).c_str());
     if (rc != 0)
-        return;
+        return failures;
 
     auto in = OIIO::ImageInput::open(out);
     if (!in) {
-        CHECK(0, "reading back %s: %s", out.c_str(), OIIO::geterror().c_str());
-        return;
+        TS_TEST_CHECK(0, "reading back %s: %s", out.c_str(), OIIO::geterror().c_str());
+        return failures;
     }
     const ImageSpec &spec = in->spec();
-    CHECK(spec.width == w && spec.height == h && spec.nchannels == nch && spec.format == TypeDesc::FLOAT &&
-              spec.x == 0 && spec.y == 0 && spec.tile_width == 0,
-          "%s: %dx%d+%d+%d, %d channels, %s", out.c_str(), spec.width, spec.height, spec.x, spec.y, spec.nchannels,
-          spec.format.c_str());
-    CHECK(spec.get_string_attribute("compression") == "zip", "%s: compression %s", out.c_str(),
-          spec.get_string_attribute("compression").c_str());
+    TS_TEST_CHECK(spec.width == w && spec.height == h && spec.nchannels == nch && spec.format == TypeDesc::FLOAT &&
+                      spec.x == 0 && spec.y == 0 && spec.tile_width == 0,
+                  "%s: %dx%d+%d+%d, %d channels, %s", out.c_str(), spec.width, spec.height, spec.x, spec.y,
+                  spec.nchannels, spec.format.c_str());
+    TS_TEST_CHECK(spec.get_string_attribute("compression") == "zip", "%s: compression %s", out.c_str(),
+                  spec.get_string_attribute("compression").c_str());
     /* Channel names as the tiles have them: R, G, B(, A) when there are 3 or 4. */
     static const char *rgba[] = { "R", "G", "B", "A" };
     ts_image_reader_t *tile0 = ts_image_reader_new(paths[0]);
     for (int c = 0; tile0 && c < nch && c < spec.nchannels; c++) {
-        CHECK(spec.channelnames[c] == ts_image_reader_channel(tile0, c), "channel %d named %s, tile 0 has %s", c,
-              spec.channelnames[c].c_str(), ts_image_reader_channel(tile0, c));
-        CHECK(nch < 3 || nch > 4 || spec.channelnames[c] == rgba[c], "channel %d named %s", c,
-              spec.channelnames[c].c_str());
+        TS_TEST_CHECK(spec.channelnames[c] == ts_image_reader_channel(tile0, c), "channel %d named %s, tile 0 has %s",
+                      c, spec.channelnames[c].c_str(), ts_image_reader_channel(tile0, c));
+        TS_TEST_CHECK(nch < 3 || nch > 4 || spec.channelnames[c] == rgba[c], "channel %d named %s", c,
+                      spec.channelnames[c].c_str());
     }
     ts_image_reader_destroy(&tile0);
     if (spec.width != w || spec.height != h || spec.nchannels != nch)
-        return;
+        return failures;
     std::vector<float> px((size_t)w * h * nch);
-    CHECK(in->read_image(0, 0, 0, nch, TypeDesc::FLOAT, px.data()), "reading %s: %s", out.c_str(),
-          in->geterror().c_str());
+    TS_TEST_CHECK(in->read_image(0, 0, 0, nch, TypeDesc::FLOAT, px.data()), "reading %s: %s", out.c_str(),
+                  in->geterror().c_str());
     long wrong = 0;
     for (int row = 0; row < h; row++)
         for (int x = 0; x < w; x++)
             for (int c = 0; c < nch; c++) {
                 float want = truth(kind, x, h - 1 - row, c), got = px[((size_t)row * w + x) * nch + c];
                 if (std::memcmp(&want, &got, sizeof want) != 0 && wrong++ < 3)
-                    CHECK(0, "%dx%d grid %dx%d margin %d: pixel x %d y %d channel %d: %08x, want %08x", w, h, cols,
-                          rows, margin, x, h - 1 - row, c, bits_of(got), bits_of(want));
+                    TS_TEST_CHECK(0, "%dx%d grid %dx%d margin %d: pixel x %d y %d channel %d: %08x, want %08x", w, h,
+                                  cols, rows, margin, x, h - 1 - row, c, bits_of(got), bits_of(want));
             }
-    CHECK(wrong == 0, "%dx%d grid %dx%d margin %d: %ld wrong values", w, h, cols, rows, margin, wrong);
+    TS_TEST_CHECK(wrong == 0, "%dx%d grid %dx%d margin %d: %ld wrong values", w, h, cols, rows, margin, wrong);
     in.reset();
     for (auto &s : names)
         std::filesystem::remove(s);
     std::filesystem::remove(out);
+    return failures;
 }
 
 /* A hand-checkable orientation: the top tile of a 1x2 grid is white, the bottom black; file row 0 (top)
    must come out white. */
-void check_orientation(const std::string &dir)
+int check_orientation(const std::string &dir)
 {
+    int failures = 0;
     ts_tile_t *tiles = nullptr;
     int n = 0;
     if (ts_tileplan_make(3, 4, 1, 2, 1, &tiles, &n) != 0) {
-        CHECK(0, "plan: %s", ts_error());
-        return;
+        TS_TEST_CHECK(0, "plan: %s", ts_error());
+        return failures;
     }
     std::unique_ptr<ts_tile_t, decltype(&std::free)> own_tiles(tiles, &std::free);
     std::string p[2] = { dir + "/bottom.exr", dir + "/top.exr" };
@@ -411,38 +402,42 @@ void check_orientation(const std::string &dir)
         std::vector<float> px(3 * 3, (float)i);
         auto out = ImageOutput::create(p[i]);
         ImageSpec spec(3, 3, 1, TypeDesc::FLOAT);
-        CHECK(out && out->open(p[i], spec) && out->write_image(TypeDesc::FLOAT, px.data()) && out->close(),
-              "writing %s", p[i].c_str());
+        TS_TEST_CHECK(out && out->open(p[i], spec) && out->write_image(TypeDesc::FLOAT, px.data()) && out->close(),
+                      "writing %s", p[i].c_str());
     }
     const char *paths[2] = { p[0].c_str(), p[1].c_str() };
     std::string out = dir + "/orient.exr";
-    CHECK(ts_stitch_frame(out.c_str(), 3, 4, tiles, paths, 2) == 0, "orientation: %s", ts_error());
+    TS_TEST_CHECK(ts_stitch_frame(out.c_str(), 3, 4, tiles, paths, 2) == 0, "orientation: %s", ts_error());
     float px[3 * 4];
     auto in = OIIO::ImageInput::open(out);
-    CHECK(in && in->read_image(0, 0, 0, 1, TypeDesc::FLOAT, px), "reading %s", out.c_str());
-    CHECK(px[0] == 1.0f && px[3 * 2 - 1] == 1.0f && px[3 * 2] == 0.0f && px[3 * 4 - 1] == 0.0f,
-          "orientation: rows read %g %g %g %g from the top", px[0], px[3], px[6], px[9]);
+    TS_TEST_CHECK(in && in->read_image(0, 0, 0, 1, TypeDesc::FLOAT, px), "reading %s", out.c_str());
+    TS_TEST_CHECK(px[0] == 1.0f && px[3 * 2 - 1] == 1.0f && px[3 * 2] == 0.0f && px[3 * 4 - 1] == 0.0f,
+                  "orientation: rows read %g %g %g %g from the top", px[0], px[3], px[6], px[9]);
+    return failures;
 }
 
 /* Expects a refusal whose message holds both needles, leaving a prior output untouched. */
-void check_fails(const std::string &out, int w, int h, const ts_tile_t *tiles, const char *const *paths, int n,
-                 const char *needle, const char *needle2)
+int check_fails(const std::string &out, int w, int h, const ts_tile_t *tiles, const char *const *paths, int n,
+                const char *needle, const char *needle2)
 {
+    int failures = 0;
     int rc = ts_stitch_frame(out.c_str(), w, h, tiles, paths, n);
-    CHECK(rc == -1, "accepted (expected \"%s\")", needle);
-    CHECK(std::strstr(ts_error(), needle) && std::strstr(ts_error(), needle2), "message \"%s\" lacks \"%s\" or \"%s\"",
-          ts_error(), needle, needle2);
-    CHECK(!exists(out + TS_STITCH_TMP_SUFFIX), "%s left behind", (out + TS_STITCH_TMP_SUFFIX).c_str());
+    TS_TEST_CHECK(rc == -1, "accepted (expected \"%s\")", needle);
+    TS_TEST_CHECK(std::strstr(ts_error(), needle) && std::strstr(ts_error(), needle2),
+                  "message \"%s\" lacks \"%s\" or \"%s\"", ts_error(), needle, needle2);
+    TS_TEST_CHECK(!exists(out + TS_STITCH_TMP_SUFFIX), "%s left behind", (out + TS_STITCH_TMP_SUFFIX).c_str());
+    return failures;
 }
 
-void check_errors(const std::string &dir)
+int check_errors(const std::string &dir)
 {
+    int failures = 0;
     const int w = 11, h = 7, margin = 2, nch = 4;
     ts_tile_t *tiles = nullptr;
     int n = 0;
     if (ts_tileplan_make(w, h, 3, 2, margin, &tiles, &n) != 0) {
-        CHECK(0, "plan: %s", ts_error());
-        return;
+        TS_TEST_CHECK(0, "plan: %s", ts_error());
+        return failures;
     }
     std::unique_ptr<ts_tile_t, decltype(&std::free)> own_tiles(tiles, &std::free);
     std::vector<std::string> names;
@@ -450,8 +445,8 @@ void check_errors(const std::string &dir)
     for (int i = 0; i < n; i++) {
         names.push_back(dir + "/e" + std::to_string(i) + ".exr");
         if (!write_tile(names.back(), tiles[i], nch, KIND_FLOAT)) {
-            s_failures++;
-            return;
+            failures++;
+            return failures;
         }
     }
     for (auto &s : names)
@@ -466,19 +461,19 @@ void check_errors(const std::string &dir)
     std::string missing = dir + "/missing.exr";
     std::vector<const char *> p = paths;
     p[4] = missing.c_str();
-    check_fails(out, w, h, tiles, p.data(), n, missing.c_str(), "tile 4");
+    failures += check_fails(out, w, h, tiles, p.data(), n, missing.c_str(), "tile 4");
 
     std::string wide = dir + "/wide.exr";
     if (write_tile(wide, tiles[2], nch, KIND_FLOAT, 1)) {
         p = paths;
         p[2] = wide.c_str();
-        check_fails(out, w, h, tiles, p.data(), n, wide.c_str(), "render rectangle");
+        failures += check_fails(out, w, h, tiles, p.data(), n, wide.c_str(), "render rectangle");
     }
     std::string rgb = dir + "/rgb.exr";
     if (write_tile(rgb, tiles[5], 3, KIND_FLOAT)) {
         p = paths;
         p[5] = rgb.c_str();
-        check_fails(out, w, h, tiles, p.data(), n, rgb.c_str(), "3 channels");
+        failures += check_fails(out, w, h, tiles, p.data(), n, rgb.c_str(), "3 channels");
     }
     std::string junk = dir + "/junk.exr";
     if (FILE *f = std::fopen(junk.c_str(), "wb")) {
@@ -487,7 +482,7 @@ void check_errors(const std::string &dir)
     }
     p = paths;
     p[1] = junk.c_str();
-    check_fails(out, w, h, tiles, p.data(), n, junk.c_str(), "tile 1");
+    failures += check_fails(out, w, h, tiles, p.data(), n, junk.c_str(), "tile 1");
 
     /* A tile whose header reads but whose pixels are cut off fails only while the output is being written:
        the temporary output must go, and the prior output stay. */
@@ -496,46 +491,48 @@ void check_errors(const std::string &dir)
     std::filesystem::resize_file(cut, std::filesystem::file_size(cut) * 2 / 3);
     p = paths;
     p[3] = cut.c_str();
-    check_fails(out, w, h, tiles, p.data(), n, cut.c_str(), "tile 3");
+    failures += check_fails(out, w, h, tiles, p.data(), n, cut.c_str(), "tile 3");
 
     /* Tile lists that do not partition the frame. */
     std::vector<ts_tile_t> bad(tiles, tiles + n);
-    check_fails(out, w, h, bad.data(), paths.data(), n - 1, "no tile covers", "x 7..10, y 3..6"); /* no top right */
+    failures +=
+        check_fails(out, w, h, bad.data(), paths.data(), n - 1, "no tile covers", "x 7..10, y 3..6"); /* no top right */
     bad[1].own.x1 += 1;
     bad[1].render.x1 += 1;
-    check_fails(out, w, h, bad.data(), paths.data(), n, "overlap", "tiles 1 and 2");
+    failures += check_fails(out, w, h, bad.data(), paths.data(), n, "overlap", "tiles 1 and 2");
     bad.assign(tiles, tiles + n);
     bad[3].own.y1 = h + 1;
-    check_fails(out, w, h, bad.data(), paths.data(), n, "outside the 11x7 frame", "tile 3");
+    failures += check_fails(out, w, h, bad.data(), paths.data(), n, "outside the 11x7 frame", "tile 3");
     bad.assign(tiles, tiles + n);
     bad[0].render.x1 = bad[0].own.x1 - 1;
-    check_fails(out, w, h, bad.data(), paths.data(), n, "tile 0", "render rectangle");
-    check_fails(out, 0, h, tiles, paths.data(), n, "frame 0x7", "1..65536");
-    check_fails(out, w, h, tiles, paths.data(), 0, "no tiles", out.c_str());
+    failures += check_fails(out, w, h, bad.data(), paths.data(), n, "tile 0", "render rectangle");
+    failures += check_fails(out, 0, h, tiles, paths.data(), n, "frame 0x7", "1..65536");
+    failures += check_fails(out, w, h, tiles, paths.data(), 0, "no tiles", out.c_str());
 
     std::FILE *f = std::fopen(out.c_str(), "rb");
     char buf[16] = { 0 };
-    CHECK(f && std::fread(buf, 1, sizeof buf - 1, f) == 5 && std::strcmp(buf, "prior") == 0,
-          "a failed stitch changed %s", out.c_str());
+    TS_TEST_CHECK(f && std::fread(buf, 1, sizeof buf - 1, f) == 5 && std::strcmp(buf, "prior") == 0,
+                  "a failed stitch changed %s", out.c_str());
     if (f)
         std::fclose(f);
 
     /* An output folder that does not exist names the output. */
     std::string nowhere = dir + "/no/such/folder/frame.exr";
-    check_fails(nowhere, w, h, tiles, paths.data(), n, nowhere.c_str(), "cannot write");
+    failures += check_fails(nowhere, w, h, tiles, paths.data(), n, nowhere.c_str(), "cannot write");
 
     /* And the good list still works after all that, replacing the prior file. */
-    CHECK(ts_stitch_frame(out.c_str(), w, h, tiles, paths.data(), n) == 0, "good list: %s", ts_error());
+    TS_TEST_CHECK(ts_stitch_frame(out.c_str(), w, h, tiles, paths.data(), n) == 0, "good list: %s", ts_error());
     int iw = 0, ih = 0, ic = 0;
-    CHECK(ts_image_info(out.c_str(), &iw, &ih, &ic) == 0 && iw == w && ih == h && ic == nch, "replaced %s: %s",
-          out.c_str(), ts_error());
+    TS_TEST_CHECK(ts_image_info(out.c_str(), &iw, &ih, &ic) == 0 && iw == w && ih == h && ic == nch, "replaced %s: %s",
+                  out.c_str(), ts_error());
+    return failures;
 }
 
 } /* namespace */
 
 extern "C" int ts_stitch_test(bool verbose)
 {
-    s_failures = 0;
+    int failures = 0;
     try {
         std::string base = (std::filesystem::temp_directory_path() / "ts_stitch_test.XXXXXX").string();
         std::vector<char> templ(base.begin(), base.end());
@@ -545,17 +542,17 @@ extern "C" int ts_stitch_test(bool verbose)
             return -1;
         }
         std::string dir = templ.data();
-        check_stitch(dir, 1, 1, 1, 1, 0, 4, KIND_FLOAT);
-        check_stitch(dir, 37, 23, 4, 3, 2, 4, KIND_FLOAT);
-        check_stitch(dir, 13, 11, 5, 7, 3, 4, KIND_FLOAT);
-        check_stitch(dir, 64, 40, 3, 2, 50, 4, KIND_FLOAT);    /* margin wider than the frame */
-        check_stitch(dir, 300, 5, 7, 5, 1, 3, KIND_FLOAT);     /* RGB, one-row tiles */
-        check_stitch(dir, 9, 601, 2, 3, 4, 4, KIND_FLOAT);     /* tiles taller than a band */
-        check_stitch(dir, 17, 530, 1, 1, 0, 1, KIND_FLOAT);    /* one tile, one channel, several bands */
-        check_stitch(dir, 41, 29, 3, 4, 5, 4, KIND_HALF);      /* half tiles as Blender writes by default */
-        check_stitch(dir, 53, 70, 2, 3, 6, 4, KIND_TILED);     /* tiled tile files */
-        check_orientation(dir);
-        check_errors(dir);
+        failures += check_stitch(dir, 1, 1, 1, 1, 0, 4, KIND_FLOAT);
+        failures += check_stitch(dir, 37, 23, 4, 3, 2, 4, KIND_FLOAT);
+        failures += check_stitch(dir, 13, 11, 5, 7, 3, 4, KIND_FLOAT);
+        failures += check_stitch(dir, 64, 40, 3, 2, 50, 4, KIND_FLOAT);    /* margin wider than the frame */
+        failures += check_stitch(dir, 300, 5, 7, 5, 1, 3, KIND_FLOAT);     /* RGB, one-row tiles */
+        failures += check_stitch(dir, 9, 601, 2, 3, 4, 4, KIND_FLOAT);     /* tiles taller than a band */
+        failures += check_stitch(dir, 17, 530, 1, 1, 0, 1, KIND_FLOAT);    /* one tile, one channel, several bands */
+        failures += check_stitch(dir, 41, 29, 3, 4, 5, 4, KIND_HALF);      /* half tiles as Blender writes by default */
+        failures += check_stitch(dir, 53, 70, 2, 3, 6, 4, KIND_TILED);     /* tiled tile files */
+        failures += check_orientation(dir);
+        failures += check_errors(dir);
         std::filesystem::remove_all(dir);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "ts_stitch: exception: %s\n", e.what());
@@ -564,8 +561,8 @@ extern "C" int ts_stitch_test(bool verbose)
         std::fprintf(stderr, "ts_stitch: unexpected exception\n");
         return -1;
     }
-    if (s_failures) {
-        std::fprintf(stderr, "ts_stitch: %d check(s) failed\n", s_failures);
+    if (failures) {
+        std::fprintf(stderr, "ts_stitch: %d check(s) failed\n", failures);
         return -1;
     }
     if (verbose)

@@ -22,7 +22,7 @@ clang $FLAGS -c tests/fuzz_torrent.c -o "$OUT/fuzz_torrent.o" || exit 1
 clang $FLAGS -c lib/ts_error.c -o "$OUT/ts_error.o" && clang $FLAGS -c lib/ts_log.c -o "$OUT/ts_log.o" || exit 1
 clang++ -fsanitize=fuzzer,address,undefined "$OUT/fuzz_torrent.o" "$OUT/ts_torrent.o" "$OUT/ts_error.o" "$OUT/ts_log.o" \
   $(pkg-config --libs libtorrent-rasterbar) -lpthread -o "$OUT/fuzz_torrent" || exit 1
-clang $FLAGS tests/fuzz_segcheck.c verifier/ts_segcheck.c splitter/ts_segplan.c lib/ts_file.c lib/ts_hash.c lib/ts_error.c \
+clang $FLAGS tests/fuzz_segcheck.c verifier/ts_segcheck.c lib/ts_hash.c lib/ts_error.c \
   $(pkg-config --cflags --libs libavformat libavcodec libswscale libavutil libsodium) -o "$OUT/fuzz_segcheck" || exit 1
 # Small valid segments (H.264 and VP9 in NUT, as slaves return them) as seeds, so the fuzzer starts inside the codecs.
 mkdir -p "$OUT/corpus-fuzz_segcheck"

@@ -80,6 +80,29 @@ bool ts_segcheck_same(const ts_segcheck_facts_t *a, const ts_segcheck_facts_t *b
 /* Frees facts->pts and zeroes *facts. NULL is a no-op. */
 void ts_segcheck_facts_free(ts_segcheck_facts_t *facts);
 
+/* Internals exported for the self-test (verifier/ts_segcheck_test.c); not for other callers. -------------------- */
+
+struct AVFrame;
+struct SwsContext;
+
+/* PSNR sums over pairs of frames (zero it first; conv_in/conv_out: frames allocated by the caller when a source or
+   an output needs converting; the caller frees them and the scalers). */
+typedef struct {
+    struct SwsContext *sws_in, *sws_out;
+    struct AVFrame *conv_in, *conv_out;
+    double nmse_sum; /* sum over frames of the pooled, peak-normalised mean squared error */
+    int64_t frames;
+} ts_segcheck_psnr_t;
+
+/* True when PSNR reads frames of pixel format fmt (an enum AVPixelFormat) directly, false when it converts them. */
+bool ts_segcheck_plain_planar(int fmt);
+/* Adds one frame to the digest, as ts_segcheck_output's digest does. */
+int ts_segcheck_hash_frame(ts_hasher_t *h, const struct AVFrame *f, const char *path);
+/* Adds one pair of frames (source, output) to the PSNR sums. */
+int ts_segcheck_psnr_add(ts_segcheck_psnr_t *p, const struct AVFrame *src, const char *src_path,
+                         const struct AVFrame *out, const char *out_path);
+
+/* The self-test (verifier/ts_segcheck_test.c, linked into ts_selftest only). */
 int ts_segcheck_test(bool verbose);
 
 #ifdef __cplusplus
