@@ -15,7 +15,6 @@ Usage: bench/bench_honest.py [--runs 1] [--grid 8x8] [--keep]   (about 8 minutes
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -119,10 +118,7 @@ def main():
           "blocked nodes %d, farms with a slashed stake %d" % (total["checks"], len(SCENES), total["failed"],
                                                                 total["unresolved"], total["blocked"],
                                                                 total["slashed"]))
-    if a.keep:
-        print("kept", work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    farm.cleanup(work, a.keep)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Usage: bench/bench_threads.py [--runs 3] [--keep]   (about 2 minutes per run on 
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -72,10 +71,7 @@ def main():
           "-t 1 identical to -t %d in %d of %d runs" % (n, med(0, 0), n, med(2, 0), med(2, 0) / med(0, 0), med(0, 1),
                                                       med(2, 1), med(2, 1) / med(0, 1), n,
                                                       sum(r[3] for r in rows), len(rows)))
-    if a.keep:
-        print("kept", work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    farm.cleanup(work, a.keep)
 
 
 if __name__ == "__main__":

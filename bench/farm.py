@@ -2,6 +2,7 @@
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import time
@@ -10,6 +11,14 @@ import urllib.request
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(TOP, "build", "bin")
 TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cleanup(work, keep):
+    """Removes a benchmark's scratch folder, or says where it is kept."""
+    if keep:
+        print("kept", work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def children_cpu():

@@ -89,13 +89,18 @@ def parse_args(argv):
     return a
 
 
-def material(name, kind, color, **kw):
+def empty_material(name):
+    """A material with a node tree holding only its output node: (material, node tree, output)."""
     m = bpy.data.materials.new(name)
     m.use_nodes = True
     nt = m.node_tree
     for n in list(nt.nodes):
         nt.nodes.remove(n)
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    return m, nt, nt.nodes.new("ShaderNodeOutputMaterial")
+
+
+def material(name, kind, color, **kw):
+    m, nt, out = empty_material(name)
     if kind == "diffuse":
         s = nt.nodes.new("ShaderNodeBsdfDiffuse")
         s.inputs["Color"].default_value = color
@@ -126,12 +131,7 @@ def material(name, kind, color, **kw):
 
 
 def volume_material(name, density):
-    m = bpy.data.materials.new(name)
-    m.use_nodes = True
-    nt = m.node_tree
-    for n in list(nt.nodes):
-        nt.nodes.remove(n)
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    m, nt, out = empty_material(name)
     v = nt.nodes.new("ShaderNodeVolumePrincipled")
     v.inputs["Density"].default_value = density
     v.inputs["Color"].default_value = (0.7, 0.8, 1.0, 1.0)
