@@ -4,6 +4,8 @@
    A slave's Hello lists the tasks it still holds: anything assigned to it that it does not hold goes back
    to the queue; anything it holds that is no longer its own is cancelled on the slave. */
 #include "master/ts_master.h"
+#include "master/ts_stitcher.h"
+#include "master/ts_verifier.h"
 #include "escrow/escrow.h"
 #include "escrow/ts_ethkey.h"
 #include "escrow/ts_payer.h"
@@ -93,15 +95,10 @@ ts_store_t *ts_master_store(ts_master_t *self) { return self->store; }
 ts_blobs_t *ts_master_blobs(ts_master_t *self) { return self->blobs; }
 ts_seeder_t *ts_master_seeder(ts_master_t *self) { return self->seeder; }
 const ts_master_options_t *ts_master_options(ts_master_t *self) { return &self->opts; }
-void ts_master_wake_stitcher(ts_master_t *self) { ts_stitcher_wake(self->stitcher); }
 void ts_master_wake_verifier(ts_master_t *self) { ts_verifier_wake(self->verifier); }
+static void kick_cb(void *arg) { ts_master_kick(arg); }
+static void frame_ready_cb(void *arg) { ts_stitcher_wake(((ts_master_t *)arg)->stitcher); }
 
-ts_check_policy_t ts_master_check_policy(ts_master_t *self)
-{
-    return (ts_check_policy_t){.trust = (double)self->opts.check_trust, .floor = self->opts.check_floor,
-                               .quarantine_after = (int)self->opts.quarantine_after,
-                               .max_failures = (int)self->opts.max_failures};
-}
 
 void ts_master_kick(ts_master_t *self)
 {
@@ -233,9 +230,20 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
         goto fail;
     }
     self->started = mono();
-    if (!(self->stitcher = ts_stitcher_new(self)))
+    ts_stitcher_ctx_t sc = {.store = self->store, .blobs = self->blobs, .kick = kick_cb, .arg = self};
+    if (!(self->stitcher = ts_stitcher_new(&sc)))
         goto fail;
-    if (!(self->verifier = ts_verifier_new(self)))
+    ts_verifier_ctx_t vc = {.store = self->store,
+                            .blobs = self->blobs,
+                            .policy = {.trust = (double)opts->check_trust,
+                                       .floor = opts->check_floor,
+                                       .quarantine_after = (int)opts->quarantine_after,
+                                       .max_failures = (int)opts->max_failures},
+                            .check_wait_s = opts->check_wait_s,
+                            .kick = kick_cb,
+                            .frame_ready = frame_ready_cb,
+                            .arg = self};
+    if (!(self->verifier = ts_verifier_new(&vc)))
         goto fail;
     if (!(self->api = ts_api_new(self, opts->http)))
         goto fail;

@@ -6,6 +6,7 @@
 #include "lib/tessera.pb-c.h"
 #include "master/ts_seeder.h"
 #include "master/ts_store.h"
+#include "master/ts_transcode_cut.h"
 #include <stdbool.h>
 
 typedef struct {
@@ -74,31 +75,9 @@ int ts_results_accept(ts_master_t *self, const ts_result_origin_t *from, const T
 /* The transcode job compiler (ts_transcode_job.c): plans and cuts the input, creates the job. -1 with
    *input_error set when the input itself is at fault. */
 int64_t ts_transcode_job_create(ts_master_t *self, const ts_job_request_t *req, bool *input_error);
-typedef struct {
-    ts_store_segment_t *segments; /* malloc'd */
-    int count;
-    int tb_num, tb_den, fps_num, fps_den;
-    char summary[160];
-} ts_transcode_cut_t;
-/* Plans a video file's segments and stores each cut as a blob; name is used in messages. */
-int ts_transcode_cut(ts_master_t *self, const char *input, const char *name, double seconds, ts_transcode_cut_t *cut,
-                     bool *input_error);
 
-/* The verifier thread (ts_verifier.c): checks every result, samples spot checks, settles them. */
-typedef struct ts_verifier ts_verifier_t;
-ts_verifier_t *ts_verifier_new(ts_master_t *master);
-void ts_verifier_wake(ts_verifier_t *self);
-void ts_verifier_destroy(ts_verifier_t **self_p);
+/* The verifier thread (ts_verifier.h) learns of a new result. */
 void ts_master_wake_verifier(ts_master_t *self);
-/* The verification policy the options give. */
-ts_check_policy_t ts_master_check_policy(ts_master_t *self);
-
-/* The stitcher thread (ts_stitcher.c). */
-typedef struct ts_stitcher ts_stitcher_t;
-ts_stitcher_t *ts_stitcher_new(ts_master_t *master);
-void ts_stitcher_wake(ts_stitcher_t *self);
-void ts_stitcher_destroy(ts_stitcher_t **self_p);
-void ts_master_wake_stitcher(ts_master_t *self);
 
 /* The HTTP API (ts_api.c). */
 typedef struct ts_api ts_api_t;

@@ -5,7 +5,8 @@
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include "lib/ts_worker.h"
-#include "master/ts_master.h"
+#include "master/ts_stitcher.h"
+#include "master/ts_transcode_cut.h"
 #include "splitter/ts_concat.h"
 #include "splitter/ts_framevid.h"
 #include <jansson.h>
@@ -22,7 +23,7 @@
 #define IDLE_WAIT_S 1
 
 struct ts_stitcher {
-    ts_master_t *master;
+    ts_stitcher_ctx_t ctx;
     ts_worker_t *worker;
 };
 
@@ -49,10 +50,10 @@ static void video_container(const ts_job_t *job, char *out, size_t cap)
 }
 
 /* Joins the encoded segments of a job's video (frame 0 of a transcode, TS_VIDEO_FRAME of a render). */
-static int assemble_video(ts_master_t *m, const ts_job_t *job, int frame)
+static int assemble_video(const ts_stitcher_ctx_t *m, const ts_job_t *job, int frame)
 {
-    ts_store_t *store = ts_master_store(m);
-    ts_blobs_t *blobs = ts_master_blobs(m);
+    ts_store_t *store = m->store;
+    ts_blobs_t *blobs = m->blobs;
     int count = ts_store_segment_count(store, job->id);
     if (count <= 0)
         return ts_error_set("no segments");
@@ -98,10 +99,10 @@ static int assemble_video(ts_master_t *m, const ts_job_t *job, int frame)
     return rc;
 }
 
-static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
+static int stitch_one(const ts_stitcher_ctx_t *m, int64_t job_id, int frame)
 {
-    ts_store_t *store = ts_master_store(m);
-    ts_blobs_t *blobs = ts_master_blobs(m);
+    ts_store_t *store = m->store;
+    ts_blobs_t *blobs = m->blobs;
     ts_job_t job;
     if (ts_store_job_get(store, job_id, &job) != 1)
         return ts_error_set("job %lld is gone", (long long)job_id);
@@ -139,10 +140,10 @@ static int stitch_one(ts_master_t *m, int64_t job_id, int frame)
 }
 
 /* A render that ends in an encode, all frames done: its PNG frames become one video stream, cut into segments. */
-static int cut_video(ts_master_t *m, int64_t job_id)
+static int cut_video(const ts_stitcher_ctx_t *m, int64_t job_id)
 {
-    ts_store_t *store = ts_master_store(m);
-    ts_blobs_t *blobs = ts_master_blobs(m);
+    ts_store_t *store = m->store;
+    ts_blobs_t *blobs = m->blobs;
     ts_job_t job;
     if (ts_store_job_get(store, job_id, &job) != 1)
         return ts_error_set("job %lld is gone", (long long)job_id);
@@ -171,7 +172,7 @@ static int cut_video(ts_master_t *m, int64_t job_id)
     ts_transcode_cut_t cut = {0};
     bool input_error = false;
     if (rc == 0)
-        rc = ts_transcode_cut(m, video, "the rendered frames", seconds > 0 ? seconds : 10.0, &cut, &input_error);
+        rc = ts_transcode_cut(blobs, video, "the rendered frames", seconds > 0 ? seconds : 10.0, &cut, &input_error);
     if (rc == 0)
         rc = ts_store_video_segments(store, job_id, cut.segments, cut.count, cut.tb_num, cut.tb_den, fps_num, fps_den);
     if (rc == 0)
@@ -191,37 +192,37 @@ static void pass(void *arg)
     ts_stitcher_t *self = arg;
     int64_t jobs[STITCH_BATCH];
     int frames[STITCH_BATCH];
-    int nv = ts_store_videos_to_cut(ts_master_store(self->master), jobs, STITCH_BATCH);
+    int nv = ts_store_videos_to_cut(self->ctx.store, jobs, STITCH_BATCH);
     for (int i = 0; i < nv; i++)
-        if (cut_video(self->master, jobs[i]) < 0) {
+        if (cut_video(&self->ctx, jobs[i]) < 0) {
             char msg[1200];
             snprintf(msg, sizeof msg, "encoding the frames: %s", ts_error());
             ts_err("job %lld %s", (long long)jobs[i], msg);
-            ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
+            ts_store_job_fail(self->ctx.store, jobs[i], msg);
         }
     if (nv > 0)
-        ts_master_kick(self->master);
-    int n = ts_store_frames_to_stitch(ts_master_store(self->master), jobs, frames, STITCH_BATCH);
+        self->ctx.kick(self->ctx.arg);
+    int n = ts_store_frames_to_stitch(self->ctx.store, jobs, frames, STITCH_BATCH);
     for (int i = 0; i < n; i++) {
-        if (stitch_one(self->master, jobs[i], frames[i]) < 0) {
+        if (stitch_one(&self->ctx, jobs[i], frames[i]) < 0) {
             char msg[1200];
             snprintf(msg, sizeof msg, "frame %d: joining failed: %s", frames[i], ts_error());
             ts_err("job %lld %s", (long long)jobs[i], msg);
-            ts_store_job_fail(ts_master_store(self->master), jobs[i], msg);
+            ts_store_job_fail(self->ctx.store, jobs[i], msg);
         } else {
             ts_debug("job %lld frame %d stitched", (long long)jobs[i], frames[i]);
         }
     }
     if (n > 0)
-        ts_master_kick(self->master);
+        self->ctx.kick(self->ctx.arg);
 }
 
-ts_stitcher_t *ts_stitcher_new(ts_master_t *master)
+ts_stitcher_t *ts_stitcher_new(const ts_stitcher_ctx_t *ctx)
 {
     ts_stitcher_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->master = master;
+    self->ctx = *ctx;
     /* the first pass picks up frames a crashed run left waiting */
     if (!(self->worker = ts_worker_new("stitcher", pass, self, IDLE_WAIT_S, true))) {
         free(self);

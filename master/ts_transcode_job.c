@@ -13,10 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-int ts_transcode_cut(ts_master_t *m, const char *input, const char *name, double seconds, ts_transcode_cut_t *cut,
+int ts_transcode_cut(ts_blobs_t *blobs, const char *input, const char *name, double seconds, ts_transcode_cut_t *cut,
                      bool *input_error)
 {
-    ts_blobs_t *blobs = ts_master_blobs(m);
     memset(cut, 0, sizeof *cut);
     *input_error = true;
     ts_segplan_t *plan = NULL;
@@ -77,7 +76,7 @@ int64_t ts_transcode_job_create(ts_master_t *m, const ts_job_request_t *req, boo
     char input[PATH_MAX];
     ts_blobs_path(ts_master_blobs(m), req->scene, input, sizeof input);
     ts_transcode_cut_t cut;
-    if (ts_transcode_cut(m, input, req->scene_name, req->segment_seconds, &cut, input_error) < 0)
+    if (ts_transcode_cut(ts_master_blobs(m), input, req->scene_name, req->segment_seconds, &cut, input_error) < 0)
         return -1;
     ts_job_request_t pinned = *req;
     pinned.fps_num = cut.fps_num;

@@ -8,7 +8,7 @@
 #include "lib/ts_log.h"
 #include "lib/ts_worker.h"
 #include "master/ts_check.h"
-#include "master/ts_master.h"
+#include "master/ts_verifier.h"
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #define DRAW_RESOLUTION (1u << 30)
 
 struct ts_verifier {
-    ts_master_t *master;
+    ts_verifier_ctx_t ctx;
     ts_worker_t *worker;
 };
 
@@ -28,7 +28,7 @@ static double draw(void)
     return (double)randombytes_uniform(DRAW_RESOLUTION) / (double)DRAW_RESOLUTION;
 }
 
-static void report(ts_master_t *m, const ts_task_t *t, const ts_verdict_t *v, const char *detail)
+static void report(const ts_verifier_ctx_t *m, const ts_task_t *t, const ts_verdict_t *v, const char *detail)
 {
     for (int i = 0; i < v->punished && i < 2; i++)
         ts_warn("node %.12s failed a check on task %lld of job %lld (%s): blocked for the job, %d result(s) of it "
@@ -36,12 +36,13 @@ static void report(ts_master_t *m, const ts_task_t *t, const ts_verdict_t *v, co
                 v->punished_node[i], (long long)t->id, (long long)t->job_id, detail, v->requeued,
                 v->quarantined ? "; quarantined" : "");
     if (v->frame_complete)
-        ts_master_wake_stitcher(m);
+        m->frame_ready(m->arg);
 }
 
-static void verify_check(ts_master_t *m, const ts_check_policy_t *p, const ts_job_t *job, const ts_task_t *c)
+static void verify_check(const ts_verifier_ctx_t *m, const ts_job_t *job, const ts_task_t *c)
 {
-    ts_store_t *store = ts_master_store(m);
+    const ts_check_policy_t *p = &m->policy;
+    ts_store_t *store = m->store;
     ts_task_t o, d;
     int rc = ts_store_check_parties(store, c->id, &o, &d);
     if (rc <= 0) {
@@ -52,7 +53,7 @@ static void verify_check(ts_master_t *m, const ts_check_policy_t *p, const ts_jo
     }
     char detail[512] = "", other[512] = "";
     ts_task_facts_t fo, fc, fd;
-    ts_blobs_t *blobs = ts_master_blobs(m);
+    ts_blobs_t *blobs = m->blobs;
     int a = ts_task_facts(blobs, job, &o, &fo, detail, sizeof detail) < 0 ||
                     ts_task_facts(blobs, job, c, &fc, detail, sizeof detail) < 0
                 ? -1
@@ -72,23 +73,24 @@ static void verify_check(ts_master_t *m, const ts_check_policy_t *p, const ts_jo
         ts_info("task %lld: results of %.12s and %.12s disagree (%s); a third node decides", (long long)o.id, o.node,
                 c->node, detail);
     ts_verdict_t v;
-    if (ts_store_check_settle(ts_master_store(m), c->id, mask, why, p, &v) < 0) {
+    if (ts_store_check_settle(store, c->id, mask, why, p, &v) < 0) {
         ts_err("check %lld: %s", (long long)c->id, ts_error());
         return;
     }
     report(m, &o, &v, why);
 }
 
-static void verify_one(ts_master_t *m, const ts_check_policy_t *p, int64_t id)
+static void verify_one(const ts_verifier_ctx_t *m, int64_t id)
 {
-    ts_store_t *store = ts_master_store(m);
+    const ts_check_policy_t *p = &m->policy;
+    ts_store_t *store = m->store;
     ts_task_t t;
     ts_job_t job;
     if (ts_store_task_get(store, id, &t) != 1 || ts_store_job_get(store, t.job_id, &job) != 1)
         return;
     char why[512];
     ts_task_facts_t f;
-    int valid = ts_task_facts(ts_master_blobs(m), &job, &t, &f, why, sizeof why) < 0
+    int valid = ts_task_facts(m->blobs, &job, &t, &f, why, sizeof why) < 0
                     ? -1
                     : ts_check_result(&f.facts, why, sizeof why);
     if (valid <= 0) {
@@ -98,7 +100,7 @@ static void verify_one(ts_master_t *m, const ts_check_policy_t *p, int64_t id)
         return;
     }
     if (t.check_of) {
-        verify_check(m, p, &job, &t);
+        verify_check(m, &job, &t);
         return;
     }
     ts_verdict_t v;
@@ -109,42 +111,47 @@ static void verify_one(ts_master_t *m, const ts_check_policy_t *p, int64_t id)
 }
 
 /* One pass: every result waiting, then checks nobody may take. */
-static void pass(void *arg)
+void ts_verifier_pass(ts_verifier_t *self)
 {
-    ts_verifier_t *self = arg;
-    ts_master_t *m = self->master;
-    const ts_master_options_t *o = ts_master_options(m);
-    ts_check_policy_t p = ts_master_check_policy(m);
+    const ts_verifier_ctx_t *m = &self->ctx;
     int64_t ids[VERIFY_BATCH];
     int n;
-    while ((n = ts_store_results_to_verify(ts_master_store(m), ids, VERIFY_BATCH)) > 0) {
+    while ((n = ts_store_results_to_verify(m->store, ids, VERIFY_BATCH)) > 0) {
         for (int i = 0; i < n; i++)
-            verify_one(m, &p, ids[i]);
-        ts_master_kick(m); /* checks to hand out, work re-queued */
+            verify_one(m, ids[i]);
+        m->kick(m->arg); /* checks to hand out, work re-queued */
         if (n < VERIFY_BATCH)
             break;
     }
     ts_verdict_t v;
-    int expired = ts_store_checks_expire(ts_master_store(m), (double)o->check_wait_s, &p, &v);
+    int expired = ts_store_checks_expire(m->store, (double)m->check_wait_s, &m->policy, &v);
     if (expired > 0) {
         if (expired > v.unresolved)
             ts_info("%d spot check(s) found no other eligible node within %ld s: accepted unchecked",
-                    expired - v.unresolved, o->check_wait_s);
+                    expired - v.unresolved, m->check_wait_s);
         if (v.unresolved > 0)
             ts_warn("%d dispute(s) found no third node within %ld s: unresolved, nobody punished, the piece keeps "
                     "the result of the node with the longer run",
-                    v.unresolved, o->check_wait_s);
+                    v.unresolved, m->check_wait_s);
         if (v.frame_complete)
-            ts_master_wake_stitcher(m);
+            m->frame_ready(m->arg);
+        m->kick(m->arg);
     }
 }
 
-ts_verifier_t *ts_verifier_new(ts_master_t *master)
+static void pass(void *arg)
+{
+    ts_verifier_pass(arg);
+}
+
+ts_verifier_t *ts_verifier_new(const ts_verifier_ctx_t *ctx)
 {
     ts_verifier_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->master = master;
+    self->ctx = *ctx;
+    if (ctx->manual)
+        return self;
     /* the first pass picks up results a crashed run left unverified */
     if (!(self->worker = ts_worker_new("verifier", pass, self, IDLE_WAIT_S, true))) {
         free(self);
@@ -155,7 +162,7 @@ ts_verifier_t *ts_verifier_new(ts_master_t *master)
 
 void ts_verifier_wake(ts_verifier_t *self)
 {
-    if (self)
+    if (self && self->worker)
         ts_worker_wake(self->worker);
 }
 

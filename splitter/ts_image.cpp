@@ -175,6 +175,22 @@ extern "C" int ts_image_compare(const char *a, const char *b, double threshold, 
     }
 }
 
+extern "C" int ts_image_write(const char *path, int width, int height, int channels, const float *pixels)
+{
+    assert(path && pixels && width > 0 && height > 0 && channels > 0);
+    try {
+        auto out = ImageOutput::create(path);
+        if (!out)
+            return ts_error_set("image %s: %s", path, OIIO::geterror().c_str());
+        ImageSpec spec(width, height, channels, TypeDesc::FLOAT);
+        if (!out->open(path, spec) || !out->write_image(TypeDesc::FLOAT, pixels) || !out->close())
+            return ts_error_set("image %s: %s", path, out->geterror().c_str());
+        return 0;
+    } catch (const std::exception &e) {
+        return ts_error_set("image %s: %s", path, e.what());
+    }
+}
+
 extern "C" int ts_image_info(const char *path, int *width, int *height, int *channels)
 {
     assert(path && width && height && channels);

@@ -31,6 +31,10 @@ const char *ts_image_reader_channel(const ts_image_reader_t *self, int channel);
    file on a read error. */
 int ts_image_reader_rows(ts_image_reader_t *self, int y0, int y1, float *pixels);
 
+/* Writes width x height pixels of `channels` interleaved floats, top row first, to path in the format its extension
+   names (float where the format has it). -1 with the message naming the file. */
+int ts_image_write(const char *path, int width, int height, int channels, const float *pixels);
+
 /* Reads the width, height and channel count of an image file; -1 with the message naming the file. */
 int ts_image_info(const char *path, int *width, int *height, int *channels);
 
