@@ -13,7 +13,8 @@ Each run starts two farms of 3 slaves (2 honest, 1 that is honest until it is re
      Blender's default adaptive sampling on, so results are compared by the render-noise rule, verifier/ts_agree.h); the figure is how many tasks it completed before the verdict
      of its first failed check (counted from its own log up to the master's verdict line: tasks it finished while
      its check and tie-break were still running are included).
-Medians over the runs. Usage: bench/bench_verify.py [--runs 3] [--agree]
+No stake is slashed (--slash-share 0): a cheater caught in every phase would otherwise fall below the minimum
+stake and get no more work. Medians over the runs. Usage: bench/bench_verify.py [--runs 3] [--agree]
 With --agree it also runs bench_agree.py's measurement (--runs 2: whether the image rules tolerate honest renders
 and which cheats they catch, about 8 minutes on 2 cores) and prints its summary after these figures; --runs 0
 --agree prints only that.
@@ -59,7 +60,7 @@ def seconds_of_day(stamp):
 class Bench:
     def __init__(self, work, port, master_args):
         self.work = work
-        self.farm = farm.Farm(work, 2, port, QUIET + ["--quarantine-after", "1000"] + master_args, QUIET)
+        self.farm = farm.Farm(work, 2, port, QUIET + ["--quarantine-after", "1000", "--slash-share", "0"] + master_args, QUIET)
         self.cheater = None
         self.start_cheater([])
 
