@@ -1,4 +1,4 @@
-/* ts_store_db: the store's internals shared by its files (ts_store.c, ts_store_verify.c); not for other callers. */
+/* ts_store_db: the store's internals shared by its files (ts_store*.c); not for other callers. */
 #ifndef TS_STORE_DB_H
 #define TS_STORE_DB_H
 

@@ -1,0 +1,243 @@
+/* ts_store_jobs: the store's jobs: creation with their probe or segments, lookup, cancel, fail, plan. */
+#include "lib/ts_error.h"
+#include "master/ts_store_db.h"
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *transcode_params(const ts_job_request_t *r)
+{
+    json_t *p = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:f,s:i}", "vcodec", r->vcodec, "bitrate", (json_int_t)r->bitrate,
+                          "preset", r->preset, "width", r->out_width, "height", r->out_height, "container",
+                          r->container, "segment_seconds", r->segment_seconds, "threads", r->threads);
+    json_object_set_new(p, "crf", r->crf >= 0 ? json_integer(r->crf) : json_null());
+    json_object_set_new(p, "fps_num", json_integer(r->fps_num));
+    json_object_set_new(p, "fps_den", json_integer(r->fps_den));
+    json_object_set_new(p, "tb_num", json_integer(r->tb_num));
+    json_object_set_new(p, "tb_den", json_integer(r->tb_den));
+    return p;
+}
+
+int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int margin)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    char *params = NULL;
+    if (r->encode) {
+        json_t *p = transcode_params(r);
+        params = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(p);
+    }
+    int rc = sdb_run(self,
+                 "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
+                 "priority,device,blender,no_denoise,margin,created,params) "
+                 "VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 "ttiiiitittiidt", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
+                 (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
+                 (int64_t)r->no_denoise, (int64_t)margin, sdb_now(), params ? params : "{}");
+    free(params);
+    int64_t id = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0)
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
+                 (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
+    /* the budget is locked now; it must give each piece (every tile and every frame's finish) its minimum */
+    int64_t frames = (int64_t)r->frame_end - r->frame_start + 1;
+    if (rc == 0)
+        rc = sdb_pay_fund(self, id, r);
+    if (rc == 0 && sdb_pay_plan(self, id, 0, frames * ((int64_t)r->tiles_x * r->tiles_y + 1)) != 0)
+        rc = TS_STORE_REFUSED;
+    rc = sdb_end(self, rc);
+    return rc < 0 ? rc : id;
+}
+
+int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *r, const ts_store_segment_t *segs,
+                                      int count)
+{
+    json_t *params = transcode_params(r);
+    char *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    if (!text)
+        return ts_error_set("out of memory");
+    if (sdb_begin(self) < 0) {
+        free(text);
+        return -1;
+    }
+    int rc = sdb_run(self,
+                 "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,priority,"
+                 "device,blender,no_denoise,margin,ext,params,created) "
+                 "VALUES('transcode','queued',?,?,0,0,1,1,?,?,'cpu','',0,0,?,?,?)",
+                 "tttittd", r->scene, r->scene_name, r->container, (int64_t)r->priority, r->container, text, sdb_now());
+    free(text);
+    int64_t id = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0)
+        rc = sdb_run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
+    /* a segment's share of the job is the time it owns */
+    int64_t units_total = 0;
+    for (int i = 0; rc == 0 && i < count; i++) {
+        int64_t units = segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+        units_total += units;
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,units,state) "
+                       "VALUES(?,?,0,?,?,?,?,?,'queued')",
+                 "iiitiii", id, (int64_t)TS_KIND_SEGMENT, (int64_t)i, segs[i].hash, (int64_t)segs[i].start_pts,
+                 (int64_t)segs[i].end_pts, units);
+    }
+    if (rc == 0)
+        rc = sdb_pay_fund(self, id, r);
+    if (rc == 0 && sdb_pay_plan(self, id, units_total, count) != 0)
+        rc = TS_STORE_REFUSED;
+    rc = sdb_end(self, rc);
+    return rc < 0 ? rc : id;
+}
+
+int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
+{
+    sqlite3_stmt *st = sdb_prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
+                                  "format,ext,scene,scene_name,type,params,noisy FROM jobs WHERE id=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        j->id = sqlite3_column_int64(st, 0);
+        j->width = sqlite3_column_int(st, 1);
+        j->height = sqlite3_column_int(st, 2);
+        j->tiles_x = sqlite3_column_int(st, 3);
+        j->tiles_y = sqlite3_column_int(st, 4);
+        j->margin = sqlite3_column_int(st, 5);
+        j->frame_start = sqlite3_column_int(st, 6);
+        j->frame_end = sqlite3_column_int(st, 7);
+        sdb_copy_text(j->state, sizeof j->state, st, 8);
+        sdb_copy_text(j->format, sizeof j->format, st, 9);
+        sdb_copy_text(j->ext, sizeof j->ext, st, 10);
+        sdb_copy_text(j->scene, sizeof j->scene, st, 11);
+        sdb_copy_text(j->scene_name, sizeof j->scene_name, st, 12);
+        sdb_copy_text(j->type, sizeof j->type, st, 13);
+        sdb_copy_text(j->params, sizeof j->params, st, 14);
+        j->noisy = sqlite3_column_int(st, 15) != 0;
+        rc = 1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job)
+{
+    sdb_lock(self);
+    int rc = sdb_job_get(self, id, job);
+    sdb_unlock(self);
+    return rc;
+}
+
+bool sdb_job_ended(const char *state)
+{
+    return !strcmp(state, "done") || !strcmp(state, "failed") || !strcmp(state, "cancelled");
+}
+
+/* Ends a job: its open tasks are dropped. */
+int sdb_job_end(ts_store_t *self, int64_t id, const char *state, const char *error)
+{
+    if (sdb_run(self, "UPDATE jobs SET state=?, error=?, finished=? WHERE id=?", "ttdi", state, error, sdb_now(), id) < 0)
+        return -1;
+    if (sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND state IN ('queued','assigned',"
+                      "'verifying','checking')", "i",
+                id) < 0)
+        return -1;
+    return sdb_pay_refund(self, id);
+}
+
+int ts_store_job_cancel(ts_store_t *self, int64_t id)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = sdb_job_get(self, id, &j);
+    if (rc == 0)
+        rc = 1;
+    else if (rc == 1 && sdb_job_ended(j.state))
+        rc = 2;
+    else if (rc == 1)
+        rc = sdb_job_end(self, id, "cancelled", "cancelled by the user");
+    return sdb_end(self, rc);
+}
+
+int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = sdb_job_get(self, id, &j);
+    if (rc == 1 && !sdb_job_ended(j.state))
+        rc = sdb_job_end(self, id, "failed", error);
+    return sdb_end(self, rc < 0 ? -1 : 0);
+}
+
+int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, const ts_store_rect_t *render,
+                      int ntiles)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_job_t j;
+    int rc = sdb_job_get(self, id, &j);
+    if (rc != 1 || sdb_job_ended(j.state))
+        return sdb_end(self, rc < 0 ? -1 : 0);
+    const char *ext = strcmp(j.format, "scene") == 0 ? f->ext : j.format;
+    rc = sdb_run(self, "UPDATE jobs SET width=?, height=?, margin=?, ext=?, noisy=?, state='running' WHERE id=?",
+                 "iiitii", (int64_t)f->width, (int64_t)f->height, (int64_t)f->margin, ext, (int64_t)f->adaptive, id);
+    if (rc == 0 && ts_job_encodes(&j)) {
+        /* a render that ends in an encode: its video waits for the frames; the scene's frame rate is pinned */
+        json_t *p = json_loads(j.params, 0, NULL);
+        if (p) {
+            json_object_set_new(p, "fps_num", json_integer(f->fps_num > 0 ? f->fps_num : 24));
+            json_object_set_new(p, "fps_den", json_integer(f->fps_den > 0 ? f->fps_den : 1));
+            char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+            rc = text ? sdb_run(self, "UPDATE jobs SET params=? WHERE id=?", "ti", text, id) : -1;
+            free(text);
+            json_decref(p);
+        }
+        if (rc == 0)
+            rc = sdb_run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'waiting')", "ii", id,
+                     (int64_t)TS_VIDEO_FRAME);
+    }
+    sqlite3_stmt *ins = rc < 0 ? NULL
+                               : sdb_prep(self, "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,units,state) "
+                                            "VALUES(?,?,?,?,?,?,?,?,?,'queued')");
+    /* work units: a tile's pixels times samples, a finish's pixels (one pass), an encode's pixels per frame */
+    int64_t samples = f->samples > 0 ? f->samples : 1, frame_units = 0, frames = (int64_t)j.frame_end - j.frame_start + 1;
+    for (int t = 0; t < ntiles; t++)
+        frame_units += (int64_t)(render[t].x1 - render[t].x0) * (render[t].y1 - render[t].y0) * samples;
+    if (!ins)
+        rc = -1;
+    for (int frame = j.frame_start; rc == 0 && frame <= j.frame_end; frame++) {
+        rc = sdb_run(self, "INSERT OR IGNORE INTO frames(job_id,frame,state) VALUES(?,?,'rendering')", "ii", id,
+                 (int64_t)frame);
+        for (int t = 0; rc == 0 && t < ntiles; t++) {
+            sqlite3_reset(ins);
+            sqlite3_bind_int64(ins, 1, id);
+            sqlite3_bind_int(ins, 2, TS_KIND_TILE);
+            sqlite3_bind_int(ins, 3, frame);
+            sqlite3_bind_int(ins, 4, t);
+            sqlite3_bind_int(ins, 5, render[t].x0);
+            sqlite3_bind_int(ins, 6, render[t].y0);
+            sqlite3_bind_int(ins, 7, render[t].x1);
+            sqlite3_bind_int(ins, 8, render[t].y1);
+            sqlite3_bind_int64(ins, 9, (int64_t)(render[t].x1 - render[t].x0) * (render[t].y1 - render[t].y0) * samples);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = sdb_error(self, "insert tile task");
+        }
+    }
+    sqlite3_finalize(ins);
+    int64_t pixels = (int64_t)f->width * f->height, encode_units = 0;
+    if (ts_job_encodes(&j)) {
+        json_t *p = json_loads(j.params, 0, NULL);
+        int64_t w = json_integer_value(json_object_get(p, "width")), h = json_integer_value(json_object_get(p, "height"));
+        encode_units = frames * (w > 0 && h > 0 ? w * h : pixels);
+        json_decref(p);
+    }
+    if (rc == 0)
+        rc = sdb_run(self, "UPDATE jobs SET encode_units=? WHERE id=?", "ii", encode_units, id);
+    if (rc == 0) {
+        int below = sdb_pay_plan(self, id, frames * (frame_units + pixels) + encode_units,
+                                 frames * (ntiles + 1) + (encode_units > 0));
+        rc = below < 0 ? -1 : below == 0 ? 0 : sdb_job_end(self, id, "failed", ts_error());
+    }
+    return sdb_end(self, rc);
+}

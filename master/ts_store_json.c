@@ -1,0 +1,204 @@
+/* ts_store_json: the store's JSON views of jobs (with outputs and verification) and nodes, for the API. */
+#include "escrow/escrow.h"
+#include "lib/ts_error.h"
+#include "master/ts_store_db.h"
+#include "verifier/ts_policy.h"
+#include <stdio.h>
+#include <string.h>
+
+static json_t *job_row_json(sqlite3_stmt *st)
+{
+    /* Columns as selected by JOB_COLUMNS. */
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "type", json_string((const char *)sqlite3_column_text(st, 1)));
+    json_object_set_new(o, "state", json_string((const char *)sqlite3_column_text(st, 2)));
+    const unsigned char *err = sqlite3_column_text(st, 3);
+    json_object_set_new(o, "error", err ? json_string((const char *)err) : json_null());
+    json_object_set_new(o, "scene", json_string((const char *)sqlite3_column_text(st, 4)));
+    json_object_set_new(o, "scene_name", json_string((const char *)sqlite3_column_text(st, 5)));
+    static const char *const ints[] = {"frame_start", "frame_end", "tiles_x", "tiles_y"};
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(o, ints[i], json_integer(sqlite3_column_int64(st, 6 + i)));
+    json_object_set_new(o, "format", json_string((const char *)sqlite3_column_text(st, 10)));
+    json_object_set_new(o, "priority", json_integer(sqlite3_column_int64(st, 11)));
+    json_object_set_new(o, "device", json_string((const char *)sqlite3_column_text(st, 12)));
+    json_object_set_new(o, "width", json_integer(sqlite3_column_int64(st, 13)));
+    json_object_set_new(o, "height", json_integer(sqlite3_column_int64(st, 14)));
+    json_object_set_new(o, "created", json_real(sqlite3_column_double(st, 15)));
+    json_object_set_new(o, "finished", sqlite3_column_type(st, 16) == SQLITE_NULL
+                                           ? json_null()
+                                           : json_real(sqlite3_column_double(st, 16)));
+    static const char *const counts[] = {"tasks_total", "tasks_done", "tasks_running", "frames_total",
+                                         "frames_done"};
+    for (int i = 0; i < 5; i++)
+        json_object_set_new(o, counts[i], json_integer(sqlite3_column_int64(st, 17 + i)));
+    json_object_set_new(o, "ext", json_string((const char *)sqlite3_column_text(st, 22)));
+    json_object_set_new(o, "checks_total", json_integer(sqlite3_column_int64(st, 24)));
+    json_object_set_new(o, "checks_done", json_integer(sqlite3_column_int64(st, 25)));
+    json_object_set_new(o, "requester", json_string((const char *)sqlite3_column_text(st, 26)));
+    json_object_set_new(o, "budget", json_integer(sqlite3_column_int64(st, 27)));
+    json_object_set_new(o, "funded", json_boolean(sqlite3_column_int(st, 28)));
+    json_object_set_new(o, "paid", json_integer(sqlite3_column_int64(st, 29)));
+    return o;
+}
+
+#define JOB_COLUMNS                                                                                           \
+    "SELECT j.id,j.type,j.state,j.error,j.scene,j.scene_name,j.frame_start,j.frame_end,j.tiles_x,j.tiles_y,"  \
+    "j.format,j.priority,j.device,j.width,j.height,j.created,j.finished,"                                     \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state!='cancelled'),"           \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state='done'),"                 \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state='assigned'),"             \
+    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
+    "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params,"               \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state!='cancelled'),"          \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
+    "j.requester, j.budget, j.funded,"                                                                        \
+    "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0) FROM jobs j "
+
+static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext, const char *container)
+{
+    if (frame == TS_VIDEO_FRAME)
+        snprintf(name, cap, "video.%s", container && container[0] ? container : "mp4");
+    else if (strcmp(type, "transcode") == 0)
+        snprintf(name, cap, "output.%s", ext);
+    else
+        snprintf(name, cap, "frame_%04d.%s", frame, ext);
+}
+
+static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, const char *ext, const char *container)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st =
+        sdb_prep(self, "SELECT frame, output, output_size FROM frames WHERE job_id=? AND state='done' ORDER BY frame");
+    if (!st)
+        return arr;
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char name[64];
+        output_name(name, sizeof name, type, sqlite3_column_int(st, 0), ext, container);
+        json_t *o = json_object();
+        json_object_set_new(o, "frame", json_integer(sqlite3_column_int(st, 0)));
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 1)));
+        json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+json_t *ts_store_job_json(ts_store_t *self, int64_t id)
+{
+    sdb_lock(self);
+    json_t *o = NULL;
+    sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "WHERE j.id=?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            o = job_row_json(st);
+            json_t *params = json_loads((const char *)sqlite3_column_text(st, 23), 0, NULL);
+            json_object_set_new(o, "outputs",
+                                outputs_json(self, id, json_string_value(json_object_get(o, "type")),
+                                             json_string_value(json_object_get(o, "ext")),
+                                             json_string_value(json_object_get(params, "container"))));
+            if (params && json_object_size(params) > 0)
+                json_object_set_new(o, "params", params);
+            else
+                json_decref(params);
+        }
+        sqlite3_finalize(st);
+    }
+    sdb_unlock(self);
+    return o;
+}
+
+json_t *ts_store_jobs_json(ts_store_t *self)
+{
+    sdb_lock(self);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "ORDER BY j.id");
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, job_row_json(st));
+    sqlite3_finalize(st);
+    sdb_unlock(self);
+    return arr;
+}
+
+int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX], char name[64])
+{
+    sdb_lock(self);
+    int rc = 0;
+    sqlite3_stmt *st = sdb_prep(self, "SELECT f.output, j.ext, j.type, json_extract(j.params, '$.container') "
+                                  "FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.job_id=? AND f.frame=? AND "
+                                  "f.state='done'");
+    if (!st)
+        rc = -1;
+    else {
+        sqlite3_bind_int64(st, 1, job);
+        sqlite3_bind_int(st, 2, frame);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            sdb_copy_text(hash, TS_HASH_HEX, st, 0);
+            output_name(name, 64, (const char *)sqlite3_column_text(st, 2), frame, (const char *)sqlite3_column_text(st, 1),
+                        (const char *)sqlite3_column_text(st, 3));
+            rc = 1;
+        }
+        sqlite3_finalize(st);
+    }
+    sdb_unlock(self);
+    return rc;
+}
+
+json_t *ts_store_nodes_json(ts_store_t *self, double trust, double floor)
+{
+    sdb_lock(self);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = sdb_prep(
+        self, "SELECT id,name,state,blender,devices,cores,memory,last_seen,tasks_done,tasks_failed,"
+              "(SELECT count(*) FROM tasks t WHERE t.node=n.id AND t.state='assigned'),"
+              "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
+              "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
+              " WHERE b.node=n.id AND b.blocked>0), payout "
+              "FROM nodes n ORDER BY name, id");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        const char *state = (const char *)sqlite3_column_text(st, 2);
+        json_t *blocked = json_loads((const char *)sqlite3_column_text(st, 16), 0, NULL);
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        int64_t stake = self->escrow ? ts_escrow_stake(self->escrow, self->db, id) : -1;
+        if (sqlite3_column_int(st, 15))
+            state = "quarantined";
+        else if (self->escrow && stake < self->pay.min_stake && strcmp(state, "offline") != 0)
+            state = "unstaked";   /* less stake than paid work needs: it gets none */
+        else if (json_array_size(blocked) > 0)
+            state = "blocked";    /* blocked on some jobs by failed checks, still working on others */
+        else if (strcmp(state, "online") == 0 && sqlite3_column_int(st, 10) > 0)
+            state = "busy";
+        json_object_set_new(o, "id", json_string((const char *)sqlite3_column_text(st, 0)));
+        json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 1)));
+        json_object_set_new(o, "state", json_string(state));
+        json_object_set_new(o, "online", json_boolean(strcmp((const char *)sqlite3_column_text(st, 2), "online") == 0));
+        json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
+        json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+        json_object_set_new(o, "devices", dev ? dev : json_array());
+        json_object_set_new(o, "cpu_model", json_string((const char *)sqlite3_column_text(st, 11)));
+        json_object_set_new(o, "cores", json_integer(sqlite3_column_int64(st, 5)));
+        json_object_set_new(o, "memory", json_integer(sqlite3_column_int64(st, 6)));
+        json_object_set_new(o, "last_seen", json_real(sqlite3_column_double(st, 7)));
+        json_object_set_new(o, "tasks_done", json_integer(sqlite3_column_int64(st, 8)));
+        json_object_set_new(o, "tasks_failed", json_integer(sqlite3_column_int64(st, 9)));
+        int cv = sqlite3_column_int(st, 12);
+        json_object_set_new(o, "reputation", json_integer(cv));
+        json_object_set_new(o, "check_rate", json_real(ts_check_rate(cv, trust, floor)));
+        json_object_set_new(o, "checks_passed", json_integer(sqlite3_column_int64(st, 13)));
+        json_object_set_new(o, "checks_failed", json_integer(sqlite3_column_int64(st, 14)));
+        json_object_set_new(o, "blocked_jobs", blocked ? blocked : json_array());
+        if (self->escrow)
+            json_object_set_new(o, "stake", json_integer(stake));
+        json_object_set_new(o, "payout", json_string((const char *)sqlite3_column_text(st, 17)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    sdb_unlock(self);
+    return arr;
+}

@@ -1,0 +1,38 @@
+/* ts_store_nodes: the store's nodes: seen, state, offline. */
+#include "lib/ts_error.h"
+#include "master/ts_store_db.h"
+
+int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
+                       const char *devices_json, const char *cpu_model, const char *payout, int cores, int64_t memory)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    int rc = sdb_run(self,
+                     "INSERT INTO nodes(id,name,state,blender,devices,cpu_model,payout,cores,memory,last_seen) "
+                     "VALUES(?,?,'online',?,?,?,?,?,?,?) "
+                     "ON CONFLICT(id) DO UPDATE SET name=excluded.name, state='online', blender=excluded.blender,"
+                     " devices=excluded.devices, cpu_model=excluded.cpu_model, payout=excluded.payout,"
+                     " cores=excluded.cores, memory=excluded.memory, last_seen=excluded.last_seen",
+                     "ttttttiid", id, name, blender, devices_json, cpu_model, payout ? payout : "", (int64_t)cores,
+                     memory, sdb_now());
+    if (rc == 0)
+        rc = sdb_pay_node_seen(self, id);
+    return sdb_end(self, rc);
+}
+
+int ts_store_node_state(ts_store_t *self, const char *id, const char *state)
+{
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET state=?, last_seen=CASE WHEN ?='offline' THEN last_seen ELSE ? END WHERE id=?",
+                 "ttdt", state, state, sdb_now(), id);
+    sdb_unlock(self);
+    return rc;
+}
+
+int ts_store_nodes_all_offline(ts_store_t *self)
+{
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET state='offline'", "");
+    sdb_unlock(self);
+    return rc;
+}

@@ -1,0 +1,272 @@
+/* ts_store_tasks: the store's tasks: assignment, lookup, failure and re-queueing, completion. */
+#include "lib/ts_error.h"
+#include "master/ts_store_db.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TASK_COLUMNS                                                                                          \
+    "SELECT t.id,t.job_id,t.kind,t.frame,t.tile,t.x0,t.y0,t.x1,t.y1,j.scene,t.input,j.format,j.device,"      \
+    "j.no_denoise,t.state,t.node,t.assigned_at,t.failures,t.start_pts,t.end_pts,j.params,t.check_of,t.verify,"   \
+    "t.dclass,t.result,t.result_size "                                                                          \
+    "FROM tasks t JOIN jobs j ON j.id=t.job_id "
+
+void sdb_task_from_row(sqlite3_stmt *st, ts_task_t *t)
+{
+    t->id = sqlite3_column_int64(st, 0);
+    t->job_id = sqlite3_column_int64(st, 1);
+    t->kind = sqlite3_column_int(st, 2);
+    t->frame = sqlite3_column_int(st, 3);
+    t->tile = sqlite3_column_int(st, 4);
+    t->x0 = sqlite3_column_int(st, 5);
+    t->y0 = sqlite3_column_int(st, 6);
+    t->x1 = sqlite3_column_int(st, 7);
+    t->y1 = sqlite3_column_int(st, 8);
+    sdb_copy_text(t->scene, sizeof t->scene, st, 9);
+    sdb_copy_text(t->input_hash, sizeof t->input_hash, st, 10);
+    sdb_copy_text(t->format, sizeof t->format, st, 11);
+    sdb_copy_text(t->device, sizeof t->device, st, 12);
+    t->no_denoise = sqlite3_column_int(st, 13) != 0;
+    sdb_copy_text(t->state, sizeof t->state, st, 14);
+    sdb_copy_text(t->node, sizeof t->node, st, 15);
+    t->assigned_at = sqlite3_column_double(st, 16);
+    t->failures = sqlite3_column_int(st, 17);
+    t->start_pts = sqlite3_column_int64(st, 18);
+    t->end_pts = sqlite3_column_int64(st, 19);
+    sdb_copy_text(t->params, sizeof t->params, st, 20);
+    t->check_of = sqlite3_column_int64(st, 21);
+    sdb_copy_text(t->verify, sizeof t->verify, st, 22);
+    sdb_copy_text(t->dclass, sizeof t->dclass, st, 23);
+    sdb_copy_text(t->result, sizeof t->result, st, 24);
+    t->result_size = sqlite3_column_int64(st, 25);
+}
+
+int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                    const char *prefer_scene, int max_failures, ts_task_t *tasks, int max)
+{
+    if (max <= 0)
+        return 0;
+    if (sdb_begin(self) < 0)
+        return -1;
+    if (!sdb_pay_may_work(self, node))
+        return sdb_end(self, 0);
+    sqlite3_stmt *st = sdb_prep(
+        self, TASK_COLUMNS
+        "WHERE t.state='queued' AND j.state IN ('queued','running') AND j.funded"
+        " AND (j.device='cpu' OR ?1)"
+        " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"
+        " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND"
+        " (b.failures>=?4 OR b.blocked>0))"
+        " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id=?3 AND n.quarantined)"
+        /* a check goes to a node that has not worked on the task it checks */
+        " AND (t.check_of=0 OR NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR x.check_of=t.check_of)"
+        " AND x.node=?3 AND x.state IN ('assigned','verifying','checking','done')))"
+        /* checks first within a job: the frame they hold back waits for them */
+        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, kind_rank(t.kind) DESC, (t.check_of!=0) DESC, t.id LIMIT ?6");
+    int n = 0, rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_int(st, 1, has_gpu);
+        sqlite3_bind_text(st, 2, blender_version, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, node, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 4, max_failures);
+        sqlite3_bind_text(st, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 6, max);
+        while (n < max && sqlite3_step(st) == SQLITE_ROW)
+            sdb_task_from_row(st, &tasks[n++]);
+        sqlite3_finalize(st);
+    }
+    double t = sdb_now();
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = sdb_run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, t,
+                 tasks[i].id);
+        rc = rc ? rc : sdb_run(self, "UPDATE jobs SET state='running' WHERE id=? AND state='queued'", "i", tasks[i].job_id);
+        snprintf(tasks[i].state, sizeof tasks[i].state, "assigned");
+        snprintf(tasks[i].node, sizeof tasks[i].node, "%s", node);
+        tasks[i].assigned_at = t;
+        rc = rc ? rc : sdb_pay_lock(self, &tasks[i]);
+    }
+    return sdb_end(self, rc) < 0 ? -1 : n;
+}
+
+int sdb_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
+{
+    sqlite3_stmt *st = sdb_prep(self, TASK_COLUMNS "WHERE t.id=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        sdb_task_from_row(st, task);
+        rc = 1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
+{
+    sdb_lock(self);
+    int rc = sdb_task_get(self, id, task);
+    sdb_unlock(self);
+    return rc;
+}
+
+int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count)
+{
+    sdb_lock(self);
+    *tasks = NULL;
+    *count = 0;
+    int cap = 0, rc = 0;
+    sqlite3_stmt *st = sdb_prep(self, TASK_COLUMNS "WHERE t.state='assigned' AND (?1 IS NULL OR t.node=?1)");
+    if (st && node)
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 16;
+            ts_task_t *grown = realloc(*tasks, (size_t)cap * sizeof **tasks);
+            if (!grown) {
+                rc = ts_error_set("out of memory");
+                break;
+            }
+            *tasks = grown;
+        }
+        sdb_task_from_row(st, &(*tasks)[(*count)++]);
+    }
+    if (!st)
+        rc = -1;
+    sqlite3_finalize(st);
+    sdb_unlock(self);
+    return rc;
+}
+
+int ts_store_node_assigned_count(ts_store_t *self, const char *node)
+{
+    sdb_lock(self);
+    int n = -1;
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE state='assigned' AND node=?");
+    if (st) {
+        sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sdb_unlock(self);
+    return n;
+}
+
+int sdb_task_fail(ts_store_t *self, const ts_task_t *t, const char *error, int max_failures)
+{
+    int rc = sdb_run(self, "UPDATE tasks SET state='queued', node='', failures=failures+1, error=?, verify='' "
+                           "WHERE id=?", "ti", error, t->id);
+    if (rc == 0 && t->node[0])
+        rc = sdb_run(self,
+                     "INSERT INTO blocklist(job_id,node,failures) VALUES(?,?,1) "
+                     "ON CONFLICT(job_id,node) DO UPDATE SET failures=failures+1",
+                     "it", t->job_id, t->node);
+    if (rc == 0 && t->node[0])
+        rc = sdb_run(self, "UPDATE nodes SET tasks_failed=tasks_failed+1 WHERE id=?", "t", t->node);
+    if (rc == 0 && t->failures + 1 >= max_failures) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s task %lld (frame %d, tile %d) failed %d times; last error: %s",
+                 ts_kind_name(t->kind), (long long)t->id, t->frame, t->tile, t->failures + 1, error);
+        rc = sdb_run(self, "UPDATE tasks SET state='failed' WHERE id=?", "i", t->id);
+        if (rc == 0)
+            rc = sdb_job_end(self, t->job_id, "failed", msg);
+    }
+    return rc;
+}
+
+int ts_store_task_requeue(ts_store_t *self, int64_t id, bool failed, const char *error, int max_failures)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = sdb_task_get(self, id, &t);
+    if (rc != 1 || strcmp(t.state, "assigned") != 0)
+        return sdb_end(self, rc < 0 ? -1 : 0);
+    if (!failed)
+        return sdb_end(self, sdb_run(self, "UPDATE tasks SET state='queued', node='' WHERE id=?", "i", id));
+    return sdb_end(self, sdb_task_fail(self, &t, error, max_failures));
+}
+
+/* Marks an assigned (or re-queued) task done by node; 0 when it was already done or dropped. */
+static int task_accept_locked(ts_store_t *self, int64_t id, const char *hash, const char *node, ts_task_t *t)
+{
+    int rc = sdb_task_get(self, id, t);
+    if (rc != 1 || !(strcmp(t->state, "assigned") == 0 || strcmp(t->state, "queued") == 0))
+        return rc < 0 ? -1 : 0;
+    if (sdb_run(self, "UPDATE tasks SET state='done', result=?, node=? WHERE id=?", "tti", hash, node, id) < 0 ||
+        sdb_run(self, "UPDATE nodes SET tasks_done=tasks_done+1 WHERE id=?", "t", node) < 0)
+        return -1;
+    snprintf(t->node, sizeof t->node, "%s", node);
+    return sdb_pay_accept(self, t) < 0 ? -1 : 1;
+}
+
+int ts_store_probe_done(ts_store_t *self, int64_t id, const char *node)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    return sdb_end(self, task_accept_locked(self, id, "", node, &t)) < 0 ? -1 : 0;
+}
+
+int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete)
+{
+    *frame_complete = false;
+    const ts_kind_t *kind = ts_kind_get(t->kind);
+    if (kind && kind->ends == TS_KIND_ENDS_FRAME) {
+        int rc = sdb_run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?",
+                         "tiii", t->result, t->result_size, t->job_id, (int64_t)t->frame);
+        if (rc == 0)
+            rc = sdb_run(self,
+                         "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
+                         "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
+                         "dii", sdb_now(), t->job_id, t->job_id);
+        if (rc == 0 && sqlite3_changes(self->db) == 1)
+            rc = sdb_pay_refund(self, t->job_id);
+        return rc;
+    }
+    if (!kind || kind->ends != TS_KIND_ENDS_PIECE)
+        return 0;
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
+                                      "check_of=0 AND state!='done'");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, t->job_id);
+    sqlite3_bind_int(st, 2, t->frame);
+    sqlite3_bind_int(st, 3, t->kind);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
+        *frame_complete = true;
+    sqlite3_finalize(st);
+    if (!*frame_complete)
+        return 0;
+    return sdb_run(self, "UPDATE frames SET state='stitching' WHERE job_id=? AND frame=?", "ii", t->job_id,
+                   (int64_t)t->frame);
+}
+
+int ts_store_tile_done(ts_store_t *self, int64_t id, const char *hash, const char *node, bool *frame_complete)
+{
+    *frame_complete = false;
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = task_accept_locked(self, id, hash, node, &t);
+    if (rc == 1)
+        rc = sdb_task_complete(self, &t, frame_complete);
+    return sdb_end(self, rc) < 0 ? -1 : 0;
+}
+
+int ts_store_finish_done(ts_store_t *self, int64_t id, const char *hash, int64_t size, const char *node)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    ts_task_t t;
+    int rc = task_accept_locked(self, id, hash, node, &t);
+    bool unused;
+    if (rc == 1) {
+        snprintf(t.result, sizeof t.result, "%s", hash);
+        t.result_size = size;
+        rc = sdb_task_complete(self, &t, &unused);
+    }
+    return sdb_end(self, rc) < 0 ? -1 : 0;
+}
