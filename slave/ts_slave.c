@@ -29,6 +29,7 @@
 #define INFO_TIMEOUT_S 120.0
 #define PENDING_MAX 64
 #define CPUINFO_PATH "/proc/cpuinfo"
+#define CPUINFO_FLAGS_KEY "flags"
 #define CPUINFO_MODEL_KEY "model name"
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
 
@@ -267,7 +268,24 @@ static void on_monitor(slave_t *s)
             s->opts->master, (unsigned)event, s->opts->master_cert);
 }
 
-/* The first "model name" of /proc/cpuinfo, trimmed; "" when there is none (e.g. many ARM kernels) or no file. */
+/* The instruction set Cycles' CPU kernels would use on a CPU with these /proc/cpuinfo flags (Cycles 3.4 picks the
+   best of AVX2, AVX, SSE4.1, SSE3, SSE2): two CPUs that differ here render different pixels (docs/blender-notes.md
+   section 6), so it is part of the device class. NULL when none is named. */
+static const char *cycles_kernel(const char *flags)
+{
+    static const char *const ISA[][2] = {{"avx2", "avx2"}, {"avx", "avx"}, {"sse4_1", "sse41"}, {"pni", "sse3"},
+                                          {"sse2", "sse2"}};
+    for (size_t i = 0; i < sizeof ISA / sizeof ISA[0]; i++) {
+        size_t n = strlen(ISA[i][0]);
+        for (const char *p = flags; (p = strstr(p, ISA[i][0])) != NULL; p += n)
+            if ((p == flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+                return ISA[i][1];
+    }
+    return NULL;
+}
+
+/* The first "model name" of /proc/cpuinfo, trimmed, with the CPU kernel Cycles would use ("... [avx2]");
+   "" when there is no model (e.g. many ARM kernels) or no file. */
 static void read_cpu_model(char *model, size_t cap)
 {
     model[0] = '\0';
@@ -276,7 +294,16 @@ static void read_cpu_model(char *model, size_t cap)
         return;
     char *line = NULL;
     size_t len = 0;
+    const char *kernel = NULL;
     while (getline(&line, &len, f) >= 0) {
+        if (!kernel && strncmp(line, CPUINFO_FLAGS_KEY, strlen(CPUINFO_FLAGS_KEY)) == 0 && strchr(line, ':')) {
+            kernel = cycles_kernel(strchr(line, ':') + 1);
+            if (model[0])
+                break;
+            continue;
+        }
+        if (model[0])
+            continue;
         char *colon = strchr(line, ':');
         if (!colon)
             continue;
@@ -291,10 +318,14 @@ static void read_cpu_model(char *model, size_t cap)
         while (n > 0 && strchr(" \t\r\n", v[n - 1]))
             n--;
         snprintf(model, cap, "%.*s", (int)n, v);
-        break;
+        if (kernel)
+            break;
     }
     free(line);
     fclose(f);
+    size_t used = strlen(model);
+    if (model[0] && kernel && used < cap)
+        snprintf(model + used, cap - used, " [%s]", kernel);
 }
 
 static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_t *stop)
