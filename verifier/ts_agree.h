@@ -6,8 +6,8 @@
      section 6): at most TS_AGREE_NOISE_SHARE of the pixels (at least TS_AGREE_NOISE_MIN_PIXELS) may differ by more
      than float rounding (TS_AGREE_NOISE_FLOOR, scaled), and the cross-class bound holds too. Honest noise
      changes a few pixels' sample counts; a cheat that saves work changes the samples of every pixel it saves
-     on, so a cheat saving more than the share is caught (bench/bench_verify.py prints the detection power);
-   - cross class (different Blender version, CPU model or GPU): Blender's render-test rule, at most
+     on, so a cheat saving more than the share is caught (bench/bench_agree.py measures both);
+   - cross class (different Blender version, CPU model, CPU kernel or GPU): Blender's render-test rule, at most
      TS_AGREE_CROSS_SHARE of the pixels differ by more than TS_AGREE_CROSS_TOLERANCE.
    Segments: identical decoded frames agree; otherwise each is measured against the source: PSNR within
    TS_AGREE_PSNR_DB of each other and sizes within TS_AGREE_SIZE_SHARE.
