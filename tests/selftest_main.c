@@ -28,6 +28,7 @@
 #include "splitter/ts_tileplan.h"
 #include "torrent/torrent.h"
 #include "verifier/ts_agree.h"
+#include "verifier/ts_exrhead.h"
 #include "verifier/ts_policy.h"
 #include "verifier/ts_pixdiff.h"
 #include "tests/ts_test.h"
@@ -49,7 +50,7 @@ static const struct {
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"segcheck", ts_segcheck_test},
-    {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},
+    {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},
     {"rpc", ts_rpc_test},           {"eth_anvil", ts_eth_anvil_test}, {"ledger", ts_ledger_test}, {"payout", ts_payout_test},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments,
-# a chain's answers) with ASan+UBSan and runs each for a while.
+# test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments and
+# tile images, a chain's answers) with ASan+UBSan and runs each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +24,16 @@ clang++ -fsanitize=fuzzer,address,undefined "$OUT/fuzz_torrent.o" "$OUT/ts_torre
   $(pkg-config --libs libtorrent-rasterbar) -lpthread -o "$OUT/fuzz_torrent" || exit 1
 clang $FLAGS tests/fuzz_segcheck.c verifier/ts_segcheck.c lib/ts_hash.c lib/ts_error.c \
   $(pkg-config --cflags --libs libavformat libavcodec libswscale libavutil libsodium) -o "$OUT/fuzz_segcheck" || exit 1
+clang++ $SAN_CXX $(pkg-config --cflags OpenImageIO) -c splitter/ts_image.cpp -o "$OUT/ts_image.o" || exit 1
+for f in tests/fuzz_tile.c verifier/ts_check.c verifier/ts_agree.c verifier/ts_pixdiff.c verifier/ts_segcheck.c verifier/ts_exrhead.c \
+         lib/ts_kind.c lib/ts_hash.c build/gen/lib/tessera.pb-c.c; do
+  clang $FLAGS $(pkg-config --cflags libavformat libprotobuf-c) -c "$f" -o "$OUT/tile_$(basename "$f").o" || exit 1
+done
+clang++ -fsanitize=fuzzer,address,undefined "$OUT"/tile_*.o "$OUT/ts_image.o" "$OUT/ts_error.o" \
+  $(pkg-config --libs OpenImageIO libavformat libavcodec libswscale libavutil libsodium libprotobuf-c) -o "$OUT/fuzz_tile" || exit 1
+# A valid 8x8 float RGBA EXR (the tile fuzz_tile plans) as its seed, so the fuzzer starts inside OpenEXR.
+mkdir -p "$OUT/corpus-fuzz_tile"
+[ -s "$OUT/corpus-fuzz_tile/tile.exr" ] || oiiotool --create 8x8 4 -d float -o "$OUT/corpus-fuzz_tile/tile.exr" || exit 1
 # Small valid segments (H.264 and VP9 in NUT, as slaves return them) as seeds, so the fuzzer starts inside the codecs.
 mkdir -p "$OUT/corpus-fuzz_segcheck"
 for c in libx264 libvpx-vp9; do
@@ -47,7 +57,7 @@ for name, t in (("single", one), ("multi", many)):
     open("%s/%s.torrent" % (sys.argv[1], name), "wb").write(b(t))
 PY
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile; do
   mkdir -p "$OUT/corpus-$t"
   if "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=8192 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
     echo "ok: $t ran ${SECONDS_PER}s: $(grep -o 'Done [0-9]* runs' "$OUT/$t.log")"

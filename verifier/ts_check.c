@@ -7,6 +7,7 @@
 #include "splitter/ts_image.h"
 #include "verifier/ts_segcheck.h"
 #include "verifier/ts_agree.h"
+#include "verifier/ts_exrhead.h"
 #include <libavcodec/avcodec.h>
 #include <limits.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define EXR_OVERHEAD_BYTES (1 << 20)   /* headers, offsets tables, metadata */
+#define EXR_HEAD_MAX (64 << 10)        /* a tile's headers must fit in its first 64 KiB */
 #define FLOAT_RGBA_BYTES 16            /* one float32 RGBA pixel */
 #define RAW_YUV444_BYTES 3             /* bytes per pixel of an uncompressed 8-bit 4:4:4 frame */
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
@@ -34,12 +36,39 @@ static int image_decodes(const char *path, int width, int height, int channels)
     return rc;
 }
 
+/* An OpenEXR file whose headers are sound (ts_exrhead): 1, or 0 with why. */
+static int exr_sound(const char *path, long long size, char *why, size_t cap)
+{
+    unsigned char *head = malloc(EXR_HEAD_MAX);
+    FILE *f = head ? fopen(path, "rb") : NULL;
+    size_t len = f ? fread(head, 1, EXR_HEAD_MAX, f) : 0;
+    if (f)
+        fclose(f);
+    char what[256];
+    int sound = ts_exrhead_check(head, len, size, what, sizeof what) == 0;
+    if (!sound)
+        snprintf(why, cap, "the output is not a sound OpenEXR file: %s", head ? what : "out of memory");
+    free(head);
+    return sound;
+}
+
+/* Bounds before decoding: a header's claims (size, channels) and the file's bytes are checked against the plan
+   first, so a hostile file never makes the master allocate or decode more than the planned image. */
 static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t cap)
 {
     const char *path = t->path;
     int want_w = t->width, want_h = t->height;
+    long long most = (long long)want_w * want_h * FLOAT_RGBA_BYTES * 2 + EXR_OVERHEAD_BYTES;
+    if (t->size > most) {
+        snprintf(why, cap, "the output is %lld bytes, more than %lld for %dx%d pixels", t->size, most, want_w, want_h);
+        return 0;
+    }
+    /* a tile is always an OpenEXR: no other reader gets to parse a stranger's bytes, and OpenEXR only headers
+       whose every attribute fits in the file */
+    if (rgba && !exr_sound(path, t->size, why, cap))
+        return 0;
     int w = 0, h = 0, c = 0;
-    if (ts_image_info(path, &w, &h, &c) < 0 || image_decodes(path, w, h, c) < 0) {
+    if (ts_image_info(path, &w, &h, &c) < 0) {
         snprintf(why, cap, "the output does not decode: %s", ts_error());
         return 0;
     }
@@ -51,10 +80,8 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
         snprintf(why, cap, "the output has %d channels, the task asked for %s", c, rgba ? "RGBA" : "1 to 4");
         return 0;
     }
-    long long most = (long long)w * h * FLOAT_RGBA_BYTES * 2 + EXR_OVERHEAD_BYTES;
-    if (t->size > most) {
-        snprintf(why, cap, "the output is %lld bytes, more than %lld for %dx%d pixels", t->size,
-                 most, w, h);
+    if (image_decodes(path, w, h, c) < 0) {
+        snprintf(why, cap, "the output does not decode: %s", ts_error());
         return 0;
     }
     return 1;
