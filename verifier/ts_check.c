@@ -17,6 +17,7 @@
 
 #define EXR_OVERHEAD_BYTES (1 << 20)   /* headers, offsets tables, metadata */
 #define EXR_HEAD_MAX (64 << 10)        /* a tile's headers must fit in its first 64 KiB */
+#define EXR_MAGIC_BYTES 4
 #define FLOAT_RGBA_BYTES 16            /* one float32 RGBA pixel */
 #define RAW_YUV444_BYTES 3             /* bytes per pixel of an uncompressed 8-bit 4:4:4 frame */
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
@@ -34,6 +35,17 @@ static int image_decodes(const char *path, int width, int height, int channels)
     free(row);
     ts_image_reader_destroy(&r);
     return rc;
+}
+
+/* Whether a file starts with OpenEXR's magic number (any image reader may be handed a frame). */
+static bool starts_like_exr(const char *path)
+{
+    unsigned char head[EXR_MAGIC_BYTES];
+    FILE *f = fopen(path, "rb");
+    bool exr = f && fread(head, 1, sizeof head, f) == sizeof head && ts_exrhead_magic(head, sizeof head);
+    if (f)
+        fclose(f);
+    return exr;
 }
 
 /* An OpenEXR file whose headers are sound (ts_exrhead): 1, or 0 with why. */
@@ -63,9 +75,9 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
         snprintf(why, cap, "the output is %lld bytes, more than %lld for %dx%d pixels", t->size, most, want_w, want_h);
         return 0;
     }
-    /* a tile is always an OpenEXR: no other reader gets to parse a stranger's bytes, and OpenEXR only headers
-       whose every attribute fits in the file */
-    if (rgba && !exr_sound(path, t->size, why, cap))
+    /* a tile is always an OpenEXR: no other reader gets to parse a stranger's bytes; and OpenEXR (a tile, or a
+       frame in EXR) reads only headers whose every attribute fits in the file */
+    if ((rgba || starts_like_exr(path)) && !exr_sound(path, t->size, why, cap))
         return 0;
     int w = 0, h = 0, c = 0;
     if (ts_image_info(path, &w, &h, &c) < 0) {

@@ -28,9 +28,14 @@ static long name_at(const unsigned char *data, size_t len, size_t at, size_t max
     return -1;
 }
 
+bool ts_exrhead_magic(const unsigned char *data, size_t len)
+{
+    return len >= 4 && le32(data) == EXR_MAGIC;
+}
+
 int ts_exrhead_check(const unsigned char *data, size_t len, long long size, char *why, size_t cap)
 {
-    if (len < 8 || le32(data) != EXR_MAGIC) {
+    if (len < 8 || !ts_exrhead_magic(data, len)) {
         snprintf(why, cap, "not an OpenEXR file (no magic number)");
         return -1;
     }

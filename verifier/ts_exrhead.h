@@ -12,6 +12,9 @@
    naming the attribute and what is wrong. */
 int ts_exrhead_check(const unsigned char *data, size_t len, long long size, char *why, size_t cap);
 
+/* Whether len bytes start with OpenEXR's magic number. */
+bool ts_exrhead_magic(const unsigned char *data, size_t len);
+
 int ts_exrhead_test(bool verbose);
 
 #endif
