@@ -386,6 +386,8 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
         ts_err("%s", ts_error());
         goto out;
     }
+    /* Blender waits until a task needs it: an idle slave, or one that only transcodes, holds no renderer */
+    ts_blender_kill(blender);
     s.results = zmq_socket(ctx, ZMQ_PAIR);
     zmq_bind(s.results, RESULTS_ENDPOINT);
     if (!o->no_torrent) {

@@ -42,7 +42,9 @@ for s in bframes.mp4 opengop.mkv vfr.mkv noaudio.mp4; do [ -s "$T/$s" ] || fail 
 
 start_master || finish
 start_slave a
+SLAVES=("$SLAVE_PID")
 start_slave b
+SLAVES+=("$SLAVE_PID")
 wait_nodes 2 || finish
 
 for src in bframes.mp4 opengop.mkv vfr.mkv noaudio.mp4; do
@@ -94,6 +96,13 @@ done
 "$BIN/tessera" submit transcode "$T/bframes.mp4" --crf 23 --preset veryfast --segment 1.5 --out "$T/again.mp4" --wait \
   >"$T/again.log" 2>&1 && cmp -s "$T/again.mp4" "$T/farm-bframes.mp4" && pass "two runs are bit-identical" \
   || fail "two runs differ: $(tail -n 2 "$T/again.log")"
+
+# Slaves that only transcoded hold no Blender: it starts when a render needs it.
+held=0
+for p in "${SLAVES[@]}"; do
+  for c in $(pgrep -P "$p"); do grep -q blender "/proc/$c/cmdline" 2>/dev/null && held=$((held + 1)); done
+done
+[ $held -eq 0 ] && pass "no Blender running on slaves that only transcoded" || fail "$held Blender process(es) held by transcode-only slaves"
 
 # A render that ends in an encode, as one job: the frames, and a video of them equal to plain ffmpeg's encode of
 # the same frames (same frame count and rate; quality within 0.1 dB).
