@@ -47,8 +47,15 @@ typedef struct {
 /* One planned segment of a transcode job: its stream-copied input and the frames it owns. */
 typedef struct {
     char hash[TS_HASH_HEX];
-    long long start_pts, end_pts;
+    long long start_pts, end_pts;   /* the first start is INT64_MIN, the last end INT64_MAX (open ends) */
+    long long frames;               /* frames it owns: its share of the job's work and price */
 } ts_store_segment_t;
+
+/* A segment's work units: the frames it owns (at least 1; its pts range can be open-ended). */
+static inline int64_t ts_store_segment_units(const ts_store_segment_t *s)
+{
+    return s->frames > 0 ? (int64_t)s->frames : 1;
+}
 
 typedef struct {
     int64_t id, job_id;

@@ -127,10 +127,10 @@ int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segmen
         free(text);
     }
     json_decref(p);
-    /* the encode's share of the job, split by the time each segment owns */
+    /* the encode's share of the job, split by the frames each segment owns */
     int64_t span = 0, encode_units = 0;
     for (int i = 0; i < count; i++)
-        span += segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+        span += ts_store_segment_units(&segs[i]);
     sqlite3_stmt *eu = rc == 0 ? sdb_prep(self, "SELECT encode_units FROM jobs WHERE id=?") : NULL;
     if (eu) {
         sqlite3_bind_int64(eu, 1, job);
@@ -139,7 +139,7 @@ int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segmen
         sqlite3_finalize(eu);
     }
     for (int i = 0; rc == 0 && i < count; i++) {
-        int64_t own = segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+        int64_t own = ts_store_segment_units(&segs[i]);
         rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,units,state) "
                        "VALUES(?,?,?,?,?,?,?,?,'queued')",
                  "iiiitiii", job, (int64_t)TS_KIND_SEGMENT, (int64_t)TS_VIDEO_FRAME, (int64_t)i, segs[i].hash,

@@ -70,10 +70,10 @@ int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
         rc = sdb_run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
-    /* a segment's share of the job is the time it owns */
+    /* a segment's share of the job is the frames it owns */
     int64_t units_total = 0;
     for (int i = 0; rc == 0 && i < count; i++) {
-        int64_t units = segs[i].end_pts > segs[i].start_pts ? segs[i].end_pts - segs[i].start_pts : 1;
+        int64_t units = ts_store_segment_units(&segs[i]);
         units_total += units;
         rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,units,state) "
                        "VALUES(?,?,0,?,?,?,?,?,'queued')",

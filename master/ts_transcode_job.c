@@ -49,6 +49,7 @@ int ts_transcode_cut(ts_blobs_t *blobs, const char *input, const char *name, dou
         rc = ts_blobs_put_file(blobs, paths[i], NULL, cut->segments[i].hash);
         cut->segments[i].start_pts = plan->segments[i].start_pts;
         cut->segments[i].end_pts = plan->segments[i].end_pts;
+        cut->segments[i].frames = plan->segments[i].frames;
     }
     cut->count = n;
     cut->tb_num = plan->tb_num;
