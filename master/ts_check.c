@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define TILE_FORMAT "exr" /* tiles are float RGBA OpenEXR (docs/blender-notes.md, "tile") */
+
 int ts_task_facts(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *t, ts_task_facts_t *f, char *why, size_t cap)
 {
     memset(f, 0, sizeof *f);
@@ -22,9 +24,11 @@ int ts_task_facts(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *t, ts_t
     if (what == TS_KIND_RESULT_TILE) {
         r->width = t->x1 - t->x0;
         r->height = t->y1 - t->y0;
+        r->format = TILE_FORMAT;
     } else if (what == TS_KIND_RESULT_FRAME) {
         r->width = j->width;
         r->height = j->height;
+        r->format = j->ext; /* the frame's file type: the job's format or the scene's own */
     } else if (what == TS_KIND_RESULT_VIDEO) {
         json_t *params = json_loads(t->params, 0, NULL);
         if (!params) {

@@ -31,10 +31,22 @@ struct ts_image_reader {
     std::vector<float> scratch; /* whole tile rows, for tiled files */
 };
 
-static ts_image_reader_t *reader_new(const char *path)
+static ts_image_reader_t *reader_new(const char *path, const char *format)
 {
-    auto in = ImageInput::open(path);
-    if (!in) {
+    std::unique_ptr<ImageInput> in;
+    if (format) {
+        /* the format's own reader, found by its extension, and no fallback to any other */
+        in = ImageInput::create(format);
+        ImageSpec opened;
+        if (!in) {
+            ts_error_set("image %s: no reader for format '%s': %s", path, format, OIIO::geterror().c_str());
+            return nullptr;
+        }
+        if (!in->open(path, opened)) {
+            ts_error_set("image %s: cannot read as %s: %s", path, format, in->geterror().c_str());
+            return nullptr;
+        }
+    } else if (!(in = ImageInput::open(path))) {
         ts_error_set("image %s: cannot read: %s", path, OIIO::geterror().c_str());
         return nullptr;
     }
@@ -55,9 +67,14 @@ static ts_image_reader_t *reader_new(const char *path)
 
 extern "C" ts_image_reader_t *ts_image_reader_new(const char *path)
 {
+    return ts_image_reader_open_as(path, nullptr);
+}
+
+extern "C" ts_image_reader_t *ts_image_reader_open_as(const char *path, const char *format)
+{
     assert(path);
     try {
-        return reader_new(path);
+        return reader_new(path, format);
     } catch (const std::exception &e) {
         ts_error_set("image %s: %s", path, e.what());
     } catch (...) {
@@ -136,12 +153,12 @@ struct reader_pair {
     }
 };
 
-static int compare(const char *a, const char *b, double threshold, ts_pixdiff_t *diff)
+static int compare(const char *a, const char *b, const char *format, double threshold, ts_pixdiff_t *diff)
 {
     if (!(threshold >= 0.0))
         return ts_error_set("comparing %s and %s: threshold %g must be a number >= 0", a, b, threshold);
     reader_pair r;
-    if (!(r.a = reader_new(a)) || !(r.b = reader_new(b)))
+    if (!(r.a = reader_new(a, format)) || !(r.b = reader_new(b, format)))
         return -1;
     int wa, ha, ca, wb, hb, cb;
     ts_image_reader_size(r.a, &wa, &ha, &ca);
@@ -165,9 +182,15 @@ static int compare(const char *a, const char *b, double threshold, ts_pixdiff_t 
 
 extern "C" int ts_image_compare(const char *a, const char *b, double threshold, ts_pixdiff_t *diff)
 {
+    return ts_image_compare_as(a, b, nullptr, threshold, diff);
+}
+
+extern "C" int ts_image_compare_as(const char *a, const char *b, const char *format, double threshold,
+                                   ts_pixdiff_t *diff)
+{
     assert(a && b && diff);
     try {
-        return compare(a, b, threshold, diff);
+        return compare(a, b, format, threshold, diff);
     } catch (const std::exception &e) {
         return ts_error_set("comparing %s and %s: %s", a, b, e.what());
     } catch (...) {
@@ -193,8 +216,13 @@ extern "C" int ts_image_write(const char *path, int width, int height, int chann
 
 extern "C" int ts_image_info(const char *path, int *width, int *height, int *channels)
 {
+    return ts_image_info_as(path, nullptr, width, height, channels);
+}
+
+extern "C" int ts_image_info_as(const char *path, const char *format, int *width, int *height, int *channels)
+{
     assert(path && width && height && channels);
-    ts_image_reader_t *r = ts_image_reader_new(path);
+    ts_image_reader_t *r = ts_image_reader_open_as(path, format);
     if (!r)
         return -1;
     ts_image_reader_size(r, width, height, channels);
@@ -361,6 +389,28 @@ static int test_images(const std::string &dir)
     }
     TS_TEST_CHECK(ts_image_info(junk.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), junk.c_str()),
                   "info on junk: %s", ts_error());
+    /* read as one format only: a PNG is no EXR, an unknown format is named */
+    {
+        int fw = 0, fh = 0, fc = 0;
+        std::string png = dir + "/as.png";
+        std::vector<float> px(4 * 3 * 3, 0.5f);
+        TS_TEST_CHECK(ts_image_write(png.c_str(), 4, 3, 3, px.data()) == 0, "write %s: %s", png.c_str(), ts_error());
+        TS_TEST_CHECK(ts_image_info_as(png.c_str(), "png", &fw, &fh, &fc) == 0 && fw == 4 && fh == 3 && fc == 3,
+                      "png as png: %s", ts_error());
+        TS_TEST_CHECK(ts_image_info_as(png.c_str(), "exr", &fw, &fh, &fc) == -1 && std::strstr(ts_error(), "as exr"),
+                      "png as exr accepted: %s", ts_error());
+        TS_TEST_CHECK(ts_image_info_as(png.c_str(), "nosuchformat", &fw, &fh, &fc) == -1 &&
+                          std::strstr(ts_error(), "nosuchformat"),
+                      "unknown format: %s", ts_error());
+        TS_TEST_CHECK(ts_image_compare_as(png.c_str(), png.c_str(), "png", 0.0, &d) == 0 && d.pixels_differ == 0,
+                      "compare as png: %s", ts_error());
+        for (const char *ext : {"jpg", "tif", "exr"}) { /* formats named by their extension, as Blender's */
+            std::string f = dir + "/as." + ext;
+            TS_TEST_CHECK(ts_image_write(f.c_str(), 4, 3, 3, px.data()) == 0 &&
+                              ts_image_info_as(f.c_str(), ext, &fw, &fh, &fc) == 0 && fw == 4 && fh == 3,
+                          "%s as %s: %s", f.c_str(), ext, ts_error());
+        }
+    }
     TS_TEST_CHECK(ts_image_compare(pa.c_str(), pa.c_str(), -1.0, &d) == -1 && std::strstr(ts_error(), "threshold"),
                   "negative threshold: %s", ts_error());
     TS_TEST_CHECK(ts_image_compare(pa.c_str(), pa.c_str(), NAN, &d) == -1, "NaN threshold accepted");

@@ -15,6 +15,8 @@ extern "C" {
    Fills *diff and returns 0; -1 when threshold is negative or NaN, a file cannot
    be read, or the sizes or channel counts differ (the message names the files and what differs). */
 int ts_image_compare(const char *a, const char *b, double threshold, ts_pixdiff_t *diff);
+/* The same with both files read by one format's reader only (see ts_image_reader_open_as). */
+int ts_image_compare_as(const char *a, const char *b, const char *format, double threshold, ts_pixdiff_t *diff);
 
 /* A reader of one image file's pixel rows as float, whatever its format, scanline or tiled layout. */
 typedef struct ts_image_reader ts_image_reader_t;
@@ -22,6 +24,10 @@ typedef struct ts_image_reader ts_image_reader_t;
 /* Opens the first subimage (full resolution) of an image file; NULL with the message naming the file
    when it cannot be read or is deep or volumetric. */
 ts_image_reader_t *ts_image_reader_new(const char *path);
+/* The same, read only by the reader of `format` (a file extension OpenImageIO knows: "exr", "png", "jpg", "tif",
+   ...; NULL: whichever reader recognises the file). Files from strangers are opened this way: no other reader
+   (DICOM, FITS, ...) ever parses their bytes, and content-hashed blobs have no extension to go by. */
+ts_image_reader_t *ts_image_reader_open_as(const char *path, const char *format);
 void ts_image_reader_destroy(ts_image_reader_t **self_p);
 void ts_image_reader_size(const ts_image_reader_t *self, int *width, int *height, int *channels);
 /* Name of channel 0..channels-1 as the file gives it ("R", "G", "B", "A", ...). */
@@ -37,6 +43,7 @@ int ts_image_write(const char *path, int width, int height, int channels, const 
 
 /* Reads the width, height and channel count of an image file; -1 with the message naming the file. */
 int ts_image_info(const char *path, int *width, int *height, int *channels);
+int ts_image_info_as(const char *path, const char *format, int *width, int *height, int *channels);
 
 int ts_image_test(bool verbose);
 

@@ -22,6 +22,8 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#define TILE_FORMAT "exr" /* tiles are float OpenEXR files, read by that reader only */
+
 using OIIO::ImageOutput;
 using OIIO::ImageSpec;
 using OIIO::TypeDesc;
@@ -122,7 +124,7 @@ bool plan_bands(const char *out, int width, int height, const ts_tile_t *tiles, 
 bool open_tile(const char *out, const ts_tile_t *tiles, const char *const *paths, int i, int want_channels,
                reader_ptr &reader)
 {
-    if (!(reader.r = ts_image_reader_new(paths[i]))) {
+    if (!(reader.r = ts_image_reader_open_as(paths[i], TILE_FORMAT))) {
         ts_error_prefix("stitching %s: tile %d", out, i);
         return false;
     }

@@ -22,7 +22,8 @@ extern "C" {
 
 #define TS_STITCH_BAND_ROWS 256 /* most frame rows held in memory at once */
 
-/* Writes the width x height frame to out_path from count tiles, tile i read from tile_paths[i].
+/* Writes the width x height frame to out_path from count tiles, tile i read from tile_paths[i] (OpenEXR files,
+   read by the OpenEXR reader only).
    -1 with the message naming the file (or the tile) and what is wrong. */
 int ts_stitch_frame(const char *out_path, int width, int height, const ts_tile_t *tiles,
                     const char *const *tile_paths, int count);

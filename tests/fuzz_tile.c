@@ -1,6 +1,7 @@
 /* fuzz_tile: libFuzzer target for the tile images slaves return: the verifier's decode and planned-size checks
    (ts_check_result) over arbitrary bytes in a file, and, for a file that passes them, the comparison rules
-   against a valid tile (ts_check_agree): whatever the bytes, a check ends in a verdict, never a crash. */
+   against a valid tile (ts_check_agree); the same bytes as a finished frame in PNG or EXR: whatever the bytes, a
+   check ends in a verdict, never a crash. */
 #include "splitter/ts_image.h"
 #include "verifier/ts_check.h"
 #include <stddef.h>
@@ -40,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     close(fd);
     ts_result_facts_t got = {.kind = TS_KIND_TILE, .path = path, .size = (long long)size, .dclass = "a",
-                             .width = SIDE, .height = SIDE};
+                             .width = SIDE, .height = SIDE, .format = "exr"};
     ts_result_facts_t ref = got;
     ref.path = reference();
     char why[512];
@@ -58,6 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (exact < 0 || noisy < 0 || cross < 0 || (exact && !noisy))
             abort(); /* the noise rule never refuses what the exact rule accepts */
     }
+    /* the same bytes as a finished frame in PNG and in the scene's EXR: a verdict, never a crash */
+    ts_result_facts_t frame = got;
+    frame.kind = TS_KIND_FINISH;
+    frame.format = (size & 1) ? "png" : "exr";
+    valid = ts_check_result(&frame, why, sizeof why);
+    if (valid < -1 || valid > 1)
+        abort();
     unlink(path);
     return 0;
 }

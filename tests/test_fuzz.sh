@@ -31,9 +31,10 @@ for f in tests/fuzz_tile.c verifier/ts_check.c verifier/ts_agree.c verifier/ts_p
 done
 clang++ -fsanitize=fuzzer,address,undefined "$OUT"/tile_*.o "$OUT/ts_image.o" "$OUT/ts_error.o" \
   $(pkg-config --libs OpenImageIO libavformat libavcodec libswscale libavutil libsodium libprotobuf-c) -o "$OUT/fuzz_tile" || exit 1
-# A valid 8x8 float RGBA EXR (the tile fuzz_tile plans) as its seed, so the fuzzer starts inside OpenEXR.
+# A valid 8x8 float RGBA EXR (the tile fuzz_tile plans) and an 8x8 PNG as seeds, so the fuzzer starts inside the readers.
 mkdir -p "$OUT/corpus-fuzz_tile"
 [ -s "$OUT/corpus-fuzz_tile/tile.exr" ] || oiiotool --create 8x8 4 -d float -o "$OUT/corpus-fuzz_tile/tile.exr" || exit 1
+[ -s "$OUT/corpus-fuzz_tile/frame.png" ] || oiiotool --create 8x8 4 -d uint8 -o "$OUT/corpus-fuzz_tile/frame.png" || exit 1
 # Small valid segments (H.264 and VP9 in NUT, as slaves return them) as seeds, so the fuzzer starts inside the codecs.
 mkdir -p "$OUT/corpus-fuzz_segcheck"
 for c in libx264 libvpx-vp9; do

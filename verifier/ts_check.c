@@ -23,9 +23,9 @@
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
 
 /* Reads every row of an image file: it decodes. */
-static int image_decodes(const char *path, int width, int height, int channels)
+static int image_decodes(const char *path, const char *format, int width, int height, int channels)
 {
-    ts_image_reader_t *r = ts_image_reader_new(path);
+    ts_image_reader_t *r = ts_image_reader_open_as(path, format);
     if (!r)
         return -1;
     float *row = malloc((size_t)width * (size_t)channels * sizeof *row);
@@ -80,7 +80,7 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
     if ((rgba || starts_like_exr(path)) && !exr_sound(path, t->size, why, cap))
         return 0;
     int w = 0, h = 0, c = 0;
-    if (ts_image_info(path, &w, &h, &c) < 0) {
+    if (ts_image_info_as(path, t->format, &w, &h, &c) < 0) {
         snprintf(why, cap, "the output does not decode: %s", ts_error());
         return 0;
     }
@@ -92,7 +92,7 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
         snprintf(why, cap, "the output has %d channels, the task asked for %s", c, rgba ? "RGBA" : "1 to 4");
         return 0;
     }
-    if (image_decodes(path, w, h, c) < 0) {
+    if (image_decodes(path, t->format, w, h, c) < 0) {
         snprintf(why, cap, "the output does not decode: %s", ts_error());
         return 0;
     }
@@ -176,7 +176,7 @@ static int images_agree(const ts_result_facts_t *a, const ts_result_facts_t *b, 
     noisy = noisy && ts_kind_get(a->kind)->result == TS_KIND_RESULT_TILE;
     ts_agree_rule_t rule = ts_agree_image_rule(strcmp(a->dclass, b->dclass) == 0, noisy);
     ts_pixdiff_t d;
-    if (ts_image_compare(pa, pb, ts_agree_threshold(rule), &d) < 0) {
+    if (ts_image_compare_as(pa, pb, a->format, ts_agree_threshold(rule), &d) < 0) {
         /* both decoded with the planned size before: a difference here is in the content */
         snprintf(detail, cap, "%s", ts_error());
         return 0;

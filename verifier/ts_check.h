@@ -15,6 +15,8 @@ typedef struct {
     const char *hash;         /* its content hash: equal hashes agree without decoding */
     const char *dclass;       /* the device class it came from (Blender version, CPU model or GPU types) */
     int width, height;        /* images: the planned size; segments: the planned output size, 0 the source's */
+    const char *format;       /* images: the planned file format as an extension ("exr", "png", ...): only its
+                                 reader parses the file */
     /* segments */
     const char *input;        /* the cut the node encoded from */
     long long start_pts, end_pts; /* the frames the segment owns: start <= pts < end */
