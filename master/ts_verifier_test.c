@@ -138,27 +138,23 @@ int ts_verifier_test(bool verbose)
     TS_TEST_CHECK(strcmp(tile_state(s, job, b), "done/passed") == 0 && calls.frames_ready == ready + 1,
                   "check agreed: %s, frames ready %d", b, calls.frames_ready);
 
-    /* adaptive sampling on (a noisy renderer): 5 of 100 pixels off by 1e-3 agree (5 <= 16 allowed) */
-    int64_t job2 = one_tile_job(s, true);
-    TS_TEST_CHECK(job2 > 0 && work(s, NA, same) == 0, "job 2");
-    ts_verifier_pass(pass);
-    TS_TEST_CHECK(work(s, NB, noisy) == 0, "noisy check");
-    ts_verifier_pass(pass);
-    TS_TEST_CHECK(strcmp(tile_state(s, job2, b), "done/passed") == 0, "noise tolerated: %s", b);
-
-    /* the same difference without adaptive sampling is a dispute; 60 pixels off by 0.5 is one in any job */
-    int64_t job3 = one_tile_job(s, false);
-    TS_TEST_CHECK(job3 > 0 && work(s, NA, same) == 0, "job 3");
-    ts_verifier_pass(pass);
-    TS_TEST_CHECK(work(s, NB, noisy) == 0, "exact check");
-    ts_verifier_pass(pass);
-    TS_TEST_CHECK(strcmp(tile_state(s, job3, b), "checking/tiebreak") == 0, "exact rule disputes: %s", b);
-    int64_t job4 = one_tile_job(s, true);
-    TS_TEST_CHECK(job4 > 0 && work(s, NA, same) == 0, "job 4");
-    ts_verifier_pass(pass);
-    TS_TEST_CHECK(work(s, NB, cheat) == 0, "cheat check");
-    ts_verifier_pass(pass);
-    TS_TEST_CHECK(strcmp(tile_state(s, job4, b), "checking/tiebreak") == 0, "a cheat is disputed: %s", b);
+    /* adaptive sampling on (a noisy renderer): 5 of 100 pixels off by 1e-3 agree (5 <= 16 allowed); the same
+       difference without adaptive sampling is a dispute; 60 pixels off by 0.5 is one in any job */
+    static const struct {
+        bool noisy;
+        const char *check, *want, *what;
+    } rounds[] = {{true, "noisy", "done/passed", "noise tolerated"},
+                  {false, "noisy", "checking/tiebreak", "exact rule disputes"},
+                  {true, "cheat", "checking/tiebreak", "a cheat is disputed"}};
+    for (size_t i = 0; i < sizeof rounds / sizeof rounds[0]; i++) {
+        int64_t j = one_tile_job(s, rounds[i].noisy);
+        TS_TEST_CHECK(j > 0 && work(s, NA, same) == 0, "%s: job", rounds[i].what);
+        ts_verifier_pass(pass);
+        TS_TEST_CHECK(work(s, NB, strcmp(rounds[i].check, "cheat") == 0 ? cheat : noisy) == 0, "%s: check",
+                      rounds[i].what);
+        ts_verifier_pass(pass);
+        TS_TEST_CHECK(strcmp(tile_state(s, j, b), rounds[i].want) == 0, "%s: %s", rounds[i].what, b);
+    }
     ts_verifier_destroy(&pass);
     if (verbose)
         printf("  verifier: refusal, check, noise rule, exact rule, dispute; no master\n");

@@ -55,6 +55,11 @@ wait_nodes() {
   fail "only ${n:-0} of $1 nodes came online"; return 1
 }
 
+# node_field NAME FIELD: one field of one node from `tessera nodes --json`
+node_field() {
+  "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n['name']=='$1'][0]['$2'])"
+}
+
 # reference SCENE FRAME PREFIX: plain `blender -b SCENE -f FRAME`, output PREFIX_####.<ext>
 reference() {
   blender -b "$1" -o "${3}_####" -f "$2" >"$T/reference.log" 2>&1

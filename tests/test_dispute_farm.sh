@@ -9,9 +9,6 @@ start_master --check-wait 3 --check-floor 1 --check-trust 1000 || finish
 start_slave honest
 start_slave cheat --cheat-share 1 --cheat-samples 1
 wait_nodes 2 || finish
-node_field() {
-  "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n['name']=='$1'][0]['$2'])"
-}
 
 # While a dispute waits, status says so; the job then finishes on its own.
 "$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 2x2 >"$T/submit.log" 2>&1 || fail "submit"

@@ -10,9 +10,6 @@ CMP="$BIN/tessera-compare"
 differ_max() {
   "$CMP" "$1" "$2" --rule exact | python3 -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["differ"], d["max_abs"])'
 }
-node_field() {
-  "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n['name']=='$1'][0]['$2'])"
-}
 
 scenes=(
   "glass --samples 128 --adaptive-min-samples 4 --extras emitters"

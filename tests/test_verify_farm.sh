@@ -20,10 +20,6 @@ start_slave honest2
 start_slave cheat --cheat-share 0.333333 --cheat-samples 1 --cheat-crf 40 --cheat-preset ultrafast
 wait_nodes 3 || finish
 
-# node_field NAME FIELD: one field of one node from `tessera nodes --json`
-node_field() {
-  "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n['name']=='$1'][0]['$2'])"
-}
 # job_blocked NAME JOB: whether the node is blocked for the job
 job_blocked() {
   "$BIN/tessera" nodes --json | python3 -c "

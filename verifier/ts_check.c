@@ -17,7 +17,6 @@
 
 #define EXR_OVERHEAD_BYTES (1 << 20)   /* headers, offsets tables, metadata */
 #define EXR_HEAD_MAX (64 << 10)        /* a tile's headers must fit in its first 64 KiB */
-#define EXR_MAGIC_BYTES 4
 #define FLOAT_RGBA_BYTES 16            /* one float32 RGBA pixel */
 #define RAW_YUV444_BYTES 3             /* bytes per pixel of an uncompressed 8-bit 4:4:4 frame */
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
@@ -37,19 +36,9 @@ static int image_decodes(const char *path, const char *format, int width, int he
     return rc;
 }
 
-/* Whether a file starts with OpenEXR's magic number (any image reader may be handed a frame). */
-static bool starts_like_exr(const char *path)
-{
-    unsigned char head[EXR_MAGIC_BYTES];
-    FILE *f = fopen(path, "rb");
-    bool exr = f && fread(head, 1, sizeof head, f) == sizeof head && ts_exrhead_magic(head, sizeof head);
-    if (f)
-        fclose(f);
-    return exr;
-}
-
-/* An OpenEXR file whose headers are sound (ts_exrhead): 1, or 0 with why. */
-static int exr_sound(const char *path, long long size, char *why, size_t cap)
+/* The OpenEXR gate: a file that must be OpenEXR (required), or that starts like one, passes only with sound headers
+   (ts_exrhead); one read of the file's head. 1 passes, or 0 with why. */
+static int exr_gate(const char *path, long long size, bool required, char *why, size_t cap)
 {
     unsigned char *head = malloc(EXR_HEAD_MAX);
     FILE *f = head ? fopen(path, "rb") : NULL;
@@ -57,11 +46,14 @@ static int exr_sound(const char *path, long long size, char *why, size_t cap)
     if (f)
         fclose(f);
     char what[256];
-    int sound = ts_exrhead_check(head, len, size, what, sizeof what) == 0;
-    if (!sound)
-        snprintf(why, cap, "the output is not a sound OpenEXR file: %s", head ? what : "out of memory");
+    int pass = !required && head && !ts_exrhead_magic(head, len);
+    if (!pass) {
+        pass = ts_exrhead_check(head, len, size, what, sizeof what) == 0;
+        if (!pass)
+            snprintf(why, cap, "the output is not a sound OpenEXR file: %s", head ? what : "out of memory");
+    }
     free(head);
-    return sound;
+    return pass;
 }
 
 /* Bounds before decoding: a header's claims (size, channels) and the file's bytes are checked against the plan
@@ -77,7 +69,7 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
     }
     /* a tile is always an OpenEXR: no other reader gets to parse a stranger's bytes; and OpenEXR (a tile, or a
        frame in EXR) reads only headers whose every attribute fits in the file */
-    if ((rgba || starts_like_exr(path)) && !exr_sound(path, t->size, why, cap))
+    if (!exr_gate(path, t->size, rgba, why, cap))
         return 0;
     int w = 0, h = 0, c = 0;
     if (ts_image_info_as(path, t->format, &w, &h, &c) < 0) {
