@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps: installs the Debian packages tessera builds, tests and runs with (skips apt when all are present).
 set -euo pipefail
-PKGS=(build-essential clang libclang-rt-14-dev pkg-config curl python3 blender openimageio-tools libopenimageio-dev
+PKGS=(build-essential clang libclang-rt-14-dev pkg-config curl python3 procps blender openimageio-tools libopenimageio-dev
       libzmq3-dev libsodium-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler
       libjansson-dev libmicrohttpd-dev libsecp256k1-dev libcurl4-openssl-dev
       libtorrent-rasterbar-dev ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev libswresample-dev)
