@@ -9,7 +9,10 @@ CC      ?= cc
 CXX     ?= c++
 SAN     ?=
 OPT     ?= -O2 -g
-CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror=implicit-function-declaration \
+# -Wno-format-truncation is GCC's alone: clang (make fuzzlib) warns that it does not know it, on every file.
+CC_IS_CLANG := $(findstring clang,$(shell $(CC) --version 2>/dev/null))
+WNO_GCC := $(if $(CC_IS_CLANG),,-Wno-format-truncation)
+CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter $(WNO_GCC) -Werror=implicit-function-declaration \
            -I. -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS)) $(SAN)
 CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. $(shell pkg-config --cflags OpenImageIO libtorrent-rasterbar) $(SAN)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) libtorrent-rasterbar) -lpthread -lm -lstdc++
@@ -28,12 +31,14 @@ MASTER_SRC := $(filter-out %_main.c %_test.c,$(wildcard master/*.c))
 SLAVE_SRC  := $(filter-out %_main.c,$(wildcard slave/*.c))
 CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
 
-PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/tessera-compare $(BIN)/ts_selftest
+PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/tessera-compare $(BIN)/tessera-sheet \
+         $(BIN)/ts_selftest
 
-.PHONY: all deps check demo clean asan check-asan
+.PHONY: all deps check demo clean asan check-asan libs fuzzlib
 all: $(PROGS) $(BIN)/tessera-worker.py
 
-$(PROTO_C) $(PROTO_H): lib/tessera.proto
+# One protoc-c run makes both files (a grouped target: with -j, two runs raced, rewriting the header under compiles).
+$(PROTO_C) $(PROTO_H) &: lib/tessera.proto
 	@mkdir -p $(BUILD)/gen/lib
 	protoc-c --c_out=$(BUILD)/gen lib/tessera.proto
 
@@ -66,6 +71,14 @@ $(LIB_A): $(LIB_OBJ)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 
+# The master's parts without its main and self-tests, as an archive for programs linked outside this Makefile (fuzzers).
+MASTER_A := $(BUILD)/libtessera-master.a
+$(MASTER_A): $(call obj,$(MASTER_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+libs: $(LIB_A) $(MASTER_A)
+
 $(BIN)/tessera-master: $(call obj,$(MASTER_SRC) master/master_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -80,6 +93,10 @@ $(BIN)/tessera: $(call obj,$(CLI_SRC) cli/cli_main.c) $(LIB_A)
 
 # One binary holding every self-test (ts_<thing>_test), run all or one by name.
 $(BIN)/tessera-compare: $(call obj,verifier/compare_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/tessera-sheet: $(call obj,splitter/sheet_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -106,6 +123,15 @@ demo: all
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" all
 
+# The libraries (libtessera.a, libtessera-master.a) built by clang for libFuzzer targets (tests/test_fuzz.sh links them).
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+fuzzlib:
+	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ SAN="$(FUZZ_SAN)" OPT="-O1 -g" libs
+
+# A variable's value, for scripts that build against the libraries (tests/test_fuzz.sh: make -s print-LDLIBS).
+print-%:
+	@echo '$($*)'
+
 # The integration tests against AddressSanitizer/UBSan builds of the daemons and CLI (leaks fail a daemon's exit).
 check-asan: asan
 	TESSERA_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -114,6 +140,6 @@ check-asan: asan
 	  test_transcode.sh test_torrent_farm.sh test_ledger_farm.sh test_evm_farm.sh test_noise_farm.sh test_dispute_farm.sh
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -69,8 +69,9 @@ typedef struct {
 #define CLI_WAIT_TIMEOUT_MAX 31536000.0 /* a year */
 int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts);
 
-/* Submitting (cli_submit.c, cli_transcode.c). */
+/* Submitting (cli_submit.c; a job type's options in cli_<type>.c). */
 int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_submit_contactsheet(cli_ctx_t *ctx, int argc, char **argv);
 /* Encoder options into settings, the rest at their defaults: vcodec is the value of the option named
    vcodec_option ("vcodec", or "encode" for a render); crf CLI_CRF_UNSET, preset and container NULL when not
    given. -1 (exit 2) with the option named. */
@@ -78,8 +79,10 @@ int cli_encode_fill(ts_request_encode_t *e, const char *vcodec_option, const cha
                     const char *preset, const char *container);
 /* ts_request_encode_check with the options named; -1 (exit 2). The master checks the same way. */
 int cli_encode_check(ts_request_encode_t *e);
-int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, const char *field, json_t *request,
-                        bool wait, const cli_wait_opts_t *opts);
+/* Uploads the inputs and posts the request (taken over): with field, request[field] is the one input's hash; without,
+   request["inputs"] is the manifest of them all. Prints the job id, or with wait waits for the job. */
+int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *const *inputs, int count, const char *field,
+                        json_t *request, bool wait, const cli_wait_opts_t *opts);
 
 /* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. --frames and --tiles
    follow the request's rules (lib/ts_request.h), the ones the master checks with. */

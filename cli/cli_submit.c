@@ -1,4 +1,5 @@
-/* cli_submit: `tessera submit render`: checks the inputs locally, uploads the scene, creates the job. */
+/* cli_submit: `tessera submit TYPE`: the table of job types, `submit render` (checks the inputs locally, uploads the
+   scene, creates the job), and the upload-and-post every type shares. */
 #include "cli/cli.h"
 #include "cli/cli_http.h"
 #include "lib/ts_error.h"
@@ -63,36 +64,84 @@ static FILE *cli_open_input(const char *path, int64_t *size)
     return f;
 }
 
-/* Uploads the input under its hash, sets request[field] to the hash, then posts the job; *job_out gets the
-   master's job. */
-static int cli_upload_and_post(cli_http_t *http, const char *scene, FILE *f, int64_t size, json_t *request,
-                               const char *field, json_t **job_out)
+/* Uploads one input under its hash (skipped by the master's store when it holds it already); fills hash. */
+static int cli_upload(cli_http_t *http, const char *input, char hash[TS_HASH_HEX])
 {
-    char hash[TS_HASH_HEX];
-    if (ts_hash_file(scene, hash) < 0)
-        return cli_keep(CLI_EXIT_USAGE);
+    int64_t size = 0;
+    FILE *f = cli_open_input(input, &size);
+    if (!f)
+        return -1;
+    int rc = ts_hash_file(input, hash) < 0 ? cli_keep(CLI_EXIT_USAGE) : 0;
     char path[CLI_SUBMIT_PATH_MAX], label[CLI_SUBMIT_LABEL_MAX];
     snprintf(path, sizeof path, "/api/v1/blobs/%s", hash);
-    snprintf(label, sizeof label, "uploading %s", cli_basename(scene));
+    snprintf(label, sizeof label, "uploading %s", cli_basename(input));
     cli_reply_t reply;
-    if (cli_http_put_file(http, path, f, size, isatty(STDERR_FILENO) ? label : NULL, &reply) < 0)
-        return cli_fail_reply(&reply, NULL, "%s: upload", scene);
-    json_decref(reply.json);
-    json_object_set_new(request, field, json_string(hash));
+    if (rc == 0 && cli_http_put_file(http, path, f, size, isatty(STDERR_FILENO) ? label : NULL, &reply) < 0)
+        rc = cli_fail_reply(&reply, NULL, "%s: upload", input);
+    else if (rc == 0)
+        json_decref(reply.json);
+    fclose(f);
+    return rc;
+}
+
+/* Uploads the inputs; with field, request[field] is the one input's hash, else request["inputs"] lists them all
+   ({"name": its file name, "hash"}). Then posts the job; *job_out gets the master's job. */
+static int cli_upload_and_post(cli_http_t *http, const char *const *inputs, int count, const char *field,
+                               json_t *request, json_t **job_out)
+{
+    json_t *manifest = field ? NULL : json_array();
+    for (int i = 0; i < count; i++) {
+        char hash[TS_HASH_HEX];
+        if (cli_upload(http, inputs[i], hash) < 0) {
+            json_decref(manifest);
+            return -1;
+        }
+        if (field)
+            json_object_set_new(request, field, json_string(hash));
+        else
+            json_array_append_new(manifest, json_pack("{s:s,s:s}", "name", cli_basename(inputs[i]), "hash", hash));
+    }
+    if (manifest)
+        json_object_set_new(request, "inputs", manifest);
+    cli_reply_t reply;
     if (cli_http_json(http, "POST", "/api/v1/jobs", request, &reply) < 0)
-        return cli_fail_reply(&reply, NULL, "%s: submit", scene);
+        return cli_fail_reply(&reply, NULL, "%s: submit", count == 1 ? inputs[0] : "the job");
     *job_out = reply.json;
     return 0;
 }
 
+int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv);
+
+/* The job types `submit` knows, each one file (cli_<type>.c) and one line here; the master's table is
+   master/ts_jobtypes.c. */
+static const struct {
+    const char *type;
+    int (*submit)(cli_ctx_t *ctx, int argc, char **argv);
+} SUBMITTERS[] = {
+    {"render", cli_submit_render},
+    {"transcode", cli_cmd_submit_transcode},
+    {"contactsheet", cli_cmd_submit_contactsheet},
+};
+
 int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
 {
+    size_t n = sizeof SUBMITTERS / sizeof SUBMITTERS[0];
     for (int i = 0; i < argc; i++) /* the job type is the first word that is not an option */
         if (argv[i][0] != '-') {
-            if (strcmp(argv[i], "transcode") == 0)
-                return cli_cmd_submit_transcode(ctx, argc, argv);
-            break;
+            for (size_t t = 0; t < n; t++)
+                if (strcmp(argv[i], SUBMITTERS[t].type) == 0)
+                    return SUBMITTERS[t].submit(ctx, argc, argv);
+            char types[128] = "";
+            for (size_t t = 0; t < n; t++)
+                snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", t ? ", " : "",
+                         SUBMITTERS[t].type);
+            return cli_fail(CLI_EXIT_USAGE, "submit: unknown job type '%s' (types: %s)", argv[i], types);
         }
+    return cli_submit_render(ctx, argc, argv); /* no type: render's usage */
+}
+
+int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
+{
     const char *frames_text = NULL, *tiles_text = NULL, *format = NULL, *device = NULL, *blender = NULL;
     const char *out = NULL, *master = NULL;
     long priority = 0;
@@ -132,8 +181,6 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
                                 SUBMIT_SUMMARY);
     if (parsed != 0)
         return parsed > 0 ? 0 : -1;
-    if (npos >= 1 && strcmp(pos[0], "render") != 0)
-        return cli_fail(CLI_EXIT_USAGE, "submit: unknown job type '%s' (types: render, transcode)", pos[0]);
     if (npos != CLI_SUBMIT_POSITIONALS)
         return cli_fail(CLI_EXIT_USAGE, "submit: which scene? (usage: %s submit render SCENE.blend --frames A-B)",
                         CLI_PROG);
@@ -193,12 +240,12 @@ int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
     }
 
     cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
-    return cli_submit_and_wait(ctx, master, scene, "scene", request, wait, &opts);
+    return cli_submit_and_wait(ctx, master, &scene, 1, "scene", request, wait, &opts);
 }
 
-/* Uploads the input, posts the request (taking it over) and prints the job id, or waits for the job. */
-int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, const char *field, json_t *request,
-                        bool wait, const cli_wait_opts_t *opts)
+/* Uploads the inputs, posts the request (taking it over) and prints the job id, or waits for the job. */
+int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *const *inputs, int count, const char *field,
+                        json_t *request, bool wait, const cli_wait_opts_t *opts)
 {
     if ((!wait && (opts->out || opts->timeout > 0)) || (opts->out && !*opts->out)) {
         json_decref(request);
@@ -206,18 +253,24 @@ int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *input, c
             return cli_fail(CLI_EXIT_USAGE, "--out '': the name is empty");
         return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", opts->out ? "out" : "timeout");
     }
-    int64_t size = 0;
-    FILE *f = cli_open_input(input, &size);
-    cli_ctx_override(ctx, master);
-    cli_http_t *http = f ? cli_http_new(ctx) : NULL;
-    json_t *job = NULL;
-    int ret = http ? cli_upload_and_post(http, input, f, size, request, field, &job) : -1;
-    if (f)
+    for (int i = 0; i < count; i++) { /* every input is readable before anything is uploaded */
+        int64_t size = 0;
+        FILE *f = cli_open_input(inputs[i], &size);
+        if (!f) {
+            json_decref(request);
+            return -1;
+        }
         fclose(f);
+    }
+    cli_ctx_override(ctx, master);
+    cli_http_t *http = cli_http_new(ctx);
+    json_t *job = NULL;
+    int ret = http ? cli_upload_and_post(http, inputs, count, field, request, &job) : -1;
     json_decref(request);
+    const char *what = count == 1 ? inputs[0] : "the job";
     long id = ret == 0 ? cli_json_int(job, "id") : 0;
     if (ret == 0 && (!json_is_integer(json_object_get(job, "id")) || id < 1))
-        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", input);
+        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", what);
     if (ret == 0 && !wait) {
         if (opts->json)
             cli_print_json(job);

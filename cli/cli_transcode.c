@@ -132,5 +132,5 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
         json_object_set_new(request, "size", json_string(size));
 
     cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
-    return cli_submit_and_wait(ctx, master, input, "input", request, wait, &opts);
+    return cli_submit_and_wait(ctx, master, &input, 1, "input", request, wait, &opts);
 }

@@ -157,8 +157,9 @@ static int download_all(cli_http_t *http, long id, const json_t *outputs, const 
 
 static int download_outputs(cli_http_t *http, long id, const json_t *job, const char *out, bool tty, bool quiet)
 {
-    /* A transcode has one output and --out names that file; a render's frames go into the directory --out. */
-    bool single = strcmp(cli_json_str(job, "type", ""), "transcode") == 0;
+    /* A job with one output (a transcode's video, a contact sheet) writes it to the file --out; a render's frames go
+       into the directory --out. */
+    bool single = json_is_true(json_object_get(job, "single_output"));
     char *out_copy = strdup(out);
     if (!out_copy)
         return cli_fail(CLI_EXIT_USAGE, "--out %s: out of memory", out);
@@ -172,7 +173,8 @@ static int download_outputs(cli_http_t *http, long id, const json_t *job, const 
         rc = cli_fail(CLI_EXIT_MASTER, "job %ld: done, but the master lists %zu outputs for %ld frames", id,
                       json_array_size(outputs), frames_total);
     else if (single && json_array_size(outputs) != 1)
-        rc = cli_fail(CLI_EXIT_MASTER, "job %ld: a transcode with %zu outputs", id, json_array_size(outputs));
+        rc = cli_fail(CLI_EXIT_MASTER, "job %ld: a %s job with %zu outputs, not one", id, cli_json_str(job, "type", ""),
+                      json_array_size(outputs));
     if (rc == 0)
         rc = download_all(http, id, outputs, dir, single ? out : NULL, tty, quiet);
     free(out_copy);
@@ -291,7 +293,7 @@ int cli_cmd_wait(cli_ctx_t *ctx, int argc, char **argv)
     double timeout = 0;
     bool json = false;
     ts_opt_t table[] = {
-        {"out", TS_OPT_STRING, NULL, 1, 0, &out, "when done, download every output frame into DIR (created); for a transcode, the output FILE"},
+        {"out", TS_OPT_STRING, NULL, 1, 0, &out, "when done, download every output frame into DIR (created); for a job with one output (transcode, contactsheet), the output FILE"},
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
          "give up after SECONDS with exit code 5; 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the final job as JSON on stdout"},

@@ -14,6 +14,7 @@ enum {
     TS_KIND_TILE = TESSERA__TASK_KIND__TASK_TILE,
     TS_KIND_FINISH = TESSERA__TASK_KIND__TASK_FINISH,
     TS_KIND_SEGMENT = TESSERA__TASK_KIND__TASK_SEGMENT,
+    TS_KIND_THUMB = TESSERA__TASK_KIND__TASK_THUMB,
 };
 
 /* What the master does when a kind's result is accepted. */
@@ -27,7 +28,7 @@ typedef enum {
 typedef enum {
     TS_KIND_RESULT_NONE,   /* nothing to decode (a probe's facts are checked where they are used) */
     TS_KIND_RESULT_TILE,   /* a float RGBA image of exactly the task's rectangle */
-    TS_KIND_RESULT_FRAME,  /* an image of the job's frame size, 1-4 channels */
+    TS_KIND_RESULT_FRAME,  /* an image of the job's frame size (a contact sheet's cell), 1-4 channels */
     TS_KIND_RESULT_VIDEO,  /* a video with exactly the frames its input owns */
 } ts_kind_result_t;
 
@@ -38,6 +39,8 @@ typedef struct {
     bool checked;          /* ordinary work that a spot check may re-do, and that payments price */
     ts_kind_ends_t ends;
     ts_kind_result_t result;
+    bool own_input;        /* the slave fetches the task's own input (a segment's cut, a thumbnail's image), not the
+                              job's scene; it travels over HTTP (content-addressed), not the scene's torrent */
 } ts_kind_t;
 
 /* The kind's row, or NULL when the kind is unknown. */

@@ -411,6 +411,26 @@ int ts_request_json_string(json_t *o, const char *key, const char *def, char *ds
     return 0;
 }
 
+int ts_request_input_name_check(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= TS_REQUEST_INPUT_NAME_CAP)
+        return ts_error_set("'%.40s': a file name is 1 to %d bytes", name, TS_REQUEST_INPUT_NAME_CAP - 1);
+    if (name[0] == '/')
+        return ts_error_set("'%s': a file name is relative (no leading '/')", name);
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+            return ts_error_set("'%.60s': a file name has no control characters or backslashes", name);
+    for (const char *c = name; c;) {
+        const char *slash = strchr(c, '/');
+        size_t n = slash ? (size_t)(slash - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return ts_error_set("'%s': a file name has no empty, '.' or '..' parts", name);
+        c = slash ? slash + 1 : NULL;
+    }
+    return 0;
+}
+
 /* A whole-number field into *out when it is present and not null. */
 static int json_whole(json_t *o, const char *key, const char *what, long long *out)
 {
@@ -497,6 +517,22 @@ static int same_answer(const char *body, ts_request_encode_t cli, int *accepted)
 int ts_request_test(bool verbose)
 {
     int failures = 0, a = -1, b = -1;
+
+    /* Manifest names: relative paths of 1..255 bytes without '.', '..' or empty parts. */
+    static const char *const names_ok[] = {"a.png", "textures/wood.png", "..a", "a..", ".hidden/x"};
+    static const char *const names_bad[] = {"", "/etc/passwd", "a/../b", "..", "./a", "a//b", "a/", "tab\there",
+                                            "back\\slash"};
+    for (size_t i = 0; i < sizeof names_ok / sizeof names_ok[0]; i++)
+        TS_TEST_CHECK(ts_request_input_name_check(names_ok[i]) == 0, "name '%s' refused: %s", names_ok[i], ts_error());
+    for (size_t i = 0; i < sizeof names_bad / sizeof names_bad[0]; i++)
+        TS_TEST_CHECK(ts_request_input_name_check(names_bad[i]) == -1, "name '%s' accepted", names_bad[i]);
+    char longest[TS_REQUEST_INPUT_NAME_CAP + 1];
+    memset(longest, 'n', sizeof longest);
+    longest[TS_REQUEST_INPUT_NAME_CAP - 1] = '\0';
+    TS_TEST_CHECK(ts_request_input_name_check(longest) == 0, "a 255-byte name refused");
+    longest[TS_REQUEST_INPUT_NAME_CAP - 1] = 'n';
+    longest[TS_REQUEST_INPUT_NAME_CAP] = '\0';
+    TS_TEST_CHECK(ts_request_input_name_check(longest) == -1, "a 256-byte name accepted");
 
     /* Frames: 0..TS_REQUEST_FRAME_MAX, start <= end, digits only. */
     TS_TEST_CHECK(ts_request_frames_parse("0", &a, &b) == 0 && a == 0 && b == 0, "frames 0: %s", ts_error());

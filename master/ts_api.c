@@ -5,6 +5,7 @@
 #include "lib/ts_log.h"
 #include "lib/ts_version.h"
 #include "master/ts_jobreq.h"
+#include "master/ts_jobtype.h"
 #include "master/ts_master.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,6 @@
 #define JSON_BODY_MAX (1 << 20)
 #define API_PREFIX "/api/v1/"
 #define API_THREADS 4
-#define BLEND_HEAD 16
 #define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
 
 struct ts_api {
@@ -125,17 +125,24 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, con
     return ret;
 }
 
-static bool blob_is_blend(ts_blobs_t *blobs, const char *hash)
+/* A job as the API shows it: the store's row with its manifest, and its outputs named by its type. */
+static json_t *job_view(ts_store_t *store, int64_t id)
 {
-    char path[PATH_MAX];
-    unsigned char head[BLEND_HEAD];
-    ts_blobs_path(blobs, hash, path, sizeof path);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, head, sizeof head);
-    close(fd);
-    return n > 0 && ts_jobreq_looks_like_blend(head, (size_t)n);
+    json_t *o = ts_store_job_json(store, id);
+    ts_job_t job;
+    if (!o || ts_store_job_get(store, id, &job) != 1)
+        return o;
+    json_object_set_new(o, "inputs", ts_store_job_inputs_json(store, id));
+    const ts_jobtype_t *type = ts_jobtype_find(job.type);
+    json_object_set_new(o, "single_output", json_boolean(type && type->single_output));
+    size_t i;
+    json_t *out;
+    json_array_foreach(json_object_get(o, "outputs"), i, out) {
+        char name[64];
+        ts_jobtype_output_name(&job, (int)json_integer_value(json_object_get(out, "frame")), name, sizeof name);
+        json_object_set_new(out, "name", json_string(name));
+    }
+    return o;
 }
 
 static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, request_t *rq)
@@ -145,30 +152,22 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
     ts_job_request_t req;
     if (ts_jobreq_parse(rq->body ? rq->body : "", rq->len, &req) < 0)
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
-    ts_blobs_t *blobs = ts_master_blobs(api->master);
-    if (!ts_blobs_has(blobs, req.scene))
-        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: input %s has not been uploaded", req.scene_name, req.scene);
-    ts_store_t *store = ts_master_store(api->master);
-    if (strcmp(req.type, "transcode") == 0) {
-        bool input_error = false;
-        int64_t tid = ts_transcode_job_create(api->master, &req, &input_error);
-        if (tid < 0)
-            return respond_error(c, input_error ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, "%s",
-                                 ts_error());
-        ts_master_kick(api->master);
-        json_t *tjob = ts_store_job_json(store, tid);
-        return respond(c, MHD_HTTP_CREATED, tjob ? tjob : json_pack("{s:I}", "id", (json_int_t)tid));
-    }
-    if (!blob_is_blend(blobs, req.scene))
-        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: not a .blend file (no BLENDER header)", req.scene_name);
-    int64_t id = ts_store_job_create(store, &req, (int)ts_master_options(api->master)->tile_margin);
+    ts_jobtype_ctx_t ctx = {.store = ts_master_store(api->master), .blobs = ts_master_blobs(api->master),
+                            .tile_margin = (int)ts_master_options(api->master)->tile_margin};
+    for (int i = 0; i < req.ninputs; i++)
+        if (!ts_blobs_has(ctx.blobs, req.inputs[i].hash)) {
+            enum MHD_Result r = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: input %s has not been uploaded",
+                                              req.inputs[i].name, req.inputs[i].hash);
+            ts_job_request_free(&req);
+            return r;
+        }
+    bool input_error = false;
+    int64_t id = ts_jobtype_find(req.type)->create(&ctx, &req, &input_error);
+    ts_job_request_free(&req);
     if (id < 0)
-        return respond_error(c, id == TS_STORE_REFUSED ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, "%s",
-                             ts_error());
-    ts_info("job %lld submitted: %s frames %d-%d tiles %dx%d", (long long)id, req.scene_name, req.frame_start,
-            req.frame_end, req.tiles_x, req.tiles_y);
+        return respond_error(c, input_error ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
     ts_master_kick(api->master);
-    json_t *job = ts_store_job_json(store, id);
+    json_t *job = job_view(ctx.store, id);
     return respond(c, MHD_HTTP_CREATED, job ? job : json_pack("{s:I}", "id", (json_int_t)id));
 }
 
@@ -196,7 +195,8 @@ static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *
         return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "blob %s: %s", hash, ts_error());
     /* A scene gets its torrent now, while the uploader waits, rather than at its first task. */
     ts_seeder_t *seeder = ts_master_seeder(api->master);
-    if (seeder && blob_is_blend(ts_master_blobs(api->master), hash) && ts_seeder_publish(seeder, hash, NULL) < 0)
+    if (seeder && ts_jobtype_blob_is_blend(ts_master_blobs(api->master), hash) &&
+        ts_seeder_publish(seeder, hash, NULL) < 0)
         ts_warn("blob %s: no torrent, slaves will fetch it over HTTP: %s", hash, ts_error());
     return respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:I}", "hash", hash, "size", (json_int_t)rq->len));
 }
@@ -303,7 +303,7 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         if (id <= 0)
             return respond_error(c, MHD_HTTP_BAD_REQUEST, "job id '%.*s': not a positive whole number", (int)idlen, idp);
         if (!slash && get) {
-            json_t *job = ts_store_job_json(store, id);
+            json_t *job = job_view(store, id);
             json_t *checks = job ? ts_store_job_checks_json(store, id) : NULL;
             if (checks)
                 json_object_set_new(job, "verification", checks);
@@ -319,7 +319,7 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                 return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
             ts_info("job %lld cancelled", (long long)id);
             ts_master_kick(api->master);
-            return respond(c, MHD_HTTP_OK, ts_store_job_json(store, id));
+            return respond(c, MHD_HTTP_OK, job_view(store, id));
         }
         if (slash && strncmp(slash, "/outputs/", 9) == 0 && get) {
             /* frame numbers may be negative (Blender allows them; a render's video is TS_VIDEO_FRAME) */
@@ -329,9 +329,11 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
             if (negative)
                 frame = -frame;
             char hash[TS_HASH_HEX], name[64], path[PATH_MAX];
-            if (ts_store_output(store, id, (int)frame, hash, name) != 1)
+            ts_job_t job;
+            if (ts_store_output(store, id, (int)frame, hash) != 1 || ts_store_job_get(store, id, &job) != 1)
                 return respond_error(c, MHD_HTTP_NOT_FOUND, "job %lld: no finished output for frame '%s'",
                                      (long long)id, slash + 9);
+            ts_jobtype_output_name(&job, (int)frame, name, sizeof name);
             ts_blobs_path(ts_master_blobs(api->master), hash, path, sizeof path);
             return send_file(c, path, name, NULL);
         }

@@ -3,24 +3,16 @@
 #include "escrow/escrow.h"
 #include "lib/ts_error.h"
 #include "lib/ts_request.h"
+#include "master/ts_jobtype.h"
+#include <stdlib.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-#define BLEND_MAGIC "BLENDER"
 
 /* The request's text fields hold what ts_request lets through. */
 _Static_assert(sizeof ((ts_job_request_t *)0)->vcodec == TS_REQUEST_VCODEC_CAP, "vcodec size");
 _Static_assert(sizeof ((ts_job_request_t *)0)->preset == TS_REQUEST_PRESET_CAP, "preset size");
 _Static_assert(sizeof ((ts_job_request_t *)0)->container == TS_REQUEST_CONTAINER_CAP, "container size");
-
-bool ts_jobreq_looks_like_blend(const unsigned char *head, size_t len)
-{
-    static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
-    return (len >= strlen(BLEND_MAGIC) && memcmp(head, BLEND_MAGIC, strlen(BLEND_MAGIC)) == 0) ||
-           (len >= sizeof gzip && memcmp(head, gzip, sizeof gzip) == 0) ||
-           (len >= sizeof zstd && memcmp(head, zstd, sizeof zstd) == 0);
-}
 
 /* Who pays and how much: "requester" (an account name) and "budget" (tokens, as "12.5" or a whole number). */
 static int parse_payment(json_t *o, ts_job_request_t *req)
@@ -44,8 +36,7 @@ static int parse_payment(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
-/* The transcode fields: encoder settings that every segment will be encoded with (ts_request's rules). */
-static int parse_transcode(json_t *o, ts_job_request_t *req)
+int ts_jobreq_encode(json_t *o, ts_job_request_t *req)
 {
     ts_request_encode_t e;
     if (ts_request_encode_from_json(o, &e) < 0)
@@ -62,6 +53,27 @@ static int parse_transcode(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
+int ts_jobreq_encode_settings(const ts_job_request_t *r, char *out, size_t cap)
+{
+    json_t *p = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:f,s:i}", "vcodec", r->vcodec, "bitrate", (json_int_t)r->bitrate,
+                          "preset", r->preset, "width", r->out_width, "height", r->out_height, "container",
+                          r->container, "segment_seconds", r->segment_seconds, "threads", r->threads);
+    if (!p)
+        return ts_error_set("out of memory");
+    json_object_set_new(p, "crf", r->crf >= 0 ? json_integer(r->crf) : json_null());
+    json_object_set_new(p, "fps_num", json_integer(r->fps_num));
+    json_object_set_new(p, "fps_den", json_integer(r->fps_den));
+    json_object_set_new(p, "tb_num", json_integer(r->tb_num));
+    json_object_set_new(p, "tb_den", json_integer(r->tb_den));
+    char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(p);
+    int rc = text && strlen(text) < cap ? 0 : ts_error_set("encoder settings do not fit %zu bytes", cap);
+    if (rc == 0)
+        memcpy(out, text, strlen(text) + 1);
+    free(text);
+    return rc;
+}
+
 /* "priority", when given: a whole number within +-TS_REQUEST_PRIORITY_MAX. */
 static int parse_priority(json_t *o, ts_job_request_t *req)
 {
@@ -76,6 +88,57 @@ static int parse_priority(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
+/* "inputs", when given: the job's manifest, [{"name": relative path, "hash": content hash}], 1..TS_REQUEST_INPUTS_MAX
+   entries with distinct names. */
+static int parse_inputs(json_t *o, ts_job_request_t *req)
+{
+    json_t *list = json_object_get(o, "inputs");
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > TS_REQUEST_INPUTS_MAX)
+        return ts_error_set("field 'inputs' must be a list of 1 to %d files ({\"name\", \"hash\"})",
+                            TS_REQUEST_INPUTS_MAX);
+    req->inputs = calloc(json_array_size(list), sizeof *req->inputs);
+    if (!req->inputs)
+        return ts_error_set("out of memory");
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        ts_job_input_t *in = &req->inputs[i];
+        if (!json_is_object(e))
+            return ts_error_set("field 'inputs': entry %zu must be an object {\"name\", \"hash\"}", i + 1);
+        if (ts_request_json_string(e, "name", NULL, in->name, sizeof in->name) < 0 ||
+            ts_request_input_name_check(in->name) < 0 ||
+            ts_request_json_string(e, "hash", NULL, in->hash, sizeof in->hash) < 0)
+            return ts_error_prefix("field 'inputs': entry %zu", i + 1);
+        if (!ts_hash_valid(in->hash))
+            return ts_error_set("field 'inputs': %s: '%s' is not a content hash (64 lower-case hex digits)", in->name,
+                                in->hash);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(req->inputs[j].name, in->name) == 0)
+                return ts_error_set("field 'inputs': '%s' is listed twice", in->name);
+        req->ninputs = (int)i + 1;
+    }
+    return 0;
+}
+
+void ts_job_request_free(ts_job_request_t *req)
+{
+    free(req->inputs);
+    req->inputs = NULL;
+    req->ninputs = 0;
+}
+
+int ts_jobreq_input(const char *name, const char *hash, ts_job_request_t *req)
+{
+    if (!(req->inputs = calloc(1, sizeof *req->inputs)))
+        return ts_error_set("out of memory");
+    snprintf(req->inputs[0].name, sizeof req->inputs[0].name, "%s", name);
+    snprintf(req->inputs[0].hash, sizeof req->inputs[0].hash, "%s", hash);
+    req->ninputs = 1;
+    return 0;
+}
+
 int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
 {
     memset(req, 0, sizeof *req);
@@ -85,86 +148,29 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
         return ts_error_set("request body is not valid JSON (line %d, column %d: %s)", jerr.line, jerr.column,
                             jerr.text);
     int rc = -1;
-    char type[16], frames[64], tiles[32];
-    if (!json_is_object(o)) {
+    const ts_jobtype_t *type = NULL;
+    if (!json_is_object(o))
         ts_error_set("request body must be a JSON object");
-        goto out;
-    }
-    if (ts_request_json_string(o, "type", NULL, type, sizeof type) < 0)
-        goto out;
-    snprintf(req->type, sizeof req->type, "%s", type);
-    if (strcmp(type, "transcode") == 0) {
-        if (ts_request_json_string(o, "input", NULL, req->scene, sizeof req->scene) < 0 ||
-            ts_request_json_string(o, "input_name", "input", req->scene_name, sizeof req->scene_name) < 0)
-            goto out;
-        if (!ts_hash_valid(req->scene)) {
-            ts_error_set("field 'input': '%s' is not a content hash (64 lower-case hex digits)", req->scene);
-            goto out;
-        }
-        rc = parse_priority(o, req) < 0 || parse_payment(o, req) < 0 ? -1 : parse_transcode(o, req);
-        goto out;
-    }
-    if (strcmp(type, "render") != 0) {
-        ts_error_set("field 'type': unknown job type '%s' (known: render, transcode)", type);
-        goto out;
-    }
-    if (ts_request_json_string(o, "scene", NULL, req->scene, sizeof req->scene) < 0)
-        goto out;
-    if (!ts_hash_valid(req->scene)) {
-        ts_error_set("field 'scene': '%s' is not a content hash (64 lower-case hex digits)", req->scene);
-        goto out;
-    }
-    if (ts_request_json_string(o, "scene_name", "scene.blend", req->scene_name, sizeof req->scene_name) < 0 ||
-        ts_request_json_string(o, "frames", NULL, frames, sizeof frames) < 0 ||
-        ts_request_json_string(o, "tiles", "1x1", tiles, sizeof tiles) < 0 ||
-        ts_request_json_string(o, "format", "scene", req->format, sizeof req->format) < 0 ||
-        ts_request_json_string(o, "device", "cpu", req->device, sizeof req->device) < 0 ||
-        ts_request_json_string(o, "blender", "", req->blender, sizeof req->blender) < 0)
-        goto out;
-    if (ts_request_frames_parse(frames, &req->frame_start, &req->frame_end) < 0) {
-        ts_error_prefix("field 'frames'");
-        goto out;
-    }
-    if (ts_request_grid_parse(tiles, &req->tiles_x, &req->tiles_y) < 0) {
-        ts_error_prefix("field 'tiles'");
-        goto out;
-    }
-    if (ts_request_format_check(req->format) < 0) {
-        ts_error_prefix("field 'format'");
-        goto out;
-    }
-    if (ts_request_device_check(req->device) < 0) {
-        ts_error_prefix("field 'device'");
-        goto out;
-    }
-    if (parse_priority(o, req) < 0)
-        goto out;
-    json_t *enc = json_object_get(o, "encode");
-    if (enc && !json_is_null(enc)) {
-        if (!json_is_object(enc)) {
-            ts_error_set("field 'encode' must be an object of encoder settings");
-            goto out;
-        }
-        if (parse_transcode(enc, req) < 0) {
-            ts_error_prefix("field 'encode'");
-            goto out;
-        }
-        req->encode = true;
-    }
-    if (parse_payment(o, req) < 0)
-        goto out;
-    json_t *nd = json_object_get(o, "no_denoise");
-    if (nd && !json_is_null(nd)) {
-        if (!json_is_boolean(nd)) {
-            ts_error_set("field 'no_denoise' must be true or false");
-            goto out;
-        }
-        req->no_denoise = json_is_true(nd);
-    }
-    rc = 0;
-out:
+    else if (ts_request_json_string(o, "type", NULL, req->type, sizeof req->type) == 0 &&
+             !(type = ts_jobtype_find(req->type)))
+        ts_error_set("field 'type': unknown job type '%s' (known: %s)", req->type, ts_jobtype_names());
+    if (type && parse_inputs(o, req) == 0 && parse_priority(o, req) == 0 && parse_payment(o, req) == 0)
+        rc = type->parse(o, req);
     json_decref(o);
+    if (rc < 0)
+        ts_job_request_free(req);
     return rc;
+}
+
+/* The self-test parses into one request again and again. */
+#define TEST_HASH "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+#define SHEET_INPUT "{\"name\":\"a.png\",\"hash\":\"" TEST_HASH "\"}"
+#define SHEET_INPUT2 "{\"name\":\"b.png\",\"hash\":\"" TEST_HASH "\"}"
+
+static int parse_again(const char *body, ts_job_request_t *r)
+{
+    ts_job_request_free(r);
+    return ts_jobreq_parse(body, strlen(body), r);
 }
 
 int ts_jobreq_test(bool verbose)
@@ -218,23 +224,45 @@ int ts_jobreq_test(bool verbose)
          "\"frames\":\"1\",\"encode\":{\"vcodec\":\"libx265\",\"crf\":52}}", "field 'encode': field 'crf'"},
         {"{\"type\":\"transcode\",\"input\":\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
          "\"priority\":-9223372036854775808}", "field 'priority'"},
+        /* the manifest */
+        {"{\"type\":\"render\",\"inputs\":{}}", "field 'inputs' must be a list"},
+        {"{\"type\":\"render\",\"inputs\":[]}", "field 'inputs' must be a list"},
+        {"{\"type\":\"render\",\"inputs\":[7]}", "entry 1 must be an object"},
+        {"{\"type\":\"render\",\"inputs\":[{\"name\":\"../x.png\",\"hash\":\"" TEST_HASH "\"}]}", "entry 1: '../x.png'"},
+        {"{\"type\":\"render\",\"inputs\":[{\"name\":\"x.png\"}]}", "entry 1: field 'hash' is required"},
+        {"{\"type\":\"render\",\"inputs\":[{\"name\":\"x.png\",\"hash\":\"abc\"}]}", "x.png: 'abc' is not a content hash"},
+        {"{\"type\":\"render\",\"inputs\":[{\"name\":\"x.png\",\"hash\":\"" TEST_HASH "\"},"
+         "{\"name\":\"x.png\",\"hash\":\"" TEST_HASH "\"}]}", "'x.png' is listed twice"},
+        {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"frames\":\"1\",\"inputs\":[{\"name\":\"t.png\",\"hash\":\""
+         TEST_HASH "\"}]}", "a render's input is its 'scene'"},
+        /* a contact sheet's bounds */
+        {"{\"type\":\"contactsheet\"}", "field 'inputs' is required"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":0}", "field 'columns': 0 is out of range 1..64"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":65}", "field 'columns': 65"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":\"4\"}", "'columns' must be a whole number"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"cell\":\"15x100\"}", "field 'cell': '15x100': a cell is 16..2048"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"cell\":\"100x2049\"}", "a cell is 16..2048"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"cell\":\"100X100\"}", "expected WIDTHxHEIGHT"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"cell\":\"100x\"}", "expected WIDTHxHEIGHT"},
+        {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"cell\":\"99999999999999999999x100\"}", "a cell is"},
     };
-    ts_job_request_t r;
+    ts_job_request_t r = {0};
     int failures = 0;
-    if (ts_jobreq_parse(good, strlen(good), &r) != 0 || r.frame_start != 3 || r.frame_end != 5 || r.tiles_x != 4 ||
-        r.tiles_y != 2 || strcmp(r.format, "png") || r.priority != 7 || !r.no_denoise || strcmp(r.device, "cpu")) {
+    if (parse_again(good, &r) != 0 || r.frame_start != 3 || r.frame_end != 5 || r.tiles_x != 4 ||
+        r.tiles_y != 2 || strcmp(r.format, "png") || r.priority != 7 || !r.no_denoise || strcmp(r.device, "cpu") ||
+        r.ninputs != 1 || strcmp(r.inputs[0].hash, r.scene) || strcmp(r.inputs[0].name, "scene.blend")) {
         fprintf(stderr, "ts_jobreq: good body refused: %s\n", ts_error());
         failures++;
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (ts_jobreq_parse(bad[i].body, strlen(bad[i].body), &r) != -1 || !strstr(ts_error(), bad[i].needle)) {
+        if (parse_again(bad[i].body, &r) != -1 || !strstr(ts_error(), bad[i].needle)) {
             fprintf(stderr, "ts_jobreq: body %s: got '%s', wanted '%s'\n", bad[i].body, ts_error(), bad[i].needle);
             failures++;
         }
     static const char *const tc = "{\"type\":\"transcode\",\"input\":"
                                   "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
                                   "\"crf\":20,\"preset\":\"fast\",\"segment\":2.5,\"container\":\"mkv\"}";
-    if (ts_jobreq_parse(tc, strlen(tc), &r) != 0 || strcmp(r.type, "transcode") || r.crf != 20 ||
+    if (parse_again(tc, &r) != 0 || strcmp(r.type, "transcode") || r.crf != 20 ||
         r.segment_seconds != 2.5 || strcmp(r.container, "mkv") || strcmp(r.vcodec, "libx264") || r.threads != 1) {
         fprintf(stderr, "ts_jobreq: transcode body refused: %s\n", ts_error());
         failures++;
@@ -243,7 +271,7 @@ int ts_jobreq_test(bool verbose)
     static const char *const vp9 = "{\"type\":\"transcode\",\"input\":"
                                    "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
                                    "\"vcodec\":\"libvpx-vp9\"}";
-    if (ts_jobreq_parse(vp9, strlen(vp9), &r) != 0 || r.crf != ts_request_crf_default("libvpx-vp9") ||
+    if (parse_again(vp9, &r) != 0 || r.crf != ts_request_crf_default("libvpx-vp9") ||
         strcmp(r.preset, TS_REQUEST_PRESET_DEFAULT) || r.bitrate != 0) {
         fprintf(stderr, "ts_jobreq: vp9 body: crf %d preset '%s' (%s)\n", r.crf, r.preset, ts_error());
         failures++;
@@ -251,14 +279,33 @@ int ts_jobreq_test(bool verbose)
     static const char *const m4 = "{\"type\":\"transcode\",\"input\":"
                                   "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
                                   "\"vcodec\":\"mpeg4\",\"bitrate\":500000,\"size\":\"640x360\"}";
-    if (ts_jobreq_parse(m4, strlen(m4), &r) != 0 || r.crf != -1 || r.bitrate != 500000 || r.preset[0] ||
+    if (parse_again(m4, &r) != 0 || r.crf != -1 || r.bitrate != 500000 || r.preset[0] ||
         r.out_width != 640 || r.out_height != 360) {
         fprintf(stderr, "ts_jobreq: mpeg4 body: crf %d preset '%s' (%s)\n", r.crf, r.preset, ts_error());
         failures++;
     }
-    if (!ts_jobreq_looks_like_blend((const unsigned char *)"BLENDER-v304", 12) ||
-        ts_jobreq_looks_like_blend((const unsigned char *)"PK\x03\x04", 4) || ts_jobreq_looks_like_blend(NULL, 0))
+    static const char *const sheet = "{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "," SHEET_INPUT2 "],"
+                                     "\"columns\":3,\"cell\":\"64x32\"}";
+    if (parse_again(sheet, &r) != 0 || r.ninputs != 2 || strcmp(r.inputs[1].name, "b.png") || r.tiles_x != 2 ||
+        r.tiles_y != 1 || r.out_width != 64 || r.out_height != 32 || !strstr(r.settings, "\"columns\":2")) {
+        fprintf(stderr, "ts_jobreq: contact sheet body: %s (%s)\n", r.settings, ts_error());
         failures++;
+    }
+    /* nine 2048-pixel cells in a row make a sheet wider than 16384 pixels; eight do not */
+    for (int n = 8; n <= 9; n++) {
+        char body[2048];
+        int at = snprintf(body, sizeof body, "{\"type\":\"contactsheet\",\"columns\":9,\"cell\":\"2048x16\",\"inputs\":[");
+        for (int i = 0; i < n; i++)
+            at += snprintf(body + at, sizeof body - (size_t)at, "%s{\"name\":\"%d.png\",\"hash\":\"" TEST_HASH "\"}",
+                           i ? "," : "", i);
+        snprintf(body + at, sizeof body - (size_t)at, "]}");
+        int rc = parse_again(body, &r);
+        if (n == 8 ? rc != 0 : rc != -1 || !strstr(ts_error(), "a sheet of 18432x16 pixels, more than 16384")) {
+            fprintf(stderr, "ts_jobreq: %d cells of 2048: rc %d (%s)\n", n, rc, ts_error());
+            failures++;
+        }
+    }
+    ts_job_request_free(&r);
     if (verbose || failures)
         fprintf(failures ? stderr : stdout, "ts_jobreq: %s\n", failures ? "FAILED" : "ok");
     return failures ? -1 : 0;

@@ -371,13 +371,14 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
     a.format = strcmp(t->format, "scene") == 0 ? "" : (char *)t->format;
     a.start_pts = t->start_pts;
     a.end_pts = t->end_pts;
+    const ts_kind_t *kind = ts_kind_get(t->kind);
+    bool own_input = kind && kind->own_input;
     a.params = t->kind == TS_KIND_SEGMENT ? (char *)t->params : "";
-    if (t->kind == TS_KIND_SEGMENT) {
-        a.scene_hash = (char *)t->input_hash; /* the segment's stream-copied input is all the slave needs */
-    }
+    if (own_input)
+        a.scene_hash = (char *)t->input_hash; /* the task's own input (a segment's cut) is all the slave needs */
     char info_hash[TS_TORRENT_HASH_HEX + 1], turl[700], peer_buf[ASSIGN_PEERS_MAX][80];
     char *peers[ASSIGN_PEERS_MAX];
-    if (t->kind != TS_KIND_SEGMENT && self->seeder && n->torrent_port > 0) {
+    if (!own_input && self->seeder && n->torrent_port > 0) {
         /* a scene travels by torrent: published at upload, or now (after a restart, the kept .torrent) */
         if (ts_seeder_publish(self->seeder, t->scene, info_hash) == 0) {
             snprintf(turl, sizeof turl, "%s/%s", self->torrent_url, t->scene);
@@ -396,7 +397,7 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
     env.body_case = TESSERA__ENVELOPE__BODY_ASSIGN;
     env.assign = &a;
     send_env(self, n, &env);
-    if (t->kind != TS_KIND_SEGMENT)
+    if (!own_input)
         note_fetched(n, t->scene);
     snprintf(n->scene, sizeof n->scene, "%s", t->scene);
     ts_debug("task %lld (job %lld kind %d frame %d tile %d) -> %s", (long long)t->id, (long long)t->job_id,

@@ -6,7 +6,6 @@
 #include "lib/tessera.pb-c.h"
 #include "master/ts_seeder.h"
 #include "master/ts_store.h"
-#include "master/ts_transcode_cut.h"
 #include <stdbool.h>
 
 typedef struct {
@@ -71,10 +70,6 @@ typedef struct {
     const char *gpu_class;      /* for GPU work: Blender version and GPU device types */
 } ts_result_origin_t;
 int ts_results_accept(ts_master_t *self, const ts_result_origin_t *from, const Tessera__Result *r);
-
-/* The transcode job compiler (ts_transcode_job.c): plans and cuts the input, creates the job. -1 with
-   *input_error set when the input itself is at fault. */
-int64_t ts_transcode_job_create(ts_master_t *self, const ts_job_request_t *req, bool *input_error);
 
 /* The verifier thread (ts_verifier.h) learns of a new result. */
 void ts_master_wake_verifier(ts_master_t *self);

@@ -23,7 +23,13 @@ static int fail_job(ts_master_t *m, const ts_task_t *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (ts_store_job_get(ts_master_store(m), t->job_id, &job) == 1)
+    /* named by what the user knows: the task's own input's file name (an image of a contact sheet), else the job's */
+    const ts_kind_t *kind = ts_kind_get(t->kind);
+    char input[256];
+    if (kind && kind->own_input && ts_store_job_input_name(ts_master_store(m), t->job_id, t->input_hash, input,
+                                                           sizeof input) == 1)
+        snprintf(full, sizeof full, "%s: %s", input, msg);
+    else if (ts_store_job_get(ts_master_store(m), t->job_id, &job) == 1)
         snprintf(full, sizeof full, "%s: %s", job.scene_name, msg);
     else
         snprintf(full, sizeof full, "%s", msg);

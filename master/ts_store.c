@@ -80,6 +80,9 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE jobs ADD COLUMN funded INT NOT NULL DEFAULT 1",
     /* verification: the job's renderer may differ between honest runs (Cycles' adaptive sampling) */
     "ALTER TABLE jobs ADD COLUMN noisy INT NOT NULL DEFAULT 0",
+    /* a job's manifest: the files it was submitted with, in order (a render's scene, a contact sheet's images) */
+    ("CREATE TABLE IF NOT EXISTS job_inputs(job_id INT NOT NULL REFERENCES jobs(id), seq INT NOT NULL,"
+     " name TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(job_id, seq))"),
 };
 
 static int migrate(ts_store_t *self)

@@ -16,8 +16,17 @@ typedef struct ts_store ts_store_t;
 /* The frame number under which a render job that ends in an encode keeps its video (below any Blender frame). */
 #define TS_VIDEO_FRAME (-2147483647 - 1)
 
+/* One file of a job's manifest: the name the job knows it by (a relative path) and its content hash. */
 typedef struct {
-    char type[16];       /* "render" or "transcode" */
+    char name[256];
+    char hash[TS_HASH_HEX];
+} ts_job_input_t;
+
+typedef struct {
+    char type[16];       /* a job type's name (master/ts_jobtype.h) */
+    ts_job_input_t *inputs;  /* the job's input files, its manifest (malloc'd: ts_job_request_free) */
+    int ninputs;
+    char settings[1024]; /* a type's own settings (JSON), kept as the job's params; "" for none */
     char scene[TS_HASH_HEX];   /* the input: a .blend, or the video of a transcode */
     char scene_name[256];
     int frame_start, frame_end;
@@ -44,12 +53,26 @@ typedef struct {
     int tb_num, tb_den;    /* set by the job compiler: the time base of the segments' start/end pts */
 } ts_job_request_t;
 
-/* One planned segment of a transcode job: its stream-copied input and the frames it owns. */
+void ts_job_request_free(ts_job_request_t *req);
+
+/* One planned piece with its own input: a transcode's segment (its stream-copied cut and the frames it owns), a
+   contact sheet's thumbnail (an image). */
 typedef struct {
     char hash[TS_HASH_HEX];
-    long long start_pts, end_pts;   /* the first start is INT64_MIN, the last end INT64_MAX (open ends) */
-    long long frames;               /* frames it owns: its share of the job's work and price */
+    long long start_pts, end_pts;   /* segments: the first start is INT64_MIN, the last end INT64_MAX (open ends) */
+    long long frames;               /* segments: frames it owns, its share of the job's work and price */
 } ts_store_segment_t;
+
+/* A job made of pieces planned at submit, each with its own input, that join into one output (frame 0). */
+typedef struct {
+    const char *type;               /* the job type's name */
+    int kind;                       /* the pieces' task kind */
+    int width, height;              /* the job's frame size: each piece's rectangle (a contact sheet's cell); 0 none */
+    int tiles_x, tiles_y;           /* how the output lays the pieces out (a contact sheet's columns and rows) */
+    const char *format, *ext;       /* the output's file type */
+    const char *params;             /* the type's settings (JSON text) */
+    bool per_frame_units;           /* a piece's units are its frames (segments); else its rectangle's pixels */
+} ts_store_pieces_job_t;
 
 /* A segment's work units: the frames it owns (at least 1; its pts range can be open-ended). */
 static inline int64_t ts_store_segment_units(const ts_store_segment_t *s)
@@ -117,9 +140,14 @@ void ts_store_destroy(ts_store_t **self_p);
 /* Jobs */
 #define TS_STORE_REFUSED (-2)  /* returned when payments refuse a new job (its budget); ts_error() says why */
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
-/* A transcode job with its planned segments, one task each, and its single output (frame 0). */
-int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *req, const ts_store_segment_t *segs,
-                                      int count);
+/* A job of pieces planned at submit (a transcode's segments, a contact sheet's thumbnails), one task each, and its
+   single output (frame 0). */
+int64_t ts_store_job_create_pieces(ts_store_t *self, const ts_job_request_t *req, const ts_store_pieces_job_t *job,
+                                   const ts_store_segment_t *pieces, int count);
+/* The manifest name of a job's input: 1 found, 0 not, -1 error. */
+int ts_store_job_input_name(ts_store_t *self, int64_t id, const char *hash, char *name, size_t cap);
+/* A job's manifest as JSON: [{"name", "hash"}] in the order submitted. */
+json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id);
 int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job);   /* 1 found, 0 not, -1 error */
 /* 0 cancelled; 1 unknown job; 2 already ended; -1 error. */
 int ts_store_job_cancel(ts_store_t *self, int64_t id);
@@ -131,7 +159,7 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *fact
 json_t *ts_store_job_json(ts_store_t *self, int64_t id);   /* NULL when unknown */
 json_t *ts_store_jobs_json(ts_store_t *self);
 /* The stored output of a finished frame: 1 found, 0 not. */
-int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX], char name[64]);
+int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX]);
 
 /* Tasks */
 /* Assigns up to max queued tasks that fit the node, best first; returns how many (tasks filled). */
@@ -161,10 +189,11 @@ int ts_store_frame_outputs(ts_store_t *self, int64_t job, char (**hashes)[TS_HAS
 
 /* Frames waiting to be stitched: fills up to max (job, frame) pairs. */
 int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int max);
-/* The result hashes of a frame's tiles (kind TILE) or a job's segments (kind SEGMENT), in order. */
+/* The result hashes of a frame's pieces of one kind (its tiles, a video's segments, a sheet's thumbnails), in order. */
 int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, char (*hashes)[TS_HASH_HEX], int count);
-/* The number of segment tasks of a transcode job. */
-int ts_store_segment_count(ts_store_t *self, int64_t job);
+/* The number of pieces of one kind (ordinary work, not cancelled) of a job's frame: a video's segments, a sheet's
+   thumbnails. */
+int ts_store_piece_count(ts_store_t *self, int64_t job, int frame, int kind);
 /* A frame's (or a transcode's) final output is stored: the frame is done, and the job when all are. */
 int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *hash, int64_t size);
 /* The stitched frame is stored: queue its finish task. */

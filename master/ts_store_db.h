@@ -31,6 +31,8 @@ int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *job);           /* 1 fou
 bool sdb_job_ended(const char *state);
 int sdb_job_end(ts_store_t *self, int64_t id, const char *state, const char *error);
 int sdb_task_get(ts_store_t *self, int64_t id, ts_task_t *task);        /* 1 found, 0 not, -1 error */
+/* The request's manifest becomes the job's (job_inputs). */
+int sdb_job_inputs_put(ts_store_t *self, int64_t id, const ts_job_request_t *r);
 /* A task that just became done moves its frame on: tiles/segments complete the frame (*frame_complete when
    every one is done; the frame goes to 'stitching'); a finish stores the frame's output and ends the job when
    every frame is done. */

@@ -151,14 +151,16 @@ int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segmen
     return sdb_end(self, rc);
 }
 
-int ts_store_segment_count(ts_store_t *self, int64_t job)
+int ts_store_piece_count(ts_store_t *self, int64_t job, int frame, int kind)
 {
     sdb_lock(self);
     int n = -1;
-    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND kind=? AND check_of=0 AND state!='cancelled'");
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND check_of=0 "
+                                      "AND state!='cancelled'");
     if (st) {
         sqlite3_bind_int64(st, 1, job);
-        sqlite3_bind_int(st, 2, TS_KIND_SEGMENT);
+        sqlite3_bind_int(st, 2, frame);
+        sqlite3_bind_int(st, 3, kind);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);

@@ -4,38 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *transcode_params(const ts_job_request_t *r)
-{
-    json_t *p = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:f,s:i}", "vcodec", r->vcodec, "bitrate", (json_int_t)r->bitrate,
-                          "preset", r->preset, "width", r->out_width, "height", r->out_height, "container",
-                          r->container, "segment_seconds", r->segment_seconds, "threads", r->threads);
-    json_object_set_new(p, "crf", r->crf >= 0 ? json_integer(r->crf) : json_null());
-    json_object_set_new(p, "fps_num", json_integer(r->fps_num));
-    json_object_set_new(p, "fps_den", json_integer(r->fps_den));
-    json_object_set_new(p, "tb_num", json_integer(r->tb_num));
-    json_object_set_new(p, "tb_den", json_integer(r->tb_den));
-    return p;
-}
-
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int margin)
 {
     if (sdb_begin(self) < 0)
         return -1;
-    char *params = NULL;
-    if (r->encode) {
-        json_t *p = transcode_params(r);
-        params = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(p);
-    }
     int rc = sdb_run(self,
                  "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
                  "priority,device,blender,no_denoise,margin,created,params) "
                  "VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                  "ttiiiitittiidt", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
                  (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
-                 (int64_t)r->no_denoise, (int64_t)margin, sdb_now(), params ? params : "{}");
-    free(params);
+                 (int64_t)r->no_denoise, (int64_t)margin, sdb_now(), r->settings[0] ? r->settings : "{}");
     int64_t id = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0)
+        rc = sdb_job_inputs_put(self, id, r);
     if (rc == 0)
         rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
                  (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
@@ -49,36 +31,32 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
     return rc < 0 ? rc : id;
 }
 
-int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *r, const ts_store_segment_t *segs,
-                                      int count)
+int64_t ts_store_job_create_pieces(ts_store_t *self, const ts_job_request_t *r, const ts_store_pieces_job_t *job,
+                                   const ts_store_segment_t *pieces, int count)
 {
-    json_t *params = transcode_params(r);
-    char *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(params);
-    if (!text)
-        return ts_error_set("out of memory");
-    if (sdb_begin(self) < 0) {
-        free(text);
+    if (sdb_begin(self) < 0)
         return -1;
-    }
     int rc = sdb_run(self,
                  "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,priority,"
-                 "device,blender,no_denoise,margin,ext,params,created) "
-                 "VALUES('transcode','queued',?,?,0,0,1,1,?,?,'cpu','',0,0,?,?,?)",
-                 "tttittd", r->scene, r->scene_name, r->container, (int64_t)r->priority, r->container, text, sdb_now());
-    free(text);
+                 "device,blender,no_denoise,margin,width,height,ext,params,created) "
+                 "VALUES(?,'queued',?,?,0,0,?,?,?,?,'cpu','',0,0,?,?,?,?,?)",
+                 "tttiitiiittd", job->type, r->scene, r->scene_name, (int64_t)job->tiles_x, (int64_t)job->tiles_y,
+                 job->format, (int64_t)r->priority, (int64_t)job->width, (int64_t)job->height, job->ext, job->params,
+                 sdb_now());
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
+        rc = sdb_job_inputs_put(self, id, r);
+    if (rc == 0)
         rc = sdb_run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
-    /* a segment's share of the job is the frames it owns */
-    int64_t units_total = 0;
+    /* a piece's share of the job: the frames it owns (a segment), or its rectangle's pixels */
+    int64_t units_total = 0, area = (int64_t)job->width * job->height;
     for (int i = 0; rc == 0 && i < count; i++) {
-        int64_t units = ts_store_segment_units(&segs[i]);
+        int64_t units = job->per_frame_units ? ts_store_segment_units(&pieces[i]) : area > 0 ? area : 1;
         units_total += units;
-        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,input,start_pts,end_pts,units,state) "
-                       "VALUES(?,?,0,?,?,?,?,?,'queued')",
-                 "iiitiii", id, (int64_t)TS_KIND_SEGMENT, (int64_t)i, segs[i].hash, (int64_t)segs[i].start_pts,
-                 (int64_t)segs[i].end_pts, units);
+        rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,tile,x1,y1,input,start_pts,end_pts,units,state) "
+                       "VALUES(?,?,0,?,?,?,?,?,?,?,'queued')",
+                 "iiiiitiii", id, (int64_t)job->kind, (int64_t)i, (int64_t)job->width, (int64_t)job->height,
+                 pieces[i].hash, (int64_t)pieces[i].start_pts, (int64_t)pieces[i].end_pts, units);
     }
     if (rc == 0)
         rc = sdb_pay_fund(self, id, r);
@@ -86,6 +64,48 @@ int64_t ts_store_job_create_transcode(ts_store_t *self, const ts_job_request_t *
         rc = TS_STORE_REFUSED;
     rc = sdb_end(self, rc);
     return rc < 0 ? rc : id;
+}
+
+int sdb_job_inputs_put(ts_store_t *self, int64_t id, const ts_job_request_t *r)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < r->ninputs; i++)
+        rc = sdb_run(self, "INSERT INTO job_inputs(job_id,seq,name,hash) VALUES(?,?,?,?)", "iitt", id, (int64_t)i,
+                     r->inputs[i].name, r->inputs[i].hash);
+    return rc;
+}
+
+int ts_store_job_input_name(ts_store_t *self, int64_t id, const char *hash, char *name, size_t cap)
+{
+    sdb_lock(self);
+    int rc = -1;
+    sqlite3_stmt *st = sdb_prep(self, "SELECT name FROM job_inputs WHERE job_id=? AND hash=? ORDER BY seq LIMIT 1");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_ROW;
+        if (rc == 1)
+            sdb_copy_text(name, cap, st, 0);
+        sqlite3_finalize(st);
+    }
+    sdb_unlock(self);
+    return rc;
+}
+
+json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id)
+{
+    sdb_lock(self);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = sdb_prep(self, "SELECT name, hash FROM job_inputs WHERE job_id=? ORDER BY seq");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(arr, json_pack("{s:s,s:s}", "name", (const char *)sqlite3_column_text(st, 0),
+                                                 "hash", (const char *)sqlite3_column_text(st, 1)));
+        sqlite3_finalize(st);
+    }
+    sdb_unlock(self);
+    return arr;
 }
 
 int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)

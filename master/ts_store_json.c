@@ -56,17 +56,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "j.requester, j.budget, j.funded,"                                                                        \
     "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0) FROM jobs j "
 
-static void output_name(char *name, size_t cap, const char *type, int frame, const char *ext, const char *container)
-{
-    if (frame == TS_VIDEO_FRAME)
-        snprintf(name, cap, "video.%s", container && container[0] ? container : "mp4");
-    else if (strcmp(type, "transcode") == 0)
-        snprintf(name, cap, "output.%s", ext);
-    else
-        snprintf(name, cap, "frame_%04d.%s", frame, ext);
-}
-
-static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, const char *ext, const char *container)
+/* The finished outputs, by frame; their file names are the job type's (master/ts_jobtype.h). */
+static json_t *outputs_json(ts_store_t *self, int64_t id)
 {
     json_t *arr = json_array();
     sqlite3_stmt *st =
@@ -74,16 +65,10 @@ static json_t *outputs_json(ts_store_t *self, int64_t id, const char *type, cons
     if (!st)
         return arr;
     sqlite3_bind_int64(st, 1, id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char name[64];
-        output_name(name, sizeof name, type, sqlite3_column_int(st, 0), ext, container);
-        json_t *o = json_object();
-        json_object_set_new(o, "frame", json_integer(sqlite3_column_int(st, 0)));
-        json_object_set_new(o, "name", json_string(name));
-        json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 1)));
-        json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
-        json_array_append_new(arr, o);
-    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("{s:i,s:s,s:I}", "frame", sqlite3_column_int(st, 0), "hash",
+                                             (const char *)sqlite3_column_text(st, 1), "size",
+                                             (json_int_t)sqlite3_column_int64(st, 2)));
     sqlite3_finalize(st);
     return arr;
 }
@@ -98,10 +83,7 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
         if (sqlite3_step(st) == SQLITE_ROW) {
             o = job_row_json(st);
             json_t *params = json_loads((const char *)sqlite3_column_text(st, 23), 0, NULL);
-            json_object_set_new(o, "outputs",
-                                outputs_json(self, id, json_string_value(json_object_get(o, "type")),
-                                             json_string_value(json_object_get(o, "ext")),
-                                             json_string_value(json_object_get(params, "container"))));
+            json_object_set_new(o, "outputs", outputs_json(self, id));
             if (params && json_object_size(params) > 0)
                 json_object_set_new(o, "params", params);
             else
@@ -125,13 +107,11 @@ json_t *ts_store_jobs_json(ts_store_t *self)
     return arr;
 }
 
-int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX], char name[64])
+int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX])
 {
     sdb_lock(self);
     int rc = 0;
-    sqlite3_stmt *st = sdb_prep(self, "SELECT f.output, j.ext, j.type, json_extract(j.params, '$.container') "
-                                  "FROM frames f JOIN jobs j ON j.id=f.job_id WHERE f.job_id=? AND f.frame=? AND "
-                                  "f.state='done'");
+    sqlite3_stmt *st = sdb_prep(self, "SELECT output FROM frames WHERE job_id=? AND frame=? AND state='done'");
     if (!st)
         rc = -1;
     else {
@@ -139,8 +119,6 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
         sqlite3_bind_int(st, 2, frame);
         if (sqlite3_step(st) == SQLITE_ROW) {
             sdb_copy_text(hash, TS_HASH_HEX, st, 0);
-            output_name(name, 64, (const char *)sqlite3_column_text(st, 2), frame, (const char *)sqlite3_column_text(st, 1),
-                        (const char *)sqlite3_column_text(st, 3));
             rc = 1;
         }
         sqlite3_finalize(st);

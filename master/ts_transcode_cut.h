@@ -1,4 +1,4 @@
-/* ts_transcode_cut: a video cut at keyframes into segments, each stored as a blob (ts_transcode_job.c). */
+/* ts_transcode_cut: a video cut at keyframes into segments, each stored as a blob (ts_transcode_cut.c). */
 #ifndef TS_TRANSCODE_CUT_H
 #define TS_TRANSCODE_CUT_H
 

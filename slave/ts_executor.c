@@ -13,6 +13,7 @@
 #include "slave/ts_fetch.h"
 #include "slave/ts_segenc.h"
 #include "slave/ts_slave.h"
+#include "splitter/ts_sheet.h"
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -262,6 +263,17 @@ static int run_segment(run_t *x)
     return rc;
 }
 
+/* Scales the task's image (its own input) into a contact sheet's cell of render.x1 x render.y1 pixels. */
+static int run_thumb(run_t *x)
+{
+    int rc = ts_sheet_thumb(x->scene, x->t->x1, x->t->y1, x->out);
+    if (rc == 0)
+        return 0;
+    x->r->input_error = rc == TS_SHEET_INPUT_BAD; /* a damaged image fails the job, not node after node */
+    snprintf(x->errbuf, x->cap, "%s", ts_error());
+    return -1;
+}
+
 /* The slave's runners, one per task kind it runs (lib/ts_kind.c has the kinds); a kind not here is refused. */
 static const struct {
     int kind;
@@ -274,6 +286,7 @@ static const struct {
     {TS_KIND_TILE, run_tile, "exr", false, true},
     {TS_KIND_FINISH, run_finish, "out", true, false},
     {TS_KIND_SEGMENT, run_segment, "nut", false, true},
+    {TS_KIND_THUMB, run_thumb, "png", false, false},
 };
 
 /* Runs one task; fills r (ok/error/scene facts) and *output (malloc'd) on success. */
@@ -298,7 +311,8 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
                     ts_kind_name(t->kind), (unsigned long long)n);
     }
     if (ensure_blob(self, t, t->scene) < 0) {
-        snprintf(errbuf, cap, "fetching the %s: %s", t->kind == TS_KIND_SEGMENT ? "segment" : "scene", ts_error());
+        snprintf(errbuf, cap, "fetching the %s task's %s: %s", ts_kind_name(t->kind),
+                 ts_kind_get(t->kind)->own_input ? "input" : "scene", ts_error());
         return;
     }
     ts_blobs_path(self->cache, t->scene, scene, sizeof scene);

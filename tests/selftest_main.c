@@ -16,6 +16,7 @@
 #include "lib/ts_request.h"
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
+#include "master/ts_jobtype.h"
 #include "master/ts_store.h"
 #include "slave/ts_cheat.h"
 #include "slave/ts_segenc.h"
@@ -23,6 +24,7 @@
 #include "splitter/ts_framevid.h"
 #include "verifier/ts_segcheck.h"
 #include "splitter/ts_segplan.h"
+#include "splitter/ts_sheet.h"
 #include "splitter/ts_image.h"
 #include "splitter/ts_stitch.h"
 #include "splitter/ts_tileplan.h"
@@ -44,9 +46,10 @@ static const struct {
     int (*fn)(bool verbose);
 } s_tests[] = {
     {"hash", ts_hash_test},         {"identity", ts_identity_test}, {"wire", ts_wire_test},
-    {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"store", ts_store_test},
+    {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"jobtype", ts_jobtype_test},     {"store", ts_store_test},
     {"request", ts_request_test},
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
+    {"sheet", ts_sheet_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"segcheck", ts_segcheck_test},

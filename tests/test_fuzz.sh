@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments and
-# tile images, a chain's answers) with ASan+UBSan and runs each for a while.
+# tile images, a contact sheet's images, a chain's answers) with ASan+UBSan against the project's libraries (make fuzzlib) and runs each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,38 +9,45 @@ SECONDS_PER=${FUZZ_SECONDS:-20}
 OUT=build/fuzz
 mkdir -p "$OUT"
 if ! command -v clang >/dev/null; then echo "SKIP: clang not installed (make deps installs it)"; exit 77; fi
-FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -I. -Ibuild/gen"
-COMMON="lib/ts_wire.c lib/ts_error.c build/gen/lib/tessera.pb-c.c"
-LIBS="$(pkg-config --cflags --libs libprotobuf-c libzmq jansson libsodium libavcodec libavutil)"
-clang $FLAGS tests/fuzz_wire.c $COMMON $LIBS -o "$OUT/fuzz_wire" || exit 1
-clang $FLAGS tests/fuzz_jobreq.c master/ts_jobreq.c lib/ts_request.c splitter/ts_tileplan.c escrow/ts_amount.c lib/ts_error.c lib/ts_hash.c $LIBS -o "$OUT/fuzz_jobreq" || exit 1
-clang $FLAGS tests/fuzz_chain.c escrow/ts_abi.c escrow/ts_keccak.c escrow/ts_hexbytes.c escrow/ts_amount.c lib/ts_error.c \
-  $(pkg-config --cflags --libs jansson) -o "$OUT/fuzz_chain" || exit 1
-SAN_CXX="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -std=c++17 -I."
-clang++ $SAN_CXX $(pkg-config --cflags libtorrent-rasterbar) -c torrent/ts_torrent.cpp -o "$OUT/ts_torrent.o" || exit 1
-clang $FLAGS -c tests/fuzz_torrent.c -o "$OUT/fuzz_torrent.o" || exit 1
-clang $FLAGS -c lib/ts_error.c -o "$OUT/ts_error.o" && clang $FLAGS -c lib/ts_log.c -o "$OUT/ts_log.o" || exit 1
-clang++ -fsanitize=fuzzer,address,undefined "$OUT/fuzz_torrent.o" "$OUT/ts_torrent.o" "$OUT/ts_error.o" "$OUT/ts_log.o" \
-  $(pkg-config --libs libtorrent-rasterbar) -lpthread -o "$OUT/fuzz_torrent" || exit 1
-clang $FLAGS tests/fuzz_segcheck.c verifier/ts_segcheck.c lib/ts_hash.c lib/ts_error.c \
-  $(pkg-config --cflags --libs libavformat libavcodec libswscale libavutil libsodium) -o "$OUT/fuzz_segcheck" || exit 1
-clang++ $SAN_CXX $(pkg-config --cflags OpenImageIO) -c splitter/ts_image.cpp -o "$OUT/ts_image.o" || exit 1
-for f in tests/fuzz_tile.c verifier/ts_check.c verifier/ts_agree.c verifier/ts_pixdiff.c verifier/ts_segcheck.c verifier/ts_exrhead.c \
-         lib/ts_kind.c lib/ts_hash.c build/gen/lib/tessera.pb-c.c; do
-  clang $FLAGS $(pkg-config --cflags libavformat libprotobuf-c) -c "$f" -o "$OUT/tile_$(basename "$f").o" || exit 1
+# The project's libraries built by clang with the fuzzer sanitizers (make fuzzlib: build-fuzz/libtessera.a and the
+# master's parts, build-fuzz/libtessera-master.a); each target is its own .c linked against them, by clang++ as the
+# libraries hold C++ (OpenImageIO, libtorrent). Libraries and flags come from the Makefile, so a target may use any part.
+make -j2 --no-print-directory fuzzlib >"$OUT/fuzzlib.log" 2>&1 || { tail -n 40 "$OUT/fuzzlib.log"; echo "FAIL: make fuzzlib"; exit 1; }
+PKGS=$(make -s --no-print-directory print-PKGS) && LDLIBS=$(make -s --no-print-directory print-LDLIBS) || exit 1
+FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -I. -Ibuild-fuzz/gen"
+FLAGS="$FLAGS $(pkg-config --cflags $PKGS)"
+LIBS="build-fuzz/libtessera-master.a build-fuzz/libtessera.a $LDLIBS"
+pids=""
+for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet; do
+  { clang $FLAGS -c "tests/$t.c" -o "$OUT/$t.o" && clang++ -fsanitize=fuzzer,address,undefined "$OUT/$t.o" $LIBS -o "$OUT/$t"; } &
+  pids="$pids $!"
 done
-clang++ -fsanitize=fuzzer,address,undefined "$OUT"/tile_*.o "$OUT/ts_image.o" "$OUT/ts_error.o" \
-  $(pkg-config --libs OpenImageIO libavformat libavcodec libswscale libavutil libsodium libprotobuf-c) -o "$OUT/fuzz_tile" || exit 1
+for p in $pids; do wait "$p" || exit 1; done
 # A valid 8x8 float RGBA EXR (the tile fuzz_tile plans) and an 8x8 PNG as seeds, so the fuzzer starts inside the readers.
 mkdir -p "$OUT/corpus-fuzz_tile"
 [ -s "$OUT/corpus-fuzz_tile/tile.exr" ] || oiiotool --create 8x8 4 -d float -o "$OUT/corpus-fuzz_tile/tile.exr" || exit 1
 [ -s "$OUT/corpus-fuzz_tile/frame.png" ] || oiiotool --create 8x8 4 -d uint8 -o "$OUT/corpus-fuzz_tile/frame.png" || exit 1
+# Small images of each format a contact sheet takes (PNG with alpha, JPEG, float EXR, 16-bit TIFF) as seeds.
+mkdir -p "$OUT/corpus-fuzz_sheet"
+for f in a.png b.jpg c.exr d.tif; do
+  case $f in *.png) spec="4 -d uint8" ;; *.jpg) spec="3 -d uint8" ;; *.exr) spec="3 -d half" ;; *.tif) spec="2 -d uint16" ;; esac
+  [ -s "$OUT/corpus-fuzz_sheet/$f" ] || oiiotool --pattern checker:width=2:height=2 6x4 $spec -o "$OUT/corpus-fuzz_sheet/$f" || exit 1
+done
 # Small valid segments (H.264 and VP9 in NUT, as slaves return them) as seeds, so the fuzzer starts inside the codecs.
 mkdir -p "$OUT/corpus-fuzz_segcheck"
 for c in libx264 libvpx-vp9; do
   [ -s "$OUT/corpus-fuzz_segcheck/$c.nut" ] || ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=32x24:rate=5:duration=1 \
     -c:v $c -f nut "$OUT/corpus-fuzz_segcheck/$c.nut" || exit 1
 done
+# A valid body of each job type as seeds, so the fuzzer starts inside each type's parser and the manifest's.
+mkdir -p "$OUT/corpus-fuzz_jobreq"
+H=bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319
+printf '%s' '{"type":"render","scene":"'$H'","frames":"1-3","tiles":"2x2","format":"png","encode":{"vcodec":"libx264","crf":20}}' \
+  >"$OUT/corpus-fuzz_jobreq/render.json"
+printf '%s' '{"type":"transcode","input":"'$H'","vcodec":"libvpx-vp9","bitrate":500000,"size":"640x360","segment":2.5}' \
+  >"$OUT/corpus-fuzz_jobreq/transcode.json"
+printf '%s' '{"type":"contactsheet","inputs":[{"name":"a/b.png","hash":"'$H'"},{"name":"c.exr","hash":"'$H'"}],"columns":3,"cell":"64x32"}' \
+  >"$OUT/corpus-fuzz_jobreq/contactsheet.json"
 # A valid single-file torrent and a multi-file one as seeds, so the fuzzer starts past the bencode syntax.
 mkdir -p "$OUT/corpus-fuzz_torrent"
 python3 - "$OUT/corpus-fuzz_torrent" <<'PY'
@@ -58,12 +65,12 @@ for name, t in (("single", one), ("multi", many)):
     open("%s/%s.torrent" % (sys.argv[1], name), "wb").write(b(t))
 PY
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet; do
   mkdir -p "$OUT/corpus-$t"
-  # third-party leaks are suppressed as in make check-asan; fuzz_tile's (OpenImageIO's PNG reader) needs full stacks
+  # third-party leaks are suppressed as in make check-asan; fuzz_tile's and fuzz_sheet's (OpenImageIO's PNG reader) need full stacks
   # to match its suppression (only there: full stacks make ASan report its own thread start in fuzz_torrent)
   unwind=""
-  [ "$t" = fuzz_tile ] && unwind=fast_unwind_on_malloc=0
+  case $t in fuzz_tile | fuzz_sheet) unwind=fast_unwind_on_malloc=0 ;; esac
   if ASAN_OPTIONS="$unwind" LSAN_OPTIONS=suppressions="$TOP/tests/lsan.supp" \
       "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=8192 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
     echo "ok: $t ran ${SECONDS_PER}s: $(grep -o 'Done [0-9]* runs' "$OUT/$t.log")"

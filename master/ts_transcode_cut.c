@@ -1,11 +1,12 @@
-/* ts_transcode_job: the job compiler of a transcode: index the input's keyframes, cut it into segments by stream
-   copy (blobs), and queue one encode task per segment; also used for the video at the end of a render.
+/* ts_transcode_cut: a video indexed at its keyframes and cut into segments by stream copy, each stored as a blob: the
+   plan of a transcode (job_transcode.c) and of the video at the end of a render (job_render.c).
    DESIGN: indexing reads packet headers only and cutting is stream copy, so a submission is planned on the API
    thread that received it and a bad input (not media, no video stream, truncated, empty) is refused there with
-   a 400 naming it. Audio is not cut: the assembler copies it from the original input when it joins. */
+   a 400 naming it. Audio is not cut: the joiner copies it from the original input (ts_videojoin.c). */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
-#include "master/ts_master.h"
+#include "master/ts_jobtype.h"
+#include "master/ts_transcode_cut.h"
 #include "splitter/ts_segplan.h"
 #include <limits.h>
 #include <stdio.h>
@@ -34,14 +35,7 @@ int ts_transcode_cut(ts_blobs_t *blobs, const char *input, const char *name, dou
     int rc = paths && cut->segments ? 0 : ts_error_set("out of memory");
     for (int i = 0; rc == 0 && i < n; i++) {
         paths[i] = malloc(PATH_MAX);
-        int fd = paths[i] ? ts_blobs_tmp(blobs, paths[i], PATH_MAX - 8) : -1;
-        if (fd < 0) {
-            rc = -1;
-            break;
-        }
-        close(fd);
-        unlink(paths[i]);
-        strcat(paths[i], ".nut");
+        rc = paths[i] ? ts_jobtype_tmp_path(blobs, paths[i], PATH_MAX, "nut") : ts_error_set("out of memory");
     }
     if (rc == 0)
         rc = ts_segplan_cut(plan, input, (const char *const *)paths);
@@ -70,26 +64,4 @@ int ts_transcode_cut(ts_blobs_t *blobs, const char *input, const char *name, dou
         cut->segments = NULL;
     }
     return rc;
-}
-
-int64_t ts_transcode_job_create(ts_master_t *m, const ts_job_request_t *req, bool *input_error)
-{
-    char input[PATH_MAX];
-    ts_blobs_path(ts_master_blobs(m), req->scene, input, sizeof input);
-    ts_transcode_cut_t cut;
-    if (ts_transcode_cut(ts_master_blobs(m), input, req->scene_name, req->segment_seconds, &cut, input_error) < 0)
-        return -1;
-    ts_job_request_t pinned = *req;
-    pinned.fps_num = cut.fps_num;
-    pinned.fps_den = cut.fps_den;
-    pinned.tb_num = cut.tb_num;
-    pinned.tb_den = cut.tb_den;
-    int64_t id = ts_store_job_create_transcode(ts_master_store(m), &pinned, cut.segments, cut.count);
-    if (id == TS_STORE_REFUSED)
-        *input_error = true;
-    if (id > 0)
-        ts_info("job %lld submitted: transcode %s (%s), %s crf %d preset %s", (long long)id, req->scene_name,
-                cut.summary, req->vcodec, req->crf, req->preset);
-    free(cut.segments);
-    return id;
 }
