@@ -113,20 +113,10 @@ static int64_t create(const ts_jobtype_ctx_t *ctx, const ts_job_request_t *req, 
 /* Every thumbnail is accepted: they become the sheet, in the manifest's order. */
 static int join(const ts_jobtype_ctx_t *ctx, const ts_job_t *job, int frame)
 {
-    int count = ts_store_piece_count(ctx->store, job->id, frame, TS_KIND_THUMB);
-    if (count <= 0)
-        return ts_error_set("no thumbnails");
-    char (*hashes)[TS_HASH_HEX] = calloc((size_t)count, sizeof *hashes);
-    char **paths = calloc((size_t)count, sizeof *paths);
+    int count = 0;
+    char **paths = ts_jobtype_piece_paths(ctx, job->id, frame, TS_KIND_THUMB, &count);
     char out[PATH_MAX] = "";
-    int rc = hashes && paths ? ts_store_frame_tiles(ctx->store, job->id, frame, TS_KIND_THUMB, hashes, count)
-                             : ts_error_set("out of memory");
-    for (int i = 0; rc == 0 && i < count; i++) {
-        if (!(paths[i] = malloc(PATH_MAX)))
-            rc = ts_error_set("out of memory");
-        else
-            ts_blobs_path(ctx->blobs, hashes[i], paths[i], PATH_MAX);
-    }
+    int rc = paths ? 0 : -1;
     if (rc == 0)
         rc = ts_jobtype_tmp_path(ctx->blobs, out, sizeof out, SHEET_FORMAT);
     if (rc == 0)
@@ -137,10 +127,7 @@ static int join(const ts_jobtype_ctx_t *ctx, const ts_job_t *job, int frame)
         ts_info("job %lld: contact sheet of %d images", (long long)job->id, count);
     else if (out[0])
         unlink(out);
-    for (int i = 0; paths && i < count; i++)
-        free(paths[i]);
-    free(paths);
-    free(hashes);
+    ts_jobtype_paths_free(paths, count);
     return rc;
 }
 

@@ -94,17 +94,10 @@ static int stitch_tiles(const ts_jobtype_ctx_t *ctx, const ts_job_t *job, int fr
     int count = 0;
     if (ts_tileplan_make(job->width, job->height, job->tiles_x, job->tiles_y, job->margin, &tiles, &count) < 0)
         return -1;
-    char (*hashes)[TS_HASH_HEX] = calloc((size_t)count, sizeof *hashes);
-    char **paths = calloc((size_t)count, sizeof *paths);
+    int got = 0;
+    char **paths = ts_jobtype_piece_paths(ctx, job->id, frame, TS_KIND_TILE, &got);
     char out[PATH_MAX], hash[TS_HASH_HEX];
-    int rc = hashes && paths ? ts_store_frame_tiles(ctx->store, job->id, frame, TS_KIND_TILE, hashes, count)
-                             : ts_error_set("out of memory");
-    for (int i = 0; rc == 0 && i < count; i++) {
-        if (!(paths[i] = malloc(PATH_MAX)))
-            rc = ts_error_set("out of memory");
-        else
-            ts_blobs_path(ctx->blobs, hashes[i], paths[i], PATH_MAX);
-    }
+    int rc = !paths ? -1 : got == count ? 0 : ts_error_set("frame %d has %d tiles, %d planned", frame, got, count);
     if (rc == 0)
         rc = ts_jobtype_tmp_path(ctx->blobs, out, sizeof out, "exr");
     if (rc == 0)
@@ -113,10 +106,7 @@ static int stitch_tiles(const ts_jobtype_ctx_t *ctx, const ts_job_t *job, int fr
         rc = ts_blobs_put_file(ctx->blobs, out, NULL, hash);
     if (rc == 0)
         rc = ts_store_frame_stitched(ctx->store, job->id, frame, hash);
-    for (int i = 0; paths && i < count; i++)
-        free(paths[i]);
-    free(paths);
-    free(hashes);
+    ts_jobtype_paths_free(paths, got);
     free(tiles);
     return rc;
 }
@@ -142,15 +132,9 @@ static int frames_done(const ts_jobtype_ctx_t *ctx, const ts_job_t *job)
     int count = 0;
     if (ts_store_frame_outputs(ctx->store, job->id, &hashes, &count) < 0)
         return -1;
-    char **paths = calloc((size_t)count, sizeof *paths);
+    char **paths = ts_jobtype_blob_paths(ctx->blobs, (const char (*)[TS_HASH_HEX])hashes, count);
     char video[PATH_MAX];
-    int rc = paths ? 0 : ts_error_set("out of memory");
-    for (int i = 0; rc == 0 && i < count; i++) {
-        if (!(paths[i] = malloc(PATH_MAX)))
-            rc = ts_error_set("out of memory");
-        else
-            ts_blobs_path(ctx->blobs, hashes[i], paths[i], PATH_MAX);
-    }
+    int rc = paths ? 0 : -1;
     if (rc == 0)
         rc = ts_jobtype_tmp_path(ctx->blobs, video, sizeof video, "nut");
     if (rc == 0)
@@ -167,9 +151,7 @@ static int frames_done(const ts_jobtype_ctx_t *ctx, const ts_job_t *job)
         ts_info("job %lld: %d frames become a video (%s)", (long long)job->id, count, cut.summary);
     unlink(video);
     free(cut.segments);
-    for (int i = 0; paths && i < count; i++)
-        free(paths[i]);
-    free(paths);
+    ts_jobtype_paths_free(paths, count);
     free(hashes);
     return rc;
 }

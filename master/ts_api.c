@@ -273,9 +273,9 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
             return respond_error(c, MHD_HTTP_BAD_REQUEST, "node id '%.*s': not a node id (64 hex digits)", (int)idlen, id);
         snprintf(node, sizeof node, "%.*s", (int)idlen, id);
         int rc = ts_store_node_lift(store, node);
-        if (rc == 0)
+        if (rc == TS_STORE_UNKNOWN)
             return respond_error(c, MHD_HTTP_NOT_FOUND, "no node %s", node);
-        if (rc == 2)
+        if (rc == TS_STORE_NOT_QUARANTINED)
             return respond_error(c, MHD_HTTP_CONFLICT, "node %s is not quarantined", node);
         if (rc < 0)
             return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
@@ -311,9 +311,9 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         }
         if (slash && strcmp(slash, "/cancel") == 0 && post) {
             int rc = ts_store_job_cancel(store, id);
-            if (rc == 1)
+            if (rc == TS_STORE_UNKNOWN)
                 return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
-            if (rc == 2)
+            if (rc == TS_STORE_ENDED)
                 return respond_error(c, MHD_HTTP_CONFLICT, "job %lld has already ended", (long long)id);
             if (rc < 0)
                 return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());

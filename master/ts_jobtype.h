@@ -55,6 +55,12 @@ bool ts_jobtype_blob_starts(ts_blobs_t *blobs, const char *hash, const unsigned 
 bool ts_jobtype_blob_is_blend(ts_blobs_t *blobs, const char *hash);
 /* A new temporary file name in the blob store, ending in .ext (for writers that choose their format by it). */
 int ts_jobtype_tmp_path(ts_blobs_t *blobs, char *out, size_t cap, const char *ext);
+/* The stored blobs' paths, in the order of hashes (malloc'd; ts_jobtype_paths_free); NULL when out of memory. */
+char **ts_jobtype_blob_paths(ts_blobs_t *blobs, const char (*hashes)[TS_HASH_HEX], int count);
+/* The paths of a frame's accepted pieces of one kind (its tiles, segments, thumbnails), in order; *count gets how
+   many. NULL with ts_error() when there are none or the store fails. */
+char **ts_jobtype_piece_paths(const ts_jobtype_ctx_t *ctx, int64_t job, int frame, int kind, int *count);
+void ts_jobtype_paths_free(char **paths, int count);
 /* Stores a finished file as the frame's output (the frame is done, and the job when every frame is). */
 int ts_jobtype_store_output(const ts_jobtype_ctx_t *ctx, int64_t job, int frame, const char *path);
 

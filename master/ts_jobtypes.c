@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,6 +86,47 @@ int ts_jobtype_tmp_path(ts_blobs_t *blobs, char *out, size_t cap, const char *ex
     strcat(out, ".");
     strcat(out, ext);
     return 0;
+}
+
+char **ts_jobtype_blob_paths(ts_blobs_t *blobs, const char (*hashes)[TS_HASH_HEX], int count)
+{
+    char **paths = calloc(count > 0 ? (size_t)count : 1, sizeof *paths);
+    for (int i = 0; paths && i < count; i++) {
+        if (!(paths[i] = malloc(PATH_MAX))) {
+            ts_jobtype_paths_free(paths, i);
+            paths = NULL;
+        } else {
+            ts_blobs_path(blobs, hashes[i], paths[i], PATH_MAX);
+        }
+    }
+    if (!paths)
+        ts_error_set("out of memory");
+    return paths;
+}
+
+char **ts_jobtype_piece_paths(const ts_jobtype_ctx_t *ctx, int64_t job, int frame, int kind, int *count)
+{
+    *count = ts_store_piece_count(ctx->store, job, frame, kind);
+    if (*count <= 0) {
+        if (*count == 0)
+            ts_error_set("frame %d has no %s pieces", frame, ts_kind_name(kind));
+        return NULL;
+    }
+    char (*hashes)[TS_HASH_HEX] = calloc((size_t)*count, sizeof *hashes);
+    char **paths = NULL;
+    if (!hashes)
+        ts_error_set("out of memory");
+    else if (ts_store_frame_tiles(ctx->store, job, frame, kind, hashes, *count) == 0)
+        paths = ts_jobtype_blob_paths(ctx->blobs, (const char (*)[TS_HASH_HEX])hashes, *count);
+    free(hashes);
+    return paths;
+}
+
+void ts_jobtype_paths_free(char **paths, int count)
+{
+    for (int i = 0; paths && i < count; i++)
+        free(paths[i]);
+    free(paths);
 }
 
 int ts_jobtype_store_output(const ts_jobtype_ctx_t *ctx, int64_t job, int frame, const char *path)

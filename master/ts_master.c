@@ -4,6 +4,7 @@
    A slave's Hello lists the tasks it still holds: anything assigned to it that it does not hold goes back
    to the queue; anything it holds that is no longer its own is cancelled on the slave. */
 #include "master/ts_master.h"
+#include "master/ts_results.h"
 #include "master/ts_stitcher.h"
 #include "master/ts_verifier.h"
 #include "escrow/escrow.h"
@@ -95,7 +96,7 @@ ts_store_t *ts_master_store(ts_master_t *self) { return self->store; }
 ts_blobs_t *ts_master_blobs(ts_master_t *self) { return self->blobs; }
 ts_seeder_t *ts_master_seeder(ts_master_t *self) { return self->seeder; }
 const ts_master_options_t *ts_master_options(ts_master_t *self) { return &self->opts; }
-void ts_master_wake_verifier(ts_master_t *self) { ts_verifier_wake(self->verifier); }
+static void result_in_cb(void *arg) { ts_verifier_wake(((ts_master_t *)arg)->verifier); }
 static void kick_cb(void *arg) { ts_master_kick(arg); }
 static void frame_ready_cb(void *arg) { ts_stitcher_wake(((ts_master_t *)arg)->stitcher); }
 
@@ -582,7 +583,9 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const
     case TESSERA__ENVELOPE__BODY_RESULT:
         note_seeding(n, env->result->seeding, env->result->n_seeding);
         ts_result_origin_t from = {.id = n->id, .key = n->key, .cpu_class = n->cpu_class, .gpu_class = n->gpu_class};
-        if (ts_results_accept(self, &from, env->result) < 0)
+        ts_results_ctx_t rc = {.store = self->store, .blobs = self->blobs, .max_failures = (int)self->opts.max_failures,
+                               .task_timeout_s = self->opts.task_timeout_s, .result_in = result_in_cb, .arg = self};
+        if (ts_results_accept(&rc, &from, env->result) < 0)
             ts_warn("result of task %llu from %s refused: %s", (unsigned long long)env->result->task_id, n->name,
                     ts_error());
         schedule_node(self, n);

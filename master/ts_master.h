@@ -61,19 +61,6 @@ ts_blobs_t *ts_master_blobs(ts_master_t *self);
 ts_seeder_t *ts_master_seeder(ts_master_t *self);
 const ts_master_options_t *ts_master_options(ts_master_t *self);
 
-/* Accepting results (ts_results.c), called on the reactor thread. Returns 0, or -1 when the result was
-   refused (ts_error() says why; the task has been dealt with). */
-typedef struct {
-    const char *id;             /* node id (hex public key) */
-    const uint8_t *key;         /* its Ed25519 public key */
-    const char *cpu_class;      /* its device class for CPU work: Blender version and CPU model */
-    const char *gpu_class;      /* for GPU work: Blender version and GPU device types */
-} ts_result_origin_t;
-int ts_results_accept(ts_master_t *self, const ts_result_origin_t *from, const Tessera__Result *r);
-
-/* The verifier thread (ts_verifier.h) learns of a new result. */
-void ts_master_wake_verifier(ts_master_t *self);
-
 /* The HTTP API (ts_api.c). */
 typedef struct ts_api ts_api_t;
 ts_api_t *ts_api_new(ts_master_t *master, const char *host_port);

@@ -5,7 +5,7 @@
 #include "lib/ts_error.h"
 #include "lib/ts_identity.h"
 #include "lib/ts_log.h"
-#include "master/ts_master.h"
+#include "master/ts_results.h"
 #include "splitter/ts_tileplan.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,9 @@
 #define SUPPORTED_ENGINE "CYCLES"
 
 /* The job's input is at fault: the job fails with a message naming the scene. */
-static int fail_job(ts_master_t *m, const ts_task_t *t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail_job(ts_master_t *m, const ts_task_t *t, const char *fmt, ...)
+static int fail_job(const ts_results_ctx_t *m, const ts_task_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_job(const ts_results_ctx_t *m, const ts_task_t *t, const char *fmt, ...)
 {
     ts_job_t job;
     char msg[1024], full[1400];
@@ -26,20 +27,20 @@ static int fail_job(ts_master_t *m, const ts_task_t *t, const char *fmt, ...)
     /* named by what the user knows: the task's own input's file name (an image of a contact sheet), else the job's */
     const ts_kind_t *kind = ts_kind_get(t->kind);
     char input[256];
-    if (kind && kind->own_input && ts_store_job_input_name(ts_master_store(m), t->job_id, t->input_hash, input,
+    if (kind && kind->own_input && ts_store_job_input_name(m->store, t->job_id, t->input_hash, input,
                                                            sizeof input) == 1)
         snprintf(full, sizeof full, "%s: %s", input, msg);
-    else if (ts_store_job_get(ts_master_store(m), t->job_id, &job) == 1)
+    else if (ts_store_job_get(m->store, t->job_id, &job) == 1)
         snprintf(full, sizeof full, "%s: %s", job.scene_name, msg);
     else
         snprintf(full, sizeof full, "%s", msg);
     ts_warn("job %lld failed: %s", (long long)t->job_id, full);
-    return ts_store_job_fail(ts_master_store(m), t->job_id, full);
+    return ts_store_job_fail(m->store, t->job_id, full);
 }
 
-static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, const Tessera__SceneInfo *s)
+static int accept_probe(const ts_results_ctx_t *m, const ts_task_t *t, const char *node, const Tessera__SceneInfo *s)
 {
-    ts_store_t *store = ts_master_store(m);
+    ts_store_t *store = m->store;
     ts_job_t job;
     if (ts_store_job_get(store, t->job_id, &job) != 1)
         return ts_error_set("job %lld is gone", (long long)t->job_id);
@@ -83,10 +84,10 @@ static int accept_probe(ts_master_t *m, const ts_task_t *t, const char *node, co
     return rc;
 }
 
-int ts_results_accept(ts_master_t *m, const ts_result_origin_t *from, const Tessera__Result *r)
+int ts_results_accept(const ts_results_ctx_t *m, const ts_result_origin_t *from, const Tessera__Result *r)
 {
     const char *node = from->id;
-    ts_store_t *store = ts_master_store(m);
+    ts_store_t *store = m->store;
     ts_task_t t;
     int found = ts_store_task_get(store, (int64_t)r->task_id, &t);
     if (found != 1)
@@ -95,15 +96,14 @@ int ts_results_accept(ts_master_t *m, const ts_result_origin_t *from, const Tess
         return ts_error_set("task is already %s", t.state);
     if (strcmp(t.node, node) != 0 && strcmp(t.state, "queued") != 0)
         return ts_error_set("task is assigned to another node");
-    const ts_master_options_t *o = ts_master_options(m);
     if (!r->ok) {
         const char *err = r->error && r->error[0] ? r->error : "unknown error";
         if (r->input_error) {
-            ts_store_task_requeue(store, t.id, false, NULL, (int)o->max_failures);
+            ts_store_task_requeue(store, t.id, false, NULL, m->max_failures);
             return fail_job(m, &t, "%s", err) < 0 ? -1 : 0;
         }
         ts_warn("task %lld failed on node %.12s: %s", (long long)t.id, node, err);
-        return ts_store_task_requeue(store, t.id, true, err, (int)o->max_failures);
+        return ts_store_task_requeue(store, t.id, true, err, m->max_failures);
     }
     /* Signature over (task, hash) by the node's key, and the output must be what was signed. */
     char hash[TS_HASH_HEX];
@@ -111,25 +111,25 @@ int ts_results_accept(ts_master_t *m, const ts_result_origin_t *from, const Tess
     if (!r->output_hash || strcmp(hash, r->output_hash) != 0 ||
         !ts_identity_verify_result(from->key, TS_IDENTITY_PUBLIC_BYTES, r->task_id, r->output_hash,
                                    r->signature.data, r->signature.len)) {
-        ts_store_task_requeue(store, t.id, true, "result signature or hash invalid", (int)o->max_failures);
+        ts_store_task_requeue(store, t.id, true, "result signature or hash invalid", m->max_failures);
         return ts_error_set("signature or output hash invalid");
     }
     if (t.kind == TS_KIND_PROBE)
         return accept_probe(m, &t, node, r->scene);
     if (r->output.len == 0) {
-        ts_store_task_requeue(store, t.id, true, "empty output", (int)o->max_failures);
+        ts_store_task_requeue(store, t.id, true, "empty output", m->max_failures);
         return ts_error_set("empty output");
     }
     char stored[TS_HASH_HEX];
-    if (ts_blobs_put_buf(ts_master_blobs(m), r->output.data, r->output.len, stored) < 0) {
-        ts_store_task_requeue(store, t.id, false, NULL, (int)o->max_failures);
+    if (ts_blobs_put_buf(m->blobs, r->output.data, r->output.len, stored) < 0) {
+        ts_store_task_requeue(store, t.id, false, NULL, m->max_failures);
         return -1;
     }
     /* the verifier decides whether it counts (ts_verifier.c) */
     const char *dclass = strcmp(t.device, "gpu") == 0 ? from->gpu_class : from->cpu_class;
-    double busy = r->cpu_seconds > 0 && r->cpu_seconds < (double)o->task_timeout_s ? r->cpu_seconds : 0;
+    double busy = r->cpu_seconds > 0 && r->cpu_seconds < (double)m->task_timeout_s ? r->cpu_seconds : 0;
     int rc = ts_store_result_in(store, t.id, node, stored, (int64_t)r->output.len, dclass, busy);
-    if (rc == 1)
-        ts_master_wake_verifier(m);
+    if (rc == 1 && m->result_in)
+        m->result_in(m->arg);
     return rc == 1 ? 0 : -1;
 }

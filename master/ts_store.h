@@ -137,8 +137,15 @@ typedef struct {
 ts_store_t *ts_store_open(const char *path);
 void ts_store_destroy(ts_store_t **self_p);
 
+/* Return codes, one convention for every call: 0 done, -1 an error (ts_error() says why). A lookup or a yes/no
+   question returns 1 (found, taken, still wanted) or 0 (not found, refused) instead of 0, and a call that fills a
+   list returns how many it filled. Any other outcome is one of these names, never a bare number: */
+#define TS_STORE_REFUSED (-2)  /* payments refuse a new job (its budget); ts_error() says why */
+#define TS_STORE_UNKNOWN 2     /* no such job or node */
+#define TS_STORE_ENDED 3       /* the job has already ended */
+#define TS_STORE_NOT_QUARANTINED 4 /* the node is not quarantined */
+
 /* Jobs */
-#define TS_STORE_REFUSED (-2)  /* returned when payments refuse a new job (its budget); ts_error() says why */
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
 /* A job of pieces planned at submit (a transcode's segments, a contact sheet's thumbnails), one task each, and its
    single output (frame 0). */
@@ -149,7 +156,7 @@ int ts_store_job_input_name(ts_store_t *self, int64_t id, const char *hash, char
 /* A job's manifest as JSON: [{"name", "hash"}] in the order submitted. */
 json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id);
 int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job);   /* 1 found, 0 not, -1 error */
-/* 0 cancelled; 1 unknown job; 2 already ended; -1 error. */
+/* 0 cancelled; TS_STORE_UNKNOWN, TS_STORE_ENDED; -1 error. */
 int ts_store_job_cancel(ts_store_t *self, int64_t id);
 int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error);
 /* A probe's facts become the job's frames and tile tasks (tiles cut by the caller's plan). */
@@ -253,7 +260,7 @@ int ts_store_check_settle(ts_store_t *self, int64_t check_id, int mask, const ch
    a tie; verifier/ts_agree.h), the other node is paid as a check, both get a 'disputed' verdict and the task's
    verify is 'disputed'. Returns how many (v->unresolved of them disputes). */
 int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_policy_t *p, ts_verdict_t *v);
-/* An operator lifts a node's quarantine: 1 lifted, 0 unknown node, 2 not quarantined, -1 error. */
+/* An operator lifts a node's quarantine: 0 lifted; TS_STORE_UNKNOWN, TS_STORE_NOT_QUARANTINED; -1 error. */
 int ts_store_node_lift(ts_store_t *self, const char *id);
 /* A job's compute on ordinary work and on checks (seconds the nodes reported) and its verdicts. */
 json_t *ts_store_job_checks_json(ts_store_t *self, int64_t job);

@@ -171,9 +171,9 @@ int ts_store_job_cancel(ts_store_t *self, int64_t id)
     ts_job_t j;
     int rc = sdb_job_get(self, id, &j);
     if (rc == 0)
-        rc = 1;
+        rc = TS_STORE_UNKNOWN;
     else if (rc == 1 && sdb_job_ended(j.state))
-        rc = 2;
+        rc = TS_STORE_ENDED;
     else if (rc == 1)
         rc = sdb_job_end(self, id, "cancelled", "cancelled by the user");
     return sdb_end(self, rc);

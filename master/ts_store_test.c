@@ -104,8 +104,8 @@ int ts_store_test(bool verbose)
     json_t *o = ts_store_job_json(s, job);
     REQUIRE(o && strstr(json_string_value(json_object_get(o, "error")), "failed 2 times"));
     json_decref(o);
-    REQUIRE(ts_store_job_cancel(s, job) == 2);
-    REQUIRE(ts_store_job_cancel(s, job + 100) == 1);
+    REQUIRE(ts_store_job_cancel(s, job) == TS_STORE_ENDED);
+    REQUIRE(ts_store_job_cancel(s, job + 100) == TS_STORE_UNKNOWN);
 
     /* Cancelling a fresh job drops its queued probe. */
     int64_t job2 = ts_store_job_create(s, &req, 0);

@@ -521,9 +521,9 @@ int ts_store_node_lift(ts_store_t *self, const char *id)
     if (!st)
         return sdb_end(self, -1);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st) == SQLITE_ROW ? (sqlite3_column_int(st, 0) ? 1 : 2) : 0;
+    int rc = sqlite3_step(st) != SQLITE_ROW ? TS_STORE_UNKNOWN : sqlite3_column_int(st, 0) ? 0 : TS_STORE_NOT_QUARANTINED;
     sqlite3_finalize(st);
-    if (rc == 1 && sdb_run(self, "UPDATE nodes SET quarantined=0, lifted_at=? WHERE id=?", "dt", sdb_now(), id) < 0)
+    if (rc == 0 && sdb_run(self, "UPDATE nodes SET quarantined=0, lifted_at=? WHERE id=?", "dt", sdb_now(), id) < 0)
         rc = -1;
     return sdb_end(self, rc);
 }

@@ -10,21 +10,11 @@
 int ts_videojoin(const ts_jobtype_ctx_t *ctx, const ts_job_t *job, int frame, const char *container,
                  bool with_source_audio)
 {
-    int count = ts_store_piece_count(ctx->store, job->id, frame, TS_KIND_SEGMENT);
-    if (count <= 0)
-        return ts_error_set("no segments");
-    char (*hashes)[TS_HASH_HEX] = calloc((size_t)count, sizeof *hashes);
-    char **paths = calloc((size_t)count, sizeof *paths);
+    int count = 0;
+    char **paths = ts_jobtype_piece_paths(ctx, job->id, frame, TS_KIND_SEGMENT, &count);
     char input[PATH_MAX], out[PATH_MAX] = "";
     int64_t frames = 0;
-    int rc = hashes && paths ? ts_store_frame_tiles(ctx->store, job->id, frame, TS_KIND_SEGMENT, hashes, count)
-                             : ts_error_set("out of memory");
-    for (int i = 0; rc == 0 && i < count; i++) {
-        if (!(paths[i] = malloc(PATH_MAX)))
-            rc = ts_error_set("out of memory");
-        else
-            ts_blobs_path(ctx->blobs, hashes[i], paths[i], PATH_MAX);
-    }
+    int rc = paths ? 0 : -1;
     ts_blobs_path(ctx->blobs, job->scene, input, sizeof input);
     if (rc == 0)
         rc = ts_jobtype_tmp_path(ctx->blobs, out, sizeof out, container);
@@ -36,9 +26,6 @@ int ts_videojoin(const ts_jobtype_ctx_t *ctx, const ts_job_t *job, int frame, co
         ts_info("job %lld assembled: %d segments, %lld frames", (long long)job->id, count, (long long)frames);
     else if (out[0])
         unlink(out);
-    for (int i = 0; paths && i < count; i++)
-        free(paths[i]);
-    free(paths);
-    free(hashes);
+    ts_jobtype_paths_free(paths, count);
     return rc;
 }

@@ -60,6 +60,16 @@ node_field() {
   "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n['name']=='$1'][0]['$2'])"
 }
 
+# expect_fail CODE NEEDLE LABEL -- command...: exit code CODE and NEEDLE (any case) in its stderr/stdout.
+expect_fail() {
+  local code=$1 needle=$2 label=$3; shift 4
+  "$@" >"$T/out.txt" 2>&1; local rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qi -- "$needle" "$T/out.txt"; then pass "$label (exit $rc: $(head -c 200 "$T/out.txt" | tr '\n' ' '))"
+  else fail "$label: exit $rc, wanted $code with '$needle'; said: $(head -c 300 "$T/out.txt")"; fi
+}
+# alive WHAT: the master still answers (after WHAT).
+alive() { curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null || fail "the master died ($1)"; }
+
 # reference SCENE FRAME PREFIX: plain `blender -b SCENE -f FRAME`, output PREFIX_####.<ext>
 reference() {
   blender -b "$1" -o "${3}_####" -f "$2" >"$T/reference.log" 2>&1

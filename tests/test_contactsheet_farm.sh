@@ -4,14 +4,6 @@
 # (tessera-sheet), in the manifest's order, every thumbnail verified; bad inputs are refused naming the file.
 source "$(dirname "$0")/lib.sh"
 
-# expect_fail CODE NEEDLE LABEL -- command...: exit code CODE and NEEDLE in its output.
-expect_fail() {
-  local code=$1 needle=$2 label=$3; shift 4
-  "$@" >"$T/out.txt" 2>&1; local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -q -- "$needle" "$T/out.txt"; then pass "$label (exit $rc: $(head -c 200 "$T/out.txt" | tr '\n' ' '))"
-  else fail "$label: exit $rc, wanted $code with '$needle'; said: $(head -c 300 "$T/out.txt")"; fi
-}
-alive() { curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null || fail "the master died ($1)"; }
 # info FILE: "WxH channels format" of an image
 info() { oiiotool --info "$1" | head -n 1 | sed -n 's/.* : *\([0-9]*\) x *\([0-9]*\), \([0-9]\) channel, \([a-z0-9]*\).*/\1x\2 \3 \4/p'; }
 

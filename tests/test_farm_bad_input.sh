@@ -2,15 +2,6 @@
 # test_farm_bad_input: bad input gets a clear error naming it, and the daemons keep running and keep their data.
 source "$(dirname "$0")/lib.sh"
 
-# expect_fail CODE NEEDLE LABEL -- command...: exit code CODE and NEEDLE in its stderr/stdout.
-expect_fail() {
-  local code=$1 needle=$2 label=$3; shift 4
-  "$@" >"$T/out.txt" 2>&1; local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qi -- "$needle" "$T/out.txt"; then pass "$label (exit $rc: $(head -c 160 "$T/out.txt" | tr '\n' ' '))"
-  else fail "$label: exit $rc, wanted $code with '$needle'; said: $(head -c 300 "$T/out.txt")"; fi
-}
-alive() { curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null || fail "the master died ($1)"; }
-
 make_scene "$T/ok.blend" --width 48 --height 27 --samples 4 --frames 1-5 || fail "make scene"
 make_scene "$T/denoise.blend" --width 48 --height 27 --samples 4 --frames 1-1 --denoise || fail "make denoise scene"
 echo "this is not a blend file" >"$T/notblend.blend"

@@ -121,12 +121,6 @@ else
 fi
 
 # Bad input: a clear error naming it, and the master keeps running.
-expect_fail() {
-  local code=$1 needle=$2 label=$3; shift 4
-  "$@" >"$T/out.txt" 2>&1; local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qi -- "$needle" "$T/out.txt"; then pass "$label (exit $rc: $(head -c 160 "$T/out.txt" | tr '\n' ' '))"
-  else fail "$label: exit $rc, wanted $code with '$needle'; said: $(head -c 300 "$T/out.txt")"; fi
-}
 $FF -f lavfi -i sine=frequency=440:duration=2 -c:a aac "$T/audio-only.m4a"
 head -c 3000 "$T/bframes.mp4" >"$T/truncated.mp4"
 : >"$T/empty.mp4"
