@@ -17,6 +17,8 @@ const COOLDOWN = 3600n;
 const OPERATOR_ROLE = ethers.id('OPERATOR_ROLE');
 const VERIFIER_ROLE = ethers.id('VERIFIER_ROLE');
 const ADMIN_ROLE = ethers.ZeroHash;
+const RECEIPT_WAIT_MS = 10_000; // anvil automines: a receipt missing this long is a fault, not a slow chain
+const RPC_WAIT_MS = 5_000; // one JSON-RPC request to anvil on loopback
 
 let anvil;
 let provider;
@@ -69,15 +71,57 @@ async function startAnvil() {
   throw new Error(`anvil did not answer on ${url}: ${stderr}`);
 }
 
+// The receipt of transaction `hash`, polled directly rather than through ethers' block subscription (tx.wait(),
+// waitForDeployment()): that path now and then never resolved on a fast automining chain and held the run until the
+// file's time limit. anvil mines each transaction as it arrives, so the receipt is there at once or after a few polls.
+async function receiptOf(hash) {
+  const until = Date.now() + RECEIPT_WAIT_MS;
+  for (;;) {
+    const r = await provider.getTransactionReceipt(hash);
+    if (r) {
+      if (r.status !== 1) throw new Error(`transaction ${hash} was mined but reverted (status ${r.status})`);
+      return r;
+    }
+    if (Date.now() > until) throw new Error(`transaction ${hash}: no receipt after ${RECEIPT_WAIT_MS} ms`);
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
 async function send(txPromise) {
   const tx = await txPromise;
-  return tx.wait();
+  return receiptOf(tx.hash);
 }
 
 async function deploy(artifact, signer, args) {
   const c = await new ethers.ContractFactory(artifact.abi, artifact.bytecode, signer).deploy(...args);
-  await c.waitForDeployment();
+  await receiptOf(c.deploymentTransaction().hash);
   return c;
+}
+
+// A getUrlFunc that gives each request RPC_WAIT_MS. A read whose answer does not come is asked again (at most twice);
+// a lost answer to a request that changes the chain fails the test with the method's name instead of hanging it.
+function watchdogGetUrl(base) {
+  const SAFE = /^(eth_(call|chainId|getBlockByNumber|getTransactionReceipt|getTransactionByHash|estimateGas|getTransactionCount|gasPrice|maxPriorityFeePerGas|feeHistory|blockNumber|getBalance|accounts|getCode)|net_version)$/;
+  return async (req, signal) => {
+    let method = '?';
+    try {
+      method = JSON.parse(Buffer.from(req.body).toString('utf8')).method;
+    } catch {}
+    for (let attempt = 1; ; attempt++) {
+      let timer;
+      const late = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`RPC ${method}: no answer from anvil in ${RPC_WAIT_MS} ms`)), RPC_WAIT_MS);
+      });
+      try {
+        return await Promise.race([base(req, signal), late]);
+      } catch (e) {
+        if (!/no answer from anvil/.test(e.message) || !SAFE.test(method) || attempt >= 3) throw e;
+        console.error(`# ${e.message}; asking again (${attempt + 1} of 3)`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  };
 }
 
 // The revert data of a failed call or transaction, wherever ethers put it.
@@ -99,7 +143,7 @@ async function expectRevert(promise, name, args) {
   let err = null;
   try {
     const res = await promise;
-    if (res && typeof res.wait === 'function') await res.wait();
+    if (res && typeof res.hash === 'string') await receiptOf(res.hash);
   } catch (e) {
     err = e;
   }
@@ -203,7 +247,7 @@ before(async () => {
   // One connection per request: on a kept-alive connection to anvil a response now and then never arrived here and
   // the run hung (about 1 run in 12); never seen in 75 runs without keep-alive.
   const rpc = new ethers.FetchRequest(provider);
-  rpc.getUrlFunc = ethers.FetchRequest.createGetUrlFunc({ agent: new http.Agent({ keepAlive: false }) });
+  rpc.getUrlFunc = watchdogGetUrl(ethers.FetchRequest.createGetUrlFunc({ agent: new http.Agent({ keepAlive: false }) }));
   provider = new ethers.JsonRpcProvider(rpc, ethers.Network.from(31337), {
     staticNetwork: true,
     pollingInterval: 20,
@@ -285,7 +329,7 @@ describe('TesseraToken', () => {
     assert.equal(await token.totalSupply(), 123_456n * U);
     assert.equal(await token.balanceOf(admin.address), 123_456n * U);
     assert.equal(await token.owner(), admin.address);
-    const r = await token.deploymentTransaction().wait();
+    const r = await receiptOf(token.deploymentTransaction().hash);
     assert.deepEqual(events(r, token), [
       ['OwnershipTransferred', [ethers.ZeroAddress, admin.address]],
       ['Transfer', [ethers.ZeroAddress, admin.address, 123_456n * U]],
