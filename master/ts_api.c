@@ -245,8 +245,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
     }
     if (strcmp(p, "nodes") == 0 && get) {
         const ts_master_options_t *o = ts_master_options(api->master);
-        return respond(c, MHD_HTTP_OK,
-                       json_pack("{s:o}", "nodes", ts_store_nodes_json(store, (double)o->check_trust, o->check_floor)));
+        ts_check_rates_t rates = {.trust = (double)o->check_trust, .floor = o->check_floor, .first = (int)o->check_first};
+        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", ts_store_nodes_json(store, &rates)));
     }
     if (strcmp(p, "wallet") == 0 && get) {
         json_t *w = ts_store_wallet_json(store);

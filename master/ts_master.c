@@ -236,8 +236,9 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
         goto fail;
     ts_verifier_ctx_t vc = {.store = self->store,
                             .blobs = self->blobs,
-                            .policy = {.trust = (double)opts->check_trust,
-                                       .floor = opts->check_floor,
+                            .policy = {.rates = {.trust = (double)opts->check_trust,
+                                                 .floor = opts->check_floor,
+                                                 .first = (int)opts->check_first},
                                        .quarantine_after = (int)opts->quarantine_after,
                                        .max_failures = (int)opts->max_failures},
                             .check_wait_s = opts->check_wait_s,

@@ -24,7 +24,8 @@ typedef struct {
     bool no_lsd;                /* local service discovery off */
     long seed_slots;            /* slaves the master uploads to at once */
     double check_floor;         /* verification: lowest spot-check rate */
-    long check_trust;           /* consecutive valid results before the rate drops below 1 */
+    long check_trust;           /* nothing at risk: consecutive valid results before the rate drops below 1 */
+    long check_first;           /* a stake at risk: a node's first results checked in full (then priced by risk) */
     long check_wait_s;          /* a check with no eligible node is dropped after this long */
     long quarantine_after;      /* jobs blocked on before a node is quarantined */
     /* payments (escrow/escrow.h); amounts are token amounts as text ("12.5") */

@@ -81,7 +81,7 @@ int ts_results_test(bool verbose)
     ts_results_ctx_t rc = {.store = s, .blobs = blobs, .max_failures = 3, .task_timeout_s = 600,
                            .result_in = count, .arg = &results_in};
     ts_verifier_ctx_t vc = {.store = s, .blobs = blobs,
-                            .policy = {.trust = 10, .floor = 0.05, .quarantine_after = 3, .max_failures = 3},
+                            .policy = {.rates = {.trust = 10, .floor = 0.05, .first = 1}, .quarantine_after = 3, .max_failures = 3},
                             .check_wait_s = 3600, .kick = count, .frame_ready = count, .arg = &kicks, .manual = true};
     ts_verifier_t *v = s && blobs ? ts_verifier_new(&vc) : NULL;
     ts_jobtype_ctx_t jc = {.store = s, .blobs = blobs, .tile_margin = -1};

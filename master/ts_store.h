@@ -5,6 +5,7 @@
 
 #include "lib/ts_kind.h"
 #include "lib/ts_hash.h"
+#include "verifier/ts_policy.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -209,8 +210,7 @@ int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char
 /* Verification (ts_store_verify.c): every result is checked by the verifier thread before it counts; a
    sampled share is re-done by another node (a check task) and compared. */
 typedef struct {
-    double trust;          /* consecutive valid results after which a node's check rate drops below 1 */
-    double floor;          /* the lowest check rate; 0 turns spot checks off */
+    ts_check_rates_t rates; /* the check rate's parameters (verifier/ts_policy.h) */
     int quarantine_after;  /* jobs a node may be blocked on (by failed checks) before it is quarantined */
     int max_failures;      /* as for every task */
 } ts_check_policy_t;
@@ -292,8 +292,9 @@ int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const
 int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
 int ts_store_nodes_all_offline(ts_store_t *self);
 /* Every node with its state ("quarantined", "blocked", "busy", "online", "offline"), reputation (its run of
-   consecutive valid results), check_rate (under trust and floor), checks passed and failed, blocked jobs. */
-json_t *ts_store_nodes_json(ts_store_t *self, double trust, double floor);
+   consecutive valid results), check_rate (what its next result is drawn against, at the price of its last
+   piece), checks passed and failed, blocked jobs; with payments also stake and at_risk (token units). */
+json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates);
 
 int ts_store_test(bool verbose);
 

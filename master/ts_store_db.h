@@ -55,6 +55,9 @@ int sdb_pay_accept(ts_store_t *self, const ts_task_t *t);
 int sdb_pay_check(ts_store_t *self, const ts_task_t *o, const ts_task_t *c);
 /* Node failed a check (verdict row id): its stake is slashed. */
 int sdb_pay_slash(ts_store_t *self, const char *node, int64_t job, int64_t verdict);
+/* What a result of task t earns its node and what one failed check would cost it, in tokens (0, 0 without
+   payments; a piece without a price earns 0). */
+void sdb_pay_risk(ts_store_t *self, const ts_task_t *t, double *price, double *at_risk);
 /* A job ended (done, failed or cancelled): what it did not spend goes back. */
 int sdb_pay_refund(ts_store_t *self, int64_t job);
 /* Whether a node has the stake work needs (always without an escrow). */

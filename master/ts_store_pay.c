@@ -154,6 +154,15 @@ int sdb_pay_check(ts_store_t *self, const ts_task_t *o, const ts_task_t *c)
     return soft(ts_escrow_pay(self->escrow, self->db, o->job_id, c->id, "check", c->node, price), "check payment");
 }
 
+void sdb_pay_risk(ts_store_t *self, const ts_task_t *t, double *price, double *at_risk)
+{
+    *price = *at_risk = 0;
+    if (!self->escrow || !priced(t) || !t->node[0])
+        return;
+    *price = (double)price_of(self, t->id) / TS_TOKEN_UNIT;
+    *at_risk = (double)ts_escrow_at_risk(self->escrow, self->db, t->node) / TS_TOKEN_UNIT;
+}
+
 int sdb_pay_slash(ts_store_t *self, const char *node, int64_t job, int64_t verdict)
 {
     if (!self->escrow)

@@ -154,6 +154,18 @@ static int node_run(ts_store_t *self, const char *node)
     return run;
 }
 
+/* A node's results out for a check now. */
+static int pending_checks(ts_store_t *self, const char *node)
+{
+    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE node=? AND check_of=0 AND state='checking'");
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return n;
+}
+
 /* Ordinary work t is done with its result: its frame moves on. */
 static int complete(ts_store_t *self, ts_task_t *t, const char *verify, ts_verdict_t *v)
 {
@@ -181,7 +193,10 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
     rc = 0;
     const ts_kind_t *kind = ts_kind_get(t.kind);
     bool checkable = kind && kind->checked;
-    if (checkable && draw < ts_check_rate(cv, p->trust, p->floor)) {
+    ts_check_facts_t facts = {.run = cv, .pending = pending_checks(self, t.node)};
+    if (checkable)
+        sdb_pay_risk(self, &t, &facts.price, &facts.at_risk);
+    if (checkable && draw < ts_check_rate_for(&facts, &p->rates)) {
         int other = eligible_node_exists(self, t.job_id, t.id, p->max_failures);
         if (other < 0)
             return sdb_end(self, -1);

@@ -34,7 +34,7 @@ static const char *task_state(ts_store_t *s, int64_t id, char *buf)
 /* The node's entry in nodes_json. */
 static json_t *node_json(ts_store_t *s, const char *id)
 {
-    json_t *all = ts_store_nodes_json(s, 10, 0.05), *found = NULL;
+    json_t *all = ts_store_nodes_json(s, &(ts_check_rates_t){.trust = 10, .floor = 0.05, .first = 1}), *found = NULL;
     size_t i;
     json_t *n;
     json_array_foreach(all, i, n) if (strcmp(json_string_value(json_object_get(n, "id")), id) == 0) found =
@@ -109,9 +109,9 @@ int ts_store_verify_test(bool verbose)
     strcpy(facts.ext, "png");
     ts_store_rect_t rects[4] = {{0, 0, 2, 2}, {2, 0, 4, 2}, {4, 0, 6, 2}, {6, 0, 8, 2}};
     REQUIRE(probe > 0 && ts_store_probe_done(s, probe, N1) == 0 && ts_store_job_plan(s, job, &facts, rects, 4) == 0);
-    ts_check_policy_t p = {.trust = 10, .floor = 0.05, .quarantine_after = 2, .max_failures = 3};
+    ts_check_policy_t p = {.rates = {.trust = 10, .floor = 0.05, .first = 1}, .quarantine_after = 2, .max_failures = 3};
     ts_check_policy_t never = p;
-    never.floor = 0;
+    never.rates.floor = 0;
     ts_verdict_t v;
 
     /* A result is taken only from the node the task is assigned to, and waits for the verifier. */

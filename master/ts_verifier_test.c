@@ -94,7 +94,7 @@ int ts_verifier_test(bool verbose)
     calls_t calls = {0};
     ts_verifier_ctx_t ctx = {.store = s,
                              .blobs = blobs,
-                             .policy = {.trust = 10, .floor = 0.05, .quarantine_after = 3, .max_failures = 3},
+                             .policy = {.rates = {.trust = 10, .floor = 0.05, .first = 1}, .quarantine_after = 3, .max_failures = 3},
                              .check_wait_s = 3600,
                              .kick = kick,
                              .frame_ready = frame_ready,

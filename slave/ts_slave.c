@@ -7,6 +7,7 @@
 #include "lib/ts_log.h"
 #include "lib/ts_version.h"
 #include "lib/ts_wire.h"
+#include "slave/ts_blender_info.h"
 #include "slave/ts_slave.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -328,13 +329,28 @@ static void read_cpu_model(char *model, size_t cap)
         snprintf(model + used, cap - used, " [%s]", kernel);
 }
 
+/* Blender's version and devices: from <work>/blender-info.json when it was written for this Blender and worker
+   script, else from Blender itself (started here; the caller stops it again), then cached for the next start. */
 static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_t *stop)
 {
-    json_t *req = json_pack("{s:s}", "op", "info");
-    json_t *reply = ts_blender_call(blender, req, INFO_TIMEOUT_S, stop);
-    json_decref(req);
-    if (!reply)
-        return ts_error_set("--blender %s: %s", s->opts->blender, ts_error());
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/%s", s->opts->work, TS_BLENDER_INFO_FILE);
+    json_t *key = ts_blender_info_key(s->opts->blender, s->opts->worker_script); /* NULL: nothing is cached */
+    if (!key)
+        ts_debug("not caching Blender's info: %s", ts_error());
+    json_t *reply = key ? ts_blender_info_load(cache, key) : NULL;
+    bool cached = reply != NULL;
+    if (!reply) {
+        if (key)
+            ts_debug("probing Blender: %s", ts_error());
+        json_t *req = json_pack("{s:s}", "op", "info");
+        reply = ts_blender_call(blender, req, INFO_TIMEOUT_S, stop);
+        json_decref(req);
+        if (!reply) {
+            json_decref(key);
+            return ts_error_set("--blender %s: %s", s->opts->blender, ts_error());
+        }
+    }
     const char *v = json_string_value(json_object_get(reply, "blender"));
     snprintf(s->blender_version, sizeof s->blender_version, "%s", v ? v : "");
     json_t *devs = json_object_get(reply, "devices");
@@ -342,10 +358,14 @@ static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_
     s->devices = calloc(s->ndevices + 1, sizeof *s->devices);
     for (size_t i = 0; s->devices && i < s->ndevices; i++)
         s->devices[i] = strdup(json_string_value(json_array_get(devs, i)) ?: "?");
+    if (v && !cached && key && ts_blender_info_save(cache, key, reply) < 0)
+        ts_warn("not caching Blender's info: %s", ts_error());
     json_decref(reply);
+    json_decref(key);
     if (!v)
         return ts_error_set("--blender %s: the worker did not report a Blender version", s->opts->blender);
-    ts_info("blender %s, devices: %zu, cpu: %s", s->blender_version, s->ndevices, s->cpu_model[0] ? s->cpu_model : "?");
+    ts_info("blender %s, devices: %zu, cpu: %s%s", s->blender_version, s->ndevices,
+            s->cpu_model[0] ? s->cpu_model : "?", cached ? " (cached: Blender not started)" : "");
     return 0;
 }
 
@@ -387,7 +407,8 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
         goto out;
     }
     /* Blender waits until a task needs it: an idle slave, or one that only transcodes, holds no renderer */
-    ts_blender_kill(blender);
+    if (ts_blender_running(blender))
+        ts_blender_kill(blender);
     s.results = zmq_socket(ctx, ZMQ_PAIR);
     zmq_bind(s.results, RESULTS_ENDPOINT);
     if (!o->no_torrent) {

@@ -18,6 +18,7 @@
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
 #include "master/ts_store.h"
+#include "slave/ts_blender_info.h"
 #include "slave/ts_cheat.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_concat.h"
@@ -54,6 +55,7 @@ static const struct {
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
+    {"blenderinfo", ts_blender_info_test},
     {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},

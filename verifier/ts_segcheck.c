@@ -231,12 +231,12 @@ static int hash_frame(ts_hasher_t *h, const AVFrame *f, const char *path)
 }
 
 /* Reads every kept frame of r into facts. */
-static int collect(reader_t *r, int tb_num, int tb_den, ts_segcheck_facts_t *facts)
+static int collect(reader_t *r, int tb_num, int tb_den, bool digest, ts_segcheck_facts_t *facts)
 {
     AVRational tb = {tb_num, tb_den};
     int cap = 0;
-    ts_hasher_t *h = ts_hasher_new();
-    if (!h)
+    ts_hasher_t *h = digest ? ts_hasher_new() : NULL;
+    if (digest && !h)
         return ts_error_set("%s: out of memory", r->path);
     facts->bytes = r->size;
     snprintf(facts->codec, sizeof facts->codec, "%s", r->dec->codec->name);
@@ -268,16 +268,17 @@ static int collect(reader_t *r, int tb_num, int tb_den, ts_segcheck_facts_t *fac
             cap = ncap;
         }
         facts->pts[facts->frames++] = av_rescale_q(f->best_effort_timestamp, r->st->time_base, tb);
-        if ((rc = hash_frame(h, f, r->path)) < 0)
+        if (h && (rc = hash_frame(h, f, r->path)) < 0)
             break;
     }
-    ts_hasher_finish(&h, facts->digest);
+    if (h)
+        ts_hasher_finish(&h, facts->digest);
     if (rc < 0)
         return -1;
     return 0;
 }
 
-int ts_segcheck_output(const char *path, int tb_num, int tb_den, ts_segcheck_facts_t *facts)
+static int output_facts(const char *path, int tb_num, int tb_den, bool digest, ts_segcheck_facts_t *facts)
 {
     memset(facts, 0, sizeof *facts);
     if (check_tb(path, tb_num, tb_den) < 0)
@@ -285,13 +286,23 @@ int ts_segcheck_output(const char *path, int tb_num, int tb_den, ts_segcheck_fac
     reader_t r;
     int rc = reader_open(&r, path, true);
     if (rc == 0)
-        rc = collect(&r, tb_num, tb_den, facts);
+        rc = collect(&r, tb_num, tb_den, digest, facts);
     if (rc == 0 && facts->frames == 0)
         rc = ts_error_set("%s: no video frame decodes", path);
     reader_close(&r);
     if (rc < 0)
         ts_segcheck_facts_free(facts);
     return rc;
+}
+
+int ts_segcheck_output(const char *path, int tb_num, int tb_den, ts_segcheck_facts_t *facts)
+{
+    return output_facts(path, tb_num, tb_den, true, facts);
+}
+
+int ts_segcheck_output_frames(const char *path, int tb_num, int tb_den, ts_segcheck_facts_t *facts)
+{
+    return output_facts(path, tb_num, tb_den, false, facts);
 }
 
 static int open_planned(reader_t *r, const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den)
@@ -315,16 +326,99 @@ static int no_owned_frame(const char *input, int64_t start_pts, int64_t end_pts)
     return ts_error_set("%s: no frame with pts in [%lld, %lld)", input, (long long)start_pts, (long long)end_pts);
 }
 
-int ts_segcheck_planned(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
-                        ts_segcheck_facts_t *facts)
+static int planned_facts(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
+                         bool digest, ts_segcheck_facts_t *facts)
 {
     memset(facts, 0, sizeof *facts);
     reader_t r;
     int rc = open_planned(&r, input, start_pts, end_pts, tb_num, tb_den);
     if (rc == 0)
-        rc = collect(&r, tb_num, tb_den, facts);
+        rc = collect(&r, tb_num, tb_den, digest, facts);
     if (rc == 0 && facts->frames == 0)
         rc = no_owned_frame(input, start_pts, end_pts);
+    reader_close(&r);
+    if (rc < 0)
+        ts_segcheck_facts_free(facts);
+    return rc;
+}
+
+int ts_segcheck_planned(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
+                        ts_segcheck_facts_t *facts)
+{
+    return planned_facts(input, start_pts, end_pts, tb_num, tb_den, true, facts);
+}
+
+int ts_segcheck_planned_frames(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
+                               ts_segcheck_facts_t *facts)
+{
+    return planned_facts(input, start_pts, end_pts, tb_num, tb_den, false, facts);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int ts_segcheck_planned_packets(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
+                                ts_segcheck_facts_t *facts)
+{
+    memset(facts, 0, sizeof *facts);
+    reader_t r;
+    int rc = open_planned(&r, input, start_pts, end_pts, tb_num, tb_den);
+    int cap = 0;
+    AVRational tb = {tb_num, tb_den};
+    while (rc == 0) {
+        int ret = av_read_frame(r.ic, r.pkt);
+        if (ret == AVERROR_EOF)
+            break;
+        if (ret < 0) {
+            rc = reader_fail(&r, "reading (damaged or truncated)", ret);
+            break;
+        }
+        int64_t pts = r.pkt->pts;
+        bool mine = r.pkt->stream_index == r.st->index, damaged = r.pkt->flags & (AV_PKT_FLAG_CORRUPT | AV_PKT_FLAG_DISCARD);
+        av_packet_unref(r.pkt);
+        if (!mine)
+            continue;
+        if (damaged || pts == AV_NOPTS_VALUE) {
+            rc = ts_error_set("%s: a video packet without a usable timestamp: the plan needs decoding", input);
+            break;
+        }
+        if (!reader_keeps(&r, pts))
+            continue; /* outside the range (r.kept stays 0: reader_keeps applies only the range; the dedupe is
+                         done below, on sorted timestamps) */
+        if (facts->frames == cap) {
+            int ncap = cap ? (cap > INT_MAX / 2 ? INT_MAX : 2 * cap) : PTS_INITIAL;
+            int64_t *np = ncap > cap ? realloc(facts->pts, (size_t)ncap * sizeof *np) : NULL;
+            if (!np) {
+                rc = ts_error_set("%s: out of memory", input);
+                break;
+            }
+            facts->pts = np;
+            cap = ncap;
+        }
+        facts->pts[facts->frames++] = pts;
+    }
+    if (rc == 0 && facts->frames == 0)
+        rc = no_owned_frame(input, start_pts, end_pts);
+    if (rc == 0) {
+        /* presentation order, one frame per timestamp (the encoder drops repeated ones), in the caller's time base */
+        qsort(facts->pts, (size_t)facts->frames, sizeof *facts->pts, cmp_i64);
+        int n = 0;
+        for (int i = 0; i < facts->frames; i++)
+            if (n == 0 || facts->pts[i] != facts->pts[n - 1])
+                facts->pts[n++] = facts->pts[i];
+        facts->frames = n;
+        for (int i = 0; i < n; i++)
+            facts->pts[i] = av_rescale_q(facts->pts[i], r.st->time_base, tb);
+        facts->width = r.st->codecpar->width;
+        facts->height = r.st->codecpar->height;
+        const char *name = av_get_pix_fmt_name(r.st->codecpar->format);
+        snprintf(facts->pix_fmt, sizeof facts->pix_fmt, "%s", name ? name : "none");
+        snprintf(facts->codec, sizeof facts->codec, "%s", r.dec->codec->name);
+        facts->bytes = r.size;
+    }
     reader_close(&r);
     if (rc < 0)
         ts_segcheck_facts_free(facts);

@@ -58,6 +58,19 @@ int ts_segcheck_output(const char *path, int tb_num, int tb_den, ts_segcheck_fac
 int ts_segcheck_planned(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
                         ts_segcheck_facts_t *facts);
 
+/* The same two without the digest (facts->digest stays empty): what a single result's check needs. Hashing every
+   decoded plane was 40% of the master's CPU on a transcode (perf, bench/bench_trust.py). */
+int ts_segcheck_output_frames(const char *path, int tb_num, int tb_den, ts_segcheck_facts_t *facts);
+int ts_segcheck_planned_frames(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
+                               ts_segcheck_facts_t *facts);
+/* The frames a segment owns read from its input's packets, without decoding: the distinct packet timestamps in
+   [start_pts, end_pts), sorted; the size, pixel format and codec from the stream's parameters. For an undamaged
+   input this is what ts_segcheck_planned decodes; it is a fast first guess, and a caller whose output does not
+   match it asks ts_segcheck_planned_frames before refusing anything. -1 (never a guess) when a packet is damaged or
+   has no timestamp, or as ts_segcheck_planned. */
+int ts_segcheck_planned_packets(const char *input, int64_t start_pts, int64_t end_pts, int tb_num, int tb_den,
+                                ts_segcheck_facts_t *facts);
+
 /* Quality of an encoded segment against its source: the owned frames of `input` (as ts_segcheck_planned keeps
    them) and the decoded frames of `output` (decoded as strictly as ts_segcheck_output does) are matched in order;
    each source frame is converted to the output frame's size and pixel format first when they differ (pixel

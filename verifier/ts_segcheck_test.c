@@ -150,6 +150,29 @@ static int check_segments(const char *src, const ts_segplan_t *plan, char cut[][
                           out[i].bytes == file_size(enc[i]) && out[i].bytes > 0 && ts_hash_valid(out[i].digest),
                       "%s: codec %s %s, %lld bytes, digest %s", enc[i], out[i].codec, out[i].pix_fmt,
                       (long long)out[i].bytes, out[i].digest);
+        /* the cheaper facts of a single result's check: the same frames and times, no digest */
+        ts_segcheck_facts_t lean = {0}, lean_planned = {0};
+        TS_TEST_CHECK(ts_segcheck_output_frames(enc[i], plan->tb_num, plan->tb_den, &lean) == 0 &&
+                          ts_segcheck_planned_frames(cut[i], s->start_pts, s->end_pts, plan->tb_num, plan->tb_den,
+                                                     &lean_planned) == 0 &&
+                          lean.frames == out[i].frames && lean_planned.frames == planned[i].frames &&
+                          !memcmp(lean.pts, out[i].pts, (size_t)lean.frames * sizeof *lean.pts) &&
+                          ts_segcheck_match(&lean_planned, &lean, 0, 0, enc[i]) == 0 && !lean.digest[0] &&
+                          !lean_planned.digest[0],
+                      "%s: facts without the digest differ", enc[i]);
+        ts_segcheck_facts_free(&lean_planned);
+        /* the plan read from packets alone is the decoded plan for a clean cut */
+        TS_TEST_CHECK(ts_segcheck_planned_packets(cut[i], s->start_pts, s->end_pts, plan->tb_num, plan->tb_den,
+                                                  &lean_planned) == 0 &&
+                          lean_planned.frames == planned[i].frames &&
+                          !memcmp(lean_planned.pts, planned[i].pts, (size_t)lean_planned.frames * sizeof *lean.pts) &&
+                          lean_planned.width == planned[i].width && lean_planned.height == planned[i].height &&
+                          !strcmp(lean_planned.pix_fmt, planned[i].pix_fmt) &&
+                          ts_segcheck_match(&lean_planned, &lean, 0, 0, enc[i]) == 0,
+                      "%s: the plan from packets differs from the decoded plan (%d frames, %d decoded)", cut[i],
+                      lean_planned.frames, planned[i].frames);
+        ts_segcheck_facts_free(&lean);
+        ts_segcheck_facts_free(&lean_planned);
         if (verbose)
             fprintf(stderr, "ts_segcheck: segment %d [%lld, %lld): %d frames planned, %d decoded, pts %lld..%lld, %lld "
                     "bytes, digest %.16s...\n", i, (long long)s->start_pts, (long long)s->end_pts, planned[i].frames,
