@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(TOP, "build", "bin")
+BIN = os.environ.get("TESSERA_BIN") or os.path.join(TOP, "build", "bin")  # as tests/lib.sh: another build's binaries
 TICK = os.sysconf("SC_CLK_TCK")
 
 

@@ -39,6 +39,7 @@ int main(int argc, char **argv)
         {"seed-slots", TS_OPT_INT, "1", 1, 64, &o.seed_slots, "slaves the master uploads a scene to at once; the others get it from each other"},
         {"check-floor", TS_OPT_DOUBLE, "0.05", 0, 1, &o.check_floor, "lowest share of a trusted node's results re-done by another node and compared (0: no spot checks; 1: every result, as fixed 2x replication)"},
         {"check-trust", TS_OPT_INT, "10", 1, 1000000, &o.check_trust, "a node with nothing at risk (no payments, or --slash-share 0): consecutive valid results before its spot-check rate drops below 1 (then max(floor, 1/run))"},
+        {"check-area", TS_OPT_DOUBLE, "0.25", 0, 1, &o.check_area, "share of a tile's pixels a spot check re-renders, in a random window (1: the whole tile; 0 also the whole tile)"},
         {"check-first", TS_OPT_INT, "1", 0, 1000000, &o.check_first, "a node with stake at risk: its first results re-done in full; then max(floor, 2 x the rate at which faking stops paying)"},
         {"check-wait", TS_OPT_INT, "30", 1, 86400, &o.check_wait_s, "seconds a spot check waits for an eligible other node before the result is accepted unchecked, and a tie-break for a third node before the dispute is left unresolved"},
         {"quarantine-after", TS_OPT_INT, "3", 1, 1000, &o.quarantine_after, "jobs a node may be blocked on by failed checks before it gets no work at all (tessera nodes lift ID ends it)"},

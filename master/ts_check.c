@@ -24,6 +24,8 @@ int ts_task_facts(ts_blobs_t *blobs, const ts_job_t *j, const ts_task_t *t, ts_t
     if (what == TS_KIND_RESULT_TILE) {
         r->width = t->x1 - t->x0;
         r->height = t->y1 - t->y0;
+        r->x = t->x0;
+        r->y = t->y0;
         r->format = TILE_FORMAT;
     } else if (what == TS_KIND_RESULT_FRAME) {
         r->width = j->width;

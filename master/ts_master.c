@@ -239,6 +239,7 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
                             .policy = {.rates = {.trust = (double)opts->check_trust,
                                                  .floor = opts->check_floor,
                                                  .first = (int)opts->check_first},
+                                       .area = opts->check_area,
                                        .quarantine_after = (int)opts->quarantine_after,
                                        .max_failures = (int)opts->max_failures},
                             .check_wait_s = opts->check_wait_s,

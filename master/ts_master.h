@@ -25,6 +25,7 @@ typedef struct {
     long seed_slots;            /* slaves the master uploads to at once */
     double check_floor;         /* verification: lowest spot-check rate */
     long check_trust;           /* nothing at risk: consecutive valid results before the rate drops below 1 */
+    double check_area;          /* share of a tile's pixels its spot check re-renders */
     long check_first;           /* a stake at risk: a node's first results checked in full (then priced by risk) */
     long check_wait_s;          /* a check with no eligible node is dropped after this long */
     long quarantine_after;      /* jobs blocked on before a node is quarantined */

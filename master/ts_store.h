@@ -211,6 +211,7 @@ int ts_store_frame_stitched(ts_store_t *self, int64_t job, int frame, const char
    sampled share is re-done by another node (a check task) and compared. */
 typedef struct {
     ts_check_rates_t rates; /* the check rate's parameters (verifier/ts_policy.h) */
+    double area;            /* share of a tile's pixels its check re-renders (a random window; 1: all of it) */
     int quarantine_after;  /* jobs a node may be blocked on (by failed checks) before it is quarantined */
     int max_failures;      /* as for every task */
 } ts_check_policy_t;

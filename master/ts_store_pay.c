@@ -151,6 +151,10 @@ int sdb_pay_check(ts_store_t *self, const ts_task_t *o, const ts_task_t *c)
     if (!self->escrow)
         return 0;
     int64_t price = price_of(self, o->id);
+    /* a check that re-did a part of a tile is paid for that part */
+    int64_t whole = (int64_t)(o->x1 - o->x0) * (o->y1 - o->y0), part = (int64_t)(c->x1 - c->x0) * (c->y1 - c->y0);
+    if (whole > 0 && part > 0 && part < whole)
+        price = price * part / whole;
     return soft(ts_escrow_pay(self->escrow, self->db, o->job_id, c->id, "check", c->node, price), "check payment");
 }
 

@@ -9,6 +9,8 @@
 #include "master/ts_store_db.h"
 #include "verifier/ts_agree.h"
 #include "verifier/ts_policy.h"
+#include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +121,58 @@ static int eligible_node_exists(ts_store_t *self, int64_t job, int64_t original,
 }
 
 /* A check task re-doing task t (to be given to a node that has not worked on it). */
-static int queue_check(ts_store_t *self, const ts_task_t *t)
+/* Queues a check of t that re-does the rectangle of `like` (t's own, or the check a tie-break settles). */
+static int queue_check_like(ts_store_t *self, const ts_task_t *t, const ts_task_t *like)
 {
     return sdb_run(self,
                    "INSERT INTO tasks(job_id,kind,frame,tile,x0,y0,x1,y1,input,start_pts,end_pts,state,check_of,created)"
-                   " SELECT job_id,kind,frame,tile,x0,y0,x1,y1,input,start_pts,end_pts,'queued',id,? FROM tasks WHERE id=?",
-                   "di", sdb_now(), t->id);
+                   " SELECT job_id,kind,frame,tile,?,?,?,?,input,start_pts,end_pts,'queued',id,? FROM tasks WHERE id=?",
+                   "iiiidi", (int64_t)like->x0, (int64_t)like->y0, (int64_t)like->x1, (int64_t)like->y1, sdb_now(),
+                   t->id);
+}
+
+/* The side of a check's window along one side of a tile: `share` of the side, at least TS_CHECK_MIN_SIDE pixels. */
+static int window_side(int side, double share)
+{
+    int s = (int)ceil(side * share);
+    s = s > TS_CHECK_MIN_SIDE ? s : TS_CHECK_MIN_SIDE;
+    return s < side ? s : side;
+}
+
+/* Whether the job's renderer repeats itself exactly (no adaptive sampling): jobs.noisy is 0. */
+static bool job_exact(ts_store_t *self, int64_t job)
+{
+    sqlite3_stmt *st = sdb_prep(self, "SELECT noisy FROM jobs WHERE id=?");
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, job);
+    bool exact = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+    sqlite3_finalize(st);
+    return exact;
+}
+
+/* Queues the check of t. A tile's check re-does a random window of `area` of its pixels when the job's renderer is
+   exact: Cycles repeats a pixel exactly wherever the rectangle around it ends, except under adaptive sampling,
+   where every pixel of a window differed from that part of the tile (tests/test_noise_farm.sh); other work, and
+   tiles of such jobs, are re-done whole. */
+static int queue_check(ts_store_t *self, const ts_task_t *t, double area)
+{
+    ts_task_t like = *t;
+    const ts_kind_t *kind = ts_kind_get(t->kind);
+    if (kind && kind->result == TS_KIND_RESULT_TILE && area > 0 && area < 1 && job_exact(self, t->job_id)) {
+        int w = t->x1 - t->x0, h = t->y1 - t->y0, sw = window_side(w, sqrt(area)), sh = window_side(h, sqrt(area));
+        like.x0 = t->x0 + (int)randombytes_uniform((uint32_t)(w - sw + 1));
+        like.y0 = t->y0 + (int)randombytes_uniform((uint32_t)(h - sh + 1));
+        like.x1 = like.x0 + sw;
+        like.y1 = like.y0 + sh;
+    }
+    return queue_check_like(self, t, &like);
+}
+
+/* Whether check c re-did all of task t (not a window of a tile). */
+static bool whole(const ts_task_t *c, const ts_task_t *t)
+{
+    return c->x0 == t->x0 && c->y0 == t->y0 && c->x1 == t->x1 && c->y1 == t->y1;
 }
 
 static int credit(ts_store_t *self, const char *node, bool checked)
@@ -205,7 +253,7 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
     if (v->sampled) {
         rc = sdb_run(self, "UPDATE tasks SET state='checking', verify='pending' WHERE id=?", "i", id);
         if (rc == 0)
-            rc = queue_check(self, &t);
+            rc = queue_check(self, &t, p->area);
     } else {
         rc = credit(self, t.node, false);
         if (rc == 0)
@@ -383,7 +431,7 @@ static int settle_first(ts_store_t *self, ts_task_t *o, ts_task_t *c, int mask, 
     /* two strangers disagree: a third node decides */
     int rc = sdb_run(self, "UPDATE tasks SET state='done', verify='disputed', error=? WHERE id=?", "ti", detail, c->id);
     rc = rc ? rc : sdb_run(self, "UPDATE tasks SET verify='tiebreak' WHERE id=?", "i", o->id);
-    rc = rc ? rc : queue_check(self, o);
+    rc = rc ? rc : queue_check_like(self, o, c); /* the same pixels again */
     v->sampled = true;
     return rc;
 }
@@ -419,6 +467,12 @@ static int settle_tiebreak(ts_store_t *self, ts_task_t *o, ts_task_t *d, ts_task
         if (rc == 0 && !(mask & TS_AGREES_DISPUTED))
             rc = punish(self, d->node, o, detail, p, v);
         return rc ? rc : complete(self, o, "passed", v);
+    }
+    if (rc == 0 && !whole(d, o)) {
+        /* the original was wrong, and the checks re-did only a part of it: the piece is done again (punish
+           re-queues the work of its node that no check vouched for, this piece included) */
+        rc = sdb_pay_check(self, o, d); /* the disputed check was right: paid as a check */
+        return rc ? rc : punish(self, o->node, o, detail, p, v);
     }
     if (rc == 0) {
         /* the original was wrong: the task keeps the disputed check's result, which the tie-break confirms */
@@ -473,8 +527,9 @@ static int settle_unresolved(ts_store_t *self, int64_t tiebreak, ts_task_t *o, d
     rc = rc ? rc : sdb_run(self, "UPDATE tasks SET verify='unresolved' WHERE id=?", "i", d.id);
     rc = rc ? rc : record(self, o, o->node, "disputed", why);
     rc = rc ? rc : record(self, o, d.node, "disputed", why);
-    if (rc == 0 && ts_agree_dispute_takes_check(node_run(self, o->node), node_run(self, d.node))) {
-        /* the piece keeps the check's result; the original's node is paid as for a check */
+    if (rc == 0 && whole(&d, o) && ts_agree_dispute_takes_check(node_run(self, o->node), node_run(self, d.node))) {
+        /* the piece keeps the check's result (one that re-did all of it); the original's node is paid as for a
+           check */
         ts_task_t was = *o;
         rc = sdb_run(self, "UPDATE tasks SET node=?, result=?, result_size=?, dclass=?, busy=? WHERE id=?", "ttitdi",
                      d.node, d.result, d.result_size, d.dclass, 0.0, o->id);

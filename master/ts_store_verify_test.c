@@ -83,6 +83,66 @@ static int64_t take(ts_store_t *s, const char *node)
     return ts_store_assign(s, node, "4.0", false, NULL, 3, &t, 1) == 1 ? t.id : 0;
 }
 
+/* A tile's check re-renders a random window of a quarter of its pixels, its tie-break the same window; a node that
+   window checks find out is not replaced by a window: the tile is done again. Store in dir/w.db. */
+static int window_checks(const char *dir)
+{
+    int failures = 0, rc = -1;
+    char path[256];
+    snprintf(path, sizeof path, "%s/w.db", dir);
+    ts_store_t *s = ts_store_open(path);
+    REQUIRE(s);
+    static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
+    for (int i = 0; i < 3; i++)
+        REQUIRE(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
+    ts_job_request_t req = {.frame_start = 1, .frame_end = 1, .tiles_x = 2, .tiles_y = 1};
+    strcpy(req.scene, H("b"));
+    strcpy(req.scene_name, "x.blend");
+    strcpy(req.format, "png");
+    strcpy(req.device, "cpu");
+    int64_t job = ts_store_job_create(s, &req, 0), probe;
+    ts_scene_facts_t facts = {.width = 100, .height = 40, .frame_start = 1, .frame_end = 1};
+    strcpy(facts.ext, "png");
+    ts_store_rect_t rects[2] = {{0, 0, 64, 40}, {64, 0, 100, 40}};
+    REQUIRE(job > 0 && (probe = take(s, N1)) > 0 && ts_store_probe_done(s, probe, N1) == 0 &&
+            ts_store_job_plan(s, job, &facts, rects, 2) == 0);
+    ts_check_policy_t p = {.rates = {.trust = 10, .floor = 0.05, .first = 1}, .area = 0.25, .quarantine_after = 9,
+                           .max_failures = 3};
+    ts_verdict_t v;
+    ts_task_t o, c, t;
+    int64_t t0 = take(s, N1), t1 = take(s, N1);
+    REQUIRE(t0 > 0 && t1 > 0 && ts_store_task_get(s, t0, &o) == 1 && o.x1 - o.x0 == 64);
+    REQUIRE(result(s, t0, N1, H("0"), 0, &p, &v) == 0 && v.sampled);
+    int64_t c0 = take(s, N2);
+    /* 64x40: half of each side, 32x20, inside the tile */
+    REQUIRE(c0 > 0 && ts_store_task_get(s, c0, &c) == 1 && c.check_of == t0 && c.x1 - c.x0 == 32 &&
+            c.y1 - c.y0 == 20 && c.x0 >= o.x0 && c.x1 <= o.x1 && c.y0 >= o.y0 && c.y1 <= o.y1);
+    REQUIRE(ts_store_result_in(s, c0, N2, H("1"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, c0, 0, "differs", &p, &v) == 0 && v.sampled);
+    int64_t c1 = take(s, N3);
+    REQUIRE(c1 > 0 && ts_store_task_get(s, c1, &t) == 1 && t.check_of == t0 && t.x0 == c.x0 && t.y0 == c.y0 &&
+            t.x1 == c.x1 && t.y1 == c.y1); /* the tie-break re-does the same window */
+    REQUIRE(ts_store_result_in(s, c1, N3, H("1"), 100, "cpu-a", 1) == 1);
+    REQUIRE(ts_store_check_settle(s, c1, TS_AGREES_DISPUTED, "differs", &p, &v) == 0 && v.punished == 1 &&
+            !strcmp(v.punished_node[0], N1));
+    /* the window cannot stand for the tile: it is queued again, for anyone but the node found out */
+    REQUIRE(ts_store_task_get(s, t0, &o) == 1 && !strcmp(o.state, "queued") && !o.result[0]);
+    REQUIRE(take(s, N1) == 0 && take(s, N2) == t0);
+    /* the tile done again is checked again; a narrower tile gets half of each side too (at least 16 pixels) */
+    REQUIRE(ts_store_result_in(s, t1, N1, H("2"), 100, "cpu-a", 1) == 0); /* N1 is blocked for the job */
+    REQUIRE(result(s, t0, N2, H("3"), 0, &p, &v) == 0 && v.sampled);
+    int64_t t1b = take(s, N2), c2 = take(s, N3);
+    REQUIRE(t1b == t1 && c2 > 0 && ts_store_task_get(s, c2, &c) == 1 && c.check_of == t0 && c.x1 - c.x0 == 32);
+    REQUIRE(result(s, t1, N2, H("4"), 0, &p, &v) == 0 && v.sampled);
+    int64_t c3 = take(s, N3);
+    REQUIRE(c3 > 0 && ts_store_task_get(s, c3, &c) == 1 && c.check_of == t1 && c.x1 - c.x0 == 18 &&
+            c.y1 - c.y0 == 20);
+    rc = 0;
+out:
+    ts_store_destroy(&s);
+    return failures ? -1 : rc;
+}
+
 int ts_store_verify_test(bool verbose)
 {
     int failures = 0;
@@ -261,8 +321,10 @@ int ts_store_verify_test(bool verbose)
     REQUIRE(jc && json_integer_value(json_object_get(jc, "disputes_unresolved")) == 1 &&
             json_integer_value(json_object_get(jc, "disputes_open")) == 0);
     json_decref(jc);
+    REQUIRE(window_checks(dir) == 0);
     if (verbose)
-        printf("  verify: sampling, checks, tie-breaks, blocks, quarantine, lift, expiry, unresolved disputes\n");
+        printf("  verify: sampling, checks, tie-breaks, blocks, quarantine, lift, expiry, unresolved disputes, "
+               "window checks\n");
     rc = 0;
 out:
     ts_store_destroy(&s);

@@ -153,7 +153,9 @@ struct reader_pair {
     }
 };
 
-static int compare(const char *a, const char *b, const char *format, double threshold, ts_pixdiff_t *diff)
+/* Compares b with the window of a at (ox, oy) of b's size (0, 0 and equal sizes: the whole images). */
+static int compare(const char *a, const char *b, const char *format, int ox, int oy, bool window, double threshold,
+                   ts_pixdiff_t *diff)
 {
     if (!(threshold >= 0.0))
         return ts_error_set("comparing %s and %s: threshold %g must be a number >= 0", a, b, threshold);
@@ -163,19 +165,22 @@ static int compare(const char *a, const char *b, const char *format, double thre
     int wa, ha, ca, wb, hb, cb;
     ts_image_reader_size(r.a, &wa, &ha, &ca);
     ts_image_reader_size(r.b, &wb, &hb, &cb);
-    if (wa != wb || ha != hb)
+    if (!window && (wa != wb || ha != hb))
         return ts_error_set("comparing %s and %s: sizes differ (%dx%d vs %dx%d)", a, b, wa, ha, wb, hb);
+    if (window && (ox < 0 || oy < 0 || ox > wa - wb || oy > ha - hb))
+        return ts_error_set("comparing %s and %s: a %dx%d window at %d,%d does not fit in %dx%d", a, b, wb, hb, ox, oy,
+                            wa, ha);
     if (ca != cb)
         return ts_error_set("comparing %s and %s: channel counts differ (%d vs %d)", a, b, ca, cb);
-    const int w = wa, h = ha, nch = ca;
-    const size_t row_values = (size_t)w * nch;
-    std::vector<float> ba(row_values * TS_IMAGE_CHUNK_ROWS), bb(row_values * TS_IMAGE_CHUNK_ROWS);
+    const int w = wb, h = hb, nch = ca;
+    std::vector<float> ba((size_t)wa * nch * TS_IMAGE_CHUNK_ROWS), bb((size_t)w * nch * TS_IMAGE_CHUNK_ROWS);
     ts_pixdiff_init(diff, w, h, nch, threshold);
     for (int y0 = 0; y0 < h; y0 += TS_IMAGE_CHUNK_ROWS) {
         int y1 = y0 + TS_IMAGE_CHUNK_ROWS < h ? y0 + TS_IMAGE_CHUNK_ROWS : h;
-        if (reader_rows(r.a, y0, y1, ba.data()) != 0 || reader_rows(r.b, y0, y1, bb.data()) != 0)
+        if (reader_rows(r.a, oy + y0, oy + y1, ba.data()) != 0 || reader_rows(r.b, y0, y1, bb.data()) != 0)
             return -1;
-        ts_pixdiff_add(diff, ba.data(), bb.data(), (size_t)(y1 - y0) * w);
+        for (int y = 0; y < y1 - y0; y++)
+            ts_pixdiff_add(diff, ba.data() + ((size_t)y * wa + ox) * nch, bb.data() + (size_t)y * w * nch, (size_t)w);
     }
     return 0;
 }
@@ -190,7 +195,20 @@ extern "C" int ts_image_compare_as(const char *a, const char *b, const char *for
 {
     assert(a && b && diff);
     try {
-        return compare(a, b, format, threshold, diff);
+        return compare(a, b, format, 0, 0, false, threshold, diff);
+    } catch (const std::exception &e) {
+        return ts_error_set("comparing %s and %s: %s", a, b, e.what());
+    } catch (...) {
+        return ts_error_set("comparing %s and %s: unexpected exception", a, b);
+    }
+}
+
+extern "C" int ts_image_compare_window(const char *a, const char *b, const char *format, int ox, int oy,
+                                       double threshold, ts_pixdiff_t *diff)
+{
+    assert(a && b && diff);
+    try {
+        return compare(a, b, format, ox, oy, true, threshold, diff);
     } catch (const std::exception &e) {
         return ts_error_set("comparing %s and %s: %s", a, b, e.what());
     } catch (...) {
@@ -309,6 +327,33 @@ static int test_images(const std::string &dir)
                           d.channels == nch && d.pixels_over == 0 && d.max_abs_diff == 0.0,
                       "%s vs %s: over %ld max %g (%s)", pa.c_str(), same.c_str(), d.pixels_over, d.max_abs_diff,
                       ts_error());
+    }
+
+    /* A window: a part of a cut from the ramp matches there and only there; it must fit. */
+    {
+        const int ox = 2, oy = 140, ww = 4, wh = 33; /* crosses a 16-row chunk and the tiled file's tiles */
+        std::vector<float> part((size_t)ww * wh * nch);
+        for (int y = 0; y < wh; y++)
+            std::memcpy(part.data() + (size_t)y * ww * nch, a.data() + ((size_t)(oy + y) * w + ox) * nch,
+                        (size_t)ww * nch * sizeof(float));
+        std::string pw = dir + "/window.exr";
+        if (write_test_image(pw, ww, wh, nch, part)) {
+            for (const std::string &whole : { pa, pt, po })
+                TS_TEST_CHECK(ts_image_compare_window(whole.c_str(), pw.c_str(), "exr", ox, oy, 0.0, &d) == 0 &&
+                                  d.width == ww && d.height == wh && d.pixels_over == 0 && d.max_abs_diff == 0.0,
+                              "window of %s: over %ld (%s)", whole.c_str(), d.pixels_over, ts_error());
+            TS_TEST_CHECK(ts_image_compare_window(pa.c_str(), pw.c_str(), "exr", ox + 1, oy, 0.0, &d) == 0 &&
+                              d.pixels_over > 0,
+                          "a window one column off matches");
+            TS_TEST_CHECK(ts_image_compare_window(pa.c_str(), pw.c_str(), "exr", w - ww + 1, oy, 0.0, &d) == -1 &&
+                              std::strstr(ts_error(), "does not fit"),
+                          "a window past the right edge: %s", ts_error());
+            TS_TEST_CHECK(ts_image_compare_window(pa.c_str(), pw.c_str(), "exr", ox, -1, 0.0, &d) == -1,
+                          "a window above the top");
+            TS_TEST_CHECK(ts_image_compare_window(pa.c_str(), pw.c_str(), "exr", 0, h - wh, 0.0, &d) == 0,
+                          "a window at the bottom edge: %s", ts_error());
+        } else
+            failures++;
     }
 
     /* Known perturbations, exact in binary: 0.5 and -0.25 exceed 0.125, 0.125 itself does not. */

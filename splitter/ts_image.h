@@ -17,6 +17,10 @@ extern "C" {
 int ts_image_compare(const char *a, const char *b, double threshold, ts_pixdiff_t *diff);
 /* The same with both files read by one format's reader only (see ts_image_reader_open_as). */
 int ts_image_compare_as(const char *a, const char *b, const char *format, double threshold, ts_pixdiff_t *diff);
+/* The same for b against the window of a that starts at column ox, row oy (from a's top left) and has b's size:
+   a check that re-did part of a tile. -1 also when that window does not fit in a. */
+int ts_image_compare_window(const char *a, const char *b, const char *format, int ox, int oy, double threshold,
+                            ts_pixdiff_t *diff);
 
 /* A reader of one image file's pixel rows as float, whatever its format, scanline or tiled layout. */
 typedef struct ts_image_reader ts_image_reader_t;

@@ -15,6 +15,8 @@ typedef struct {
     const char *hash;         /* its content hash: equal hashes agree without decoding */
     const char *dclass;       /* the device class it came from (Blender version, CPU model or GPU types) */
     int width, height;        /* images: the planned size; segments: the planned output size, 0 the source's */
+    int x, y;                 /* images: where the result starts in the frame (a tile's rectangle, or the part of
+                                 it a check re-did); two results of one piece are compared where they overlap */
     const char *format;       /* images: the planned file format as an extension ("exr", "png", ...): only its
                                  reader parses the file */
     /* segments */
@@ -30,6 +32,7 @@ typedef struct {
 int ts_check_result(const ts_result_facts_t *r, char *why, size_t cap);
 
 /* Whether results a and b of the same work agree, by the rules of verifier/ts_agree.h: images by their pixels
+   (one may be a part of the other: a check that re-did a window of a tile is compared with that window)
    (exact, render noise or cross class, from the device classes and `noisy`, the job's renderer may differ between
    honest runs); segments by decoded frames, else by quality against the source and size.
    1 agree, 0 disagree (detail says how), -1 error (detail says why). */

@@ -11,6 +11,9 @@
    price (a cheap fake still costs something, so the price is already an upper bound) and errors in the figures. */
 #define TS_CHECK_MARGIN 2.0
 
+/* A check of a tile re-renders a random window of it, at least this many pixels on a side (or the whole side). */
+#define TS_CHECK_MIN_SIDE 16
+
 /* What the rate is computed from. */
 typedef struct {
     int run;          /* the node's consecutive valid results (0: new, or just failed a check) */
