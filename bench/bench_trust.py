@@ -4,15 +4,18 @@
 Two jobs, as a new user meets them (issue "the cost of trust"):
   transcode - a 12 s 640x360 clip with B-frames to libx264 crf 26 preset medium in 2 s segments, against plain
               `ffmpeg -i IN -c:v libx264 -crf 26 -preset medium -c:a copy`;
-  frame     - one 640x360 frame at 32 samples in 4x4 tiles, against plain `blender -b SCENE -f 1`.
+  frame     - one 640x360 frame at 32 samples in 4x4 tiles, against plain `blender -b SCENE -f 1` (adaptive
+              sampling on, Blender's default: spot checks re-render whole tiles);
+  exact     - the same with adaptive sampling off: spot checks re-render a quarter of a tile (--check-area).
 Each is measured on three farms of a master and 2 slaves, all on this machine:
   today    - a fresh farm with nothing at stake (--slash-share 0): BOINC's adaptive replication, every result of a
              new node re-done until it has 10 valid ones (the policy before checks were priced);
   fresh    - a fresh farm with the defaults (stake at risk): checks priced by what cheating would earn;
-  settled  - the same farm after one warm-up job of another input: every node has a record.
+  settled  - the same farm after warm-up jobs of another input, until every node has a record (a valid result);
+  unchecked - a fresh farm without spot checks (--check-floor 0): what the farm itself costs, for reference.
 The figure is the CPU time (user + sys) of every farm process (master, slaves, their Blender and encoders, the
 CLI) from submission to the output, over the plain tool's; the master's own share is printed beside it, with the
-check tasks the job needed. Medians over --runs. Usage: bench/bench_trust.py [--runs 3] [--only transcode|frame]
+check tasks the job needed. Medians over --runs. Usage: bench/bench_trust.py [--runs 3] [--only transcode|frame|exact]
 """
 import argparse
 import json
@@ -26,7 +29,7 @@ import urllib.request
 import farm
 
 QUIET = ["--no-lsd", "--torrent-listen", "127.0.0.1:0"]
-POLICIES = {"today": ["--slash-share", "0"], "fresh": [], "settled": []}
+POLICIES = {"today": ["--slash-share", "0"], "fresh": [], "settled": [], "unchecked": ["--check-floor", "0"]}
 
 
 def run_quiet(args):
@@ -40,10 +43,10 @@ def make_clip(path, seconds, size):
                "-crf", "18", "-g", "50", "-c:a", "aac", "-shortest", path])
 
 
-def make_scene(path, samples):
+def make_scene(path, samples, adaptive):
     run_quiet(["blender", "-b", "--factory-startup", "-noaudio", "--python",
                os.path.join(farm.TOP, "samples", "make_scene.py"), "--", "--out", path, "--width", "640", "--height",
-               "360", "--samples", str(samples), "--frames", "1-1"])
+               "360", "--samples", str(samples), "--frames", "1-1"] + ([] if adaptive else ["--no-adaptive"]))
 
 
 class Job:
@@ -57,8 +60,8 @@ class Job:
             make_clip(self.warm, 8, "320x180")
         else:
             self.input, self.warm = os.path.join(tmp, "scene.blend"), os.path.join(tmp, "warm.blend")
-            make_scene(self.input, 32)
-            make_scene(self.warm, 8)
+            make_scene(self.input, 32, kind == "frame")
+            make_scene(self.warm, 8, kind == "frame")
 
     def plain(self, work):
         before = farm.children_cpu()
@@ -76,6 +79,10 @@ class Job:
         return f.tessera("submit", "render", path, "--frames", "1", "--tiles", "4x4", "--out", out, "--wait")
 
 
+def nodes(f):
+    return json.load(urllib.request.urlopen("http://%s/api/v1/nodes" % f.http, timeout=10))["nodes"]
+
+
 def last_job(f):
     jobs = json.load(urllib.request.urlopen("http://%s/api/v1/jobs" % f.http, timeout=10))["jobs"]
     return max(jobs, key=lambda j: j["id"])
@@ -85,8 +92,10 @@ def farm_job(job, work, policy, port):
     """(farm CPU, master CPU, checks, tasks) of one job on a new farm under `policy`."""
     f = farm.Farm(work, 2, port, QUIET + POLICIES[policy], QUIET)
     try:
-        if policy == "settled":
-            job.submit(f, job.warm, os.path.join(work, "warm-out"))
+        for attempt in range(5 if policy == "settled" else 0):  # until every node has a record
+            job.submit(f, job.warm, os.path.join(work, "warm-out%d" % attempt))
+            if min(n["reputation"] for n in nodes(f)) >= 1:
+                break
         before, master_before = f.cpu(), farm.tree_cpu([f.procs[0].pid])
         cli_cpu, _ = job.submit(f, job.input, os.path.join(work, "out"))
         # the last result's verdict and the join happen before --wait returns
@@ -101,11 +110,11 @@ def farm_job(job, work, policy, port):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["transcode", "frame"])
+    ap.add_argument("--only", choices=["transcode", "frame", "exact"])
     ap.add_argument("--port", type=int, default=29555)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="tessera-bench-trust.")
-    kinds = [a.only] if a.only else ["transcode", "frame"]
+    kinds = [a.only] if a.only else ["transcode", "frame", "exact"]
     summary = []
     port = a.port
     for kind in kinds:

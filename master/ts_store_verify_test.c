@@ -83,6 +83,21 @@ static int64_t take(ts_store_t *s, const char *node)
     return ts_store_assign(s, node, "4.0", false, NULL, 3, &t, 1) == 1 ? t.id : 0;
 }
 
+/* Nodes N1..N3 seen by the store, and a render request of one frame in tiles_x x 1 tiles. 0, or -1. */
+static int seed(ts_store_t *s, int tiles_x, ts_job_request_t *req)
+{
+    static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
+    for (int i = 0; i < 3; i++)
+        if (ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) != 0)
+            return -1;
+    *req = (ts_job_request_t){.frame_start = 1, .frame_end = 1, .tiles_x = tiles_x, .tiles_y = 1};
+    strcpy(req->scene, H("b"));
+    strcpy(req->scene_name, "x.blend");
+    strcpy(req->format, "png");
+    strcpy(req->device, "cpu");
+    return 0;
+}
+
 /* A tile's check re-renders a random window of a quarter of its pixels, its tie-break the same window; a node that
    window checks find out is not replaced by a window: the tile is done again. Store in dir/w.db. */
 static int window_checks(const char *dir)
@@ -92,14 +107,8 @@ static int window_checks(const char *dir)
     snprintf(path, sizeof path, "%s/w.db", dir);
     ts_store_t *s = ts_store_open(path);
     REQUIRE(s);
-    static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
-    for (int i = 0; i < 3; i++)
-        REQUIRE(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
-    ts_job_request_t req = {.frame_start = 1, .frame_end = 1, .tiles_x = 2, .tiles_y = 1};
-    strcpy(req.scene, H("b"));
-    strcpy(req.scene_name, "x.blend");
-    strcpy(req.format, "png");
-    strcpy(req.device, "cpu");
+    ts_job_request_t req;
+    REQUIRE(seed(s, 2, &req) == 0);
     int64_t job = ts_store_job_create(s, &req, 0), probe;
     ts_scene_facts_t facts = {.width = 100, .height = 40, .frame_start = 1, .frame_end = 1};
     strcpy(facts.ext, "png");
@@ -154,14 +163,8 @@ int ts_store_verify_test(bool verbose)
     ts_store_t *s = ts_store_open(path);
     REQUIRE(s);
 
-    static const char *const nodes[][2] = {{N1, "one"}, {N2, "two"}, {N3, "three"}};
-    for (int i = 0; i < 3; i++)
-        REQUIRE(ts_store_node_seen(s, nodes[i][0], nodes[i][1], "4.0", "[\"CPU\"]", "cpu", "", 2, 1 << 30) == 0);
-    ts_job_request_t req = {.frame_start = 1, .frame_end = 1, .tiles_x = 4, .tiles_y = 1};
-    strcpy(req.scene, H("b"));
-    strcpy(req.scene_name, "x.blend");
-    strcpy(req.format, "png");
-    strcpy(req.device, "cpu");
+    ts_job_request_t req;
+    REQUIRE(seed(s, 4, &req) == 0);
     int64_t job = ts_store_job_create(s, &req, 0);
     REQUIRE(job > 0);
     int64_t probe = take(s, N1);
