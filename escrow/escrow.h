@@ -65,8 +65,9 @@ int ts_escrow_refund(ts_escrow_t *self, sqlite3 *db, int64_t job);
 int ts_escrow_node_joined(ts_escrow_t *self, sqlite3 *db, const char *node);
 /* A node's stake as last known (evm: as the payer last read it from the chain); -1 on error. */
 int64_t ts_escrow_stake(ts_escrow_t *self, sqlite3 *db, const char *node);
-/* What one failed check would take from a node: its stake times the slash share (0 when nothing is slashed). */
-int64_t ts_escrow_at_risk(ts_escrow_t *self, sqlite3 *db, const char *node);
+/* What one failed check takes from a stake: stake times the slash share, within 0..stake (what a node has at risk;
+   the backends' slash takes this). */
+int64_t ts_escrow_slash_of(const ts_escrow_t *self, int64_t stake);
 
 /* Every account with kind, balance, stake, locked (and totals: minted, held); NULL with ts_error(). */
 json_t *ts_escrow_wallet_json(ts_escrow_t *self, sqlite3 *db);

@@ -88,13 +88,12 @@ int ts_escrow_slash(ts_escrow_t *self, sqlite3 *db, const char *node, int64_t jo
     return self->cfg.slash_share <= 0 ? 0 : self->ops->slash(self, db, node, job, verdict);
 }
 
-int64_t ts_escrow_at_risk(ts_escrow_t *self, sqlite3 *db, const char *node)
+int64_t ts_escrow_slash_of(const ts_escrow_t *self, int64_t stake)
 {
-    if (self->cfg.slash_share <= 0)
+    if (self->cfg.slash_share <= 0 || stake <= 0)
         return 0;
-    int64_t stake = ts_escrow_stake(self, db, node);
-    /* the backends' slash takes (int64_t)(stake * share) */
-    return stake > 0 ? (int64_t)((double)stake * self->cfg.slash_share) : 0;
+    int64_t take = (int64_t)((double)stake * self->cfg.slash_share);
+    return take < stake ? take : stake;
 }
 
 int ts_escrow_refund(ts_escrow_t *self, sqlite3 *db, int64_t job)

@@ -233,9 +233,7 @@ static int ledger_slash(ts_escrow_t *self, sqlite3 *db, const char *node, int64_
     int64_t stake = held(db, worker, "stake", -1);
     if (stake < 0)
         return -1;
-    int64_t take = (int64_t)((double)stake * self->cfg.slash_share);
-    if (take > stake)
-        take = stake;
+    int64_t take = ts_escrow_slash_of(self, stake);
     if (open_account(db, worker, "node", "stake", 0) < 0)
         return -1;
     entry_t e[] = {{worker, "stake", 0, -take}, {FARM, "balance", 0, take}};

@@ -103,7 +103,7 @@ int ts_ledger_test(bool verbose)
                 ts_escrow_node_joined(e, db, "n1") == 0,
             "nodes join");
     REQUIRE(ts_escrow_stake(e, db, "n1") == T(10), "node stake minted once");
-    REQUIRE(ts_escrow_at_risk(e, db, "n1") == T(10), "at risk: the whole stake at slash share 1");
+    REQUIRE(ts_escrow_slash_of(e, ts_escrow_stake(e, db, "n1")) == T(10), "at risk: the whole stake at slash share 1");
     REQUIRE(ts_escrow_fund(e, db, 1, "alice", T(200), 0) < 0 && strstr(ts_error(), "below the budget"),
             "a budget above the balance is refused");
     REQUIRE(ts_escrow_fund(e, db, 1, "bad name!", T(1), 0) < 0 && strstr(ts_error(), "only letters"), "bad requester");
@@ -130,7 +130,7 @@ int ts_ledger_test(bool verbose)
     REQUIRE(ts_escrow_slash(e, db, "n2", 1, 7) == 0 && ts_escrow_slash(e, db, "n2", 1, 7) == 0,
             "slash once per verdict");
     REQUIRE(ts_escrow_stake(e, db, "n2") == 0 && figure(e, db, "farm", "balance") == T(14), "stake to the farm");
-    REQUIRE(ts_escrow_at_risk(e, db, "n2") == 0, "nothing left at risk after the slash");
+    REQUIRE(ts_escrow_slash_of(e, ts_escrow_stake(e, db, "n2")) == 0, "nothing left at risk after the slash");
     REQUIRE(conserved(e, db), "conservation before the refund");
 
     REQUIRE(ts_escrow_refund(e, db, 1) == 0 && ts_escrow_refund(e, db, 1) == 0, "refund (twice)");

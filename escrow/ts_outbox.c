@@ -96,7 +96,7 @@ static int outbox_slash(ts_escrow_t *self, sqlite3 *db, const char *node, int64_
     int64_t stake = 0;
     if (ts_escrow_sql_int(db, &stake, 0, "SELECT stake FROM chain_stakes WHERE node=?", "t", node) < 0)
         return -1;
-    int64_t take = (int64_t)((double)stake * self->cfg.slash_share);
+    int64_t take = ts_escrow_slash_of(self, stake);
     return take <= 0 ? 0 : enqueue(db, "slash", job, verdict, "", node, take, 0, NULL);
 }
 

@@ -177,6 +177,21 @@ int sdb_run(ts_store_t *self, const char *sql, const char *fmt, ...)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sdb_error(self, "write");
 }
 
+int64_t sdb_int(ts_store_t *self, int64_t dflt, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = sdb_prep(self, sql);
+    if (!st)
+        return dflt;
+    va_list ap;
+    va_start(ap, fmt);
+    ts_sql_bindv(st, fmt, ap);
+    va_end(ap);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0)
+                                                                                            : dflt;
+    sqlite3_finalize(st);
+    return v;
+}
+
 void sdb_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);

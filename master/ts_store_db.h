@@ -25,6 +25,9 @@ sqlite3_stmt *sdb_prep(ts_store_t *self, const char *sql);
 /* Runs a statement with binds given as a format: 't' text, 'i' int64, 'd' double. */
 int sdb_run(ts_store_t *self, const char *sql, const char *fmt, ...);
 void sdb_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);
+/* The first column of the first row of a query with binds as sdb_run's; dflt when there is no row, it is NULL, or
+   the query fails. */
+int64_t sdb_int(ts_store_t *self, int64_t dflt, const char *sql, const char *fmt, ...);
 
 /* Under the lock, inside a transaction. */
 int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *job);           /* 1 found, 0 not, -1 error */

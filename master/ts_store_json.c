@@ -127,18 +127,6 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
     return rc;
 }
 
-/* The price of a node's latest priced piece (token units), 0 when none. */
-static int64_t last_price(ts_store_t *self, const char *node)
-{
-    sqlite3_stmt *st = sdb_prep(self, "SELECT price FROM tasks WHERE node=? AND price>0 ORDER BY id DESC LIMIT 1");
-    if (!st)
-        return 0;
-    sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-    int64_t price = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return price;
-}
-
 json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
 {
     sdb_lock(self);
@@ -181,10 +169,11 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
         json_object_set_new(o, "reputation", json_integer(cv));
         /* the rate its next result is drawn against, at the price of its latest priced piece */
         ts_check_facts_t facts = {.run = cv};
-        int64_t at_risk = self->escrow ? ts_escrow_at_risk(self->escrow, self->db, id) : 0;
+        int64_t at_risk = self->escrow ? ts_escrow_slash_of(self->escrow, stake) : 0;
         if (self->escrow) {
             facts.at_risk = (double)at_risk / TS_TOKEN_UNIT;
-            facts.price = (double)last_price(self, id) / TS_TOKEN_UNIT;
+            facts.price = (double)sdb_int(self, 0, "SELECT price FROM tasks WHERE node=? AND price>0 ORDER BY id DESC "
+                                                   "LIMIT 1", "t", id) / TS_TOKEN_UNIT;
         }
         json_object_set_new(o, "check_rate", json_real(ts_check_rate_for(&facts, rates)));
         json_object_set_new(o, "checks_passed", json_integer(sqlite3_column_int64(st, 13)));

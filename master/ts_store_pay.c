@@ -33,22 +33,10 @@ static int64_t share(int64_t budget, int64_t units, int64_t total)
     return (int64_t)((__int128)budget * units / total);
 }
 
-static int64_t sdb_int(ts_store_t *self, int64_t dflt, const char *sql, int64_t arg)
-{
-    sqlite3_stmt *st = sdb_prep(self, sql);
-    if (!st)
-        return dflt;
-    sqlite3_bind_int64(st, 1, arg);
-    int64_t v = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0)
-                                                                                            : dflt;
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* A piece's price from its job's budget and its share of the job's units (what was fixed at its lock, if any). */
 static int64_t price_of(ts_store_t *self, int64_t task)
 {
-    int64_t locked = sdb_int(self, 0, "SELECT price FROM tasks WHERE id=?", task);
+    int64_t locked = sdb_int(self, 0, "SELECT price FROM tasks WHERE id=?", "i", task);
     if (locked > 0)
         return locked;
     sqlite3_stmt *st = sdb_prep(self, "SELECT j.budget, t.units, j.units_total FROM tasks t JOIN jobs j ON j.id=t.job_id "
@@ -65,7 +53,7 @@ static int64_t price_of(ts_store_t *self, int64_t task)
 
 static int64_t job_budget(ts_store_t *self, int64_t job)
 {
-    return sdb_int(self, 0, "SELECT budget FROM jobs WHERE id=?", job);
+    return sdb_int(self, 0, "SELECT budget FROM jobs WHERE id=?", "i", job);
 }
 
 /* rc 1 from a backend: the money cannot move now; the work goes on and the log says why. */
@@ -131,7 +119,7 @@ int sdb_pay_accept(ts_store_t *self, const ts_task_t *t)
 {
     if (!self->escrow || t->check_of != 0 || !priced(t) || !t->node[0])
         return 0;
-    int64_t price = price_of(self, t->id), paid = sdb_int(self, 0, "SELECT paid FROM tasks WHERE id=?", t->id);
+    int64_t price = price_of(self, t->id), paid = sdb_int(self, 0, "SELECT paid FROM tasks WHERE id=?", "i", t->id);
     if (price <= 0)
         return 0;
     int rc = paid == 0 ? ts_escrow_release(self->escrow, self->db, t->job_id, t->id, t->node, price) : 1;
@@ -164,7 +152,7 @@ void sdb_pay_risk(ts_store_t *self, const ts_task_t *t, double *price, double *a
     if (!self->escrow || !priced(t) || !t->node[0])
         return;
     *price = (double)price_of(self, t->id) / TS_TOKEN_UNIT;
-    *at_risk = (double)ts_escrow_at_risk(self->escrow, self->db, t->node) / TS_TOKEN_UNIT;
+    *at_risk = (double)ts_escrow_slash_of(self->escrow, ts_escrow_stake(self->escrow, self->db, t->node)) / TS_TOKEN_UNIT;
 }
 
 int sdb_pay_slash(ts_store_t *self, const char *node, int64_t job, int64_t verdict)

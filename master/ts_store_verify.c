@@ -139,18 +139,6 @@ static int window_side(int side, double share)
     return s < side ? s : side;
 }
 
-/* Whether the job's renderer repeats itself exactly (no adaptive sampling): jobs.noisy is 0. */
-static bool job_exact(ts_store_t *self, int64_t job)
-{
-    sqlite3_stmt *st = sdb_prep(self, "SELECT noisy FROM jobs WHERE id=?");
-    if (!st)
-        return false;
-    sqlite3_bind_int64(st, 1, job);
-    bool exact = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
-    sqlite3_finalize(st);
-    return exact;
-}
-
 /* Queues the check of t. A tile's check re-does a random window of `area` of its pixels when the job's renderer is
    exact: Cycles repeats a pixel exactly wherever the rectangle around it ends, except under adaptive sampling,
    where every pixel of a window differed from that part of the tile (tests/test_noise_farm.sh); other work, and
@@ -159,7 +147,8 @@ static int queue_check(ts_store_t *self, const ts_task_t *t, double area)
 {
     ts_task_t like = *t;
     const ts_kind_t *kind = ts_kind_get(t->kind);
-    if (kind && kind->result == TS_KIND_RESULT_TILE && area > 0 && area < 1 && job_exact(self, t->job_id)) {
+    if (kind && kind->result == TS_KIND_RESULT_TILE && area > 0 && area < 1 &&
+        sdb_int(self, 1, "SELECT noisy FROM jobs WHERE id=?", "i", t->job_id) == 0) {
         int w = t->x1 - t->x0, h = t->y1 - t->y0, sw = window_side(w, sqrt(area)), sh = window_side(h, sqrt(area));
         like.x0 = t->x0 + (int)randombytes_uniform((uint32_t)(w - sw + 1));
         like.y0 = t->y0 + (int)randombytes_uniform((uint32_t)(h - sh + 1));
@@ -202,18 +191,6 @@ static int node_run(ts_store_t *self, const char *node)
     return run;
 }
 
-/* A node's results out for a check now. */
-static int pending_checks(ts_store_t *self, const char *node)
-{
-    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE node=? AND check_of=0 AND state='checking'");
-    if (!st)
-        return 0;
-    sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    return n;
-}
-
 /* Ordinary work t is done with its result: its frame moves on. */
 static int complete(ts_store_t *self, ts_task_t *t, const char *verify, ts_verdict_t *v)
 {
@@ -241,9 +218,13 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
     rc = 0;
     const ts_kind_t *kind = ts_kind_get(t.kind);
     bool checkable = kind && kind->checked;
-    ts_check_facts_t facts = {.run = cv, .pending = pending_checks(self, t.node)};
-    if (checkable)
+    ts_check_facts_t facts = {.run = cv};
+    if (checkable) {
+        /* its results out for a check now, the price of this one and its stake at risk */
+        facts.pending = (int)sdb_int(self, 0, "SELECT count(*) FROM tasks WHERE node=? AND check_of=0 AND "
+                                              "state='checking'", "t", t.node);
         sdb_pay_risk(self, &t, &facts.price, &facts.at_risk);
+    }
     if (checkable && draw < ts_check_rate_for(&facts, &p->rates)) {
         int other = eligible_node_exists(self, t.job_id, t.id, p->max_failures);
         if (other < 0)
