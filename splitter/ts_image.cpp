@@ -3,11 +3,14 @@
 extern "C" {
 #include "lib/ts_error.h" /* a C header without extern "C" guards of its own */
 }
+#include "splitter/ts_exrhead.h"
 #include "tests/ts_test.h"
 
 #include <OpenImageIO/imageio.h>
 
+#include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +26,8 @@ using OIIO::ImageOutput;
 using OIIO::ImageSpec;
 using OIIO::TypeDesc;
 
-#define TS_IMAGE_CHUNK_ROWS 64 /* scanlines compared per read, to bound memory on large frames */
+#define TS_IMAGE_CHUNK_ROWS 64     /* scanlines compared per read, to bound memory on large frames */
+#define TS_IMAGE_EXR_HEAD (1 << 20) /* an OpenEXR file's headers must fit in its first MiB */
 
 struct ts_image_reader {
     std::unique_ptr<ImageInput> in;
@@ -31,8 +35,34 @@ struct ts_image_reader {
     std::vector<float> scratch; /* whole tile rows, for tiled files */
 };
 
+/* The OpenEXR gate: a file that starts like an OpenEXR file is read by an EXR library only when every header
+   attribute lies within the file (ts_exrhead), as OpenEXR allocates whatever an attribute claims. 0, or -1 with
+   why. Every EXR this project reads (tiles and frames from slaves, artists' images) comes through here. */
+static int exr_gate(const char *path)
+{
+    std::unique_ptr<FILE, int (*)(FILE *)> f(std::fopen(path, "rb"), std::fclose);
+    if (!f)
+        return 0; /* the reader reports it */
+    unsigned char magic[4];
+    if (std::fread(magic, 1, sizeof magic, f.get()) != sizeof magic || !ts_exrhead_magic(magic, sizeof magic))
+        return 0;
+    if (std::fseek(f.get(), 0, SEEK_END) != 0)
+        return ts_error_set("image %s: cannot find its size: %s", path, std::strerror(errno));
+    const long long size = std::ftell(f.get());
+    std::vector<unsigned char> head((size_t)std::min<long long>(std::max(size, 0LL), TS_IMAGE_EXR_HEAD));
+    std::rewind(f.get());
+    if (std::fread(head.data(), 1, head.size(), f.get()) != head.size())
+        return ts_error_set("image %s: read error", path);
+    char why[256];
+    if (ts_exrhead_check(head.data(), head.size(), size, why, sizeof why) != 0)
+        return ts_error_set("image %s: not a sound OpenEXR file: %s", path, why);
+    return 0;
+}
+
 static ts_image_reader_t *reader_new(const char *path, const char *format)
 {
+    if (exr_gate(path) != 0)
+        return nullptr;
     std::unique_ptr<ImageInput> in;
     if (format) {
         /* the format's own reader, found by its extension, and no fallback to any other */
@@ -434,6 +464,22 @@ static int test_images(const std::string &dir)
     }
     TS_TEST_CHECK(ts_image_info(junk.c_str(), &iw, &ih, &ic) == -1 && std::strstr(ts_error(), junk.c_str()),
                   "info on junk: %s", ts_error());
+    /* the OpenEXR gate: a 27-byte file whose one header attribute claims 2 GB is refused before OpenEXR allocates
+       it, whichever way it is opened */
+    {
+        std::string big = dir + "/claims.exr";
+        const unsigned char bytes[] = {0x76, 0x2f, 0x31, 0x01, 2, 0, 0, 0, 'o', 'w', 'n', 'e', 'r', 0, 's', 't',
+                                       'r', 'i', 'n', 'g', 0, 0x00, 0x00, 0x00, 0x80, 'x', 0};
+        if (FILE *f = std::fopen(big.c_str(), "wb")) {
+            std::fwrite(bytes, 1, sizeof bytes, f);
+            std::fclose(f);
+        }
+        for (const char *format : {"openexr", "exr", (const char *)nullptr})
+            TS_TEST_CHECK(ts_image_info_as(big.c_str(), format, &iw, &ih, &ic) == -1 &&
+                              std::strstr(ts_error(), "not a sound OpenEXR file") &&
+                              std::strstr(ts_error(), "'owner' claims 2147483648 bytes"),
+                          "EXR claiming 2 GB as %s: %s", format ? format : "any", ts_error());
+    }
     /* read as one format only: a PNG is no EXR, an unknown format is named */
     {
         int fw = 0, fh = 0, fc = 0;

@@ -31,7 +31,7 @@
 #include "splitter/ts_tileplan.h"
 #include "torrent/torrent.h"
 #include "verifier/ts_agree.h"
-#include "verifier/ts_exrhead.h"
+#include "splitter/ts_exrhead.h"
 #include "verifier/ts_policy.h"
 #include "verifier/ts_pixdiff.h"
 #include "tests/ts_test.h"

@@ -7,7 +7,6 @@
 #include "splitter/ts_image.h"
 #include "verifier/ts_segcheck.h"
 #include "verifier/ts_agree.h"
-#include "verifier/ts_exrhead.h"
 #include <libavcodec/avcodec.h>
 #include <limits.h>
 #include <math.h>
@@ -16,7 +15,6 @@
 #include <string.h>
 
 #define EXR_OVERHEAD_BYTES (1 << 20)   /* headers, offsets tables, metadata */
-#define EXR_HEAD_MAX (64 << 10)        /* a tile's headers must fit in its first 64 KiB */
 #define FLOAT_RGBA_BYTES 16            /* one float32 RGBA pixel */
 #define RAW_YUV444_BYTES 3             /* bytes per pixel of an uncompressed 8-bit 4:4:4 frame */
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
@@ -36,26 +34,6 @@ static int image_decodes(const char *path, const char *format, int width, int he
     return rc;
 }
 
-/* The OpenEXR gate: a file that must be OpenEXR (required), or that starts like one, passes only with sound headers
-   (ts_exrhead); one read of the file's head. 1 passes, or 0 with why. */
-static int exr_gate(const char *path, long long size, bool required, char *why, size_t cap)
-{
-    unsigned char *head = malloc(EXR_HEAD_MAX);
-    FILE *f = head ? fopen(path, "rb") : NULL;
-    size_t len = f ? fread(head, 1, EXR_HEAD_MAX, f) : 0;
-    if (f)
-        fclose(f);
-    char what[256];
-    int pass = !required && head && !ts_exrhead_magic(head, len);
-    if (!pass) {
-        pass = ts_exrhead_check(head, len, size, what, sizeof what) == 0;
-        if (!pass)
-            snprintf(why, cap, "the output is not a sound OpenEXR file: %s", head ? what : "out of memory");
-    }
-    free(head);
-    return pass;
-}
-
 /* Bounds before decoding: a header's claims (size, channels) and the file's bytes are checked against the plan
    first, so a hostile file never makes the master allocate or decode more than the planned image. */
 static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t cap)
@@ -67,10 +45,8 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
         snprintf(why, cap, "the output is %lld bytes, more than %lld for %dx%d pixels", t->size, most, want_w, want_h);
         return 0;
     }
-    /* a tile is always an OpenEXR: no other reader gets to parse a stranger's bytes; and OpenEXR (a tile, or a
-       frame in EXR) reads only headers whose every attribute fits in the file */
-    if (!exr_gate(path, t->size, rgba, why, cap))
-        return 0;
+    /* read by the planned format's reader only (a tile is always an OpenEXR), which passes an OpenEXR file to the
+       EXR library only when every header attribute fits in the file (ts_image's gate) */
     int w = 0, h = 0, c = 0;
     if (ts_image_info_as(path, t->format, &w, &h, &c) < 0) {
         snprintf(why, cap, "the output does not decode: %s", ts_error());

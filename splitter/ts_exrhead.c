@@ -1,5 +1,5 @@
 /* ts_exrhead: walks OpenEXR headers (magic, version flags, attributes) and bounds every attribute by the file. */
-#include "verifier/ts_exrhead.h"
+#include "splitter/ts_exrhead.h"
 #include "tests/ts_test.h"
 #include <stdint.h>
 #include <stdio.h>

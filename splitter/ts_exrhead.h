@@ -5,6 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Walks the header(s) of an OpenEXR file of `size` bytes, of which `data` holds the first `len`: the magic number,
    the version, and every attribute (name, type, byte count) until the header ends, each attribute's bytes within
    the file. OpenEXR itself allocates what an attribute claims before reading it (a 235-byte file claiming a
@@ -16,5 +20,9 @@ int ts_exrhead_check(const unsigned char *data, size_t len, long long size, char
 bool ts_exrhead_magic(const unsigned char *data, size_t len);
 
 int ts_exrhead_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
