@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments and
 # tile images, a contact sheet's images, a chain's answers) with ASan+UBSan against the project's libraries (make fuzzlib) and runs each for a while.
-# FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test.
+# FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test. What a target finds (crash-*,
+# oom-*, slow-unit-* files) is kept in build/fuzz as <target>-<kind>-<hash>, out of the source tree.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -72,7 +73,7 @@ for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile f
   unwind=""
   case $t in fuzz_tile | fuzz_sheet) unwind=fast_unwind_on_malloc=0 ;; esac
   if ASAN_OPTIONS="$unwind" LSAN_OPTIONS=suppressions="$TOP/tests/lsan.supp" \
-      "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=8192 "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
+      "$OUT/$t" -max_total_time="$SECONDS_PER" -max_len=8192 -artifact_prefix="$OUT/$t-" "$OUT/corpus-$t" >"$OUT/$t.log" 2>&1; then
     echo "ok: $t ran ${SECONDS_PER}s: $(grep -o 'Done [0-9]* runs' "$OUT/$t.log")"
   else
     echo "FAIL: $t"; tail -n 30 "$OUT/$t.log"; fails=$((fails + 1))
