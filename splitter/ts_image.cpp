@@ -17,6 +17,8 @@ extern "C" {
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,7 @@ using OIIO::TypeDesc;
 
 #define TS_IMAGE_CHUNK_ROWS 64     /* scanlines compared per read, to bound memory on large frames */
 #define TS_IMAGE_EXR_HEAD (1 << 20) /* an OpenEXR file's headers must fit in its first MiB */
+#define TS_IMAGE_READ_MAX (256ull << 20) /* float bytes one read may need: TS_IMAGE_CHUNK_ROWS rows, or a tile */
 
 struct ts_image_reader {
     std::unique_ptr<ImageInput> in;
@@ -88,6 +91,25 @@ static ts_image_reader_t *reader_new(const char *path, const char *format)
     if (spec.width < 1 || spec.height < 1 || spec.nchannels < 1) {
         ts_error_set("image %s: empty (%dx%d, %d channels)", path, spec.width, spec.height, spec.nchannels);
         return nullptr;
+    }
+    /* memory bounds from the header alone, before any pixel is read: a small file may claim a million channels or
+       one tile of the whole image, which the readers would allocate */
+    const unsigned long long value = sizeof(float) * (unsigned long long)spec.nchannels,
+                             row = value * (unsigned long long)spec.width;
+    if (row > TS_IMAGE_READ_MAX / TS_IMAGE_CHUNK_ROWS) {
+        ts_error_set("image %s: rows of %d pixels x %d channels are too large to read (%llu bytes a row, at most %llu)",
+                     path, spec.width, spec.nchannels, row, TS_IMAGE_READ_MAX / TS_IMAGE_CHUNK_ROWS);
+        return nullptr;
+    }
+    if (spec.tile_width > 0 && spec.tile_height > 0) {
+        const unsigned long long tile = value * (unsigned long long)spec.tile_width * (unsigned long long)spec.tile_height,
+                                 tile_row = row * (unsigned long long)std::min(spec.tile_height, spec.height);
+        if (std::max(tile, tile_row) > TS_IMAGE_READ_MAX) {
+            ts_error_set("image %s: tiles of %dx%d pixels x %d channels are too large to read (%llu bytes, at most %llu)",
+                         path, spec.tile_width, spec.tile_height, spec.nchannels, std::max(tile, tile_row),
+                         TS_IMAGE_READ_MAX);
+            return nullptr;
+        }
     }
     auto self = std::make_unique<ts_image_reader>();
     self->in = std::move(in);
@@ -479,6 +501,27 @@ static int test_images(const std::string &dir)
                               std::strstr(ts_error(), "not a sound OpenEXR file") &&
                               std::strstr(ts_error(), "'owner' claims 2147483648 bytes"),
                           "EXR claiming 2 GB as %s: %s", format ? format : "any", ts_error());
+    }
+    /* a tiled file whose tiles claim 8192x8192 pixels is refused from its header, before a tile is read */
+    {
+        std::string tiled = dir + "/bigtiles.exr";
+        std::vector<char> bytes;
+        if (write_test_image(tiled, w, h, nch, a, TypeDesc::FLOAT, true)) {
+            std::ifstream in(tiled, std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        }
+        const char tag[] = "tiles\0tiledesc"; /* name, type, then a 4-byte size, then x and y sizes (uint32 LE) */
+        auto at = std::search(bytes.begin(), bytes.end(), tag, tag + sizeof tag);
+        TS_TEST_CHECK(at != bytes.end(), "no tile description in %s", tiled.c_str());
+        if (at != bytes.end()) {
+            const size_t off = (size_t)(at - bytes.begin()) + sizeof tag + 4;
+            for (size_t k = 0; k < 8; k++)
+                bytes[off + k] = (char)(k % 4 == 1 ? 0x20 : 0); /* 8192 = 0x2000, twice */
+            std::ofstream(tiled, std::ios::binary).write(bytes.data(), (std::streamsize)bytes.size());
+            TS_TEST_CHECK(ts_image_info_as(tiled.c_str(), "openexr", &iw, &ih, &ic) == -1 &&
+                              std::strstr(ts_error(), "tiles of 8192x8192 pixels"),
+                          "8192x8192 tiles: %s", ts_error());
+        }
     }
     /* read as one format only: a PNG is no EXR, an unknown format is named */
     {
