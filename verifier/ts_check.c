@@ -19,18 +19,14 @@
 #define RAW_YUV444_BYTES 3             /* bytes per pixel of an uncompressed 8-bit 4:4:4 frame */
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
 
-/* Reads every row of an image file: it decodes. */
-static int image_decodes(const char *path, const char *format, int width, int height, int channels)
+/* Reads every row of an opened image: it decodes. */
+static int image_decodes(ts_image_reader_t *r, int width, int height, int channels)
 {
-    ts_image_reader_t *r = ts_image_reader_open_as(path, format);
-    if (!r)
-        return -1;
     float *row = malloc((size_t)width * (size_t)channels * sizeof *row);
     int rc = row ? 0 : ts_error_set("out of memory");
     for (int y = 0; rc == 0 && y < height; y++)
         rc = ts_image_reader_rows(r, y, y + 1, row);
     free(row);
-    ts_image_reader_destroy(&r);
     return rc;
 }
 
@@ -46,25 +42,26 @@ static int check_image(const ts_result_facts_t *t, bool rgba, char *why, size_t 
         return 0;
     }
     /* read by the planned format's reader only (a tile is always an OpenEXR), which passes an OpenEXR file to the
-       EXR library only when every header attribute fits in the file (ts_image's gate) */
+       EXR library only when every header attribute fits in the file (ts_image's gate); opened once, for the
+       header's claims and then the pixels */
+    ts_image_reader_t *r = ts_image_reader_open_as(path, t->format);
+    if (!r) {
+        snprintf(why, cap, "the output does not decode: %s", ts_error());
+        return 0;
+    }
     int w = 0, h = 0, c = 0;
-    if (ts_image_info_as(path, t->format, &w, &h, &c) < 0) {
-        snprintf(why, cap, "the output does not decode: %s", ts_error());
-        return 0;
-    }
-    if (w != want_w || h != want_h) {
+    ts_image_reader_size(r, &w, &h, &c);
+    int pass = 0;
+    if (w != want_w || h != want_h)
         snprintf(why, cap, "the output is %dx%d pixels, the task asked for %dx%d", w, h, want_w, want_h);
-        return 0;
-    }
-    if (rgba ? c != 4 : (c < 1 || c > 4)) {
+    else if (rgba ? c != 4 : (c < 1 || c > 4))
         snprintf(why, cap, "the output has %d channels, the task asked for %s", c, rgba ? "RGBA" : "1 to 4");
-        return 0;
-    }
-    if (image_decodes(path, t->format, w, h, c) < 0) {
+    else if (image_decodes(r, w, h, c) < 0)
         snprintf(why, cap, "the output does not decode: %s", ts_error());
-        return 0;
-    }
-    return 1;
+    else
+        pass = 1;
+    ts_image_reader_destroy(&r);
+    return pass;
 }
 
 static int check_segment(const ts_result_facts_t *t, char *why, size_t cap)
