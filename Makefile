@@ -35,7 +35,7 @@ PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/tesser
          $(BIN)/ts_selftest
 
 .PHONY: all deps check demo clean asan check-asan libs fuzzlib
-all: $(PROGS) $(BIN)/tessera-worker.py
+all: $(PROGS) $(BIN)/tessera-worker.py $(BIN)/tessera-deps.py
 
 # One protoc-c run makes both files (a grouped target: with -j, two runs raced, rewriting the header under compiles).
 $(PROTO_C) $(PROTO_H) &: lib/tessera.proto
@@ -108,6 +108,10 @@ $(BIN)/ts_selftest: $(call obj,$(MASTER_SRC) $(SLAVE_SRC) $(CLI_SRC) $(TEST_SRC)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BIN)/tessera-worker.py: slave/blender_worker.py
+	@mkdir -p $(BIN)
+	cp $< $@
+
+$(BIN)/tessera-deps.py: cli/tessera_deps.py
 	@mkdir -p $(BIN)
 	cp $< $@
 

@@ -84,6 +84,51 @@ int cli_encode_check(ts_request_encode_t *e);
 int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *const *inputs, int count, const char *field,
                         json_t *request, bool wait, const cli_wait_opts_t *opts);
 
+/* A scene's project (cli_project.c): every file the scene needs, as the artist's Blender finds them (tessera-deps.py
+   beside the tessera program), named under one root folder, hashed, and uploaded content-addressed.
+   DESIGN: the root starts as the scene's folder and widens until no relative reference crosses it: for every
+   reference stored relative to its holder (a "//tex/marble.png" in a .blend), when one of holder and file is
+   inside the root and the other is not, the root becomes the deepest folder holding both; repeated until nothing
+   changes. So relative paths resolve on a slave as on the artist's disk. A file's name in the job is its path
+   under the root, or "_outside" + its absolute path ("_outside/srv/shared/wood.png"); one path is one file. */
+typedef struct cli_project cli_project_t;
+/* One reference from OUT.json: strings owned by the project. */
+typedef struct {
+    const char *path;   /* absolute, normal */
+    const char *holder; /* absolute, normal: the .blend that references it */
+    const char *ref;    /* as stored in the holder, e.g. "//tex/marble.png" */
+    const char *kind;   /* image, library, cachefile, ... */
+    bool relative;      /* stored relative to the holder ("//...") */
+    bool exists;        /* Blender found a file there */
+} cli_project_ref_t;
+#define CLI_PROJECT_PATH_MAX 4096 /* longest path taken from Blender's list */
+/* Runs Blender (blender: a path, or a name found on PATH) on the scene with tessera-deps.py and reads the list it
+   writes: the root and every file's name are computed. NULL with cli_fail (exit 2) naming what went wrong; Blender's
+   last lines are shown on stderr when it fails. */
+cli_project_t *cli_project_discover(const char *scene, const char *blender);
+/* Reads a list as tessera-deps.py writes it (outside input: every field checked); source names it in messages. */
+cli_project_t *cli_project_parse(const char *text, size_t len, const char *source);
+void cli_project_destroy(cli_project_t **self_p);
+/* The version of the Blender that listed the files ("3.4.1"), and its major.minor ("3.4") into series. */
+const char *cli_project_blender(const cli_project_t *self);
+void cli_project_series(const cli_project_t *self, char *series, size_t cap);
+/* Hashes every file. A file Blender did not find, or that is not a readable regular file, is missing: each is
+   listed on stderr with the .blend that needs it; then -1 (exit 2) unless allow_missing (they are left out). */
+int cli_project_hash(cli_project_t *self, bool allow_missing);
+/* Asks the master which contents it lacks and uploads those, each once (max_send_speed bytes/s, 0: no limit), with a
+   progress line on a terminal and a summary line on stderr. *uploaded and *reused get the bytes sent and kept. */
+int cli_project_upload(cli_project_t *self, cli_http_t *http, int64_t max_send_speed, int64_t *uploaded,
+                       int64_t *reused);
+/* Adds "scene", "scene_name", "inputs" (by name), "project_root" and "missing" (when any) to a render request. */
+int cli_project_request(const cli_project_t *self, json_t *request);
+/* The pure parts: is path root or under it ("/" holds everything)? The root of a main .blend and its references, into
+   root (cap bytes). A file's name under root (TS_REQUEST_INPUT_NAME_CAP bytes); -1 naming the file when it cannot be
+   a name in a job. */
+bool cli_project_inside(const char *root, const char *path);
+int cli_project_root(const char *main, const cli_project_ref_t *refs, size_t count, char *root, size_t cap);
+int cli_project_name(const char *root, const char *path, char *name, size_t cap);
+int ts_cli_project_test(bool verbose);
+
 /* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. --frames and --tiles
    follow the request's rules (lib/ts_request.h), the ones the master checks with. */
 int cli_parse_frames(const char *text, int *start, int *end);

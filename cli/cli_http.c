@@ -217,19 +217,36 @@ int cli_http_json(cli_http_t *self, const char *method, const char *path, const 
 
 typedef struct {
     FILE *f;
+    int64_t size, sent; /* the body's length, and the bytes read so far (never more than size) */
     int read_errno;
+    bool short_read; /* the file ended before size bytes */
     const char *label;
     int last_percent;
+    cli_put_watch_t *watch;
 } upload_t;
 
 static size_t read_file(char *buf, size_t size, size_t n, void *ud)
 {
     upload_t *up = ud;
-    size_t got = fread(buf, 1, size * n, up->f);
+    size_t want = size * n;
+    if ((int64_t)want > up->size - up->sent)
+        want = (size_t)(up->size - up->sent);
+    if (want == 0)
+        return 0;
+    size_t got = fread(buf, 1, want, up->f);
     if (got == 0 && ferror(up->f)) {
         up->read_errno = errno ? errno : EIO;
         return CURL_READFUNC_ABORT;
     }
+    if (got == 0) { /* the file is shorter than when it was measured */
+        up->short_read = true;
+        return CURL_READFUNC_ABORT;
+    }
+    up->sent += (int64_t)got;
+    if (up->watch && up->watch->hasher)
+        ts_hasher_update(up->watch->hasher, buf, got);
+    if (up->watch && up->watch->progress)
+        up->watch->progress(up->watch->ud, up->sent);
     return got;
 }
 
@@ -247,15 +264,15 @@ static int upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_
     return 0;
 }
 
-int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
-                      const char *progress_label, cli_reply_t *reply)
+static int put_file(cli_http_t *self, const char *path, FILE *f, int64_t size, const char *progress_label,
+                    cli_put_watch_t *watch, cli_reply_t *reply)
 {
     char *url = NULL;
     if (setup(self, path, reply, &url) < 0)
         return -1;
     CURL *c = self->curl;
     membuf_t answer = {.limit = CLI_HTTP_JSON_MAX};
-    upload_t up = {.f = f, .label = progress_label, .last_percent = -1};
+    upload_t up = {.f = f, .size = size, .label = progress_label, .last_percent = -1, .watch = watch};
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
     headers = curl_slist_append(headers, "Accept: application/json");
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -267,6 +284,8 @@ int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, CLI_HTTP_STALL_TIME_S);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_mem);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+    if (watch && watch->max_send_speed > 0)
+        curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)watch->max_send_speed);
     if (progress_label) {
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, upload_progress);
@@ -276,17 +295,37 @@ int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
     if (progress_label && up.last_percent >= 0)
         fputs(CLI_HTTP_LINE_CLEAR, stderr);
     int ret;
-    if (up.read_errno) {
+    if (up.read_errno || up.short_read) {
         reply->local = true;
-        snprintf(reply->error, sizeof reply->error, "reading the file failed: %s", strerror(up.read_errno));
+        if (up.read_errno)
+            snprintf(reply->error, sizeof reply->error, "reading the file failed: %s", strerror(up.read_errno));
+        else
+            snprintf(reply->error, sizeof reply->error, "the file ended after %lld of its %lld bytes",
+                     (long long)up.sent, (long long)size);
         ret = -1;
     } else {
         ret = conclude(self, rc, &answer, reply);
+    }
+    if (watch) {
+        watch->sent = up.sent;
+        watch->short_read = up.short_read;
     }
     curl_slist_free_all(headers);
     free(answer.data);
     free(url);
     return ret;
+}
+
+int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
+                      const char *progress_label, cli_reply_t *reply)
+{
+    return put_file(self, path, f, size, progress_label, NULL, reply);
+}
+
+int cli_http_put_watched(cli_http_t *self, const char *path, FILE *f, int64_t size, cli_put_watch_t *watch,
+                         cli_reply_t *reply)
+{
+    return put_file(self, path, f, size, NULL, watch, reply);
 }
 
 typedef struct {

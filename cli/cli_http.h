@@ -38,6 +38,18 @@ int cli_http_json(cli_http_t *self, const char *method, const char *path, const 
    progress_label: when not NULL, a progress line with that label is drawn on stderr. */
 int cli_http_put_file(cli_http_t *self, const char *path, FILE *f, int64_t size,
                       const char *progress_label, cli_reply_t *reply);
+/* What a watched PUT reads from its file, so that its caller can tell the bytes sent from the bytes it hashed. */
+typedef struct {
+    ts_hasher_t *hasher;                      /* fed every byte sent; may be NULL */
+    void (*progress)(void *ud, int64_t sent); /* told the bytes read so far, as they are read; may be NULL */
+    void *ud;
+    int64_t max_send_speed;                   /* bytes per second; 0: no limit */
+    int64_t sent;                             /* out: the bytes read from the file (at most size) */
+    bool short_read;                          /* out: the file ended before size bytes */
+} cli_put_watch_t;
+/* cli_http_put_file without a progress line, reporting to watch as it reads. */
+int cli_http_put_watched(cli_http_t *self, const char *path, FILE *f, int64_t size, cli_put_watch_t *watch,
+                         cli_reply_t *reply);
 /* GET path; a 2xx body is written to fd and fed to hasher (may be NULL); *bytes gets its length.
    -1 with reply filled on an HTTP error; -1 with reply->status 2xx and reply->error on a local
    write error. */

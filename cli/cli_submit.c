@@ -1,5 +1,5 @@
-/* cli_submit: `tessera submit TYPE`: the table of job types, `submit render` (checks the inputs locally, uploads the
-   scene, creates the job), and the upload-and-post every type shares. */
+/* cli_submit: `tessera submit TYPE`: the table of job types, `submit render` (finds the scene's files, uploads what the
+   master lacks, creates the job), and the upload-and-post every type shares. */
 #include "cli/cli.h"
 #include "cli/cli_http.h"
 #include "lib/ts_error.h"
@@ -7,6 +7,7 @@
 #include "splitter/ts_tileplan.h"
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,18 +16,26 @@
 #define CLI_SUBMIT_TEXT_MAX 64
 #define CLI_SUBMIT_PATH_MAX 128
 #define CLI_SUBMIT_LABEL_MAX 256
+#define CLI_SUBMIT_BLENDER_ENV "TESSERA_BLENDER"
+#define CLI_SUBMIT_BLENDER_DEFAULT "blender"
+#define CLI_SUBMIT_SERIES_MAX 32
+#define CLI_SUBMIT_RATE_MAX 1e12 /* bytes per second */
 
 static const char *const SUBMIT_SYNOPSIS =
     "submit render SCENE.blend --frames A-B|N [--tiles CxR] [--format scene|exr|png] [--priority N]\n"
-    "       [--device cpu|gpu] [--blender VERSION] [--no-denoise] [--json]\n"
+    "       [--device cpu|gpu] [--blender VERSION|PATH] [--no-denoise] [--allow-missing] [--json]\n"
     "       [--encode VCODEC [--crf N] [--preset P] [--container mp4|mkv]]\n"
-    "       [--wait [--out DIR] [--timeout SECONDS]]\n"
+    "       [--upload-limit RATE] [--wait [--out DIR] [--timeout SECONDS]] [--dry-run]\n"
     "       (submit transcode --help for videos)";
 static const char *const SUBMIT_SUMMARY =
-    "Uploads SCENE.blend and queues a render of its frames, each split into CxR tiles. Prints the\n"
-    "job id (or the job as JSON with --json) and returns at once; with --wait it then behaves as\n"
+    "Uploads SCENE.blend and every file it needs (textures, libraries, caches: your Blender lists them,\n"
+    "laid out as in its project folder; only what the master lacks is sent) and queues a render of its\n"
+    "frames, each split into CxR tiles. A missing file refuses the submit, naming it, unless\n"
+    "--allow-missing. Prints the job id (or the job as JSON with --json, with uploaded_bytes and\n"
+    "reused_bytes) once nothing more is read from your disk; with --wait it then behaves as\n"
     "`tessera wait JOB --out DIR`. With --encode the rendered (PNG) frames are then encoded into\n"
-    "video.<container> at the scene's frame rate, in the same job.";
+    "video.<container> at the scene's frame rate, in the same job. --dry-run finds and hashes the files\n"
+    "and prints the request that would be sent, without a master.";
 
 /* A Blender version prefix: digits separated by single dots ("3", "3.6", "4.1.1"). */
 static int check_blender(const char *text)
@@ -35,6 +44,31 @@ static int check_blender(const char *text)
     for (const char *p = text; ok && *p; p++)
         ok = isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]));
     return ok ? 0 : cli_fail(CLI_EXIT_USAGE, "--blender '%s': expected a version such as 3.6 or 4.1.1", text);
+}
+
+/* --blender: digits and dots are the version the farm's Blender must have; anything else is the artist's Blender. */
+static bool blender_is_version(const char *text)
+{
+    return text[strspn(text, "0123456789.")] == '\0';
+}
+
+/* --upload-limit: bytes per second, with K, M or G for thousands, millions, billions ("1.5M"). */
+static int parse_rate(const char *text, int64_t *rate)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = isdigit((unsigned char)text[0]) ? strtod(text, &end) : -1;
+    static const char units[] = "KMG";
+    const char *unit = end && *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    if (unit && end[1] == '\0') {
+        for (const char *u = units; u <= unit; u++)
+            v *= 1000;
+        end++;
+    }
+    if (v < 1 || !end || *end || errno || v > CLI_SUBMIT_RATE_MAX)
+        return cli_fail(CLI_EXIT_USAGE, "--upload-limit '%s': expected bytes per second such as 500K or 2M", text);
+    *rate = (int64_t)v;
+    return 0;
 }
 
 /* Opens an input for reading: it must be a non-empty regular file. */
@@ -62,6 +96,46 @@ static FILE *cli_open_input(const char *path, int64_t *size)
     }
     *size = (int64_t)st.st_size;
     return f;
+}
+
+/* Posts the job; *job_out gets the master's job, with an id. */
+static int cli_post_job(cli_http_t *http, const json_t *request, const char *what, json_t **job_out)
+{
+    cli_reply_t reply;
+    if (cli_http_json(http, "POST", "/api/v1/jobs", request, &reply) < 0)
+        return cli_fail_reply(&reply, NULL, "%s: submit", what);
+    long id = cli_json_int(reply.json, "id");
+    if (!json_is_integer(json_object_get(reply.json, "id")) || id < 1) {
+        json_decref(reply.json);
+        return cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", what);
+    }
+    *job_out = reply.json;
+    return 0;
+}
+
+/* Prints the job (its id, or the JSON) or, with wait, waits for it. */
+static int cli_report_job(cli_http_t *http, const json_t *job, bool wait, const cli_wait_opts_t *opts)
+{
+    long id = cli_json_int(job, "id");
+    if (!wait) {
+        if (opts->json)
+            cli_print_json(job);
+        else
+            printf("%ld\n", id);
+        return 0;
+    }
+    fprintf(stderr, "job %ld: submitted\n", id);
+    return cli_wait_job(http, id, opts);
+}
+
+/* --out and --timeout go with --wait; --out names something. */
+static int cli_wait_opts_check(bool wait, const cli_wait_opts_t *opts)
+{
+    if (opts->out && !*opts->out)
+        return cli_fail(CLI_EXIT_USAGE, "--out '': the name is empty");
+    if (!wait && (opts->out || opts->timeout > 0))
+        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", opts->out ? "out" : "timeout");
+    return 0;
 }
 
 /* Uploads one input under its hash (skipped by the master's store when it holds it already); fills hash. */
@@ -103,11 +177,61 @@ static int cli_upload_and_post(cli_http_t *http, const char *const *inputs, int 
     }
     if (manifest)
         json_object_set_new(request, "inputs", manifest);
-    cli_reply_t reply;
-    if (cli_http_json(http, "POST", "/api/v1/jobs", request, &reply) < 0)
-        return cli_fail_reply(&reply, NULL, "%s: submit", count == 1 ? inputs[0] : "the job");
-    *job_out = reply.json;
-    return 0;
+    return cli_post_job(http, request, count == 1 ? inputs[0] : "the job", job_out);
+}
+
+/* A render of a project: its files found by the artist's Blender, uploaded, and the job posted (request taken over). */
+static int cli_submit_project(cli_ctx_t *ctx, const char *master, const char *scene, const char *blender,
+                              bool allow_missing, bool dry_run, int64_t upload_limit, json_t *request, bool wait,
+                              const cli_wait_opts_t *opts)
+{
+    int64_t size = 0, uploaded = 0, reused = 0;
+    FILE *f = cli_open_input(scene, &size); /* named plainly before Blender is started on it */
+    if (!f) {
+        json_decref(request);
+        return -1;
+    }
+    fclose(f);
+    const char *env = getenv(CLI_SUBMIT_BLENDER_ENV);
+    const char *exe = blender && !blender_is_version(blender) ? blender
+                      : env && *env                           ? env
+                                                              : CLI_SUBMIT_BLENDER_DEFAULT;
+    cli_project_t *project = cli_project_discover(scene, exe);
+    if (project && blender && !blender_is_version(blender)) { /* the farm renders with the artist's series */
+        char series[CLI_SUBMIT_SERIES_MAX];
+        cli_project_series(project, series, sizeof series);
+        json_object_set_new(request, "blender", json_string(series));
+    }
+    int ret = project ? cli_project_hash(project, allow_missing) : -1;
+    if (ret == 0 && dry_run) { /* what would be sent, and nothing sent */
+        ret = cli_project_request(project, request);
+        if (ret == 0)
+            cli_print_json(request);
+        cli_project_destroy(&project);
+        json_decref(request);
+        return ret;
+    }
+    cli_http_t *http = NULL;
+    if (ret == 0) {
+        cli_ctx_override(ctx, master);
+        http = cli_http_new(ctx);
+        ret = http ? cli_project_upload(project, http, upload_limit, &uploaded, &reused) : -1;
+    }
+    if (ret == 0)
+        ret = cli_project_request(project, request);
+    cli_project_destroy(&project);
+    json_t *job = NULL;
+    if (ret == 0)
+        ret = cli_post_job(http, request, scene, &job);
+    json_decref(request);
+    if (ret == 0) {
+        json_object_set_new(job, "uploaded_bytes", json_integer(uploaded));
+        json_object_set_new(job, "reused_bytes", json_integer(reused));
+        ret = cli_report_job(http, job, wait, opts);
+    }
+    json_decref(job);
+    cli_http_free(&http);
+    return ret;
 }
 
 int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv);
@@ -146,7 +270,9 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     const char *out = NULL, *master = NULL;
     long priority = 0;
     double timeout = 0;
-    bool no_denoise = false, wait = false, json = false;
+    bool no_denoise = false, wait = false, json = false, allow_missing = false, dry_run = false;
+    const char *upload_limit_text = NULL;
+    int64_t upload_limit = 0;
     const char *encode = NULL, *preset = NULL, *container = NULL;
     const char *budget = NULL, *requester = NULL;
     long crf = CLI_CRF_UNSET;
@@ -159,13 +285,21 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
         {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
         {"device", TS_OPT_STRING, "cpu", 1, 0, &device, "device class every tile renders on: cpu or gpu"},
-        {"blender", TS_OPT_STRING, NULL, 1, 0, &blender, "required Blender version prefix, e.g. 3.6 (default: any)"},
+        {"blender", TS_OPT_STRING, NULL, 1, 0, &blender,
+         "a version prefix (3.6) the farm's Blender must have, or your Blender's path: it lists the scene's files "
+         "and the farm renders with its major.minor (default: any; $" CLI_SUBMIT_BLENDER_ENV " or "
+         CLI_SUBMIT_BLENDER_DEFAULT " lists)"},
+        {"allow-missing", TS_OPT_FLAG, NULL, 1, 0, &allow_missing,
+         "submit even when files the scene needs are missing (they are left out, and the job records them)"},
+        {"upload-limit", TS_OPT_STRING, NULL, 1, 0, &upload_limit_text,
+         "send at most RATE bytes per second, e.g. 500K or 2M (K, M, G: thousands, millions, billions)"},
         {"no-denoise", TS_OPT_FLAG, NULL, 1, 0, &no_denoise, "render with denoising off instead of failing"},
         {"wait", TS_OPT_FLAG, NULL, 1, 0, &wait, "then wait for the job, as `tessera wait`"},
         {"out", TS_OPT_STRING, NULL, 1, 0, &out, "with --wait: download the output frames into DIR"},
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
          "with --wait: give up after SECONDS (exit 5); 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the job as JSON instead of its id"},
+        {"dry-run", TS_OPT_FLAG, NULL, 1, 0, &dry_run, "find and hash the scene's files, print the request; send nothing"},
         {"encode", TS_OPT_STRING, NULL, 1, 0, &encode, "then encode the frames into a video with this encoder (libx264, ...)"},
         {"crf", TS_OPT_INT, CLI_CRF_UNSET_TEXT, 1, 0, &crf,
          "with --encode: constant rate factor, within the encoder's range (" CLI_CRF_UNSET_TEXT ": the encoder's usual)"},
@@ -198,7 +332,9 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         ts_error_prefix("--device");
         return cli_keep(CLI_EXIT_USAGE);
     }
-    if (blender && check_blender(blender) < 0)
+    if (blender && blender_is_version(blender) && check_blender(blender) < 0)
+        return -1;
+    if (upload_limit_text && parse_rate(upload_limit_text, &upload_limit) < 0)
         return -1;
 
     char frames[CLI_SUBMIT_TEXT_MAX], tiles[CLI_SUBMIT_TEXT_MAX];
@@ -216,7 +352,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     }
     if (!request)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
-    if (blender)
+    if (blender && blender_is_version(blender))
         json_object_set_new(request, "blender", json_string(blender));
     if (!encode && (crf != CLI_CRF_UNSET || preset || container)) {
         json_decref(request);
@@ -240,18 +376,20 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     }
 
     cli_wait_opts_t opts = {.out = out, .timeout = timeout, .json = json};
-    return cli_submit_and_wait(ctx, master, &scene, 1, "scene", request, wait, &opts);
+    if (cli_wait_opts_check(wait, &opts) < 0) {
+        json_decref(request);
+        return -1;
+    }
+    return cli_submit_project(ctx, master, scene, blender, allow_missing, dry_run, upload_limit, request, wait, &opts);
 }
 
 /* Uploads the inputs, posts the request (taking it over) and prints the job id, or waits for the job. */
 int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *const *inputs, int count, const char *field,
                         json_t *request, bool wait, const cli_wait_opts_t *opts)
 {
-    if ((!wait && (opts->out || opts->timeout > 0)) || (opts->out && !*opts->out)) {
+    if (cli_wait_opts_check(wait, opts) < 0) {
         json_decref(request);
-        if (opts->out && !*opts->out)
-            return cli_fail(CLI_EXIT_USAGE, "--out '': the name is empty");
-        return cli_fail(CLI_EXIT_USAGE, "submit: --%s only applies with --wait", opts->out ? "out" : "timeout");
+        return -1;
     }
     for (int i = 0; i < count; i++) { /* every input is readable before anything is uploaded */
         int64_t size = 0;
@@ -267,19 +405,8 @@ int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *const *i
     json_t *job = NULL;
     int ret = http ? cli_upload_and_post(http, inputs, count, field, request, &job) : -1;
     json_decref(request);
-    const char *what = count == 1 ? inputs[0] : "the job";
-    long id = ret == 0 ? cli_json_int(job, "id") : 0;
-    if (ret == 0 && (!json_is_integer(json_object_get(job, "id")) || id < 1))
-        ret = cli_fail(CLI_EXIT_MASTER, "%s: the master's answer has no job id", what);
-    if (ret == 0 && !wait) {
-        if (opts->json)
-            cli_print_json(job);
-        else
-            printf("%ld\n", id);
-    } else if (ret == 0) {
-        fprintf(stderr, "job %ld: submitted\n", id);
-        ret = cli_wait_job(http, id, opts);
-    }
+    if (ret == 0)
+        ret = cli_report_job(http, job, wait, opts);
     json_decref(job);
     cli_http_free(&http);
     return ret;

@@ -74,3 +74,20 @@ void ts_file_remove_dir(const char *dir)
         closedir(d);
     rmdir(dir);
 }
+
+bool ts_file_is_blend(const char *path)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+    } BLEND[] = {{"BLENDER", 7}, {"\x1f\x8b", 2}, {"\x28\xb5\x2f\xfd", 4}}; /* plain, gzip, zstd */
+    char head[8] = "";
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    for (size_t i = 0; i < sizeof BLEND / sizeof BLEND[0]; i++)
+        if (n >= BLEND[i].len && memcmp(head, BLEND[i].magic, BLEND[i].len) == 0)
+            return true;
+    return false;
+}

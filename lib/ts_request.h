@@ -130,7 +130,7 @@ int ts_request_encode_from_json(json_t *o, ts_request_encode_t *e);
    shorter than cap, is -1 naming the field. */
 int ts_request_json_string(json_t *o, const char *key, const char *def, char *dst, size_t cap);
 
-#define TS_REQUEST_INPUTS_MAX 1024         /* files a job's manifest may list */
+#define TS_REQUEST_INPUTS_MAX 20000        /* files a job's manifest may list */
 #define TS_REQUEST_INPUT_NAME_CAP 256      /* a manifest name's buffer, terminator included */
 /* A manifest entry's name: a relative path such as "textures/wood.png": 1..255 bytes, no leading '/', no empty, "."
    or ".." component, no backslash or control character (it becomes a file name on slaves and in downloads). */

@@ -5,6 +5,7 @@
    PNG frames into a stream once every frame is done, cut into segments like a transcode's (ts_transcode_cut.h). */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
+#include "lib/ts_manifest.h"
 #include "lib/ts_request.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
@@ -18,9 +19,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_SEGMENT_SECONDS 10.0
+#define PROJECT_PATH_MAX 4096 /* a missing file's path, as the artist's machine names it */
+
+/* A project's fields: the scene is one of the inputs (its name the scene_name), the root they were taken from, and
+   the files the artist let go missing. */
+static int parse_project(json_t *o, ts_job_request_t *req)
+{
+    bool found = false;
+    for (int i = 0; i < req->ninputs && !found; i++)
+        if (strcmp(req->inputs[i].name, req->scene_name) == 0) {
+            if (strcmp(req->inputs[i].hash, req->scene) != 0)
+                return ts_error_set("field 'scene': the input '%s' has another hash", req->scene_name);
+            found = true;
+        }
+    if (!found)
+        return ts_error_set("field 'scene_name': '%s' is not among the inputs", req->scene_name);
+    if (ts_request_json_string(o, "project_root", NULL, req->project_root, sizeof req->project_root) < 0 ||
+        ts_manifest_root_check(req->project_root) < 0)
+        return ts_error_prefix("field 'project_root'");
+    json_t *missing = json_object_get(o, "missing");
+    if (!missing || json_is_null(missing))
+        return 0;
+    if (!json_is_array(missing) || json_array_size(missing) > TS_REQUEST_INPUTS_MAX)
+        return ts_error_set("field 'missing' must be a list of at most %d file paths", TS_REQUEST_INPUTS_MAX);
+    size_t i;
+    json_t *m;
+    json_array_foreach(missing, i, m)
+        if (!json_is_string(m) || json_string_length(m) == 0 || json_string_length(m) > PROJECT_PATH_MAX)
+            return ts_error_set("field 'missing': entry %zu must be a file path of 1 to %d bytes", i + 1,
+                                PROJECT_PATH_MAX);
+    if (json_array_size(missing) > 0 && !(req->missing = json_dumps(missing, JSON_COMPACT)))
+        return ts_error_set("out of memory");
+    return 0;
+}
 
 static int parse(json_t *o, ts_job_request_t *req)
 {
@@ -60,16 +95,52 @@ static int parse(json_t *o, ts_job_request_t *req)
             return ts_error_set("field 'no_denoise' must be true or false");
         req->no_denoise = json_is_true(nd);
     }
-    if (req->ninputs > 0)
-        return ts_error_set("field 'inputs': a render's input is its 'scene' (a scene's own files travel inside it)");
-    return ts_jobreq_input(req->scene_name, req->scene, req);
+    if (req->ninputs == 0) /* a scene alone (its files packed into it, or none) */
+        return ts_jobreq_input(req->scene_name, req->scene, req);
+    return parse_project(o, req);
 }
 
-static int64_t create(const ts_jobtype_ctx_t *ctx, const ts_job_request_t *req, bool *input_error)
+/* A project's manifest, the blob slaves lay the job's folder out from (lib/ts_manifest.h): the root, the scene and
+   every file with its hash and stored size. Each file gets its torrent now, so slaves fetch it from each other. */
+static int project_manifest(const ts_jobtype_ctx_t *ctx, const ts_job_request_t *req, char hash[TS_HASH_HEX])
+{
+    json_t *files = json_array();
+    json_t *m = json_pack("{s:i,s:s,s:s,s:b,s:o}", "version", TS_MANIFEST_VERSION, "root", req->project_root, "scene",
+                          req->scene_name, "allow_missing", req->missing != NULL, "files", files);
+    int rc = m ? 0 : ts_error_set("out of memory");
+    for (int i = 0; rc == 0 && i < req->ninputs; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        ts_blobs_path(ctx->blobs, req->inputs[i].hash, path, sizeof path);
+        if (stat(path, &st) < 0)
+            rc = ts_error_set("%s: input %s is gone from the store", req->inputs[i].name, req->inputs[i].hash);
+        else
+            json_array_append_new(files, json_pack("{s:s,s:s,s:I}", "name", req->inputs[i].name, "hash",
+                                                   req->inputs[i].hash, "size", (json_int_t)st.st_size));
+        if (rc == 0 && ctx->seeder && ts_seeder_publish(ctx->seeder, req->inputs[i].hash, NULL) < 0)
+            ts_warn("%s: no torrent, slaves will fetch it over HTTP: %s", req->inputs[i].name, ts_error());
+    }
+    char *text = rc == 0 ? json_dumps(m, JSON_COMPACT) : NULL;
+    if (rc == 0 && !text)
+        rc = ts_error_set("out of memory");
+    if (rc == 0)
+        rc = ts_blobs_put_buf(ctx->blobs, text, strlen(text), hash);
+    free(text);
+    json_decref(m);
+    return rc;
+}
+
+static int64_t create(const ts_jobtype_ctx_t *ctx, const ts_job_request_t *in, bool *input_error)
 {
     *input_error = true;
-    if (!ts_jobtype_blob_is_blend(ctx->blobs, req->scene))
-        return ts_error_set("%s: not a .blend file (no BLENDER header)", req->scene_name);
+    if (!ts_jobtype_blob_is_blend(ctx->blobs, in->scene))
+        return ts_error_set("%s: not a .blend file (no BLENDER header)", in->scene_name);
+    ts_job_request_t project = *in; /* shares the request's lists; only the manifest's hash is added */
+    const ts_job_request_t *req = &project;
+    if (in->project_root[0] && project_manifest(ctx, in, project.manifest) < 0) {
+        *input_error = false;
+        return -1;
+    }
     int64_t id = ts_store_job_create(ctx->store, req, ctx->tile_margin);
     *input_error = id == TS_STORE_REFUSED;
     if (id > 0)

@@ -3,6 +3,7 @@
    never sits in memory; JSON bodies are capped. Every refusal is a JSON {"error": ...} naming the input. */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
+#include "lib/ts_request.h"
 #include "lib/ts_version.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
@@ -22,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JSON_BODY_MAX (1 << 20)
+#define JSON_BODY_MAX (8 << 20) /* a project of TS_REQUEST_INPUTS_MAX files, ~200 bytes each */
 #define API_PREFIX "/api/v1/"
 #define API_THREADS 4
 #define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
@@ -153,7 +154,8 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
     if (ts_jobreq_parse(rq->body ? rq->body : "", rq->len, &req) < 0)
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
     ts_jobtype_ctx_t ctx = {.store = ts_master_store(api->master), .blobs = ts_master_blobs(api->master),
-                            .tile_margin = (int)ts_master_options(api->master)->tile_margin};
+                            .tile_margin = (int)ts_master_options(api->master)->tile_margin,
+                            .seeder = ts_master_seeder(api->master)};
     for (int i = 0; i < req.ninputs; i++)
         if (!ts_blobs_has(ctx.blobs, req.inputs[i].hash)) {
             enum MHD_Result r = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: input %s has not been uploaded",
@@ -169,6 +171,38 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
     ts_master_kick(api->master);
     json_t *job = job_view(ctx.store, id);
     return respond(c, MHD_HTTP_CREATED, job ? job : json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+/* POST blobs/missing {"hashes": [...]}: which of them the store lacks, in the order asked ({"missing": [...]}), so a
+   client uploads only those. */
+static enum MHD_Result missing_blobs(struct ts_api *api, struct MHD_Connection *c, request_t *rq)
+{
+    if (rq->too_big)
+        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %d bytes", JSON_BODY_MAX);
+    json_error_t jerr;
+    json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, 0, &jerr);
+    json_t *hashes = json_object_get(body, "hashes");
+    if (!json_is_array(hashes) || json_array_size(hashes) > TS_REQUEST_INPUTS_MAX) {
+        json_decref(body);
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "blobs/missing: the body must be {\"hashes\": [...]} with at most %d "
+                             "content hashes", TS_REQUEST_INPUTS_MAX);
+    }
+    json_t *missing = json_array();
+    size_t i;
+    json_t *h;
+    json_array_foreach(hashes, i, h) {
+        const char *hash = json_string_value(h);
+        if (!hash || !ts_hash_valid(hash)) {
+            json_decref(missing);
+            json_decref(body);
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "blobs/missing: entry %zu is not a content hash (64 lower-case "
+                                 "hex digits)", i + 1);
+        }
+        if (!ts_blobs_has(ts_master_blobs(api->master), hash))
+            json_array_append_new(missing, json_string(hash));
+    }
+    json_decref(body);
+    return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "missing", missing));
 }
 
 static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *c, request_t *rq, const char *hash)
@@ -217,6 +251,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", ts_store_jobs_json(store)));
     if (strcmp(p, "jobs") == 0 && post)
         return submit_job(api, c, rq);
+    if (strcmp(p, "blobs/missing") == 0 && post)
+        return missing_blobs(api, c, rq);
     if (strcmp(p, "stats") == 0 && get) {
         ts_seeder_t *seeder = ts_master_seeder(api->master);
         json_int_t http = (json_int_t)api->blob_bytes_served;

@@ -88,6 +88,28 @@ static int parse_priority(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Each name once: sorted, so a project of thousands of files is checked in n log n. */
+static int names_distinct(const ts_job_request_t *req)
+{
+    const char **names = malloc((size_t)req->ninputs * sizeof *names);
+    if (!names)
+        return ts_error_set("out of memory");
+    for (int i = 0; i < req->ninputs; i++)
+        names[i] = req->inputs[i].name;
+    qsort(names, (size_t)req->ninputs, sizeof *names, name_cmp);
+    int rc = 0;
+    for (int i = 1; i < req->ninputs && rc == 0; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            rc = ts_error_set("field 'inputs': '%s' is listed twice", names[i]);
+    free(names);
+    return rc;
+}
+
 /* "inputs", when given: the job's manifest, [{"name": relative path, "hash": content hash}], 1..TS_REQUEST_INPUTS_MAX
    entries with distinct names. */
 static int parse_inputs(json_t *o, ts_job_request_t *req)
@@ -114,16 +136,15 @@ static int parse_inputs(json_t *o, ts_job_request_t *req)
         if (!ts_hash_valid(in->hash))
             return ts_error_set("field 'inputs': %s: '%s' is not a content hash (64 lower-case hex digits)", in->name,
                                 in->hash);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(req->inputs[j].name, in->name) == 0)
-                return ts_error_set("field 'inputs': '%s' is listed twice", in->name);
         req->ninputs = (int)i + 1;
     }
-    return 0;
+    return names_distinct(req);
 }
 
 void ts_job_request_free(ts_job_request_t *req)
 {
+    free(req->missing);
+    req->missing = NULL;
     free(req->inputs);
     req->inputs = NULL;
     req->ninputs = 0;
@@ -234,7 +255,14 @@ int ts_jobreq_test(bool verbose)
         {"{\"type\":\"render\",\"inputs\":[{\"name\":\"x.png\",\"hash\":\"" TEST_HASH "\"},"
          "{\"name\":\"x.png\",\"hash\":\"" TEST_HASH "\"}]}", "'x.png' is listed twice"},
         {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"frames\":\"1\",\"inputs\":[{\"name\":\"t.png\",\"hash\":\""
-         TEST_HASH "\"}]}", "a render's input is its 'scene'"},
+         TEST_HASH "\"}]}", "field 'scene_name': 'scene.blend' is not among the inputs"},
+        /* an artist's project: the scene among its files, the root they were taken from */
+        {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"s.blend\",\"frames\":\"1\",\"inputs\":[{\"name\":"
+         "\"s.blend\",\"hash\":\"" TEST_HASH "\"}]}", "field 'project_root' is required"},
+        {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"s.blend\",\"frames\":\"1\",\"inputs\":[{\"name\":"
+         "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"home/ann\"}", "field 'project_root': project root 'home/ann' is not an absolute path"},
+        {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"s.blend\",\"frames\":\"1\",\"inputs\":[{\"name\":"
+         "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"/p\",\"missing\":[\"\"]}", "field 'missing': entry 1"},
         /* a contact sheet's bounds */
         {"{\"type\":\"contactsheet\"}", "field 'inputs' is required"},
         {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":0}", "field 'columns': 0 is out of range 1..64"},
@@ -259,6 +287,15 @@ int ts_jobreq_test(bool verbose)
             fprintf(stderr, "ts_jobreq: body %s: got '%s', wanted '%s'\n", bad[i].body, ts_error(), bad[i].needle);
             failures++;
         }
+    static const char *const project =
+        "{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"shots/s.blend\",\"frames\":\"1\",\"inputs\":["
+        "{\"name\":\"shots/s.blend\",\"hash\":\"" TEST_HASH "\",\"size\":9},{\"name\":\"_outside/srv/wood.png\",\"hash\":\""
+        TEST_HASH "\"}],\"project_root\":\"/home/ann/proj\",\"missing\":[\"/home/ann/proj/tex/gone.png\"]}";
+    if (parse_again(project, &r) != 0 || r.ninputs != 2 || strcmp(r.project_root, "/home/ann/proj") ||
+        !r.missing || !strstr(r.missing, "gone.png")) {
+        fprintf(stderr, "ts_jobreq: project body refused: %s\n", ts_error());
+        failures++;
+    }
     static const char *const tc = "{\"type\":\"transcode\",\"input\":"
                                   "\"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319\","
                                   "\"crf\":20,\"preset\":\"fast\",\"segment\":2.5,\"container\":\"mkv\"}";

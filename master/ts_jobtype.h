@@ -8,6 +8,7 @@
 #define TS_JOBTYPE_H
 
 #include "lib/ts_blobs.h"
+#include "master/ts_seeder.h"
 #include "master/ts_store.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@ typedef struct {
     ts_store_t *store;
     ts_blobs_t *blobs;
     int tile_margin;             /* the master's --tile-margin (-1: the probe's) */
+    ts_seeder_t *seeder;         /* the master's torrents (NULL with --no-torrent, and off the API thread) */
 } ts_jobtype_ctx_t;
 
 typedef struct {
@@ -49,8 +51,6 @@ const char *ts_jobtype_names(void);
 void ts_jobtype_output_name(const ts_job_t *job, int frame, char *name, size_t cap);
 
 /* Helpers the types share. */
-/* Whether a stored blob begins with `magic` bytes (files are checked by content, never by name). */
-bool ts_jobtype_blob_starts(ts_blobs_t *blobs, const char *hash, const unsigned char *magic, size_t len);
 /* Whether a stored blob is a .blend (plain, gzip or zstd compressed), by its first bytes. */
 bool ts_jobtype_blob_is_blend(ts_blobs_t *blobs, const char *hash);
 /* A new temporary file name in the blob store, ending in .ext (for writers that choose their format by it). */

@@ -1,6 +1,7 @@
 /* ts_jobtypes: the table of job types (one line each) and the helpers their files share. */
 #include "master/ts_jobtype.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "tests/ts_test.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -47,31 +48,11 @@ void ts_jobtype_output_name(const ts_job_t *job, int frame, char *name, size_t c
         snprintf(name, cap, "output_%d", frame);
 }
 
-bool ts_jobtype_blob_starts(ts_blobs_t *blobs, const char *hash, const unsigned char *magic, size_t len)
-{
-    char path[PATH_MAX];
-    unsigned char head[64];
-    if (len > sizeof head)
-        return false;
-    ts_blobs_path(blobs, hash, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, head, len);
-    close(fd);
-    return n == (ssize_t)len && memcmp(head, magic, len) == 0;
-}
-
 bool ts_jobtype_blob_is_blend(ts_blobs_t *blobs, const char *hash)
 {
-    static const struct {
-        const char *magic;
-        size_t len;
-    } BLEND[] = {{"BLENDER", 7}, {"\x1f\x8b", 2}, {"\x28\xb5\x2f\xfd", 4}}; /* plain, gzip, zstd */
-    for (size_t i = 0; i < sizeof BLEND / sizeof BLEND[0]; i++)
-        if (ts_jobtype_blob_starts(blobs, hash, (const unsigned char *)BLEND[i].magic, BLEND[i].len))
-            return true;
-    return false;
+    char path[PATH_MAX];
+    ts_blobs_path(blobs, hash, path, sizeof path);
+    return ts_file_is_blend(path);
 }
 
 int ts_jobtype_tmp_path(ts_blobs_t *blobs, char *out, size_t cap, const char *ext)

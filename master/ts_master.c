@@ -379,6 +379,10 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
     a.params = t->kind == TS_KIND_SEGMENT ? (char *)t->params : "";
     if (own_input)
         a.scene_hash = (char *)t->input_hash; /* the task's own input (a segment's cut) is all the slave needs */
+    if (!own_input && t->manifest[0]) { /* a project: the slave fetches its files as it fetches the scene */
+        a.manifest_hash = (char *)t->manifest;
+        a.torrents_url = self->seeder && n->torrent_port > 0 ? self->torrent_url : "";
+    }
     char info_hash[TS_TORRENT_HASH_HEX + 1], turl[700], peer_buf[ASSIGN_PEERS_MAX][80];
     char *peers[ASSIGN_PEERS_MAX];
     if (!own_input && self->seeder && n->torrent_port > 0) {

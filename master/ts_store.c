@@ -83,6 +83,9 @@ static const char *const MIGRATIONS[] = {
     /* a job's manifest: the files it was submitted with, in order (a render's scene, a contact sheet's images) */
     ("CREATE TABLE IF NOT EXISTS job_inputs(job_id INT NOT NULL REFERENCES jobs(id), seq INT NOT NULL,"
      " name TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(job_id, seq))"),
+    /* an artist's project: the blob listing its files for slaves, and the files let go missing at submit */
+    "ALTER TABLE jobs ADD COLUMN manifest TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN missing TEXT NOT NULL DEFAULT ''",
 };
 
 static int migrate(ts_store_t *self)

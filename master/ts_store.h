@@ -52,6 +52,10 @@ typedef struct {
     char requester[65];  /* the account that pays */
     int64_t budget;      /* token units locked for the job */
     int tb_num, tb_den;    /* set by the job compiler: the time base of the segments' start/end pts */
+    /* a render of an artist's project (the scene with its textures, libraries, caches): */
+    char project_root[1024]; /* the project's root folder on the artist's machine ("" for a scene alone) */
+    char *missing;       /* JSON list of the files the artist let go missing (--allow-missing); malloc'd, NULL: none */
+    char manifest[TS_HASH_HEX]; /* set by the type's create: the blob listing the project's files for slaves */
 } ts_job_request_t;
 
 void ts_job_request_free(ts_job_request_t *req);
@@ -96,6 +100,7 @@ typedef struct {
     int failures;
     long long start_pts, end_pts;   /* TS_KIND_SEGMENT */
     char params[512];               /* the job's encoder settings (JSON) */
+    char manifest[TS_HASH_HEX];     /* the job's project manifest blob ("" for a scene alone) */
     /* verification (ts_store_verify.c) */
     int64_t check_of;               /* a check task: the task whose result it re-does; 0 for ordinary work */
     char verify[16];                /* ordinary work: "", "unchecked", "pending", "tiebreak", "passed";
@@ -122,7 +127,7 @@ typedef struct {
 /* A render job that ends in an encode carries encoder settings. */
 static inline bool ts_job_encodes(const ts_job_t *j)
 {
-    return strcmp(j->type, "render") == 0 && j->params[0] && strcmp(j->params, "{}") != 0;
+    return strcmp(j->type, "render") == 0 && strstr(j->params, "\"vcodec\":") != NULL;
 }
 
 /* What a probe learned about a scene (filled from the slave's SceneInfo). */

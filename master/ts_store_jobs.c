@@ -10,11 +10,12 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
         return -1;
     int rc = sdb_run(self,
                  "INSERT INTO jobs(type,state,scene,scene_name,frame_start,frame_end,tiles_x,tiles_y,format,"
-                 "priority,device,blender,no_denoise,margin,created,params) "
-                 "VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 "ttiiiitittiidt", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
+                 "priority,device,blender,no_denoise,margin,created,params,manifest,missing) "
+                 "VALUES('render','queued',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 "ttiiiitittiidttt", r->scene, r->scene_name, (int64_t)r->frame_start, (int64_t)r->frame_end,
                  (int64_t)r->tiles_x, (int64_t)r->tiles_y, r->format, (int64_t)r->priority, r->device, r->blender,
-                 (int64_t)r->no_denoise, (int64_t)margin, sdb_now(), r->settings[0] ? r->settings : "{}");
+                 (int64_t)r->no_denoise, (int64_t)margin, sdb_now(), r->settings[0] ? r->settings : "{}", r->manifest,
+                 r->missing ? r->missing : "");
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
         rc = sdb_job_inputs_put(self, id, r);

@@ -54,7 +54,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state!='cancelled'),"          \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
     "j.requester, j.budget, j.funded,"                                                                        \
-    "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0) FROM jobs j "
+    "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0),"     \
+    "j.manifest, j.missing FROM jobs j "
 
 /* The finished outputs, by frame; their file names are the job type's (master/ts_jobtype.h). */
 static json_t *outputs_json(ts_store_t *self, int64_t id)
@@ -88,6 +89,15 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
                 json_object_set_new(o, "params", params);
             else
                 json_decref(params);
+            const char *manifest = (const char *)sqlite3_column_text(st, 30);
+            if (manifest && manifest[0])
+                json_object_set_new(o, "manifest", json_string(manifest));
+            /* the files the artist let go missing at submit (--allow-missing) */
+            json_t *missing = json_loads((const char *)sqlite3_column_text(st, 31), 0, NULL);
+            if (json_is_array(missing) && json_array_size(missing) > 0)
+                json_object_set_new(o, "missing", missing);
+            else
+                json_decref(missing);
         }
         sqlite3_finalize(st);
     }

@@ -8,7 +8,7 @@
 #define TASK_COLUMNS                                                                                          \
     "SELECT t.id,t.job_id,t.kind,t.frame,t.tile,t.x0,t.y0,t.x1,t.y1,j.scene,t.input,j.format,j.device,"      \
     "j.no_denoise,t.state,t.node,t.assigned_at,t.failures,t.start_pts,t.end_pts,j.params,t.check_of,t.verify,"   \
-    "t.dclass,t.result,t.result_size "                                                                          \
+    "t.dclass,t.result,t.result_size,j.manifest "                                                                          \
     "FROM tasks t JOIN jobs j ON j.id=t.job_id "
 
 void sdb_task_from_row(sqlite3_stmt *st, ts_task_t *t)
@@ -39,6 +39,7 @@ void sdb_task_from_row(sqlite3_stmt *st, ts_task_t *t)
     sdb_copy_text(t->dclass, sizeof t->dclass, st, 23);
     sdb_copy_text(t->result, sizeof t->result, st, 24);
     t->result_size = sqlite3_column_int64(st, 25);
+    sdb_copy_text(t->manifest, sizeof t->manifest, st, 26);
 }
 
 int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,

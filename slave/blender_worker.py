@@ -15,6 +15,7 @@ the tiling exactness findings and the measured costs.
 import json
 import math
 import os
+import re
 import struct
 import sys
 import time
@@ -193,6 +194,202 @@ def _tmp_name(out, ext):
     return os.path.join(d, ".tessera-%d-%d.%s" % (os.getpid(), int(time.time() * 1e6) % 10**12, ext))
 
 
+# --------------------------------------------------------------------------- external files
+
+def _under(path, base_dir):
+    """Blender's "//" paths are relative to base_dir; anything else is used as it is."""
+    return os.path.normpath(os.path.join(base_dir, path[2:]) if path.startswith("//") else path)
+
+
+def _frames_regex(name):
+    """The files of a numbered sequence (the last digits before the extension are the frame
+    number, as Blender decodes them) or of a UDIM set (<UDIM> / <UVTILE> token) named like name."""
+    if "<UDIM>" in name or "<UVTILE>" in name:
+        rx = re.escape(name).replace(re.escape("<UDIM>"), r"\d{4}").replace(re.escape("<UVTILE>"), r"u\d+_v\d+")
+    else:
+        dot = name.rfind(".")
+        stem, ext = (name[:dot], name[dot:]) if dot > 0 else (name, "")
+        m = re.match(r"^(.*?)(\d+)(\D*)$", stem)
+        rx = re.escape(m.group(1)) + r"\d+" + re.escape(m.group(3) + ext) if m else re.escape(name)
+    return re.compile("^" + rx + "$")
+
+
+def _project(req):
+    """(project_root, project_dir) of a job laid out as the artist's project, or None."""
+    root, pdir = req.get("project_root"), req.get("project_dir")
+    if root is None and pdir is None:
+        return None
+    if not isinstance(root, str) or not root.startswith("/"):
+        raise RequestError("'project_root' must be an absolute path string")
+    pdir = _path(req, "project_dir")
+    if not os.path.isdir(pdir):
+        raise RequestError("project_dir is not a folder: %s" % pdir)
+    return "/" + os.path.normpath(root).lstrip("/"), os.path.normpath(pdir)
+
+
+class Externals(object):
+    """The files outside the .blend that the loaded scene reads (the same datablocks the CLI's
+    tessera-deps.py lists): moved into the job folder (project jobs) and checked on disk.
+
+    Blender 3.4 keeps every relative Library.filepath relative to the MAIN file (also for
+    libraries linked through other libraries), and a linked datablock's "//" paths relative to
+    its own library's file."""
+
+    def __init__(self, project=None):
+        self.root, self.pdir = project if project else (None, None)
+        self.main = os.path.normpath(bpy.data.filepath)
+        self.orig = {}  # path as rewritten -> path as the .blend stored it
+
+    def base_dir(self, id_):
+        lib = None if isinstance(id_, bpy.types.Library) else id_.library
+        return os.path.dirname(_under(lib.filepath, os.path.dirname(self.main)) if lib else self.main)
+
+    def refs(self):
+        """(datablock, struct, attribute, need, kind): getattr(struct, attribute) is a stored path;
+        need: "file", "seq" (a frame of it), "udim" (a tile of it), "dir" (a baked cache folder)
+        or "" (may be absent). struct None: attribute is the absolute folder itself."""
+        d = bpy.data
+        for lib in d.libraries:
+            if lib.packed_file is None:
+                yield lib, lib, "filepath", "file", "library"
+        for im in d.images:
+            if im.packed_file is None and not len(im.packed_files) and im.source in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
+                yield im, im, "filepath", {"SEQUENCE": "seq", "TILED": "udim"}.get(im.source, "file"), "image"
+        for cf in d.cache_files:
+            yield cf, cf, "filepath", "seq" if cf.is_sequence else "file", "cache file"
+            for layer in cf.layers:
+                yield cf, layer, "filepath", "file", "cache file layer"
+        for v in d.volumes:
+            if v.packed_file is None:
+                yield v, v, "filepath", "seq" if v.is_sequence else "file", "volume"
+        for snd in d.sounds:
+            if snd.packed_file is None:
+                yield snd, snd, "filepath", "file", "sound"
+        for f in d.fonts:
+            if f.packed_file is None and f.filepath != "<builtin>":
+                yield f, f, "filepath", "file", "font"
+        for mc in d.movieclips:
+            yield mc, mc, "filepath", "seq" if mc.source == "SEQUENCE" else "file", "movie clip"
+        caches = []
+        for ob in d.objects:
+            caches += [(ob, ps.point_cache) for ps in ob.particle_systems]
+            for md in ob.modifiers:
+                if md.type in ("CLOTH", "SOFT_BODY"):
+                    caches.append((ob, md.point_cache))
+                elif md.type == "DYNAMIC_PAINT" and md.canvas_settings:
+                    caches += [(ob, sf.point_cache) for sf in md.canvas_settings.canvas_surfaces]
+                elif md.type == "FLUID" and md.fluid_type == "DOMAIN" and md.domain_settings:
+                    ds = md.domain_settings
+                    yield ob, ds, "cache_directory", "dir" if ds.has_cache_baked_any else "", "fluid cache"
+                elif md.type == "OCEAN":
+                    yield ob, md, "filepath", "dir" if md.is_cached else "", "ocean cache"
+                elif md.type == "MESH_CACHE":
+                    yield ob, md, "filepath", "file", "mesh cache"
+        caches += [(sc, sc.rigidbody_world.point_cache) for sc in d.scenes if sc.rigidbody_world]
+        for owner, pcs in caches:
+            for pc in pcs.point_caches:
+                if pc.use_external:
+                    yield owner, pc, "filepath", "dir" if pc.is_baked else "", "point cache"
+                elif pc.use_disk_cache and pc.is_baked:  # //blendcache_<blend name>/ of its file
+                    lib = owner.library if pc.use_library_path else None
+                    blend = _under(lib.filepath, os.path.dirname(self.main)) if lib else self.main
+                    name = os.path.basename(blend)
+                    folder = os.path.join(os.path.dirname(blend), "blendcache_" + (name[:-6] if len(name) > 6 else name))
+                    yield owner, None, folder, "dir", "point cache"
+        for coll in (d.materials, d.worlds, d.lights, d.node_groups):
+            for id_ in coll:
+                tree = id_ if isinstance(id_, bpy.types.NodeTree) else id_.node_tree
+                for node in (tree.nodes if tree else ()):
+                    if node.bl_idname in ("ShaderNodeTexIES", "ShaderNodeScript") and node.mode == "EXTERNAL":
+                        yield id_, node, "filepath", "file", "IES light" if node.type == "TEX_IES" else "script"
+
+    def target(self, id_, path):
+        """Where path (as stored in id_) is laid out in the job folder, None if it resolves there
+        already. The job folder mirrors project_root; other files are under _outside/<abs path>."""
+        base = self.base_dir(id_)
+        natural = _under(path, base)
+        artist = path
+        if path.startswith("//"):  # resolve against the holder's place on the artist's machine
+            rel = os.path.relpath(base, self.pdir)
+            if rel == ".." or rel.startswith("../"):
+                return None  # a holder outside the job folder: nothing to translate
+            if rel == "_outside" or rel.startswith("_outside/"):
+                abase = "/" + rel[len("_outside"):].lstrip("/")
+            else:
+                abase = os.path.normpath(os.path.join(self.root, rel))
+            artist = _under(path, abase)
+        artist = os.path.normpath(artist)
+        r = self.root.rstrip("/")
+        if artist == self.root or artist.startswith(r + "/"):
+            new = os.path.normpath(os.path.join(self.pdir, artist[len(r):].lstrip("/")))
+        else:
+            new = self.pdir + "/_outside" + artist
+        if new == natural:
+            return None
+        return new + "/" if path.endswith("/") else new
+
+    def move(self, id_, obj, attr):
+        path = getattr(obj, attr)
+        if not path or path in self.orig:
+            return False
+        new = self.target(id_, path)
+        if new is None:
+            return False
+        setattr(obj, attr, new)
+        self.orig[new] = path
+        return True
+
+    def remap(self):
+        """Point every path into the job folder. Libraries first: each reload brings fresh linked
+        data (and maybe libraries nested in it), whose paths are remapped afterwards."""
+        for _ in range(1000):
+            moved = [lib for lib in bpy.data.libraries
+                     if lib.packed_file is None and self.move(lib, lib, "filepath")]
+            for lib in moved:
+                if os.path.isfile(_under(lib.filepath, os.path.dirname(self.main))):
+                    try:
+                        lib.reload()
+                    except RuntimeError as e:  # unreadable: the missing-file check names it
+                        sys.stderr.write("blender_worker: cannot reload library %s: %s\n" % (lib.filepath, e))
+            if not moved:
+                break
+        for id_, obj, attr, need, kind in self.refs():
+            if obj is not None and not isinstance(id_, bpy.types.Library):
+                self.move(id_, obj, attr)
+
+    def missing(self):
+        """Descriptions of the needed files that are not on disk."""
+        out, seen, dirs = [], set(), {}
+        for id_, obj, attr, need, kind in self.refs():
+            if not need:
+                continue
+            stored = attr if obj is None else getattr(obj, attr)
+            if not stored:
+                continue
+            path = stored if obj is None else _under(stored, self.base_dir(id_))
+            if path in seen or (kind == "library" and path == self.main):
+                continue  # a library cycle back to the main file: Blender uses the main's own data
+            seen.add(path)
+            if need == "file":
+                ok = os.path.isfile(path)
+            elif need == "dir":
+                ok = os.path.isdir(path)
+            else:  # a numbered sequence or a UDIM set: any frame / tile of it will do
+                folder, name = os.path.split(path)
+                if folder not in dirs:
+                    try:
+                        dirs[folder] = os.listdir(folder)
+                    except OSError:
+                        dirs[folder] = []
+                rx = _frames_regex(name)
+                ok = any(rx.match(n) for n in dirs[folder])
+            if not ok:
+                orig = self.orig.get(stored, stored)
+                what = "%s %s'%s'" % (kind, "of " if obj is not id_ and kind != "cache file layer" else "", id_.name_full)
+                out.append("%s (%s)" % (orig, what) if orig == stored else "%s (%s; looked for %s)" % (orig, what, stored))
+        return out
+
+
 # --------------------------------------------------------------------------- worker
 
 class Worker(object):
@@ -206,12 +403,21 @@ class Worker(object):
     def scene(self):
         return bpy.context.scene
 
-    def load(self, path):
+    def load(self, path, req=None):
+        """Load the scene once (kept between requests). Project jobs (project_root and
+        project_dir) get their external paths pointed into the job folder; then every external
+        file the scene needs must exist unless allow_missing (no silent magenta renders)."""
+        req = req or {}
+        project = _project(req)
+        allow_missing = req.get("allow_missing")
+        allow_missing = False if allow_missing is None else allow_missing
+        if not isinstance(allow_missing, bool):
+            raise RequestError("'allow_missing' must be true or false")
         try:
             st = os.stat(path)
         except OSError as e:
             raise RequestError("cannot read scene: %s" % e.strerror, input_error=True)
-        key = (path, st.st_mtime_ns, st.st_size, st.st_ino)
+        key = (path, st.st_mtime_ns, st.st_size, st.st_ino, project, allow_missing)
         if key == self.key:
             return self.scene()
         self.key = None
@@ -227,6 +433,16 @@ class Worker(object):
         scene = self.scene()
         if scene is None:
             raise RequestError("cannot read scene: file has no scene", input_error=True)
+        ext = Externals(project)
+        if project:
+            ext.remap()  # in memory only: the .blend on disk is never written
+        missing = ext.missing()
+        if missing:
+            more = len(missing) - 20
+            text = ", ".join(missing[:20]) + (" and %d more" % more if more > 0 else "")
+            if not allow_missing:
+                raise RequestError("missing files: " + text, input_error=True)
+            sys.stderr.write("blender_worker: rendering without (allowed) missing files: %s\n" % text)
         self.info = self.describe(scene)
         # Keep the engine (BVH, images) alive from tile to tile.
         scene.render.use_persistent_data = True
@@ -322,7 +538,7 @@ class Worker(object):
 
     # ---- ops
     def op_probe(self, req):
-        self.load(_path(req, "scene"))
+        self.load(_path(req, "scene"), req)
         out = {"ok": True}
         out.update(self.info)
         return out
@@ -356,7 +572,7 @@ class Worker(object):
         patch.set(cyc, "device", "GPU")
 
     def op_tile(self, req):
-        scene = self.load(_path(req, "scene"))
+        scene = self.load(_path(req, "scene"), req)
         info = self.info
         if scene.render.engine != "CYCLES":
             raise RequestError("tiles need the CYCLES engine, scene uses %s" % scene.render.engine,
@@ -450,7 +666,7 @@ class Worker(object):
         return {"ok": True, "width": w, "height": h, "seconds": round(secs, 4)}
 
     def op_finish(self, req):
-        scene = self.load(_path(req, "scene"))
+        scene = self.load(_path(req, "scene"), req)
         info = self.info
         frame = _int(req, "frame")
         inp = _path(req, "input")

@@ -10,7 +10,9 @@
 #include "lib/ts_log.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_cheat.h"
+#include "lib/ts_manifest.h"
 #include "slave/ts_fetch.h"
+#include "slave/ts_layout.h"
 #include "slave/ts_segenc.h"
 #include "slave/ts_slave.h"
 #include "splitter/ts_sheet.h"
@@ -61,23 +63,26 @@ static int verify_cached(ts_executor_t *self, const char *hash)
     return -1;
 }
 
-/* The task's scene through its torrent; a failure is said and left to the HTTP download. */
-static int fetch_by_torrent(ts_executor_t *self, const ts_slave_task_t *t)
+/* A blob through its torrent (the scene's, or a project file's: info_hash "" and the content hash checks it), from
+   the peers that hold the task's scene; a failure is said and left to the HTTP download. */
+static int fetch_by_torrent(ts_executor_t *self, const ts_slave_task_t *t, const char *hash, const char *info_hash,
+                            const char *torrent_url)
 {
     char *peers[TS_TASK_PEERS];
     for (int i = 0; i < t->npeers; i++)
         peers[i] = (char *)t->peers[i];
-    if (ts_swarm_fetch(self->swarm, t->scene, t->info_hash, t->torrent_url, peers, (size_t)t->npeers,
-                       t->from_master, &self->stop) == 0)
+    if (ts_swarm_fetch(self->swarm, hash, info_hash, torrent_url, peers, (size_t)t->npeers, t->from_master,
+                       &self->stop) == 0)
         return 0;
     if (!self->stop)
-        ts_warn("fetching %.12s by torrent failed, trying plain HTTP: %s", t->scene, ts_error());
+        ts_warn("fetching %.12s by torrent failed, trying plain HTTP: %s", hash, ts_error());
     return -1;
 }
 
 /* Makes sure the cache holds a blob: verified (re-hashed) at its first use in this run, fetched when missing or
-   corrupt (the scene through its torrent when the task names one, else or on failure over HTTP), marked as used. */
-static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char *hash)
+   corrupt (the scene, and a project's files, through their torrents when the task names them, else or on failure
+   over HTTP), marked as used. project_file: the blob is one of the task's project files. */
+static int ensure_blob_as(ts_executor_t *self, const ts_slave_task_t *t, const char *hash, bool project_file)
 {
     for (int i = 0; i < self->nverified && i < VERIFIED_MAX; i++)
         if (strcmp(self->verified[i], hash) == 0 && ts_blobs_has(self->cache, hash)) {
@@ -86,7 +91,12 @@ static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char
         }
     bool have = ts_blobs_has(self->cache, hash) && verify_cached(self, hash) == 0;
     if (!have && self->swarm && t->info_hash[0] && strcmp(hash, t->scene) == 0)
-        have = fetch_by_torrent(self, t) == 0;
+        have = fetch_by_torrent(self, t, hash, t->info_hash, t->torrent_url) == 0;
+    if (!have && self->swarm && project_file && t->torrents_url[0]) {
+        char url[sizeof t->torrents_url + TS_HASH_HEX + 1];
+        snprintf(url, sizeof url, "%s/%s", t->torrents_url, hash);
+        have = fetch_by_torrent(self, t, hash, "", url) == 0;
+    }
     if (!have && (self->stop || ts_fetch_blob(self->cache, t->blob_url, hash, &self->stop) < 0))
         return -1;
     snprintf(self->verified[self->nverified++ % VERIFIED_MAX], TS_HASH_HEX, "%s", hash);
@@ -94,15 +104,71 @@ static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char
     return 0;
 }
 
-/* Keeps the cache under its bound once a task has what it needs; the task's own inputs stay. */
-static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t)
+static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char *hash)
 {
-    const char *keep[] = {t->scene, t->input[0] ? t->input : NULL, NULL};
+    return ensure_blob_as(self, t, hash, false);
+}
+
+/* Where a slave lays out the projects it renders (slave/ts_layout.h). */
+static void projects_dir(const ts_executor_t *self, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/projects", self->opts->work);
+}
+
+/* Keeps the cache under its bound once a task has what it needs; the task's own inputs (a project's files too)
+   stay. Evicted files still linked from older projects' folders are freed by removing those folders. */
+static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t, const ts_manifest_t *m)
+{
+    const char **keep = calloc((size_t)m->count + 4, sizeof *keep);
+    if (!keep)
+        return;
+    int n = 0;
+    keep[n++] = t->scene;
+    if (t->input[0])
+        keep[n++] = t->input;
+    if (t->manifest[0])
+        keep[n++] = t->manifest;
+    for (int i = 0; i < m->count; i++)
+        keep[n++] = m->files[i].hash;
     long long removed = ts_blobs_evict(self->cache, (long long)self->opts->cache_mb << 20, keep);
+    free(keep);
     if (removed > 0)
         ts_info("cache over %ld MB: %lld bytes of least recently used inputs removed", self->opts->cache_mb, removed);
     if (removed > 0 && self->swarm)
         ts_swarm_forget_missing(self->swarm); /* stop seeding what is gone */
+    if (removed > 0) {
+        char dir[PATH_MAX];
+        projects_dir(self, dir, sizeof dir);
+        ts_layout_prune(dir, t->manifest[0] ? t->manifest : NULL, true);
+    }
+}
+
+/* An artist's project: its manifest read, every file in the cache (by torrent when the master seeds them), and the
+   project laid out in its folder; scene gets the .blend's path there and dir the folder. */
+static int prepare_project(ts_executor_t *self, const ts_slave_task_t *t, ts_manifest_t *m, char *scene,
+                           size_t scene_cap, char *dir, size_t dir_cap)
+{
+    char path[PATH_MAX], parent[PATH_MAX];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (ensure_blob(self, t, t->manifest) < 0)
+        return ts_error_prefix("the project's manifest");
+    ts_blobs_path(self->cache, t->manifest, path, sizeof path);
+    int rc = ts_file_read(path, TS_MANIFEST_BYTES_MAX, 0, &text, &len);
+    if (rc == 0)
+        rc = ts_manifest_parse((const char *)text, len, m);
+    free(text);
+    for (int i = 0; rc == 0 && i < m->count; i++)
+        if (ensure_blob_as(self, t, m->files[i].hash, true) < 0)
+            rc = ts_error_prefix("the project's file %s", m->files[i].name);
+    projects_dir(self, parent, sizeof parent);
+    if (rc == 0)
+        rc = ts_layout_build(m, t->manifest, self->cache, parent, dir, dir_cap);
+    if (rc == 0) {
+        ts_layout_prune(parent, t->manifest, false);
+        snprintf(scene, scene_cap, "%s/%s", dir, m->scene);
+    }
+    return rc;
 }
 
 /* One task being run: what a runner reads and where it writes. */
@@ -110,6 +176,8 @@ typedef struct {
     ts_executor_t *self;
     const ts_slave_task_t *t;
     const char *scene;         /* the task's cached main input: the scene, or a segment's video */
+    const ts_manifest_t *project; /* an artist's project (count 0: a scene alone) */
+    const char *project_dir;   /* the folder it is laid out in */
     const char *out;           /* the output file a runner writes */
     bool cheat;                /* --cheat-share picked this task (testing only) */
     Tessera__Result *r;
@@ -127,6 +195,11 @@ typedef int (*runner_fn)(run_t *x);
 static json_t *blender_op(run_t *x, json_t *req, double timeout)
 {
     json_object_set_new(req, "scene", json_string(x->scene));
+    if (x->project->count > 0) { /* the worker maps the scene's absolute paths into the project's folder */
+        json_object_set_new(req, "project_root", json_string(x->project->root));
+        json_object_set_new(req, "project_dir", json_string(x->project_dir));
+        json_object_set_new(req, "allow_missing", json_boolean(x->project->allow_missing));
+    }
     json_object_set_new(req, "frame", json_integer(x->t->frame));
     json_t *reply = ts_blender_call(x->self->blender, req, timeout, &x->self->stop);
     json_decref(req);
@@ -301,8 +374,10 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         snprintf(errbuf, cap, "unknown task kind %d: this slave does not run it", t->kind);
         return;
     }
-    char scene[PATH_MAX], out[PATH_MAX];
-    run_t x = {.self = self, .t = t, .scene = scene, .out = out, .r = r, .info = info, .errbuf = errbuf, .cap = cap};
+    char scene[PATH_MAX], out[PATH_MAX], project_dir[PATH_MAX] = "";
+    ts_manifest_t project = {0};
+    run_t x = {.self = self, .t = t, .scene = scene, .project = &project, .project_dir = project_dir, .out = out,
+               .r = r, .info = info, .errbuf = errbuf, .cap = cap};
     if (RUNNERS[i].cheats) {
         uint64_t n = ++self->cheat_count;
         x.cheat = ts_cheat_due(n, self->opts->cheat_share);
@@ -316,13 +391,21 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         return;
     }
     ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
-    if (RUNNERS[i].second_input && ensure_blob(self, t, t->input) < 0) {
-        snprintf(errbuf, cap, "fetching the %s task's input: %s", ts_kind_name(t->kind), ts_error());
+    if (t->manifest[0] && !ts_kind_get(t->kind)->own_input &&
+        prepare_project(self, t, &project, scene, sizeof scene, project_dir, sizeof project_dir) < 0) {
+        snprintf(errbuf, cap, "preparing the %s task's project: %s", ts_kind_name(t->kind), ts_error());
+        ts_manifest_free(&project);
         return;
     }
-    bound_cache(self, t);
+    if (RUNNERS[i].second_input && ensure_blob(self, t, t->input) < 0) {
+        snprintf(errbuf, cap, "fetching the %s task's input: %s", ts_kind_name(t->kind), ts_error());
+        ts_manifest_free(&project);
+        return;
+    }
+    bound_cache(self, t, &project);
     snprintf(out, sizeof out, "%s/out/task-%llu.%s", self->opts->work, (unsigned long long)t->id, RUNNERS[i].ext);
     int rc = RUNNERS[i].run(&x);
+    ts_manifest_free(&project);
     if (rc == 1) {
         *output = NULL;
         *output_len = 0;

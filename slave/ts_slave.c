@@ -194,7 +194,8 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
     case TESSERA__ENVELOPE__BODY_ASSIGN: {
         Tessera__Assign *a = env->assign;
         ts_slave_task_t t = {.id = a->task_id, .kind = (int)a->kind, .frame = a->frame, .no_denoise = a->no_denoise};
-        if (!ts_hash_valid(a->scene_hash) || (a->input_hash[0] && !ts_hash_valid(a->input_hash))) {
+        if (!ts_hash_valid(a->scene_hash) || (a->input_hash[0] && !ts_hash_valid(a->input_hash)) ||
+            (a->manifest_hash[0] && !ts_hash_valid(a->manifest_hash))) {
             ts_warn("task %llu refused: malformed content hash", (unsigned long long)a->task_id);
             break;
         }
@@ -204,6 +205,8 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
         snprintf(t.input, sizeof t.input, "%s", a->input_hash);
         snprintf(t.format, sizeof t.format, "%s", a->format);
         snprintf(t.params, sizeof t.params, "%s", a->params);
+        snprintf(t.manifest, sizeof t.manifest, "%s", a->manifest_hash);
+        snprintf(t.torrents_url, sizeof t.torrents_url, "%s", a->torrents_url);
         t.start_pts = a->start_pts;
         t.end_pts = a->end_pts;
         if (a->scene_info_hash[0] && strlen(a->scene_info_hash) == TS_TORRENT_HASH_HEX &&

@@ -57,6 +57,8 @@ typedef struct {
     char peers[TS_TASK_PEERS][80];
     int npeers;
     bool from_master;
+    char manifest[TS_HASH_HEX];   /* an artist's project: its manifest blob; "" for a scene alone */
+    char torrents_url[600];       /* with a manifest: where each file's .torrent is, by hash ("" for HTTP) */
 } ts_slave_task_t;
 
 typedef struct ts_executor ts_executor_t;

@@ -19,7 +19,7 @@
 #define TORRENT_MAX (10 * 1024 * 1024) /* largest .torrent fetched */
 #define POLL_MS 250
 #define STALL_S 120.0  /* no new byte this long, web seed included: the fetch fails */
-#define SEEDING_MAX 256
+#define SEEDING_MAX 4096 /* a project's files are a torrent each */
 
 typedef struct {
     char hash[TS_HASH_HEX];
@@ -239,7 +239,7 @@ int ts_swarm_fetch(ts_swarm_t *self, const char *hash, const char *info_hash, co
     int rc = -1;
     if (h < 0)
         goto out;
-    if (ts_torrent_info_hash(self->session, h, got) < 0 || strcmp(got, info_hash) != 0) {
+    if (ts_torrent_info_hash(self->session, h, got) < 0 || (info_hash[0] && strcmp(got, info_hash) != 0)) {
         ts_error_set("the torrent at %s has info-hash %s, the task says %s", torrent_url, got, info_hash);
         goto out_remove;
     }

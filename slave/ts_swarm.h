@@ -26,7 +26,7 @@ int ts_swarm_port(ts_swarm_t *self);
 void ts_swarm_set_master(ts_swarm_t *self, const char *host_port);
 
 /* Fetches the blob hash into the cache through its torrent (the .torrent from torrent_url, checked against
-   info_hash), connecting the peers (and the master's seed when from_master); the finished file is verified by its content hash, moved into the
+   info_hash unless it is ""; the content hash is checked either way), connecting the peers (and the master's seed when from_master); the finished file is verified by its content hash, moved into the
    cache and seeded. Gives up (-1, message with progress and peers) when nothing arrives for a long while even from
    the web seed, or when *stop is set. Used from one thread. */
 int ts_swarm_fetch(ts_swarm_t *self, const char *hash, const char *info_hash, const char *torrent_url,

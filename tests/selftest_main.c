@@ -13,6 +13,7 @@
 #include "lib/ts_hash.h"
 #include "lib/ts_identity.h"
 #include "lib/ts_kind.h"
+#include "lib/ts_manifest.h"
 #include "lib/ts_request.h"
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
@@ -20,6 +21,7 @@
 #include "master/ts_store.h"
 #include "slave/ts_blender_info.h"
 #include "slave/ts_cheat.h"
+#include "slave/ts_layout.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_concat.h"
 #include "splitter/ts_framevid.h"
@@ -39,6 +41,7 @@
 #include <string.h>
 
 int ts_cli_test(bool verbose);
+int ts_cli_project_test(bool verbose);
 int ts_store_verify_test(bool verbose);
 int ts_verifier_test(bool verbose);
 int ts_results_test(bool verbose);
@@ -49,10 +52,11 @@ static const struct {
 } s_tests[] = {
     {"hash", ts_hash_test},         {"identity", ts_identity_test}, {"wire", ts_wire_test},
     {"blobs", ts_blobs_test},       {"jobreq", ts_jobreq_test},     {"jobtype", ts_jobtype_test},     {"store", ts_store_test},
-    {"request", ts_request_test},
+    {"request", ts_request_test},   {"manifest", ts_manifest_test}, {"layout", ts_layout_test},
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
     {"sheet", ts_sheet_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
+    {"project", ts_cli_project_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
     {"blenderinfo", ts_blender_info_test},

@@ -13,7 +13,14 @@ wait_nodes 1 || finish
 
 expect_fail 2 "not a .blend" "a file that is not a .blend" -- "$BIN/tessera" submit render "$T/notblend.blend" --frames 1 --tiles 2x2
 alive "not a blend"
-expect_fail 1 "truncated.blend" "a truncated .blend" -- "$BIN/tessera" submit render "$T/truncated.blend" --frames 1 --tiles 2x2 --wait --timeout 300
+# A truncated .blend: the CLI's discovery (the artist's Blender) refuses it before any upload; sent past the CLI, the
+# farm's probe fails the job naming it.
+expect_fail 2 "truncated.blend" "a truncated .blend, at submit" -- "$BIN/tessera" submit render "$T/truncated.blend" --frames 1 --tiles 2x2
+TH=$(b2sum -l 256 "$T/truncated.blend" | cut -c1-64)
+curl -sf -X PUT --data-binary @"$T/truncated.blend" "$TESSERA_MASTER/api/v1/blobs/$TH" >/dev/null || fail "upload truncated.blend"
+TJ=$(curl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'"$TH"'","scene_name":"truncated.blend","frames":"1","tiles":"2x2"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+expect_fail 1 "truncated.blend" "a truncated .blend, on the farm" -- "$BIN/tessera" wait "${TJ:-0}" --timeout 300
 alive "truncated"
 expect_fail 1 "outside the scene's frame range" "frames outside the scene" -- "$BIN/tessera" submit render "$T/ok.blend" --frames 7-9 --tiles 2x2 --wait --timeout 300
 expect_fail 2 "tiles" "a 0x0 grid" -- "$BIN/tessera" submit render "$T/ok.blend" --frames 1 --tiles 0x0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments and
-# tile images, a contact sheet's images, a chain's answers) with ASan+UBSan against the project's libraries (make fuzzlib) and runs each for a while.
+# tile images, a contact sheet's images, a chain's answers, a project's manifest) with ASan+UBSan against the project's libraries (make fuzzlib) and runs each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test. What a target finds (crash-*,
 # oom-*, slow-unit-* files) is kept in build/fuzz as <target>-<kind>-<hash>, out of the source tree.
 set -u
@@ -19,7 +19,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 FLAGS="$FLAGS $(pkg-config --cflags $PKGS)"
 LIBS="build-fuzz/libtessera-master.a build-fuzz/libtessera.a $LDLIBS"
 pids=""
-for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet; do
+for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest; do
   { clang $FLAGS -c "tests/$t.c" -o "$OUT/$t.o" && clang++ -fsanitize=fuzzer,address,undefined "$OUT/$t.o" $LIBS -o "$OUT/$t"; } &
   pids="$pids $!"
 done
@@ -49,6 +49,12 @@ printf '%s' '{"type":"transcode","input":"'$H'","vcodec":"libvpx-vp9","bitrate":
   >"$OUT/corpus-fuzz_jobreq/transcode.json"
 printf '%s' '{"type":"contactsheet","inputs":[{"name":"a/b.png","hash":"'$H'"},{"name":"c.exr","hash":"'$H'"}],"columns":3,"cell":"64x32"}' \
   >"$OUT/corpus-fuzz_jobreq/contactsheet.json"
+# A project's manifest and a render of a project as seeds.
+mkdir -p "$OUT/corpus-fuzz_manifest"
+printf '%s' '{"version":1,"root":"/home/ann/proj","scene":"shot.blend","allow_missing":false,"files":[{"name":"shot.blend","hash":"'$H'","size":9},{"name":"_outside/srv/w.png","hash":"'$H'","size":0}]}' \
+  >"$OUT/corpus-fuzz_manifest/project.json"
+printf '%s' '{"type":"render","scene":"'$H'","scene_name":"s/shot.blend","frames":"1","inputs":[{"name":"s/shot.blend","hash":"'$H'","size":9}],"project_root":"/p","missing":["/p/t.png"]}' \
+  >"$OUT/corpus-fuzz_jobreq/project.json"
 # A valid single-file torrent and a multi-file one as seeds, so the fuzzer starts past the bencode syntax.
 mkdir -p "$OUT/corpus-fuzz_torrent"
 python3 - "$OUT/corpus-fuzz_torrent" <<'PY'
@@ -66,7 +72,7 @@ for name, t in (("single", one), ("multi", many)):
     open("%s/%s.torrent" % (sys.argv[1], name), "wb").write(b(t))
 PY
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest; do
   mkdir -p "$OUT/corpus-$t"
   # third-party leaks are suppressed as in make check-asan; fuzz_tile's and fuzz_sheet's (OpenImageIO's PNG reader) need full stacks
   # to match its suppression (only there: full stacks make ASan report its own thread start in fuzz_torrent)
