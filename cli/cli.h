@@ -84,7 +84,7 @@ int cli_encode_check(ts_request_encode_t *e);
 int cli_submit_and_wait(cli_ctx_t *ctx, const char *master, const char *const *inputs, int count, const char *field,
                         json_t *request, bool wait, const cli_wait_opts_t *opts);
 
-/* A scene's project (cli_project.c): every file the scene needs, as the artist's Blender finds them (tessera-deps.py
+/* A scene's project (cli_project.c; hashing and uploading in cli_project_upload.c): every file the scene needs, as the artist's Blender finds them (tessera-deps.py
    beside the tessera program), named under one root folder, hashed, and uploaded content-addressed.
    DESIGN: the root starts as the scene's folder and widens until no relative reference crosses it: for every
    reference stored relative to its holder (a "//tex/marble.png" in a .blend), when one of holder and file is

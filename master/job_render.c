@@ -117,7 +117,7 @@ static int project_manifest(const ts_jobtype_ctx_t *ctx, const ts_job_request_t 
         else
             json_array_append_new(files, json_pack("{s:s,s:s,s:I}", "name", req->inputs[i].name, "hash",
                                                    req->inputs[i].hash, "size", (json_int_t)st.st_size));
-        if (rc == 0 && ctx->seeder && ts_seeder_publish(ctx->seeder, req->inputs[i].hash, NULL) < 0)
+        if (rc == 0 && st.st_size > 0 && ctx->seeder && ts_seeder_publish(ctx->seeder, req->inputs[i].hash, NULL) < 0)
             ts_warn("%s: no torrent, slaves will fetch it over HTTP: %s", req->inputs[i].name, ts_error());
     }
     char *text = rc == 0 ? json_dumps(m, JSON_COMPACT) : NULL;

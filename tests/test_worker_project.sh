@@ -2,10 +2,11 @@
 # test_worker_project: an "artist project" (samples/make_project.py) end to end on the Blender side:
 # discovery (cli/tessera_deps.py) lists every external file, the worker refuses a scene with a missing texture
 # (and renders it with allow_missing), and a copy laid out as a slave lays out a job (project root -> JOB/,
-# other absolute paths -> JOB/_outside/<abs path>) renders identically once the original folder is gone.
+# other absolute paths -> JOB/_outside/<abs path>) renders identically once the original folder is gone, and a copy
+# with its texture packed needs no file for it (not listed; renders identically without it).
 # Usage: tests/test_worker_project.sh [WORKER.py [DEPS.py]]   (default: the installed copies in $TESSERA_BIN or
 # build/bin, tessera-worker.py and tessera-deps.py; pass slave/blender_worker.py cli/tessera_deps.py for the sources).
-# Exit 0 = all checks passed, 77 = no Blender here. About 25 s on 2 cores.
+# Exit 0 = all checks passed, 77 = no Blender here. About 35 s on 2 cores.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${TESSERA_BIN:-$TOP/build/bin}
@@ -175,4 +176,35 @@ assert [f['path'] for f in a['files']]==[art+'/cycle/b.blend'] and [f['path'] fo
   "$W/cyc_a.json" "$W/cyc_b.json" "$ART" && pass "library cycle: deps lists the other file only" || fail "cycle deps wrong"
 render_reqs "$ART/cycle/a.blend" 1 "$W/cyc.png" | timeout 120 cat | worker cycle
 [ "$(reply cycle 3 'r["ok"]')" = True ] && pass "the worker renders a library cycle" || fail "cycle: $(cat "$W/cycle.replies")"
+
+# ---------------------------------------------------------------- 8. a packed texture needs no file
+# A copy of shot.blend beside it with marble.png packed (File > External Data > Pack); its disk point cache
+# follows its file name (blendcache_packed/), so the baked cache is copied there.
+blender -b --factory-startup -Y "$ART/proj/shot.blend" --python-exit-code 1 --python-expr "import bpy, sys
+im = bpy.data.images['marble.png']
+im.pack()
+if im.packed_file is None: sys.exit('marble.png not packed')
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1], copy=True, relative_remap=True)" -- "$ART/proj/packed.blend" \
+  >"$W/pack.log" 2>&1 && [ -f "$ART/proj/packed.blend" ] || fail "packing marble.png failed: $(tail -3 "$W/pack.log")"
+cp -a "$ART/proj/blendcache_shot" "$ART/proj/blendcache_packed"
+blender -b --factory-startup -noaudio -Y --python-exit-code 3 "$ART/proj/packed.blend" --python "$DEPS" -- "$W/packed.json" \
+  >"$W/packed_deps.log" 2>&1 || fail "deps on packed.blend exited $?"
+python3 - "$W/deps.json" "$W/packed.json" "$ART" <<'PY' && pass "deps lists the packed scene's files but tex/marble.png" \
+  || fail "packed deps listing wrong"
+import json, sys
+plain, packed, art = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+got = {f["path"] for f in packed["files"]}
+want = {f["path"].replace("/blendcache_shot/", "/blendcache_packed/") for f in plain["files"]}
+want.discard(art + "/proj/tex/marble.png")
+for p in sorted(got ^ want):
+    print("  %s: %s" % ("unexpected" if p in got else "not listed", p))
+sys.exit(0 if got == want and packed["main"] == art + "/proj/packed.blend" else 1)
+PY
+mv "$ART/proj/tex/marble.png" "$W/marble.png.away"
+render_reqs "$ART/proj/packed.blend" 1 "$W/packed1.png" | worker packed
+mv "$W/marble.png.away" "$ART/proj/tex/marble.png"
+for n in 1 2 3; do [ "$(reply packed $n 'r["ok"]')" = True ] || fail "packed, request $n: $(sed -n ${n}p "$W/packed.replies")"; done
+same_image "$W/packed1.png" "$W/orig1.png" \
+  && pass "the packed scene renders without tex/marble.png, identical to the unpacked one" \
+  || fail "the packed scene's render differs from the unpacked one"
 finish
