@@ -103,9 +103,14 @@ else
   fail "library cycle: $(tail -n 5 "$T/submit4.log" "$T/idiff.log")"
 fi
 
-# 5. A manifest name that leaves the job's folder is refused by the master, naming it.
+# 5. The scene alone, sent past the CLI (no project): the slave's Blender cannot find its files, and the job fails
+# naming them instead of rendering magenta. Then a manifest name that leaves the job's folder is refused by the master.
 H=$(b2sum -l 256 "$G/proj/shot.blend" | cut -c1-64)
 curl -s -X PUT --data-binary @"$G/proj/shot.blend" "$TESSERA_MASTER/api/v1/blobs/$H" >/dev/null
+J5=$(curl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'","scene_name":"shot.blend","frames":"1"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+expect_fail 1 "missing files:.*//tex/marble.png" "the scene without its project fails, naming the missing files" -- \
+  "$BIN/tessera" wait "${J5:-0}" --timeout 300
 code=$(curl -s -o "$T/escape.json" -w '%{http_code}' -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'",
   "scene_name":"shot.blend","frames":"1","project_root":"/p","inputs":[{"name":"shot.blend","hash":"'$H'"},
   {"name":"../../etc/passwd","hash":"'$H'"}]}')
