@@ -71,7 +71,8 @@ static int fetch_by_torrent(ts_executor_t *self, const ts_slave_task_t *t, const
     char *peers[TS_TASK_PEERS];
     for (int i = 0; i < t->npeers; i++)
         peers[i] = (char *)t->peers[i];
-    if (ts_swarm_fetch(self->swarm, hash, info_hash, torrent_url, peers, (size_t)t->npeers, t->from_master,
+    bool scene = strcmp(hash, t->scene) == 0; /* the master is told of scenes, not of each project file */
+    if (ts_swarm_fetch(self->swarm, hash, info_hash, torrent_url, peers, (size_t)t->npeers, t->from_master, scene,
                        &self->stop) == 0)
         return 0;
     if (!self->stop)

@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 typedef struct {
     char hash[TS_HASH_HEX];
     int handle;
+    bool announce;   /* told to the master (a scene; not each file of a project) */
+    uint64_t seq;    /* when it was added: the newest are told first */
 } seeding_t;
 
 struct ts_swarm {
@@ -35,6 +38,7 @@ struct ts_swarm {
     char master[96];
     seeding_t seeding[SEEDING_MAX];
     int nseeding;
+    uint64_t seq;
 };
 
 static double mono(void)
@@ -44,12 +48,18 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Seeds a cached blob from the cache's own directory; a blob already seeded is left alone. */
-static int seed(ts_swarm_t *self, const char *hash, const unsigned char *torrent, size_t len)
+/* Seeds a cached blob from the cache's own directory; a blob already seeded is left alone (and told to the master
+   from now on when announce). */
+static int seed(ts_swarm_t *self, const char *hash, const unsigned char *torrent, size_t len, bool announce)
 {
     for (int i = 0; i < self->nseeding; i++)
-        if (strcmp(self->seeding[i].hash, hash) == 0)
+        if (strcmp(self->seeding[i].hash, hash) == 0) {
+            pthread_mutex_lock(&self->lock);
+            self->seeding[i].announce = self->seeding[i].announce || announce;
+            self->seeding[i].seq = ++self->seq;
+            pthread_mutex_unlock(&self->lock);
             return 0;
+        }
     if (self->nseeding == SEEDING_MAX)
         return ts_error_set("seeding %d inputs already", SEEDING_MAX);
     char dir[PATH_MAX];
@@ -62,6 +72,8 @@ static int seed(ts_swarm_t *self, const char *hash, const unsigned char *torrent
     seeding_t *s = &self->seeding[self->nseeding++];
     snprintf(s->hash, sizeof s->hash, "%s", hash);
     s->handle = h;
+    s->announce = announce;
+    s->seq = ++self->seq;
     pthread_mutex_unlock(&self->lock);
     return 0;
 }
@@ -88,7 +100,7 @@ static void seed_kept(ts_swarm_t *self)
             unlink(path);
             continue;
         }
-        if (seed(self, hash, t, len) == 0)
+        if (seed(self, hash, t, len, true) == 0) /* a kept input may be a scene: told, as before */
             count++;
         else
             ts_warn("seeding cached input %.12s: %s", hash, ts_error());
@@ -149,10 +161,20 @@ void ts_swarm_set_master(ts_swarm_t *self, const char *host_port)
 size_t ts_swarm_seeding(ts_swarm_t *self, char (*hashes)[TS_HASH_HEX], char **ptrs, int max)
 {
     pthread_mutex_lock(&self->lock);
-    int n = self->nseeding < max ? self->nseeding : max;
-    for (int i = 0; i < n; i++) {
-        memcpy(hashes[i], self->seeding[i].hash, TS_HASH_HEX);
-        ptrs[i] = hashes[i];
+    int n = 0;
+    uint64_t below = UINT64_MAX;
+    while (n < max) { /* the newest announced first: a master keeps a few scenes per node */
+        int best = -1;
+        for (int i = 0; i < self->nseeding; i++)
+            if (self->seeding[i].announce && self->seeding[i].seq < below &&
+                (best < 0 || self->seeding[i].seq > self->seeding[best].seq))
+                best = i;
+        if (best < 0)
+            break;
+        below = self->seeding[best].seq;
+        memcpy(hashes[n], self->seeding[best].hash, TS_HASH_HEX);
+        ptrs[n] = hashes[n];
+        n++;
     }
     pthread_mutex_unlock(&self->lock);
     return (size_t)n;
@@ -224,7 +246,7 @@ static int download(ts_swarm_t *self, int h, const char *hash, volatile sig_atom
 }
 
 int ts_swarm_fetch(ts_swarm_t *self, const char *hash, const char *info_hash, const char *torrent_url,
-                   char *const *peers, size_t npeers, bool from_master, volatile sig_atomic_t *stop)
+                   char *const *peers, size_t npeers, bool from_master, bool announce, volatile sig_atomic_t *stop)
 {
     ts_swarm_forget_missing(self);
     unsigned char *t = NULL;
@@ -265,7 +287,7 @@ int ts_swarm_fetch(ts_swarm_t *self, const char *hash, const char *info_hash, co
     rmdir(save);
     ts_info("input %.12s fetched by torrent in %.1f s (%lld bytes, %d peer(s)%s)", hash, mono() - t0,
             (long long)st.payload_down, st.peers, st.web_seeds_on ? ", web seed on" : "");
-    if (seed(self, hash, t, len) < 0)
+    if (seed(self, hash, t, len, announce) < 0)
         ts_warn("seeding %.12s: %s", hash, ts_error());
     rc = 0;
     goto out;
