@@ -101,7 +101,8 @@ static int parse(json_t *o, ts_job_request_t *req)
 }
 
 /* A project's manifest, the blob slaves lay the job's folder out from (lib/ts_manifest.h): the root, the scene and
-   every file with its hash and stored size. Each file gets its torrent now, so slaves fetch it from each other. */
+   every file with its hash and stored size. Each file of TS_MANIFEST_TORRENT_MIN or more gets its torrent now, so slaves
+   fetch it from each other. */
 static int project_manifest(const ts_jobtype_ctx_t *ctx, const ts_job_request_t *req, char hash[TS_HASH_HEX])
 {
     json_t *files = json_array();
@@ -117,7 +118,8 @@ static int project_manifest(const ts_jobtype_ctx_t *ctx, const ts_job_request_t 
         else
             json_array_append_new(files, json_pack("{s:s,s:s,s:I}", "name", req->inputs[i].name, "hash",
                                                    req->inputs[i].hash, "size", (json_int_t)st.st_size));
-        if (rc == 0 && st.st_size > 0 && ctx->seeder && ts_seeder_publish(ctx->seeder, req->inputs[i].hash, NULL) < 0)
+        if (rc == 0 && st.st_size >= TS_MANIFEST_TORRENT_MIN && ctx->seeder &&
+            ts_seeder_publish(ctx->seeder, req->inputs[i].hash, NULL) < 0)
             ts_warn("%s: no torrent, slaves will fetch it over HTTP: %s", req->inputs[i].name, ts_error());
     }
     char *text = rc == 0 ? json_dumps(m, JSON_COMPACT) : NULL;

@@ -82,8 +82,9 @@ static int fetch_by_torrent(ts_executor_t *self, const ts_slave_task_t *t, const
 
 /* Makes sure the cache holds a blob: verified (re-hashed) at its first use in this run, fetched when missing or
    corrupt (the scene, and a project's files, through their torrents when the task names them, else or on failure
-   over HTTP), marked as used. project_file: the blob is one of the task's project files. */
-static int ensure_blob_as(ts_executor_t *self, const ts_slave_task_t *t, const char *hash, bool project_file)
+   over HTTP), marked as used. project_size: the blob is one of the task's project files, of that many bytes (-1: it
+   is not); the big ones have torrents. */
+static int ensure_blob_as(ts_executor_t *self, const ts_slave_task_t *t, const char *hash, int64_t project_size)
 {
     for (int i = 0; i < self->nverified && i < VERIFIED_MAX; i++)
         if (strcmp(self->verified[i], hash) == 0 && ts_blobs_has(self->cache, hash)) {
@@ -93,7 +94,7 @@ static int ensure_blob_as(ts_executor_t *self, const ts_slave_task_t *t, const c
     bool have = ts_blobs_has(self->cache, hash) && verify_cached(self, hash) == 0;
     if (!have && self->swarm && t->info_hash[0] && strcmp(hash, t->scene) == 0)
         have = fetch_by_torrent(self, t, hash, t->info_hash, t->torrent_url) == 0;
-    if (!have && self->swarm && project_file && t->torrents_url[0]) {
+    if (!have && self->swarm && project_size >= TS_MANIFEST_TORRENT_MIN && t->torrents_url[0]) {
         char url[sizeof t->torrents_url + TS_HASH_HEX + 1];
         snprintf(url, sizeof url, "%s/%s", t->torrents_url, hash);
         have = fetch_by_torrent(self, t, hash, "", url) == 0;
@@ -107,7 +108,7 @@ static int ensure_blob_as(ts_executor_t *self, const ts_slave_task_t *t, const c
 
 static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char *hash)
 {
-    return ensure_blob_as(self, t, hash, false);
+    return ensure_blob_as(self, t, hash, -1);
 }
 
 /* Where a slave lays out the projects it renders (slave/ts_layout.h). */
@@ -160,7 +161,7 @@ static int prepare_project(ts_executor_t *self, const ts_slave_task_t *t, ts_man
         rc = ts_manifest_parse((const char *)text, len, m);
     free(text);
     for (int i = 0; rc == 0 && i < m->count; i++)
-        if (ensure_blob_as(self, t, m->files[i].hash, true) < 0)
+        if (ensure_blob_as(self, t, m->files[i].hash, m->files[i].size) < 0)
             rc = ts_error_prefix("the project's file %s", m->files[i].name);
     projects_dir(self, parent, sizeof parent);
     if (rc == 0)
