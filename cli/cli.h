@@ -65,6 +65,7 @@ typedef struct {
     const char *out; /* download the outputs here when done; NULL: do not */
     double timeout;  /* seconds; 0: forever */
     bool json;       /* print the final job JSON on stdout (instead of the written paths) */
+    const json_t *extra; /* with json: fields added to it (submit's uploaded_bytes, reused_bytes); may be NULL */
 } cli_wait_opts_t;
 #define CLI_WAIT_TIMEOUT_MAX 31536000.0 /* a year */
 int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts);

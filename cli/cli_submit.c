@@ -225,9 +225,12 @@ static int cli_submit_project(cli_ctx_t *ctx, const char *master, const char *sc
         ret = cli_post_job(http, request, scene, &job);
     json_decref(request);
     if (ret == 0) {
-        json_object_set_new(job, "uploaded_bytes", json_integer(uploaded));
-        json_object_set_new(job, "reused_bytes", json_integer(reused));
-        ret = cli_report_job(http, job, wait, opts);
+        json_t *extra = json_pack("{s:I,s:I}", "uploaded_bytes", (json_int_t)uploaded, "reused_bytes", (json_int_t)reused);
+        json_object_update(job, extra);
+        cli_wait_opts_t with = *opts;
+        with.extra = extra; /* --wait --json prints the final job with them too */
+        ret = cli_report_job(http, job, wait, &with);
+        json_decref(extra);
     }
     json_decref(job);
     cli_http_free(&http);

@@ -280,6 +280,8 @@ int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts)
             const char *error = cli_json_str(job, "error", NULL);
             ret = cli_fail(CLI_EXIT_JOB, "job %ld %s%s%s", id, state, error ? ": " : "", error ? error : "");
         }
+        if (opts->json && opts->extra)
+            json_object_update(job, (json_t *)opts->extra);
         if (opts->json)
             cli_print_json(job);
     }
