@@ -43,65 +43,13 @@ pass() { CHECKS=$((CHECKS + 1)); echo "  PASS  $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "  FAIL  $*"; }
 
 # ---------------------------------------------------------------- the fd 3/4 driver
-# Relays JSON lines: stdin -> worker fd 3, worker fd 4 -> stdout. Each reply gets "_cpu"
-# (user+sys CPU seconds the worker used for it, from /proc) and "_wall"; at EOF it prints
-# {"exit":RC,"_cpu_total":...} with the worker's whole CPU time (getrusage of children).
-cat >"$WORK/driver.py" <<'PY'
-import fcntl, json, os, resource, subprocess, sys, time
-worker, log = sys.argv[1], sys.argv[2]
-def high(fd):  # move a pipe end out of the way of 3 and 4
-    h = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return h
-r3, w3 = os.pipe()
-r4, w4 = os.pipe()
-r3, w3, r4, w4 = high(r3), high(w3), high(r4), high(w4)
-os.dup2(r3, 3)  # the worker's fd 3 reads requests
-os.dup2(w4, 4)  # the worker's fd 4 writes replies
-t0 = time.monotonic()
-p = subprocess.Popen(["blender", "-b", "-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1",
-                      "--python", worker, "--", "--cmd-fd", "3", "--reply-fd", "4"],
-                     pass_fds=(3, 4), stdin=subprocess.DEVNULL,
-                     stdout=open(log, "ab"), stderr=subprocess.STDOUT)
-for fd in (3, 4, r3, w4):
-    os.close(fd)
-cmd, rep = os.fdopen(w3, "wb"), os.fdopen(r4, "rb")
-tick = os.sysconf("SC_CLK_TCK")
-def cpu():
-    try:
-        with open("/proc/%d/stat" % p.pid) as f:
-            v = f.read().rsplit(")", 1)[1].split()
-        return (int(v[11]) + int(v[12])) / tick
-    except OSError:
-        return 0.0
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    c0, w0 = cpu(), time.monotonic()
-    try:
-        cmd.write(line.rstrip("\n").encode() + b"\n")
-        cmd.flush()
-    except BrokenPipeError:
-        pass
-    r = rep.readline()
-    if not r:
-        print(json.dumps({"ok": False, "error": "worker died", "worker_died": True}), flush=True)
-        continue
-    d = json.loads(r)
-    d["_cpu"] = round(cpu() - c0, 3)
-    d["_wall"] = round(time.monotonic() - w0, 3)
-    print(json.dumps(d), flush=True)
-cmd.close()
-extra = rep.read()  # must be nothing: exactly one reply per request
-rc = p.wait()
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"exit": rc, "extra_output": extra.decode("utf-8", "replace"),
-                  "_cpu_total": round(u.ru_utime + u.ru_stime, 3),
-                  "_wall_total": round(time.monotonic() - t0, 3)}), flush=True)
-PY
+# tests/worker_driver.py relays JSON lines: stdin -> worker fd 3, worker fd 4 -> stdout. Each reply gets
+# "_cpu" (user+sys CPU seconds the worker used for it, from /proc) and "_wall"; at EOF it prints
+# {"exit":RC,"extra_output":...,"_cpu_total":...} with the worker's whole CPU time (getrusage of children).
+DRIVER="$ROOT/tests/worker_driver.py"
 
 start_worker() {  # $1: log name
-    coproc WK { exec python3 "$WORK/driver.py" "$WORKER" "$WORK/$1"; }
+    coproc WK { exec python3 "$DRIVER" "$WORKER" "$WORK/$1"; }
     WK_IN=${WK[1]}
     WK_OUT=${WK[0]}
 }
@@ -260,7 +208,7 @@ fi
 echo "== bad input and denoising"
 make_scene small --width 64 --height 36 --samples 4 --frames 1-2 && \
 make_scene dn --width 64 --height 36 --samples 4 --denoise && {
-    cp "$WORK/driver.py" "$WORK/not_a_blend.blend"
+    cp "$DRIVER" "$WORK/not_a_blend.blend"
     head -c "$(($(stat -c %s "$WORK/small.blend") / 2))" "$WORK/small.blend" >"$WORK/truncated.blend"
     start_worker bad.worker.log
     for f in not_a_blend.blend truncated.blend missing.blend; do

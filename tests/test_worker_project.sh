@@ -26,34 +26,11 @@ finish() {
   echo "FAILED: test_worker_project.sh ($FAILS); files kept in $W"; exit 1
 }
 
-# worker NAME < requests: runs one worker over fds 3/4, one reply line per request in $W/NAME.replies
-cat >"$W/driver.py" <<'PY'
-import fcntl, os, subprocess, sys
-worker, log = sys.argv[1], sys.argv[2]
-def high(fd):
-    h = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return h
-r3, w3 = os.pipe()
-r4, w4 = os.pipe()
-r3, w3, r4, w4 = high(r3), high(w3), high(r4), high(w4)
-os.dup2(r3, 3)
-os.dup2(w4, 4)
-p = subprocess.Popen(["blender", "-b", "-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1",
-                      "--python", worker, "--", "--cmd-fd", "3", "--reply-fd", "4"],
-                     pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
-for fd in (3, 4, r3, w4):
-    os.close(fd)
-cmd, rep = os.fdopen(w3, "wb"), os.fdopen(r4, "rb")
-for line in sys.stdin:
-    if line.strip():
-        cmd.write(line.strip().encode() + b"\n")
-        cmd.flush()
-        print((rep.readline().decode() or '{"ok":false,"error":"worker died"}\n').strip(), flush=True)
-cmd.close()
-sys.exit(p.wait())
-PY
-worker() { python3 "$W/driver.py" "$WORKER" "$W/$1.log" >"$W/$1.replies"; }
+# worker NAME < requests: runs one worker over fds 3/4 (tests/worker_driver.py), one reply line per request in
+# $W/NAME.replies (the driver's final {"exit":...} summary line is dropped)
+worker() {
+  python3 "$TOP/tests/worker_driver.py" "$WORKER" "$W/$1.log" | sed '/^{"exit": -\?[0-9]*, "extra_output": /d' >"$W/$1.replies"
+}
 # reply NAME N EXPR: python expression on reply number N (1-based) as r
 reply() { python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2])-1]; print($3)" "$W/$1.replies" "$2"; }
 # same_image A B: identical pixels
