@@ -5,6 +5,7 @@
 #include "lib/ts_version.h"
 #include "master/ts_master.h"
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,19 @@ static void on_signal(int sig)
     (void)sig;
     if (s_master)
         ts_master_stop(s_master);
+}
+
+#define FD_WANTED 65536 /* descriptors: the HTTP API's connections and the slaves' sockets */
+
+/* The soft descriptor limit up to the hard one (often 1,024 against 524,288): a master serving many slaves and
+   clients would otherwise fail to accept at the 1,025th descriptor. */
+static void raise_fd_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= FD_WANTED)
+        return;
+    r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max > FD_WANTED ? FD_WANTED : r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
 }
 
 int main(int argc, char **argv)
@@ -37,6 +51,10 @@ int main(int argc, char **argv)
         {"no-torrent", TS_OPT_FLAG, NULL, 0, -1, &o.no_torrent, "send inputs over HTTP only (no BitTorrent swarm)"},
         {"no-lsd", TS_OPT_FLAG, NULL, 0, -1, &o.no_lsd, "turn local service discovery off"},
         {"seed-slots", TS_OPT_INT, "1", 1, 64, &o.seed_slots, "slaves the master uploads a scene to at once; the others get it from each other"},
+        {"http-per-ip", TS_OPT_INT, "64", 1, 4096, &o.http_per_ip,
+         "HTTP connections one address may hold at once (a café behind one address shares them)"},
+        {"http-idle", TS_OPT_INT, "30", 1, 3600, &o.http_idle_s,
+         "seconds an HTTP connection may sit idle, or with a request unfinished, before it is closed"},
         {"check-floor", TS_OPT_DOUBLE, "0.05", 0, 1, &o.check_floor, "lowest share of a trusted node's results re-done by another node and compared (0: no spot checks; 1: every result, as fixed 2x replication)"},
         {"check-trust", TS_OPT_INT, "10", 1, 1000000, &o.check_trust, "a node with nothing at risk (no payments, or --slash-share 0): consecutive valid results before its spot-check rate drops below 1 (then max(floor, 1/run))"},
         {"check-area", TS_OPT_DOUBLE, "0.25", 0, 1, &o.check_area, "share of a tile's pixels a spot check re-renders, in a random window (1: the whole tile; 0 also the whole tile)"},
@@ -86,6 +104,7 @@ int main(int argc, char **argv)
     }
     ts_log_init("master", level);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     s_master = ts_master_new(&o);
     if (!s_master) {
         fprintf(stderr, "tessera-master: %s\n", ts_error());

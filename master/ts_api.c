@@ -26,6 +26,7 @@
 #define JSON_BODY_MAX (8 << 20) /* a project of TS_REQUEST_INPUTS_MAX files, ~200 bytes each */
 #define API_PREFIX "/api/v1/"
 #define API_THREADS 4
+#define API_CONNECTIONS_MAX 4096  /* open HTTP connections in all (the master raises its descriptor limit to fit) */
 #define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
 
 struct ts_api {
@@ -468,10 +469,15 @@ ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
     if (!self)
         return NULL;
     self->master = master;
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
-                                    handler, self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
+    /* epoll, not select: no 1,024-descriptor ceiling; idle and unfinished requests time out; one address gets a
+       bounded share, so one client holding connections open locks nobody else out */
+    const ts_master_options_t *o = ts_master_options(master);
+    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
+                                    NULL, NULL, handler, self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
                                     completed, self, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
-                                    MHD_OPTION_END);
+                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->http_idle_s,
+                                    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->http_per_ip,
+                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS_MAX, MHD_OPTION_END);
     if (!self->daemon) {
         ts_error_set("--http %s: cannot listen (address in use?)", host_port);
         free(self);

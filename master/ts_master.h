@@ -23,6 +23,8 @@ typedef struct {
     bool no_torrent;            /* inputs over HTTP only */
     bool no_lsd;                /* local service discovery off */
     long seed_slots;            /* slaves the master uploads to at once */
+    long http_per_ip;           /* HTTP connections one address may hold open at once */
+    long http_idle_s;           /* an HTTP connection idle this long (a request never finished) is closed */
     double check_floor;         /* verification: lowest spot-check rate */
     long check_trust;           /* nothing at risk: consecutive valid results before the rate drops below 1 */
     double check_area;          /* share of a tile's pixels its spot check re-renders */

@@ -56,6 +56,45 @@ else fail "wrong certificate: slave exit $rc: $(tail -n 3 "$T/slave-wrongcert.lo
   && pass "the refused slave is not a node" || fail "the refused slave became a node"
 alive "wrong certificate"
 
+# One address holding 300 half-open connections (a request header never finished) keeps its share (--http-per-ip,
+# 64) and locks nobody else out: the CLI's address is still answered, at once.
+python3 - "$HPORT" >"$T/slow.log" 2>&1 <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(300):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        s.send(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        socks.append(s)
+    except OSError:
+        pass
+time.sleep(4)
+alive = 0
+for s in socks:
+    s.settimeout(0.01)
+    try:
+        alive += s.recv(1) != b""
+    except socket.timeout:
+        alive += 1
+    except OSError:
+        pass
+print("kept", alive)
+PY
+SLOW=$!
+sleep 2
+if curl -sf --max-time 1 "$TESSERA_MASTER/api/v1/health" >/dev/null && "$BIN/tessera" jobs >/dev/null; then
+  pass "the API answers others while one address holds 300 half-open connections"
+else
+  fail "the API did not answer during the half-open flood"
+fi
+wait "$SLOW"
+kept=$(sed -n 's/^kept //p' "$T/slow.log")
+[ -n "$kept" ] && [ "$kept" -le 64 ] && pass "the flooding address kept $kept connections (its share is 64)" \
+  || fail "the flooding address kept ${kept:-?} connections: $(cat "$T/slow.log")"
+
 # After all that the farm still works, and with --no-denoise the denoising scene renders.
 "$BIN/tessera" submit render "$T/ok.blend" --frames 2 --tiles 2x2 --out "$T/out-ok" --wait --timeout 300 >"$T/ok.log" 2>&1 \
   && [ -s "$T/out-ok/frame_0002.png" ] && pass "a good job still completes" || fail "good job after bad input: $(tail -n 3 "$T/ok.log")"
