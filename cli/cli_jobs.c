@@ -105,9 +105,9 @@ static void print_job(long id, const json_t *job)
     printf("job %ld: %s\n", id, state);
     printf("  scene     %s (%.*s)\n", cli_json_str(job, "scene_name", "?"), CLI_JOBS_HASH_SHOWN,
            cli_json_str(job, "scene", "?"));
-    size_t ninputs = json_array_size(json_object_get(job, "inputs"));
+    long ninputs = cli_json_int(job, "inputs_count");
     if (ninputs > 1)
-        printf("  project   %zu files\n", ninputs);
+        printf("  project   %ld files\n", ninputs);
     const json_t *missing = json_object_get(job, "missing"); /* let go at submit, with --allow-missing */
     for (size_t i = 0; i < json_array_size(missing); i++)
         printf("  missing   %s\n", json_string_value(json_array_get(missing, i)) ? json_string_value(json_array_get(missing, i)) : "?");

@@ -26,6 +26,7 @@
 #define JSON_BODY_MAX (8 << 20) /* a project of TS_REQUEST_INPUTS_MAX files, ~200 bytes each */
 #define API_PREFIX "/api/v1/"
 #define API_THREADS 4
+#define JOB_VIEW_INPUTS_MAX 100   /* files a job's view lists; GET jobs/{id}/inputs lists them all */
 #define API_CONNECTIONS_MAX 4096  /* open HTTP connections in all (the master raises its descriptor limit to fit) */
 #define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
 
@@ -127,14 +128,20 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, con
     return ret;
 }
 
-/* A job as the API shows it: the store's row with its manifest, and its outputs named by its type. */
+/* A job as the API shows it: the store's row with its manifest (up to JOB_VIEW_INPUTS_MAX files: a project of
+   thousands is listed by GET jobs/{id}/inputs, not in every poll of the job), and its outputs named by its type. */
 static json_t *job_view(ts_store_t *store, int64_t id)
 {
     json_t *o = ts_store_job_json(store, id);
     ts_job_t job;
     if (!o || ts_store_job_get(store, id, &job) != 1)
         return o;
-    json_object_set_new(o, "inputs", ts_store_job_inputs_json(store, id));
+    json_t *inputs = ts_store_job_inputs_json(store, id);
+    json_object_set_new(o, "inputs_count", json_integer((json_int_t)json_array_size(inputs)));
+    if (json_array_size(inputs) <= JOB_VIEW_INPUTS_MAX)
+        json_object_set_new(o, "inputs", inputs);
+    else
+        json_decref(inputs);
     const ts_jobtype_t *type = ts_jobtype_find(job.type);
     json_object_set_new(o, "single_output", json_boolean(type && type->single_output));
     size_t i;
@@ -342,6 +349,12 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
             if (checks)
                 json_object_set_new(job, "verification", checks);
             return job ? respond(c, MHD_HTTP_OK, job) : respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
+        }
+        if (slash && strcmp(slash, "/inputs") == 0 && get) {
+            ts_job_t job;
+            if (ts_store_job_get(store, id, &job) != 1)
+                return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
+            return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "inputs", ts_store_job_inputs_json(store, id)));
         }
         if (slash && strcmp(slash, "/cancel") == 0 && post) {
             int rc = ts_store_job_cancel(store, id);

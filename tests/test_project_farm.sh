@@ -36,6 +36,9 @@ if (cd / && "$BIN/tessera" submit render "$G/proj/shot.blend" --frames 1-2 --til
   else
     fail "project job: $(tail -n 5 "$T/wait1.log")"
   fi
+  curl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB/inputs" >"$T/inputs1.json" && curl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB" >"$T/job1.json" \
+    && python3 -c "import json,sys; a=json.load(open('$T/inputs1.json'))['inputs']; j=json.load(open('$T/job1.json')); assert len(a)==j['inputs_count']==13, (len(a), j['inputs_count'])" \
+    && pass "GET jobs/$JOB/inputs lists the 13 files the job view counts" || fail "jobs/$JOB/inputs"
   "$BIN/tessera" status "$JOB" >"$T/status1.txt"
   grep -q "project   [0-9]* files" "$T/status1.txt" && pass "status: $(grep project "$T/status1.txt")" || fail "status shows no project"
   python3 - "$T/submit1.json" <<'PY' && pass "manifest: every file under the root or _outside, relative layout kept" || fail "manifest names"
