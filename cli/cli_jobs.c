@@ -109,8 +109,12 @@ static void print_job(long id, const json_t *job)
     if (ninputs > 1)
         printf("  project   %ld files\n", ninputs);
     const json_t *missing = json_object_get(job, "missing"); /* let go at submit, with --allow-missing */
-    for (size_t i = 0; i < json_array_size(missing); i++)
-        printf("  missing   %s\n", json_string_value(json_array_get(missing, i)) ? json_string_value(json_array_get(missing, i)) : "?");
+    for (size_t i = 0; i < json_array_size(missing); i++) {
+        const char *path = json_string_value(json_array_get(missing, i));
+        printf("  missing   %s\n", path ? path : "?");
+    }
+    if (cli_json_int(job, "missing_count") > (long)json_array_size(missing))
+        printf("  missing   ... and %ld more\n", cli_json_int(job, "missing_count") - (long)json_array_size(missing));
     format_frames(job, frames, sizeof frames);
     printf("  frames    %s, %ld of %ld done\n", frames, cli_json_int(job, "frames_done"),
            cli_json_int(job, "frames_total"));

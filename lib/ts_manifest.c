@@ -34,26 +34,22 @@ void ts_manifest_free(ts_manifest_t *m)
 
 static int name_cmp(const void *a, const void *b)
 {
-    return strcmp(((const ts_manifest_file_t *)a)->name, ((const ts_manifest_file_t *)b)->name);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Every name once (sorted, so thousands of files cost n log n), and the scene among them. */
+/* Every name once, and the scene among them. */
 static int names_check(ts_manifest_t *m)
 {
-    ts_manifest_file_t *sorted = malloc((size_t)m->count * sizeof *sorted);
-    if (!sorted)
+    const char **names = malloc((size_t)m->count * sizeof *names);
+    if (!names)
         return ts_error_set("out of memory");
-    memcpy(sorted, m->files, (size_t)m->count * sizeof *sorted);
-    qsort(sorted, (size_t)m->count, sizeof *sorted, name_cmp);
-    int rc = 0;
-    for (int i = 1; i < m->count && rc == 0; i++)
-        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0)
-            rc = ts_error_set("manifest: '%s' is listed twice", sorted[i].name);
-    ts_manifest_file_t key;
-    snprintf(key.name, sizeof key.name, "%s", m->scene);
-    if (rc == 0 && !bsearch(&key, sorted, (size_t)m->count, sizeof *sorted, name_cmp))
+    for (int i = 0; i < m->count; i++)
+        names[i] = m->files[i].name;
+    const char *scene = m->scene;
+    int rc = ts_request_names_distinct(names, (size_t)m->count) < 0 ? ts_error_prefix("manifest") : 0;
+    if (rc == 0 && !bsearch(&scene, names, (size_t)m->count, sizeof *names, name_cmp))
         rc = ts_error_set("manifest: the scene '%s' is not among the files", m->scene);
-    free(sorted);
+    free(names);
     return rc;
 }
 

@@ -431,6 +431,20 @@ int ts_request_input_name_check(const char *name)
     return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int ts_request_names_distinct(const char **names, size_t n)
+{
+    qsort(names, n, sizeof *names, name_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return ts_error_set("'%s' is listed twice", names[i]);
+    return 0;
+}
+
 /* A whole-number field into *out when it is present and not null. */
 static int json_whole(json_t *o, const char *key, const char *what, long long *out)
 {

@@ -135,6 +135,9 @@ int ts_request_json_string(json_t *o, const char *key, const char *def, char *ds
 /* A manifest entry's name: a relative path such as "textures/wood.png": 1..255 bytes, no leading '/', no empty, "."
    or ".." component, no backslash or control character (it becomes a file name on slaves and in downloads). */
 int ts_request_input_name_check(const char *name);
+/* Sorts names in place and checks each is there once (n log n: a manifest may list thousands); -1 with
+   "'NAME' is listed twice". */
+int ts_request_names_distinct(const char **names, size_t n);
 
 int ts_request_test(bool verbose);
 

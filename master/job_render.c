@@ -41,6 +41,10 @@ static int parse_project(json_t *o, ts_job_request_t *req)
     if (ts_request_json_string(o, "project_root", NULL, req->project_root, sizeof req->project_root) < 0 ||
         ts_manifest_root_check(req->project_root) < 0)
         return ts_error_prefix("field 'project_root'");
+    json_t *allow = json_object_get(o, "allow_missing");
+    if (allow && !json_is_null(allow) && !json_is_boolean(allow))
+        return ts_error_set("field 'allow_missing' must be true or false");
+    req->allow_missing = json_is_true(allow);
     json_t *missing = json_object_get(o, "missing");
     if (!missing || json_is_null(missing))
         return 0;
@@ -48,10 +52,16 @@ static int parse_project(json_t *o, ts_job_request_t *req)
         return ts_error_set("field 'missing' must be a list of at most %d file paths", TS_REQUEST_INPUTS_MAX);
     size_t i;
     json_t *m;
-    json_array_foreach(missing, i, m)
+    json_array_foreach(missing, i, m) {
         if (!json_is_string(m) || json_string_length(m) == 0 || json_string_length(m) > PROJECT_PATH_MAX)
             return ts_error_set("field 'missing': entry %zu must be a file path of 1 to %d bytes", i + 1,
                                 PROJECT_PATH_MAX);
+        for (const char *c = json_string_value(m); *c; c++) /* shown by `tessera status`: no terminal controls */
+            if ((unsigned char)*c < ' ' || *c == 0x7f)
+                return ts_error_set("field 'missing': entry %zu contains a control character", i + 1);
+    }
+    if (json_array_size(missing) > 0 && !req->allow_missing)
+        return ts_error_set("field 'missing': files may be missing only with 'allow_missing': true");
     if (json_array_size(missing) > 0 && !(req->missing = json_dumps(missing, JSON_COMPACT)))
         return ts_error_set("out of memory");
     return 0;
@@ -101,13 +111,13 @@ static int parse(json_t *o, ts_job_request_t *req)
 }
 
 /* A project's manifest, the blob slaves lay the job's folder out from (lib/ts_manifest.h): the root, the scene and
-   every file with its hash and stored size. Each file of TS_MANIFEST_TORRENT_MIN or more gets its torrent now, so slaves
-   fetch it from each other. */
+   every file with its hash and stored size. A file of TS_MANIFEST_TORRENT_MIN or more gets its torrent when a slave
+   first asks for it (GET torrents/{hash}), so a submit of many big files does not wait for them to be hashed. */
 static int project_manifest(const ts_jobtype_ctx_t *ctx, const ts_job_request_t *req, char hash[TS_HASH_HEX])
 {
     json_t *files = json_array();
     json_t *m = json_pack("{s:i,s:s,s:s,s:b,s:o}", "version", TS_MANIFEST_VERSION, "root", req->project_root, "scene",
-                          req->scene_name, "allow_missing", req->missing != NULL, "files", files);
+                          req->scene_name, "allow_missing", req->allow_missing, "files", files);
     int rc = m ? 0 : ts_error_set("out of memory");
     for (int i = 0; rc == 0 && i < req->ninputs; i++) {
         char path[PATH_MAX];
@@ -118,13 +128,15 @@ static int project_manifest(const ts_jobtype_ctx_t *ctx, const ts_job_request_t 
         else
             json_array_append_new(files, json_pack("{s:s,s:s,s:I}", "name", req->inputs[i].name, "hash",
                                                    req->inputs[i].hash, "size", (json_int_t)st.st_size));
-        if (rc == 0 && st.st_size >= TS_MANIFEST_TORRENT_MIN && ctx->seeder &&
-            ts_seeder_publish(ctx->seeder, req->inputs[i].hash, NULL) < 0)
-            ts_warn("%s: no torrent, slaves will fetch it over HTTP: %s", req->inputs[i].name, ts_error());
     }
     char *text = rc == 0 ? json_dumps(m, JSON_COMPACT) : NULL;
     if (rc == 0 && !text)
         rc = ts_error_set("out of memory");
+    ts_manifest_t check; /* what every slave will read must read back (its size, escaped names) */
+    if (rc == 0 && ts_manifest_parse(text, strlen(text), &check) < 0)
+        rc = ts_error_prefix("the project's manifest would not read back");
+    else if (rc == 0)
+        ts_manifest_free(&check);
     if (rc == 0)
         rc = ts_blobs_put_buf(ctx->blobs, text, strlen(text), hash);
     free(text);

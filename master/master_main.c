@@ -54,7 +54,7 @@ int main(int argc, char **argv)
         {"http-per-ip", TS_OPT_INT, "64", 1, 4096, &o.http_per_ip,
          "HTTP connections one address may hold at once (a café behind one address shares them)"},
         {"http-idle", TS_OPT_INT, "30", 1, 3600, &o.http_idle_s,
-         "seconds an HTTP connection may sit idle, or with a request unfinished, before it is closed"},
+         "seconds an HTTP connection may send nothing (idle, or a request left unfinished) before it is closed"},
         {"check-floor", TS_OPT_DOUBLE, "0.05", 0, 1, &o.check_floor, "lowest share of a trusted node's results re-done by another node and compared (0: no spot checks; 1: every result, as fixed 2x replication)"},
         {"check-trust", TS_OPT_INT, "10", 1, 1000000, &o.check_trust, "a node with nothing at risk (no payments, or --slash-share 0): consecutive valid results before its spot-check rate drops below 1 (then max(floor, 1/run))"},
         {"check-area", TS_OPT_DOUBLE, "0.25", 0, 1, &o.check_area, "share of a tile's pixels a spot check re-renders, in a random window (1: the whole tile; 0 also the whole tile)"},

@@ -3,6 +3,7 @@
    never sits in memory; JSON bodies are capped. Every refusal is a JSON {"error": ...} naming the input. */
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
+#include "lib/ts_manifest.h"
 #include "lib/ts_request.h"
 #include "lib/ts_version.h"
 #include "master/ts_jobreq.h"
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #define JSON_BODY_MAX (8 << 20) /* a project of TS_REQUEST_INPUTS_MAX files, ~200 bytes each */
+#define BODIES_MAX (256LL << 20) /* JSON bodies held at once by all connections (4,096 x 8 MiB would be 32 GiB) */
 #define API_PREFIX "/api/v1/"
 #define API_THREADS 4
 #define JOB_VIEW_INPUTS_MAX 100   /* files a job's view lists; GET jobs/{id}/inputs lists them all */
@@ -34,6 +36,7 @@ struct ts_api {
     ts_master_t *master;
     struct MHD_Daemon *daemon;
     _Atomic long long blob_bytes_served; /* job inputs (and stitched frames) sent to slaves over HTTP */
+    _Atomic long long body_bytes;        /* JSON bodies held in memory, all requests together */
 };
 
 typedef struct {
@@ -48,6 +51,7 @@ typedef struct {
     char *body;
     size_t len;
     bool too_big;
+    bool busy;           /* the bodies of all requests together would pass BODIES_MAX: answered 503 */
 } request_t;
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, json_t *body)
@@ -136,12 +140,10 @@ static json_t *job_view(ts_store_t *store, int64_t id)
     ts_job_t job;
     if (!o || ts_store_job_get(store, id, &job) != 1)
         return o;
-    json_t *inputs = ts_store_job_inputs_json(store, id);
-    json_object_set_new(o, "inputs_count", json_integer((json_int_t)json_array_size(inputs)));
-    if (json_array_size(inputs) <= JOB_VIEW_INPUTS_MAX)
-        json_object_set_new(o, "inputs", inputs);
-    else
-        json_decref(inputs);
+    int64_t ninputs = ts_store_job_inputs_count(store, id);
+    json_object_set_new(o, "inputs_count", json_integer((json_int_t)ninputs));
+    if (ninputs <= JOB_VIEW_INPUTS_MAX)
+        json_object_set_new(o, "inputs", ts_store_job_inputs_json(store, id));
     const ts_jobtype_t *type = ts_jobtype_find(job.type);
     json_object_set_new(o, "single_output", json_boolean(type && type->single_output));
     size_t i;
@@ -162,8 +164,7 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
     if (ts_jobreq_parse(rq->body ? rq->body : "", rq->len, &req) < 0)
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
     ts_jobtype_ctx_t ctx = {.store = ts_master_store(api->master), .blobs = ts_master_blobs(api->master),
-                            .tile_margin = (int)ts_master_options(api->master)->tile_margin,
-                            .seeder = ts_master_seeder(api->master)};
+                            .tile_margin = (int)ts_master_options(api->master)->tile_margin};
     for (int i = 0; i < req.ninputs; i++)
         if (!ts_blobs_has(ctx.blobs, req.inputs[i].hash)) {
             enum MHD_Result r = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s: input %s has not been uploaded",
@@ -179,6 +180,15 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
     ts_master_kick(api->master);
     json_t *job = job_view(ctx.store, id);
     return respond(c, MHD_HTTP_CREATED, job ? job : json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+/* Whether a stored blob is big enough to travel by torrent as a project's file (TS_MANIFEST_TORRENT_MIN). */
+static bool big_blob(struct ts_api *api, const char *hash)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    ts_blobs_path(ts_master_blobs(api->master), hash, path, sizeof path);
+    return stat(path, &st) == 0 && st.st_size >= TS_MANIFEST_TORRENT_MIN;
 }
 
 /* POST blobs/missing {"hashes": [...]}: which of them the store lacks, in the order asked ({"missing": [...]}), so a
@@ -249,6 +259,9 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
     if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0)
         return respond_error(c, MHD_HTTP_NOT_FOUND, "%s: no such endpoint", url);
     const char *p = url + strlen(API_PREFIX);
+    if (rq->busy)
+        return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the master holds %lld MiB of request bodies already: "
+                             "try again shortly", BODIES_MAX >> 20);
 
     if (strcmp(p, "health") == 0 && get)
         return respond(c, MHD_HTTP_OK, json_pack("{s:s}", "version", TS_VERSION));
@@ -275,6 +288,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         unsigned char *bytes = NULL;
         size_t len = 0;
         int rc = seeder ? ts_seeder_torrent(seeder, hash, &bytes, &len) : 1;
+        if (rc == 1 && seeder && big_blob(api, hash) && ts_seeder_publish(seeder, hash, NULL) == 0)
+            rc = ts_seeder_torrent(seeder, hash, &bytes, &len); /* a project's file: its torrent when first asked */
         if (rc != 0)
             return rc < 0 ? respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "torrent %s: %s", hash, ts_error())
                           : respond_error(c, MHD_HTTP_NOT_FOUND, "torrent %s: not seeded here", hash);
@@ -426,10 +441,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             rq->len += *data_size;
         } else if (rq->len + *data_size > JSON_BODY_MAX) {
             rq->too_big = true;
+        } else if (api->body_bytes + (long long)*data_size > BODIES_MAX) {
+            rq->busy = true;
         } else {
             char *grown = realloc(rq->body, rq->len + *data_size + 1);
             if (!grown)
                 return MHD_NO;
+            api->body_bytes += (long long)*data_size;
             rq->body = grown;
             memcpy(rq->body + rq->len, data, *data_size);
             rq->len += *data_size;
@@ -457,6 +475,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
         char ignored[TS_HASH_HEX];
         ts_hasher_finish(&rq->hasher, ignored);
     }
+    if (rq->body)
+        api->body_bytes -= (long long)rq->len;
     free(rq->body);
     free(rq);
     *con_cls = NULL;

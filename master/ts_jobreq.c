@@ -88,12 +88,7 @@ static int parse_priority(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Each name once: sorted, so a project of thousands of files is checked in n log n. */
+/* Each name once. */
 static int names_distinct(const ts_job_request_t *req)
 {
     const char **names = malloc((size_t)req->ninputs * sizeof *names);
@@ -101,11 +96,7 @@ static int names_distinct(const ts_job_request_t *req)
         return ts_error_set("out of memory");
     for (int i = 0; i < req->ninputs; i++)
         names[i] = req->inputs[i].name;
-    qsort(names, (size_t)req->ninputs, sizeof *names, name_cmp);
-    int rc = 0;
-    for (int i = 1; i < req->ninputs && rc == 0; i++)
-        if (strcmp(names[i - 1], names[i]) == 0)
-            rc = ts_error_set("field 'inputs': '%s' is listed twice", names[i]);
+    int rc = ts_request_names_distinct(names, (size_t)req->ninputs) < 0 ? ts_error_prefix("field 'inputs'") : 0;
     free(names);
     return rc;
 }
@@ -263,6 +254,12 @@ int ts_jobreq_test(bool verbose)
          "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"home/ann\"}", "field 'project_root': project root 'home/ann' is not an absolute path"},
         {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"s.blend\",\"frames\":\"1\",\"inputs\":[{\"name\":"
          "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"/p\",\"missing\":[\"\"]}", "field 'missing': entry 1"},
+        {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"s.blend\",\"frames\":\"1\",\"inputs\":[{\"name\":"
+         "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"/p\",\"allow_missing\":true,\"missing\":[\"/p/\\u001b[2J\"]}",
+         "entry 1 contains a control character"},
+        {"{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"s.blend\",\"frames\":\"1\",\"inputs\":[{\"name\":"
+         "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"/p\",\"missing\":[\"/p/t.png\"]}",
+         "only with 'allow_missing': true"},
         /* a contact sheet's bounds */
         {"{\"type\":\"contactsheet\"}", "field 'inputs' is required"},
         {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":0}", "field 'columns': 0 is out of range 1..64"},
@@ -290,9 +287,9 @@ int ts_jobreq_test(bool verbose)
     static const char *const project =
         "{\"type\":\"render\",\"scene\":\"" TEST_HASH "\",\"scene_name\":\"shots/s.blend\",\"frames\":\"1\",\"inputs\":["
         "{\"name\":\"shots/s.blend\",\"hash\":\"" TEST_HASH "\",\"size\":9},{\"name\":\"_outside/srv/wood.png\",\"hash\":\""
-        TEST_HASH "\"}],\"project_root\":\"/home/ann/proj\",\"missing\":[\"/home/ann/proj/tex/gone.png\"]}";
+        TEST_HASH "\"}],\"project_root\":\"/home/ann/proj\",\"allow_missing\":true,\"missing\":[\"/home/ann/proj/tex/gone.png\"]}";
     if (parse_again(project, &r) != 0 || r.ninputs != 2 || strcmp(r.project_root, "/home/ann/proj") ||
-        !r.missing || !strstr(r.missing, "gone.png")) {
+        !r.missing || !strstr(r.missing, "gone.png") || !r.allow_missing) {
         fprintf(stderr, "ts_jobreq: project body refused: %s\n", ts_error());
         failures++;
     }

@@ -8,7 +8,6 @@
 #define TS_JOBTYPE_H
 
 #include "lib/ts_blobs.h"
-#include "master/ts_seeder.h"
 #include "master/ts_store.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -19,7 +18,6 @@ typedef struct {
     ts_store_t *store;
     ts_blobs_t *blobs;
     int tile_margin;             /* the master's --tile-margin (-1: the probe's) */
-    ts_seeder_t *seeder;         /* the master's torrents (NULL with --no-torrent, and off the API thread) */
 } ts_jobtype_ctx_t;
 
 typedef struct {

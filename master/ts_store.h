@@ -5,6 +5,7 @@
 
 #include "lib/ts_kind.h"
 #include "lib/ts_hash.h"
+#include "lib/ts_manifest.h"
 #include "verifier/ts_policy.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -53,8 +54,9 @@ typedef struct {
     int64_t budget;      /* token units locked for the job */
     int tb_num, tb_den;    /* set by the job compiler: the time base of the segments' start/end pts */
     /* a render of an artist's project (the scene with its textures, libraries, caches): */
-    char project_root[1024]; /* the project's root folder on the artist's machine ("" for a scene alone) */
+    char project_root[TS_MANIFEST_ROOT_CAP]; /* the project's root folder on the artist's machine ("" for a scene alone) */
     char *missing;       /* JSON list of the files the artist let go missing (--allow-missing); malloc'd, NULL: none */
+    bool allow_missing;  /* the renderer does not refuse the scene for missing files (--allow-missing) */
     char manifest[TS_HASH_HEX]; /* set by the type's create: the blob listing the project's files for slaves */
 } ts_job_request_t;
 
@@ -124,11 +126,8 @@ typedef struct {
     bool noisy;          /* its renderer may differ between honest runs (Cycles' adaptive sampling) */
 } ts_job_t;
 
-/* A render job that ends in an encode carries encoder settings. */
-static inline bool ts_job_encodes(const ts_job_t *j)
-{
-    return strcmp(j->type, "render") == 0 && strstr(j->params, "\"vcodec\":") != NULL;
-}
+/* A render job that ends in an encode carries encoder settings (a "vcodec" in its params). */
+bool ts_job_encodes(const ts_job_t *j);
 
 /* What a probe learned about a scene (filled from the slave's SceneInfo). */
 typedef struct {
@@ -161,6 +160,8 @@ int64_t ts_store_job_create_pieces(ts_store_t *self, const ts_job_request_t *req
 int ts_store_job_input_name(ts_store_t *self, int64_t id, const char *hash, char *name, size_t cap);
 /* A job's manifest as JSON: [{"name", "hash"}] in the order submitted. */
 json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id);
+/* How many files a job's manifest lists (0 for an unknown job). */
+int64_t ts_store_job_inputs_count(ts_store_t *self, int64_t id);
 int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job);   /* 1 found, 0 not, -1 error */
 /* 0 cancelled; TS_STORE_UNKNOWN, TS_STORE_ENDED; -1 error. */
 int ts_store_job_cancel(ts_store_t *self, int64_t id);

@@ -93,6 +93,24 @@ int ts_store_job_input_name(ts_store_t *self, int64_t id, const char *hash, char
     return rc;
 }
 
+bool ts_job_encodes(const ts_job_t *j)
+{
+    if (strcmp(j->type, "render") != 0)
+        return false;
+    json_t *p = json_loads(j->params, 0, NULL);
+    bool encodes = json_is_string(json_object_get(p, "vcodec"));
+    json_decref(p);
+    return encodes;
+}
+
+int64_t ts_store_job_inputs_count(ts_store_t *self, int64_t id)
+{
+    sdb_lock(self);
+    int64_t n = sdb_int(self, 0, "SELECT count(*) FROM job_inputs WHERE job_id=?", "i", id);
+    sdb_unlock(self);
+    return n;
+}
+
 json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id)
 {
     sdb_lock(self);

@@ -43,6 +43,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     return o;
 }
 
+#define JOB_MISSING_SHOWN 100 /* missing files a job's view names; missing_count says how many */
+
 #define JOB_COLUMNS                                                                                           \
     "SELECT j.id,j.type,j.state,j.error,j.scene,j.scene_name,j.frame_start,j.frame_end,j.tiles_x,j.tiles_y,"  \
     "j.format,j.priority,j.device,j.width,j.height,j.created,j.finished,"                                     \
@@ -94,10 +96,14 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
                 json_object_set_new(o, "manifest", json_string(manifest));
             /* the files the artist let go missing at submit (--allow-missing) */
             json_t *missing = json_loads((const char *)sqlite3_column_text(st, 31), 0, NULL);
-            if (json_is_array(missing) && json_array_size(missing) > 0)
+            if (json_is_array(missing) && json_array_size(missing) > 0) {
+                json_object_set_new(o, "missing_count", json_integer((json_int_t)json_array_size(missing)));
+                while (json_array_size(missing) > JOB_MISSING_SHOWN) /* every poll carries the view */
+                    json_array_remove(missing, json_array_size(missing) - 1);
                 json_object_set_new(o, "missing", missing);
-            else
+            } else {
                 json_decref(missing);
+            }
         }
         sqlite3_finalize(st);
     }

@@ -30,6 +30,7 @@
 
 #define QUEUE_MAX 64
 #define VERIFIED_MAX 64   /* cached blobs re-hashed once per run, then trusted until evicted */
+#define LAID_MAX 16       /* projects whose files were verified in this run (a project has thousands) */
 #define PROBE_TIMEOUT_S 300.0
 #define CHEAT_BITRATE_DIVISOR 8      /* a dishonest segment of an encoder without crf gets this much less bitrate */
 #define CHEAT_BITRATE_MIN 16000      /* bits/s */
@@ -51,15 +52,28 @@ struct ts_executor {
     char verified[VERIFIED_MAX][TS_HASH_HEX];
     int nverified;
     uint64_t cheat_count; /* tile and segment tasks started (--cheat-share counts them) */
+    char laid[LAID_MAX][TS_HASH_HEX]; /* projects laid out from files verified in this run: not hashed again */
+    int nlaid;
     volatile sig_atomic_t stop;
 };
 
-/* Re-hashes a cached input; a corrupt one is removed (and said so). */
+/* Where a slave lays out the projects it renders (slave/ts_layout.h). */
+static void projects_dir(const ts_executor_t *self, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/projects", self->opts->work);
+}
+
+/* Re-hashes a cached input; a corrupt one is removed (and said so), and the laid-out projects with it: a layout links
+   the corrupt copy, not the one fetched again. */
 static int verify_cached(ts_executor_t *self, const char *hash)
 {
     if (ts_blobs_verify(self->cache, hash) == 0)
         return 0;
     ts_warn("cached %s was corrupt: fetching it again", hash);
+    char dir[PATH_MAX];
+    projects_dir(self, dir, sizeof dir);
+    ts_layout_prune(dir, NULL, true);
+    self->nlaid = 0;
     return -1;
 }
 
@@ -111,12 +125,6 @@ static int ensure_blob(ts_executor_t *self, const ts_slave_task_t *t, const char
     return ensure_blob_as(self, t, hash, -1);
 }
 
-/* Where a slave lays out the projects it renders (slave/ts_layout.h). */
-static void projects_dir(const ts_executor_t *self, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/projects", self->opts->work);
-}
-
 /* Keeps the cache under its bound once a task has what it needs; the task's own inputs (a project's files too)
    stay. Evicted files still linked from older projects' folders are freed by removing those folders. */
 static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t, const ts_manifest_t *m)
@@ -160,12 +168,18 @@ static int prepare_project(ts_executor_t *self, const ts_slave_task_t *t, ts_man
     if (rc == 0)
         rc = ts_manifest_parse((const char *)text, len, m);
     free(text);
-    for (int i = 0; rc == 0 && i < m->count; i++)
+    projects_dir(self, parent, sizeof parent);
+    bool laid = false; /* laid out whole from files verified in this run: nothing to fetch or hash again */
+    for (int i = 0; i < self->nlaid && i < LAID_MAX; i++)
+        laid = laid || strcmp(self->laid[i], t->manifest) == 0;
+    laid = laid && ts_layout_ready(parent, t->manifest);
+    for (int i = 0; rc == 0 && !laid && i < m->count; i++)
         if (ensure_blob_as(self, t, m->files[i].hash, m->files[i].size) < 0)
             rc = ts_error_prefix("the project's file %s", m->files[i].name);
-    projects_dir(self, parent, sizeof parent);
     if (rc == 0)
         rc = ts_layout_build(m, t->manifest, self->cache, parent, dir, dir_cap);
+    if (rc == 0 && !laid)
+        snprintf(self->laid[self->nlaid++ % LAID_MAX], TS_HASH_HEX, "%s", t->manifest);
     if (rc == 0) {
         ts_layout_prune(parent, t->manifest, false);
         snprintf(scene, scene_cap, "%s/%s", dir, m->scene);

@@ -50,19 +50,30 @@ static int link_file(const ts_manifest_file_t *f, ts_blobs_t *cache, const char 
     snprintf(to, sizeof to, "%s/%s", dir, f->name);
     if (make_parents(dir, f->name) < 0)
         return -1;
-    chmod(from, 0444); /* the link shares the file with the cache: nobody writes to it */
+    if (chmod(from, 0444) < 0) /* the link shares the file with the cache: nobody writes to it */
+        return ts_error_set("%s: the cached file: %s", f->name, strerror(errno));
     if (link(from, to) < 0)
         return ts_error_set("%s: cannot link it into the job's folder: %s", f->name,
                             errno == ENOTDIR || errno == EEXIST ? "a file and a folder of the same name"
-                                                                : strerror(errno));
+                            : errno == EXDEV ? "the cache is on another file system (links need one)"
+                                             : strerror(errno));
     return 0;
+}
+
+bool ts_layout_ready(const char *parent, const char *manifest_hash)
+{
+    char ready[PATH_MAX];
+    snprintf(ready, sizeof ready, "%s/%s%s", parent, manifest_hash, READY_SUFFIX);
+    return access(ready, F_OK) == 0;
 }
 
 int ts_layout_build(const ts_manifest_t *m, const char *manifest_hash, ts_blobs_t *cache, const char *parent,
                     char *dir, size_t cap)
 {
     char ready[PATH_MAX];
-    snprintf(dir, cap, "%s/%s", parent, manifest_hash);
+    int n = snprintf(dir, cap, "%s/%s", parent, manifest_hash);
+    if (n < 0 || (size_t)n >= cap || (size_t)n + strlen(READY_SUFFIX) >= sizeof ready)
+        return ts_error_set("%s: the path is too long", parent);
     snprintf(ready, sizeof ready, "%s%s", dir, READY_SUFFIX);
     if (mkdir(parent, 0755) < 0 && errno != EEXIST)
         return ts_error_set("%s: %s", parent, strerror(errno));

@@ -18,6 +18,8 @@
    layout as it is; fills dir. -1 with a message naming the file. */
 int ts_layout_build(const ts_manifest_t *m, const char *manifest_hash, ts_blobs_t *cache, const char *parent,
                     char *dir, size_t cap);
+/* Whether the project of that manifest is laid out whole under parent. */
+bool ts_layout_ready(const char *parent, const char *manifest_hash);
 /* Removes the laid-out projects under parent but the TS_LAYOUT_KEPT most recently used (keep_none: all but
    keep_hash, so evicted cache files really free their space). */
 void ts_layout_prune(const char *parent, const char *keep_hash, bool keep_none);

@@ -100,7 +100,9 @@ static void seed_kept(ts_swarm_t *self)
             unlink(path);
             continue;
         }
-        if (seed(self, hash, t, len, true) == 0) /* a kept input may be a scene: told, as before */
+        char blob[PATH_MAX];
+        ts_blobs_path(self->cache, hash, blob, sizeof blob);
+        if (seed(self, hash, t, len, ts_file_is_blend(blob)) == 0) /* scenes are told to the master again */
             count++;
         else
             ts_warn("seeding cached input %.12s: %s", hash, ts_error());

@@ -53,7 +53,7 @@ printf '%s' '{"type":"contactsheet","inputs":[{"name":"a/b.png","hash":"'$H'"},{
 mkdir -p "$OUT/corpus-fuzz_manifest"
 printf '%s' '{"version":1,"root":"/home/ann/proj","scene":"shot.blend","allow_missing":false,"files":[{"name":"shot.blend","hash":"'$H'","size":9},{"name":"_outside/srv/w.png","hash":"'$H'","size":0}]}' \
   >"$OUT/corpus-fuzz_manifest/project.json"
-printf '%s' '{"type":"render","scene":"'$H'","scene_name":"s/shot.blend","frames":"1","inputs":[{"name":"s/shot.blend","hash":"'$H'","size":9}],"project_root":"/p","missing":["/p/t.png"]}' \
+printf '%s' '{"type":"render","scene":"'$H'","scene_name":"s/shot.blend","frames":"1","inputs":[{"name":"s/shot.blend","hash":"'$H'","size":9}],"project_root":"/p","allow_missing":true,"missing":["/p/t.png"]}' \
   >"$OUT/corpus-fuzz_jobreq/project.json"
 # A valid single-file torrent and a multi-file one as seeds, so the fuzzer starts past the bencode syntax.
 mkdir -p "$OUT/corpus-fuzz_torrent"
