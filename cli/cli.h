@@ -116,6 +116,10 @@ void cli_project_series(const cli_project_t *self, char *series, size_t cap);
 /* Hashes every file. A file Blender did not find, or that is not a readable regular file, is missing: each is
    listed on stderr with the .blend that needs it; then -1 (exit 2) unless allow_missing (they are left out). */
 int cli_project_hash(cli_project_t *self, bool allow_missing);
+/* After hashing, before anything is sent: lists on stderr each file taken from outside the project folder (at most
+   20 by name), and refuses (-1, exit 2), listing them, the files whose name in the job has a hidden part (a part
+   starting with '.': for a file outside the folder, a part of its absolute path) unless allow_hidden. */
+int cli_project_check_taken(const cli_project_t *self, bool allow_hidden);
 /* Asks the master which contents it lacks and uploads those, each once (max_send_speed bytes/s, 0: no limit), with a
    progress line on a terminal and a summary line on stderr. *uploaded and *reused get the bytes sent and kept. */
 int cli_project_upload(cli_project_t *self, cli_http_t *http, int64_t max_send_speed, int64_t *uploaded,

@@ -2,6 +2,7 @@
 #include "cli/cli_project_impl.h"
 #include "lib/ts_error.h"
 #include "lib/ts_file.h"
+#include "lib/ts_manifest.h"
 #include "tests/ts_test.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -25,23 +26,6 @@
 #define EXEC_FAILED 127
 
 /* ---- paths, root and names (pure) ---- */
-
-/* Absolute and normal: a leading '/', no empty, "." or ".." part, no trailing '/' (but "/" itself). */
-static bool path_normal(const char *p)
-{
-    if (p[0] != '/')
-        return false;
-    if (p[1] == '\0')
-        return true;
-    for (const char *part = p + 1;;) {
-        size_t n = strcspn(part, "/");
-        if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
-            return false;
-        if (!part[n])
-            return true;
-        part += n + 1;
-    }
-}
 
 bool cli_project_inside(const char *root, const char *path)
 {
@@ -92,9 +76,15 @@ int cli_project_root(const char *main, const cli_project_ref_t *refs, size_t cou
 int cli_project_name(const char *root, const char *path, char *name, size_t cap)
 {
     int n;
-    if (cli_project_inside(root, path) && strcmp(root, path) != 0)
-        n = snprintf(name, cap, "%s", path + (strcmp(root, "/") == 0 ? 1 : strlen(root) + 1));
-    else
+    if (cli_project_inside(root, path) && strcmp(root, path) != 0) {
+        const char *under = path + (strcmp(root, "/") == 0 ? 1 : strlen(root) + 1);
+        size_t first = strcspn(under, "/");
+        if (first == strlen(TS_MANIFEST_OUTSIDE) && strncmp(under, TS_MANIFEST_OUTSIDE, first) == 0)
+            return ts_error_set("%s: inside the project folder %s, it is under a folder named '%s', a name tessera "
+                                "keeps for the files from outside the project: rename that folder", path, root,
+                                TS_MANIFEST_OUTSIDE);
+        n = snprintf(name, cap, "%s", under);
+    } else
         n = snprintf(name, cap, "%s%s", TS_MANIFEST_OUTSIDE, path);
     if (n < 0 || (size_t)n >= cap)
         return ts_error_set("%s: its name in the job would be longer than %d bytes", path,
@@ -127,7 +117,7 @@ static const char *member_string(json_t *o, const char *key, size_t max, bool ma
 static const char *member_path(json_t *o, const char *key)
 {
     const char *s = member_string(o, key, CLI_PROJECT_PATH_MAX, false);
-    return s && path_normal(s) ? s : NULL;
+    return s && ts_manifest_root_check(s) == 0 ? s : NULL; /* the project root's rule: absolute and normal */
 }
 
 static int parse_ref(json_t *e, size_t i, cli_project_ref_t *r)
@@ -140,7 +130,8 @@ static int parse_ref(json_t *e, size_t i, cli_project_ref_t *r)
     r->ref = member_string(e, "ref", CLI_PROJECT_PATH_MAX, true);
     r->kind = member_string(e, "kind", DEPS_KIND_MAX, false);
     if (!r->path || !r->holder)
-        return ts_error_set("file %zu: '%s' must be an absolute, normal path of at most %d bytes", i + 1,
+        return ts_error_set("file %zu: '%s' must be an absolute, normal path of at most %d bytes without control "
+                            "characters", i + 1,
                             r->path ? "holder" : "path", CLI_PROJECT_PATH_MAX);
     if (!r->ref || !r->kind)
         return ts_error_set("file %zu (%s): '%s' must be a string of at most %d bytes", i + 1, r->path,
@@ -175,7 +166,8 @@ static int parse_list(cli_project_t *self)
         return ts_error_set("'blender' must be a version such as 3.6.2");
     snprintf(self->blender, sizeof self->blender, "%s", blender);
     if (!(self->main = member_path(o, "main")))
-        return ts_error_set("'main' must be an absolute, normal path of at most %d bytes", CLI_PROJECT_PATH_MAX);
+        return ts_error_set("'main' must be an absolute, normal path of at most %d bytes without control characters",
+                            CLI_PROJECT_PATH_MAX);
     if (!json_is_array(files) || json_array_size(files) > DEPS_REFS_MAX)
         return ts_error_set("'files' must be a list of at most %d files", DEPS_REFS_MAX);
     self->nrefs = json_array_size(files);
@@ -543,6 +535,9 @@ int ts_cli_project_test(bool verbose)
     failures += name_is("/home/a/proj", "/home/a/projX/f.png", "_outside/home/a/projX/f.png");
     failures += name_is("/", "/srv/x.png", "srv/x.png");
     failures += name_is("/home", "/home/a/x\\y.png", NULL);
+    failures += name_is("/home/a/proj", "/home/a/proj/_outside/srv/w.png", NULL); /* the layout's name is kept */
+    failures += name_is("/", "/_outside", NULL);
+    failures += name_is("/home/a/proj", "/srv/_outside/w.png", "_outside/srv/_outside/w.png");
     char long_path[300] = "/srv/";
     memset(long_path + 5, 'n', 250);
     long_path[255] = '\0';
@@ -561,7 +556,12 @@ int ts_cli_project_test(bool verbose)
         {LIST(ENTRY("/home/a/shared/w.png", SHOT, "true", "true") "," ENTRY(SHOT, "/home/a/proj/b.blend", "true", "true")),
          "/home/a: proj/shot.blend shared/w.png"},
         {LIST(ENTRY("/home/a/proj/_outside/srv/w.png", SHOT, "true", "true") "," ENTRY("/srv/w.png", SHOT, "false", "true")),
-         "! would both be named '_outside/srv/w.png' in the job"},
+         "! /home/a/proj/_outside/srv/w.png: inside the project folder /home/a/proj, it is under a folder named "
+         "'_outside'"},
+        {LIST(ENTRY("/home/a/proj/_outside", SHOT, "true", "true")), "! /home/a/proj/_outside: inside the project"},
+        {LIST(ENTRY("/home/a/proj/_outsider/w.png", SHOT, "true", "true") "," ENTRY("/home/a/proj/x/_outside", SHOT,
+              "true", "true")), "/home/a/proj: _outsider/w.png shot.blend x/_outside"},
+        {LIST(ENTRY("/home/a/proj/x\\u0001.png", SHOT, "true", "true")), "! file 1: 'path' must be an absolute"},
         {"{\"blender\":\"3.4.1\"", "! deps.json: line 1: "},
         {"[]", "! deps.json: not a JSON object"},
         {"{\"blender\":\"3.x\",\"main\":\"" SHOT "\",\"files\":[]}", "! deps.json: 'blender' must be a version"},

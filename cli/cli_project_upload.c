@@ -15,15 +15,32 @@
 
 /* ---- hashing ---- */
 
-/* Hashes an open file as it is now; NULL, or what is wrong with it. */
+/* Opens a regular file for reading without blocking on a FIFO or a device: the fd (blocking again), or -1 with
+   *why saying what it is instead. */
+static int open_regular(const char *path, const char **why)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags;
+    *why = NULL;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        *why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        *why = S_ISDIR(st.st_mode)    ? "a folder, not a file"
+               : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe), not a regular file"
+                                      : "not a regular file";
+    else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        *why = strerror(errno); /* reads block again: a slow disk is not "nothing yet" */
+    if (*why && fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Hashes an open regular file as it is now; NULL, or what is wrong with it. */
 static const char *hash_fd(int fd, char hash[TS_HASH_HEX], int64_t *size)
 {
     static char buf[HASH_BUF];
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return strerror(errno);
-    if (!S_ISREG(st.st_mode))
-        return S_ISDIR(st.st_mode) ? "a folder, not a file" : "not a regular file";
     ts_hasher_t *h = ts_hasher_new();
     int64_t total = 0;
     for (;;) {
@@ -49,8 +66,9 @@ static void hash_one(file_t *f)
 {
     if (f->missing)
         return;
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-    f->why = fd < 0 ? strerror(errno) : hash_fd(fd, f->hash, &f->size);
+    const char *why = NULL;
+    int fd = open_regular(f->path, &why);
+    f->why = fd < 0 ? why : hash_fd(fd, f->hash, &f->size);
     f->missing = f->why != NULL;
     if (fd >= 0)
         close(fd);
@@ -79,6 +97,71 @@ int cli_project_hash(cli_project_t *self, bool allow_missing)
         fprintf(stderr, "%s: leaving %zu missing file%s out (--allow-missing)\n", CLI_PROG, self->nmissing,
                 self->nmissing == 1 ? "" : "s");
     return 0;
+}
+
+/* ---- what is taken: files from outside the project folder, hidden files ---- */
+
+#define TAKEN_SHOWN_MAX 20 /* files listed by name; then "and N more" */
+
+enum { TAKEN_OUTSIDE, TAKEN_HIDDEN };
+
+/* A name with a part that starts with '.' (".ssh/id_ed25519"; an outside file's name holds its whole path). */
+static bool name_hidden(const char *name)
+{
+    for (const char *c = name; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL)
+        if (*c == '.')
+            return true;
+    return false;
+}
+
+/* Is f, a file that is sent (not the scene, not missing), of the kind asked about? */
+static bool taken(const cli_project_t *self, const file_t *f, int which)
+{
+    if (!f->ref || f->missing)
+        return false;
+    return which == TAKEN_OUTSIDE ? !cli_project_inside(self->root, f->path) : name_hidden(f->name);
+}
+
+/* Lists the files of a kind on stderr, one a line (at most TAKEN_SHOWN_MAX), after head; their count. */
+static size_t show_taken(const cli_project_t *self, int which, const char *head)
+{
+    size_t n = 0, shown = 0;
+    for (size_t i = 0; i < self->count; i++)
+        n += taken(self, &self->files[i], which);
+    for (size_t i = 0; n && i < self->count; i++) {
+        const file_t *f = &self->files[i];
+        if (!taken(self, f, which) || shown++ == TAKEN_SHOWN_MAX)
+            continue;
+        if (n == 1)
+            fprintf(stderr, "%s: %s 1 file %s: %s (%s %s)\n", CLI_PROG, head,
+                    which == TAKEN_OUTSIDE ? "from outside the project folder" : "with a hidden part in its path",
+                    f->path, f->ref->kind, f->ref->ref);
+        else {
+            if (shown == 1)
+                fprintf(stderr, "%s: %s %zu files %s:\n", CLI_PROG, head, n,
+                        which == TAKEN_OUTSIDE ? "from outside the project folder" : "with a hidden part in their paths");
+            fprintf(stderr, "  %s (%s %s)\n", f->path, f->ref->kind, f->ref->ref);
+        }
+    }
+    if (n > TAKEN_SHOWN_MAX)
+        fprintf(stderr, "  and %zu more\n", n - TAKEN_SHOWN_MAX);
+    return n;
+}
+
+int cli_project_check_taken(const cli_project_t *self, bool allow_hidden)
+{
+    show_taken(self, TAKEN_OUTSIDE, "taking");
+    size_t hidden = 0;
+    for (size_t i = 0; i < self->count; i++)
+        hidden += taken(self, &self->files[i], TAKEN_HIDDEN);
+    if (!hidden || allow_hidden)
+        return 0;
+    show_taken(self, TAKEN_HIDDEN, "refusing");
+    return cli_fail(CLI_EXIT_USAGE, "the scene names %s hidden file%s (a part of %s path starts with '.'), which may "
+                    "be private: move %s into the project folder or pack %s into the .blend, or submit again with "
+                    "--allow-hidden to send %s", hidden == 1 ? "a" : "several", hidden == 1 ? "" : "s",
+                    hidden == 1 ? "its" : "their", hidden == 1 ? "it" : "them", hidden == 1 ? "it" : "them",
+                    hidden == 1 ? "it" : "them");
 }
 
 /* ---- asking and uploading ---- */
@@ -176,9 +259,16 @@ static int upload_one(cli_http_t *http, const file_t *f, progress_t *p, int64_t 
 {
     static const char *const changed = "%s changed while it was uploaded (its content no longer matches the hash "
                                        "taken at discovery): submit again";
-    FILE *in = fopen(f->path, "rb");
-    if (!in)
-        return cli_fail(CLI_EXIT_USAGE, "%s: cannot be read any more (%s): submit again", f->name, strerror(errno));
+    const char *why = NULL;
+    int fd = open_regular(f->path, &why);
+    FILE *in = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!in) {
+        if (fd >= 0) {
+            why = strerror(errno);
+            close(fd);
+        }
+        return cli_fail(CLI_EXIT_USAGE, "%s: cannot be read any more (%s): submit again", f->name, why);
+    }
     struct stat st;
     if (fstat(fileno(in), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != f->size) {
         fclose(in);

@@ -23,7 +23,8 @@
 
 static const char *const SUBMIT_SYNOPSIS =
     "submit render SCENE.blend --frames A-B|N [--tiles CxR] [--format scene|exr|png] [--priority N]\n"
-    "       [--device cpu|gpu] [--blender VERSION|PATH] [--no-denoise] [--allow-missing] [--json]\n"
+    "       [--device cpu|gpu] [--blender VERSION|PATH] [--no-denoise] [--allow-missing]\n"
+    "       [--allow-hidden] [--json]\n"
     "       [--encode VCODEC [--crf N] [--preset P] [--container mp4|mkv]]\n"
     "       [--upload-limit RATE] [--wait [--out DIR] [--timeout SECONDS]] [--dry-run]\n"
     "       (submit transcode --help for videos)";
@@ -31,8 +32,10 @@ static const char *const SUBMIT_SUMMARY =
     "Uploads SCENE.blend and every file it needs (textures, libraries, caches: your Blender lists them,\n"
     "laid out as in its project folder; only what the master lacks is sent) and queues a render of its\n"
     "frames, each split into CxR tiles. A missing file refuses the submit, naming it, unless\n"
-    "--allow-missing. Prints the job id (or the job as JSON with --json, with uploaded_bytes and\n"
-    "reused_bytes) once nothing more is read from your disk; with --wait it then behaves as\n"
+    "--allow-missing. Files from outside the project folder are listed; a hidden one (a path part\n"
+    "starting with '.') refuses the submit unless --allow-hidden. Prints the job id (or the job as\n"
+    "JSON with --json, with uploaded_bytes and reused_bytes) once nothing more is read from your\n"
+    "disk; with --wait it then behaves as\n"
     "`tessera wait JOB --out DIR`. With --encode the rendered (PNG) frames are then encoded into\n"
     "video.<container> at the scene's frame rate, in the same job. --dry-run finds and hashes the files\n"
     "and prints the request that would be sent, without a master.";
@@ -182,7 +185,7 @@ static int cli_upload_and_post(cli_http_t *http, const char *const *inputs, int 
 
 /* A render of a project: its files found by the artist's Blender, uploaded, and the job posted (request taken over). */
 static int cli_submit_project(cli_ctx_t *ctx, const char *master, const char *scene, const char *blender,
-                              bool allow_missing, bool dry_run, int64_t upload_limit, json_t *request, bool wait,
+                              bool allow_missing, bool allow_hidden, bool dry_run, int64_t upload_limit, json_t *request, bool wait,
                               const cli_wait_opts_t *opts)
 {
     int64_t size = 0, uploaded = 0, reused = 0;
@@ -203,6 +206,8 @@ static int cli_submit_project(cli_ctx_t *ctx, const char *master, const char *sc
         json_object_set_new(request, "blender", json_string(series));
     }
     int ret = project ? cli_project_hash(project, allow_missing) : -1;
+    if (ret == 0)
+        ret = cli_project_check_taken(project, allow_hidden);
     if (ret == 0 && dry_run) { /* what would be sent, and nothing sent */
         ret = cli_project_request(project, request);
         if (ret == 0)
@@ -273,7 +278,8 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     const char *out = NULL, *master = NULL;
     long priority = 0;
     double timeout = 0;
-    bool no_denoise = false, wait = false, json = false, allow_missing = false, dry_run = false;
+    bool no_denoise = false, wait = false, json = false, allow_missing = false, allow_hidden = false;
+    bool dry_run = false;
     const char *upload_limit_text = NULL;
     int64_t upload_limit = 0;
     const char *encode = NULL, *preset = NULL, *container = NULL;
@@ -294,6 +300,9 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
          CLI_SUBMIT_BLENDER_DEFAULT " lists)"},
         {"allow-missing", TS_OPT_FLAG, NULL, 1, 0, &allow_missing,
          "submit even when files the scene needs are missing (they are left out, and the job records them)"},
+        {"allow-hidden", TS_OPT_FLAG, NULL, 1, 0, &allow_hidden,
+         "send files whose path has a hidden part (.ssh/, .config/...) that the scene names; without it they refuse "
+         "the submit"},
         {"upload-limit", TS_OPT_STRING, NULL, 1, 0, &upload_limit_text,
          "send at most RATE bytes per second, e.g. 500K or 2M (K, M, G: thousands, millions, billions)"},
         {"no-denoise", TS_OPT_FLAG, NULL, 1, 0, &no_denoise, "render with denoising off instead of failing"},
@@ -357,6 +366,8 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
     if (blender && blender_is_version(blender))
         json_object_set_new(request, "blender", json_string(blender));
+    if (allow_missing) /* said, not inferred from a "missing" list: also when nothing turns out missing */
+        json_object_set_new(request, "allow_missing", json_true());
     if (!encode && (crf != CLI_CRF_UNSET || preset || container)) {
         json_decref(request);
         return cli_fail(CLI_EXIT_USAGE, "submit: --crf, --preset and --container need --encode");
@@ -383,7 +394,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         json_decref(request);
         return -1;
     }
-    return cli_submit_project(ctx, master, scene, blender, allow_missing, dry_run, upload_limit, request, wait, &opts);
+    return cli_submit_project(ctx, master, scene, blender, allow_missing, allow_hidden, dry_run, upload_limit, request, wait, &opts);
 }
 
 /* Uploads the inputs, posts the request (taking it over) and prints the job id, or waits for the job. */

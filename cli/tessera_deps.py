@@ -69,7 +69,9 @@ class Deps(object):
         """Absolute normalized path of ref as stored in id_ ('//' = the holder's folder)."""
         if ref.startswith("//"):
             return _norm(os.path.join(os.path.dirname(self.holder(id_)), ref[2:]))
-        return _norm(os.path.abspath(ref))  # neither: Blender opens it as is (cwd-relative)
+        # neither: Blender opens it as is (relative to its working folder); taken as relative to the main
+        # file's folder, as when the artist runs Blender in the project folder (the farm does the same)
+        return _norm(os.path.join(os.path.dirname(self.main), ref))
 
     def listing(self, folder):
         """{name: is_file} of a folder (None when unreadable), one scandir per folder."""
@@ -347,7 +349,8 @@ class Deps(object):
         for a, r in zip(absl, rel):
             if not a:
                 continue
-            p = _norm(a)
+            # a path neither absolute nor "//" stays as stored: resolve it as the scan does
+            p = _norm(a) if os.path.isabs(a) else self.resolve(a, None)
             if p in self.covered or p == self.main:
                 continue
             self.covered.add(p)
@@ -363,7 +366,8 @@ def main():
     out = argv[0]
     deps = Deps()
     deps.scan()
-    doc = {"blender": bpy.app.version_string, "main": deps.main, "files": deps.files}
+    # version_string is "4.2.0 Alpha" on alpha and beta builds: the numbers alone
+    doc = {"blender": "%d.%d.%d" % tuple(bpy.app.version[:3]), "main": deps.main, "files": deps.files}
     tmp = "%s.tmp-%d" % (out, os.getpid())
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=1)

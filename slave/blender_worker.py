@@ -318,6 +318,12 @@ class Externals(object):
             else:
                 abase = os.path.normpath(os.path.join(self.root, rel))
             artist = _under(path, abase)
+        elif not os.path.isabs(path):  # Blender opens it relative to its working folder: taken as the
+            # artist's main .blend folder (as tessera-deps.py does), i.e. the scene's place under project_root
+            rel = os.path.relpath(os.path.dirname(self.main), self.pdir)
+            abase = os.path.normpath(os.path.join(self.root, rel)) if not (rel == ".." or rel.startswith("../")) \
+                else os.path.dirname(self.main)
+            artist = os.path.join(abase, path)
         artist = os.path.normpath(artist)
         r = self.root.rstrip("/")
         if artist == self.root or artist.startswith(r + "/"):
