@@ -24,7 +24,7 @@
 static const char *const SUBMIT_SYNOPSIS =
     "submit render SCENE.blend --frames A-B|N [--tiles CxR] [--format scene|exr|png] [--priority N]\n"
     "       [--device cpu|gpu] [--blender VERSION|PATH] [--no-denoise] [--allow-missing]\n"
-    "       [--allow-hidden] [--json]\n"
+    "       [--allow-hidden] [--scene-only] [--json]\n"
     "       [--encode VCODEC [--crf N] [--preset P] [--container mp4|mkv]]\n"
     "       [--upload-limit RATE] [--wait [--out DIR] [--timeout SECONDS]] [--dry-run]\n"
     "       (submit transcode --help for videos)";
@@ -38,7 +38,8 @@ static const char *const SUBMIT_SUMMARY =
     "disk; with --wait it then behaves as\n"
     "`tessera wait JOB --out DIR`. With --encode the rendered (PNG) frames are then encoded into\n"
     "video.<container> at the scene's frame rate, in the same job. --dry-run finds and hashes the files\n"
-    "and prints the request that would be sent, without a master.";
+    "and prints the request that would be sent, without a master. --scene-only sends the .blend alone\n"
+    "(its files packed into it, or none; no Blender needed here): the farm refuses it if files are missing.";
 
 /* A Blender version prefix: digits separated by single dots ("3", "3.6", "4.1.1"). */
 static int check_blender(const char *text)
@@ -279,6 +280,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     long priority = 0;
     double timeout = 0;
     bool no_denoise = false, wait = false, json = false, allow_missing = false, allow_hidden = false;
+    bool scene_only = false;
     bool dry_run = false;
     const char *upload_limit_text = NULL;
     int64_t upload_limit = 0;
@@ -303,6 +305,8 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         {"allow-hidden", TS_OPT_FLAG, NULL, 1, 0, &allow_hidden,
          "send files whose path has a hidden part (.ssh/, .config/...) that the scene names; without it they refuse "
          "the submit"},
+        {"scene-only", TS_OPT_FLAG, NULL, 1, 0, &scene_only,
+         "send the .blend alone, without looking for its files (a self-contained or packed scene; no Blender here)"},
         {"upload-limit", TS_OPT_STRING, NULL, 1, 0, &upload_limit_text,
          "send at most RATE bytes per second, e.g. 500K or 2M (K, M, G: thousands, millions, billions)"},
         {"no-denoise", TS_OPT_FLAG, NULL, 1, 0, &no_denoise, "render with denoising off instead of failing"},
@@ -394,7 +398,15 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         json_decref(request);
         return -1;
     }
-    return cli_submit_project(ctx, master, scene, blender, allow_missing, allow_hidden, dry_run, upload_limit, request, wait, &opts);
+    if (scene_only && (allow_missing || allow_hidden || dry_run || upload_limit_text)) {
+        json_decref(request);
+        return cli_fail(CLI_EXIT_USAGE, "submit: --scene-only sends the .blend alone: --allow-missing, --allow-hidden, "
+                        "--dry-run and --upload-limit do not apply");
+    }
+    if (scene_only) /* the scene alone, as a headless submit host without Blender sends it */
+        return cli_submit_and_wait(ctx, master, &scene, 1, "scene", request, wait, &opts);
+    return cli_submit_project(ctx, master, scene, blender, allow_missing, allow_hidden, dry_run, upload_limit, request,
+                              wait, &opts);
 }
 
 /* Uploads the inputs, posts the request (taking it over) and prints the job id, or waits for the job. */

@@ -106,8 +106,11 @@ else
   fail "library cycle: $(tail -n 5 "$T/submit4.log" "$T/idiff.log")"
 fi
 
-# 5. The scene alone, sent past the CLI (no project): the slave's Blender cannot find its files, and the job fails
-# naming them instead of rendering magenta. Then a manifest name that leaves the job's folder is refused by the master.
+# 5. The scene alone (--scene-only, as a submit host without Blender sends it; and through the API): the slave's
+# Blender cannot find its files, and the job fails naming them instead of rendering magenta. Then a manifest name
+# that leaves the job's folder is refused by the master.
+expect_fail 1 "missing files:.*//tex/marble.png" "--scene-only: the farm fails the scene without its files, naming them" -- \
+  "$BIN/tessera" submit render "$G/proj/shot.blend" --frames 1 --scene-only --wait --timeout 300
 H=$(b2sum -l 256 "$G/proj/shot.blend" | cut -c1-64)
 curl -s -X PUT --data-binary @"$G/proj/shot.blend" "$TESSERA_MASTER/api/v1/blobs/$H" >/dev/null
 J5=$(curl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'","scene_name":"shot.blend","frames":"1"}' \
