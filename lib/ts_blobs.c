@@ -182,12 +182,25 @@ static int older_first(const void *a, const void *b)
     return (x->used.tv_nsec > y->used.tv_nsec) - (x->used.tv_nsec < y->used.tv_nsec);
 }
 
-static bool kept(const char *const *keep, const char *hash)
+static int str_cmp(const void *a, const void *b)
 {
-    for (; keep && *keep; keep++)
-        if (strcmp(*keep, hash) == 0)
-            return true;
-    return false;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keep list sorted for bsearch (a project's thousands of files); *n gets its length. NULL when empty. */
+static const char **sorted_keep(const char *const *keep, size_t *n)
+{
+    *n = 0;
+    while (keep && keep[*n])
+        (*n)++;
+    const char **sorted = *n ? malloc(*n * sizeof *sorted) : NULL;
+    if (!sorted) {
+        *n = 0;
+        return NULL;
+    }
+    memcpy(sorted, keep, *n * sizeof *sorted);
+    qsort(sorted, *n, sizeof *sorted, str_cmp);
+    return sorted;
 }
 
 long long ts_blobs_evict(const ts_blobs_t *self, long long max_bytes, const char *const *keep)
@@ -226,8 +239,15 @@ long long ts_blobs_evict(const ts_blobs_t *self, long long max_bytes, const char
     }
     closedir(top);
     qsort(all, n, sizeof *all, older_first);
+    size_t nkeep = 0;
+    const char **keeps = total > max_bytes ? sorted_keep(keep, &nkeep) : NULL;
+    if (total > max_bytes && keep && keep[0] && !keeps) {
+        free(all);
+        return ts_error_set("out of memory");
+    }
     for (size_t i = 0; i < n && total > max_bytes; i++) {
-        if (kept(keep, all[i].hash))
+        const char *hash = all[i].hash;
+        if (keeps && bsearch(&hash, keeps, nkeep, sizeof *keeps, str_cmp))
             continue;
         char path[PATH_MAX];
         ts_blobs_path(self, all[i].hash, path, sizeof path);
@@ -236,6 +256,7 @@ long long ts_blobs_evict(const ts_blobs_t *self, long long max_bytes, const char
             removed += all[i].size;
         }
     }
+    free(keeps);
     free(all);
     return removed;
 }
