@@ -23,12 +23,12 @@ import farm
 IDLE_S = 5
 
 
-def latencies(host, port, n):
+def latencies(host, port, n, token):
     out = []
     for _ in range(n):
         t0 = time.monotonic()
         c = http.client.HTTPConnection(host, port, timeout=10)
-        c.request("GET", "/api/v1/jobs")
+        c.request("GET", "/api/v1/jobs", headers={"Authorization": "Bearer " + token})
         c.getresponse().read()
         c.close()
         out.append(time.monotonic() - t0)
@@ -93,11 +93,11 @@ def main():
         f = farm.Farm(work, 0, port, ["--no-torrent", "--http-idle", str(IDLE_S)])
         try:
             host, hport = "127.0.0.1", port + 1
-            idle = latencies(host, hport, a.requests)
+            idle = latencies(host, hport, a.requests, f.token)
             socks = flood(hport, a.conns)
             time.sleep(0.5)
             kept = open_count(socks)
-            loaded = latencies(host, hport, a.requests)
+            loaded = latencies(host, hport, a.requests, f.token)
             t0 = time.monotonic()
             while open_count(socks) > 0 and time.monotonic() - t0 < 3 * IDLE_S + 10:
                 time.sleep(0.2)

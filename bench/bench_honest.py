@@ -49,7 +49,7 @@ def compare(a, b, rule):
 
 def api(f, path):
     import urllib.request
-    return json.load(urllib.request.urlopen("http://%s/api/v1/%s" % (f.http, path), timeout=30))
+    return f.api(path)
 
 
 def run_farm(work, slaves, port, scenes, grid):

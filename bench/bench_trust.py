@@ -80,11 +80,11 @@ class Job:
 
 
 def nodes(f):
-    return json.load(urllib.request.urlopen("http://%s/api/v1/nodes" % f.http, timeout=10))["nodes"]
+    return f.api("nodes", timeout=10)["nodes"]
 
 
 def last_job(f):
-    jobs = json.load(urllib.request.urlopen("http://%s/api/v1/jobs" % f.http, timeout=10))["jobs"]
+    jobs = f.api("jobs", timeout=10)["jobs"]
     return max(jobs, key=lambda j: j["id"])
 
 

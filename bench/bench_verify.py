@@ -70,7 +70,7 @@ class Bench:
         self.start_cheater([])
 
     def api(self, path):
-        return json.load(urllib.request.urlopen("http://%s/api/v1/%s" % (self.farm.http, path), timeout=30))
+        return self.farm.api(path)
 
     def node(self, name):
         return [n for n in self.api("nodes")["nodes"] if n["name"] == name][0]

@@ -60,6 +60,10 @@ class Farm:
                                         "--listen", self.zmq, "--http", self.http] + list(master_args),
                                        stdout=log, stderr=log)]
         self._wait(lambda: urllib.request.urlopen("http://%s/api/v1/health" % self.http, timeout=1))
+        # the operator's token, written by the master before it answers: the CLI and api() act as the operator
+        with open(os.path.join(work, "master", "operator.token")) as f:
+            self.token = f.read().strip()
+        self.env["TESSERA_TOKEN"] = self.token
         for i in range(slaves):
             self.procs.append(subprocess.Popen(
                 [os.path.join(BIN, "tessera-slave"), "--master", self.zmq, "--master-cert",
@@ -67,8 +71,14 @@ class Farm:
                  "--name", "bench%d" % i] + list(slave_args), stdout=log, stderr=log))
         self._wait(lambda: self._online() >= slaves or None)
 
+    def api(self, path, timeout=30):
+        """GET /api/v1/<path> with the operator's token; the parsed JSON."""
+        req = urllib.request.Request("http://%s/api/v1/%s" % (self.http, path),
+                                     headers={"Authorization": "Bearer " + self.token})
+        return json.load(urllib.request.urlopen(req, timeout=timeout))
+
     def _online(self):
-        nodes = json.load(urllib.request.urlopen("http://%s/api/v1/nodes" % self.http, timeout=1))["nodes"]
+        nodes = self.api("nodes", timeout=1)["nodes"]
         return sum(1 for x in nodes if x["state"] in ("online", "busy"))
 
     @staticmethod
@@ -84,7 +94,7 @@ class Farm:
 
     def stats(self):
         """The master's counters (GET /api/v1/stats)."""
-        return json.load(urllib.request.urlopen("http://%s/api/v1/stats" % self.http, timeout=10))["stats"]
+        return self.api("stats", timeout=10)["stats"]
 
     def cpu(self):
         return tree_cpu([p.pid for p in self.procs])

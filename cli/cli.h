@@ -17,6 +17,9 @@
 #define CLI_PROG "tessera"
 #define CLI_DEFAULT_MASTER "http://127.0.0.1:8080"
 #define CLI_MASTER_ENV "TESSERA_MASTER"
+#define CLI_TOKEN_ENV "TESSERA_TOKEN"
+#define CLI_CA_ENV "TESSERA_CA_FILE"
+#define CLI_TOKEN_FILE "tessera/token" /* under $XDG_CONFIG_HOME, else ~/.config */
 
 /* Exit codes scripts rely on (listed in `tessera --help`). */
 enum {
@@ -25,7 +28,8 @@ enum {
     CLI_EXIT_USAGE = 2,   /* bad option/value, or the master rejected the input (HTTP 400/409) */
     CLI_EXIT_UNKNOWN = 3, /* unknown job (HTTP 404) */
     CLI_EXIT_MASTER = 4,  /* master unreachable, HTTP 5xx, or an answer that is not the expected JSON */
-    CLI_EXIT_TIMEOUT = 5  /* --timeout expired */
+    CLI_EXIT_TIMEOUT = 5, /* --timeout expired */
+    CLI_EXIT_AUTH = 6     /* no token or a wrong one (HTTP 401), a token without the right (403), too many wrong (429) */
 };
 
 #define CLI_CRF_UNSET (-1) /* --crf's value when it is not given */
@@ -33,16 +37,25 @@ enum {
 #define CLI_URL_MAX 2048
 #define CLI_MSG_MAX 1024
 
-/* Where the master URL came from, so messages can name it. */
+/* Where the master URL came from, so messages can name it; the --token and --ca-file given (before or after the
+   command), which cli_http_new weighs against the environment and the token file. */
 typedef struct {
     const char *master;
-    const char *source; /* "--master", "$TESSERA_MASTER" or "default" */
+    const char *source;   /* "--master", "$TESSERA_MASTER" or "default" */
+    const char *token;    /* --token after the command, or NULL */
+    const char *ca_file;  /* --ca-file after the command, or NULL */
+    const char *token_before, *ca_file_before; /* the same given before the command */
 } cli_ctx_t;
 
-/* The --master entry every option table carries, so it may also follow the command. */
-#define CLI_OPT_MASTER(target)                                                                         \
-    {"master", TS_OPT_STRING, NULL, 1, 0, (target),                                                    \
-     "master URL (else $" CLI_MASTER_ENV ", else " CLI_DEFAULT_MASTER ")"}
+/* The connection options every option table carries, so they may also follow the command: --master into
+   *master_target, --token and --ca-file into ctx. */
+#define CLI_OPTS_CONN(master_target, ctx)                                                                   \
+    {"master", TS_OPT_STRING, NULL, 1, 0, (master_target),                                                  \
+     "master URL (else $" CLI_MASTER_ENV ", else " CLI_DEFAULT_MASTER ")"},                                 \
+    {"token", TS_OPT_STRING, NULL, 1, 0, &(ctx)->token,                                                     \
+     "API token (else $" CLI_TOKEN_ENV ", else the file ~/.config/" CLI_TOKEN_FILE ")"},                    \
+    {"ca-file", TS_OPT_STRING, NULL, 1, 0, &(ctx)->ca_file,                                                 \
+     "PEM certificate(s) to trust for an https master (else $" CLI_CA_ENV ", else the system's)"}
 
 /* Commands: argv holds the arguments after the command name. 0, or -1 with ts_error() and
    cli_exit_code() set. */
@@ -56,6 +69,7 @@ int cli_cmd_lift(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_stats(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_wallet(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_escrow(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_account(cli_ctx_t *ctx, int argc, char **argv);
 /* Adds "budget" (checked as a token amount) and "requester" to a job request when given. */
 int cli_add_payment(json_t *request, const char *budget, const char *requester);
 

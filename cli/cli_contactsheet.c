@@ -32,7 +32,7 @@ int cli_cmd_submit_contactsheet(cli_ctx_t *ctx, int argc, char **argv)
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
          "with --wait: give up after SECONDS (exit 5); 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the job as JSON instead of its id"},
-        CLI_OPT_MASTER(&master),
+        CLI_OPTS_CONN(&master, ctx),
         TS_OPT_END,
     };
     static char *pos[SHEET_POSITIONALS];

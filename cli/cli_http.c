@@ -18,12 +18,16 @@
 #define CLI_HTTP_PERCENT 100
 #define CLI_HTTP_USER_AGENT CLI_PROG "-cli/" CLI_VERSION
 #define CLI_HTTP_LINE_CLEAR "\r\033[K"
+#define CLI_HTTP_AUTH_CAP 1024
 
 struct cli_http {
     CURL *curl;
     char base[CLI_URL_MAX];
     char shown[CLI_URL_MAX];
     char curl_error[CURL_ERROR_SIZE];
+    char auth[CLI_HTTP_AUTH_CAP];          /* "Authorization: Bearer <token>", or "" without a token */
+    char token_source[CLI_MSG_MAX];        /* where the token came from, for messages */
+    char ca_file[CLI_URL_MAX];             /* "" for the system's CAs */
 };
 
 typedef struct {
@@ -59,6 +63,68 @@ static size_t write_mem(char *p, size_t size, size_t n, void *ud)
     return membuf_add(ud, p, size * n) ? size * n : 0;
 }
 
+/* The first line of the token file (~/.config/tessera/token, or under $XDG_CONFIG_HOME): 1 read, 0 no file, -1 an
+   unreadable file (exit 2). */
+static int token_file(char *token, size_t cap, char *path, size_t path_cap)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(path, path_cap, "%s/%s", xdg, CLI_TOKEN_FILE);
+    else if (home && *home)
+        snprintf(path, path_cap, "%s/.config/%s", home, CLI_TOKEN_FILE);
+    else
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : cli_fail(CLI_EXIT_USAGE, "token file %s: %s", path, strerror(errno));
+    bool got = fgets(token, (int)cap, f) != NULL;
+    fclose(f);
+    token[strcspn(token, "\r\n")] = '\0';
+    return got && token[0] ? 1 : cli_fail(CLI_EXIT_USAGE, "token file %s: empty", path);
+}
+
+/* The token (--token, $TESSERA_TOKEN, the token file, in that order) as the Authorization header; CA file likewise. */
+static int credentials(cli_http_t *self, const cli_ctx_t *ctx)
+{
+    char token[CLI_HTTP_AUTH_CAP - 32] = "", path[CLI_URL_MAX];
+    const char *env = getenv(CLI_TOKEN_ENV), *given = ctx->token ? ctx->token : ctx->token_before;
+    if (given) {
+        snprintf(token, sizeof token, "%s", given);
+        snprintf(self->token_source, sizeof self->token_source, "--token");
+    } else if (env && *env) {
+        snprintf(token, sizeof token, "%s", env);
+        snprintf(self->token_source, sizeof self->token_source, "$%s", CLI_TOKEN_ENV);
+    } else {
+        int rc = token_file(token, sizeof token, path, sizeof path);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            snprintf(self->token_source, sizeof self->token_source, "%s", path);
+    }
+    if (strpbrk(token, "\r\n"))
+        return cli_fail(CLI_EXIT_USAGE, "the token from %s holds a line break", self->token_source);
+    if (token[0])
+        snprintf(self->auth, sizeof self->auth, "Authorization: Bearer %s", token);
+    const char *ca_given = ctx->ca_file ? ctx->ca_file : ctx->ca_file_before;
+    const char *ca = ca_given ? ca_given : getenv(CLI_CA_ENV);
+    if (ca && *ca) {
+        if (access(ca, R_OK) != 0)
+            return cli_fail(CLI_EXIT_USAGE, "%s %s: %s", ca_given ? "--ca-file" : "$" CLI_CA_ENV, ca,
+                            strerror(errno));
+        snprintf(self->ca_file, sizeof self->ca_file, "%s", ca);
+    }
+    return 0;
+}
+
+/* A request's headers: first (may be NULL), then the token's. */
+static struct curl_slist *headers_with_auth(const cli_http_t *self, const char *first)
+{
+    struct curl_slist *h = first ? curl_slist_append(NULL, first) : NULL;
+    if (self->auth[0])
+        h = curl_slist_append(h, self->auth);
+    return h;
+}
+
 cli_http_t *cli_http_new(const cli_ctx_t *ctx)
 {
     cli_http_t *self = calloc(1, sizeof *self);
@@ -73,6 +139,10 @@ cli_http_t *cli_http_new(const cli_ctx_t *ctx)
         return NULL;
     }
     cli_url_redact(self->base, self->shown, sizeof self->shown);
+    if (credentials(self, ctx) < 0) {
+        free(self);
+        return NULL;
+    }
     self->curl = curl_easy_init();
     if (!self->curl) {
         cli_fail(CLI_EXIT_MASTER, "cannot start libcurl");
@@ -115,6 +185,9 @@ static int setup(cli_http_t *self, const char *path, cli_reply_t *reply, char **
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT_S);
     curl_easy_setopt(c, CURLOPT_USERAGENT, CLI_HTTP_USER_AGENT);
+    if (self->ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, self->ca_file);
+    snprintf(reply->token_source, sizeof reply->token_source, "%s", self->token_source);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -180,7 +253,7 @@ int cli_http_json(cli_http_t *self, const char *method, const char *path, const 
         return -1;
     CURL *c = self->curl;
     membuf_t answer = {.limit = CLI_HTTP_JSON_MAX};
-    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    struct curl_slist *headers = headers_with_auth(self, "Accept: application/json");
     char *text = NULL;
     if (body) {
         text = json_dumps(body, JSON_COMPACT);
@@ -273,7 +346,7 @@ static int put_file(cli_http_t *self, const char *path, FILE *f, int64_t size, c
     CURL *c = self->curl;
     membuf_t answer = {.limit = CLI_HTTP_JSON_MAX};
     upload_t up = {.f = f, .size = size, .label = progress_label, .last_percent = -1, .watch = watch};
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    struct curl_slist *headers = headers_with_auth(self, "Content-Type: application/octet-stream");
     headers = curl_slist_append(headers, "Accept: application/json");
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_file);
@@ -374,6 +447,8 @@ int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *h
         return -1;
     CURL *c = self->curl;
     sink_t sink = {.curl = c, .fd = fd, .hasher = hasher, .error_body = {.limit = CLI_HTTP_ERROR_MAX}};
+    struct curl_slist *headers = headers_with_auth(self, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, CLI_HTTP_STALL_BYTES_PER_S);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, CLI_HTTP_STALL_TIME_S);
@@ -401,6 +476,7 @@ int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *h
         }
     }
     *bytes = sink.bytes;
+    curl_slist_free_all(headers);
     free(sink.error_body.data);
     free(url);
     return ret;
@@ -416,6 +492,15 @@ int cli_fail_reply(const cli_reply_t *reply, const char *missing, const char *fm
     long status = reply->status;
     if (reply->local)
         return cli_fail(CLI_EXIT_USAGE, "%s: %s", prefix, reply->error);
+    if (status == 401 && !reply->token_source[0])
+        return cli_fail(CLI_EXIT_AUTH, "%s: the master wants a token: give one with --token, $%s or ~/.config/%s (the "
+                        "farm's operator has one in the master's STATE/operator.token and makes requesters' with `%s "
+                        "account add`)", prefix, CLI_TOKEN_ENV, CLI_TOKEN_FILE, CLI_PROG);
+    if (status == 401)
+        return cli_fail(CLI_EXIT_AUTH, "%s: the master refused the token from %s: %s (ask the farm's operator for a "
+                        "valid one)", prefix, reply->token_source, reply->error);
+    if (status == 403 || status == 429)
+        return cli_fail(CLI_EXIT_AUTH, "%s: %s", prefix, reply->error);
     if (status == 404)
         return cli_fail(CLI_EXIT_UNKNOWN, "%s: %s (master says: %s)", prefix, missing ? missing : "not found",
                         reply->error);
@@ -455,7 +540,7 @@ int cli_http_command(cli_ctx_t *ctx, int argc, char **argv, const char *synopsis
     const char *master = NULL;
     ts_opt_t table[] = {
         {"json", TS_OPT_FLAG, NULL, 1, 0, json, "print the master's JSON instead of text"},
-        CLI_OPT_MASTER(&master),
+        CLI_OPTS_CONN(&master, ctx),
         TS_OPT_END,
     };
     *npos = 0;

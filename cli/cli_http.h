@@ -17,6 +17,7 @@ typedef struct {
     bool local;              /* the failure was local (reading the upload, writing the download) */
     json_t *json;            /* the parsed body of a 2xx answer (caller decrefs), else NULL */
     char error[CLI_MSG_MAX]; /* on failure: the master's "error" text, or what went wrong */
+    char token_source[CLI_MSG_MAX]; /* where the token sent came from ("" for none), for a 401's message */
 } cli_reply_t;
 
 /* A command of the master's API taking [--json] [--master URL] and up to max_pos positionals (at least min_pos:
@@ -57,7 +58,8 @@ int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *h
                       cli_reply_t *reply);
 
 /* Reports a failed request: sets ts_error() to "<prefix>: <what happened>" and the exit code from
-   the status (local: 2, 0/5xx/bad 2xx: 4, 404: 3 with missing as the text, other 4xx: 2). Returns -1. */
+   the status (local: 2, 0/5xx/bad 2xx: 4, 404: 3 with missing as the text, 401/403/429: 6, other 4xx: 2).
+   Returns -1. */
 int cli_fail_reply(const cli_reply_t *reply, const char *missing, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

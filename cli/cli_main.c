@@ -23,6 +23,7 @@ static const command_t COMMANDS[] = {
     {"lift", cli_cmd_lift, "end a node's quarantine"},
     {"escrow", cli_cmd_escrow, "deploy the token and escrow contracts on a chain, or stake for a node"},
     {"wallet", cli_cmd_wallet, "balances, stakes and locked funds of every account, or one account's history"},
+    {"account", cli_cmd_account, "the operator's requester accounts: add (prints a token), list, revoke, credit"},
     {"stats", cli_cmd_stats, "show the master's counters (bytes uploaded to slaves)"},
     {NULL, NULL, NULL},
 };
@@ -44,9 +45,13 @@ static void usage(FILE *out, const ts_opt_t *table)
                  "  3  unknown job (HTTP 404)\n"
                  "  4  the master cannot be reached, or answered 5xx or something that is not JSON\n"
                  "  5  --timeout expired\n"
+                 "  6  not allowed: no token or a wrong or revoked one (HTTP 401), a token without the right\n"
+                 "     (HTTP 403), or too many wrong tokens from this address (HTTP 429)\n"
                  "\nenvironment:\n"
-                 "  %-15s master URL when --master is not given (default: %s)\n",
-            CLI_MASTER_ENV, CLI_DEFAULT_MASTER);
+                 "  %-15s master URL when --master is not given (default: %s)\n"
+                 "  %-15s API token when --token is not given (else the first line of ~/.config/%s)\n"
+                 "  %-15s PEM certificate(s) to trust for an https master when --ca-file is not given\n",
+            CLI_MASTER_ENV, CLI_DEFAULT_MASTER, CLI_TOKEN_ENV, CLI_TOKEN_FILE, CLI_CA_ENV);
 }
 
 /* Index in argv of the command: the first argument that is neither a global option nor its value. */
@@ -69,8 +74,9 @@ int main(int argc, char **argv)
 {
     const char *master = NULL;
     bool version = false, help = false;
+    cli_ctx_t ctx = {.master = CLI_DEFAULT_MASTER, .source = "default"}, before = {0};
     ts_opt_t table[] = {
-        CLI_OPT_MASTER(&master),
+        CLI_OPTS_CONN(&master, &before),
         {"version", TS_OPT_FLAG, NULL, 1, 0, &version, "print the version and exit"},
         TS_OPT_END,
     };
@@ -114,7 +120,8 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
-    cli_ctx_t ctx = {.master = CLI_DEFAULT_MASTER, .source = "default"};
+    ctx.token_before = before.token;
+    ctx.ca_file_before = before.ca_file;
     const char *env = getenv(CLI_MASTER_ENV);
     if (env && *env) {
         ctx.master = env;

@@ -322,7 +322,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         {"preset", TS_OPT_STRING, NULL, 1, 0, &preset,
          "with --encode: encoder preset (default " TS_REQUEST_PRESET_DEFAULT " for x264, x265 and vp9)"},
         {"container", TS_OPT_STRING, NULL, 1, 0, &container, "with --encode: mp4 (default) or mkv"},
-        CLI_OPT_MASTER(&master),
+        CLI_OPTS_CONN(&master, ctx),
         TS_OPT_END,
     };
     char *pos[CLI_SUBMIT_POSITIONALS];

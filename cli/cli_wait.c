@@ -299,7 +299,7 @@ int cli_cmd_wait(cli_ctx_t *ctx, int argc, char **argv)
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
          "give up after SECONDS with exit code 5; 0 waits forever"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the final job as JSON on stdout"},
-        CLI_OPT_MASTER(&master),
+        CLI_OPTS_CONN(&master, ctx),
         TS_OPT_END,
     };
     char *pos[1];

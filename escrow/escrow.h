@@ -61,6 +61,9 @@ int ts_escrow_pay(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, con
 int ts_escrow_slash(ts_escrow_t *self, sqlite3 *db, const char *node, int64_t job, int64_t verdict);
 /* Returns what is left of a job's funds (unlocked and locked but unpaid) to its requester, once. */
 int ts_escrow_refund(ts_escrow_t *self, sqlite3 *db, int64_t job);
+/* The operator credits a requester's balance (local: minted, recorded as a 'credit' transaction), once per ref.
+   -1 where the backend cannot (evm: tokens are sent on the chain, not made by the farm). */
+int ts_escrow_credit(ts_escrow_t *self, sqlite3 *db, const char *requester, int64_t amount, const char *ref);
 /* A node joined the farm (local: its starting stake is minted the first time). */
 int ts_escrow_node_joined(ts_escrow_t *self, sqlite3 *db, const char *node);
 /* A node's stake as last known (evm: as the payer last read it from the chain); -1 on error. */

@@ -101,6 +101,11 @@ int ts_escrow_refund(ts_escrow_t *self, sqlite3 *db, int64_t job)
     return self->ops->refund(self, db, job);
 }
 
+int ts_escrow_credit(ts_escrow_t *self, sqlite3 *db, const char *requester, int64_t amount, const char *ref)
+{
+    return self->ops->credit(self, db, requester, amount, ref);
+}
+
 int ts_escrow_node_joined(ts_escrow_t *self, sqlite3 *db, const char *node)
 {
     return self->ops->node_joined(self, db, node);

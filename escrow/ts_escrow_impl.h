@@ -17,6 +17,7 @@ typedef struct {
     int (*slash)(ts_escrow_t *self, sqlite3 *db, const char *node, int64_t job, int64_t verdict);
     int (*refund)(ts_escrow_t *self, sqlite3 *db, int64_t job);
     int (*node_joined)(ts_escrow_t *self, sqlite3 *db, const char *node);
+    int (*credit)(ts_escrow_t *self, sqlite3 *db, const char *requester, int64_t amount, const char *ref);
     int64_t (*stake)(ts_escrow_t *self, sqlite3 *db, const char *node);
     json_t *(*wallet)(ts_escrow_t *self, sqlite3 *db);
     int (*history)(ts_escrow_t *self, sqlite3 *db, const char *account, int limit, json_t **out);

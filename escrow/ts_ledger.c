@@ -6,6 +6,7 @@
    Transactions are unique by (kind, job, task, ref): a repeated call finds its transaction and changes nothing. */
 #include "escrow/ts_escrow_impl.h"
 #include "lib/ts_clock.h"
+#include "lib/ts_account.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include <inttypes.h>
@@ -93,12 +94,8 @@ static int open_account(sqlite3 *db, const char *name, const char *kind, const c
 
 static int requester_name(const char *requester, char *out, size_t cap)
 {
-    if (!requester || !requester[0] || strlen(requester) > 64)
-        return ts_error_set("requester '%s': must be 1 to 64 characters", requester ? requester : "");
-    for (const char *p = requester; *p; p++)
-        if (!(*p == '-' || *p == '_' || *p == '.' || *p == '@' || (*p >= '0' && *p <= '9') ||
-              (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-            return ts_error_set("requester '%s': only letters, digits and - _ . @ are allowed", requester);
+    if (!requester || ts_account_name_check("requester", requester) < 0)
+        return -1;
     snprintf(out, cap, "requester:%s", requester);
     return 0;
 }
@@ -161,6 +158,22 @@ static int ledger_fund(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *
     snprintf(memo, sizeof memo, "budget of job %" PRId64, job);
     bool posted;
     return post(db, "fund", job, 0, "", memo, e, 2, &posted);
+}
+
+static int ledger_credit(ts_escrow_t *self, sqlite3 *db, const char *requester, int64_t amount, const char *ref)
+{
+    char acct[NAME_MAX_LEN];
+    if (requester_name(requester, acct, sizeof acct) < 0 || open_account(db, acct, "requester", "balance",
+                                                                         self->cfg.requester_mint) < 0)
+        return -1;
+    if (amount <= 0)
+        return ts_error_set("credit: the amount must be above 0");
+    char memo[NAME_MAX_LEN + 32], a[32];
+    ts_amount_format(amount, a, sizeof a);
+    snprintf(memo, sizeof memo, "credit of %s to %s", a, requester);
+    entry_t e[] = {{ISSUER, "balance", 0, -amount}, {acct, "balance", 0, amount}};
+    bool posted;
+    return post(db, "credit", 0, 0, ref, memo, e, 2, &posted);
 }
 
 static int ledger_lock(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, int64_t price)
@@ -372,6 +385,7 @@ const ts_escrow_ops_t ts_ledger_ops = {
     .slash = ledger_slash,
     .refund = ledger_refund,
     .node_joined = ledger_node_joined,
+    .credit = ledger_credit,
     .stake = ledger_stake,
     .wallet = ledger_wallet,
     .history = ledger_history,

@@ -130,6 +130,12 @@ static int outbox_history(ts_escrow_t *self, sqlite3 *db, const char *account, i
     return ts_payer_history_json(&self->cfg, db, account, limit, out);
 }
 
+static int outbox_credit(ts_escrow_t *self, sqlite3 *db, const char *requester, int64_t amount, const char *ref)
+{
+    return ts_error_set("credit: on a chain (--escrow evm) the farm makes no tokens; send them to the master's "
+                        "address with the token's own transfer instead");
+}
+
 const ts_escrow_ops_t ts_outbox_ops = {
     .name = "evm",
     .settles_later = true,
@@ -141,6 +147,7 @@ const ts_escrow_ops_t ts_outbox_ops = {
     .slash = outbox_slash,
     .refund = outbox_refund,
     .node_joined = outbox_node_joined,
+    .credit = outbox_credit,
     .stake = outbox_stake,
     .wallet = outbox_wallet,
     .history = outbox_history,

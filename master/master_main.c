@@ -39,8 +39,10 @@ int main(int argc, char **argv)
     const ts_opt_t table[] = {
         {"state", TS_OPT_STRING, NULL, 0, -1, &o.state_dir, "state directory (database, blobs, keys); created if needed"},
         {"listen", TS_OPT_STRING, "tcp://127.0.0.1:5555", 0, -1, &o.listen, "ZeroMQ endpoint slaves connect to"},
-        {"http", TS_OPT_STRING, "127.0.0.1:8080", 0, -1, &o.http, "HOST:PORT of the HTTP API"},
-        {"public-url", TS_OPT_STRING, NULL, 0, -1, &o.public_url, "base URL slaves use to fetch inputs (default http://<--http>)"},
+        {"http", TS_OPT_STRING, "127.0.0.1:8080", 0, -1, &o.http, "HOST:PORT of the HTTP API ([ADDRESS]:PORT for IPv6)"},
+        {"public-url", TS_OPT_STRING, NULL, 0, -1, &o.public_url, "base URL slaves use to fetch inputs (default http://<--http>, https:// with --tls-cert)"},
+        {"tls-cert", TS_OPT_STRING, NULL, 0, -1, &o.tls_cert, "serve the HTTP API over TLS with this PEM certificate (chain); plain HTTP is not answered then"},
+        {"tls-key", TS_OPT_STRING, NULL, 0, -1, &o.tls_key, "the certificate's PEM private key"},
         {"heartbeat-ms", TS_OPT_INT, "1000", 50, 60000, &o.heartbeat_ms, "how often slaves must report"},
         {"node-timeout", TS_OPT_INT, "10", 1, 3600, &o.node_timeout_s, "seconds of silence before a slave's tasks are re-queued"},
         {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds a task may run before it counts as failed"},

@@ -1,6 +1,7 @@
 /* ts_api: the master's HTTP/JSON API (libmicrohttpd + jansson); master/openapi.yaml is its contract.
    DESIGN: uploads stream to a temporary file in the blob store while being hashed, so a scene of any size
    never sits in memory; JSON bodies are capped. Every refusal is a JSON {"error": ...} naming the input. */
+#include "escrow/escrow.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
 #include "lib/ts_manifest.h"
@@ -9,6 +10,10 @@
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
 #include "master/ts_master.h"
+#include "master/ts_ratelimit.h"
+#include "master/ts_tarpit.h"
+#include "lib/ts_clock.h"
+#include "lib/ts_token.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +21,7 @@
 #include <limits.h>
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,16 +37,24 @@
 #define JOB_VIEW_INPUTS_MAX 100   /* files a job's view lists; GET jobs/{id}/inputs lists them all */
 #define API_CONNECTIONS_MAX 4096  /* open HTTP connections in all (the master raises its descriptor limit to fit) */
 #define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
+#define AUTH_BURST 20             /* requests with a missing or wrong token one address may make at once ... */
+#define AUTH_PER_S 1.0            /* ... and then one a second; beyond that it is answered 429 without a look, */
+#define AUTH_TARPIT_S 1.0         /* ... after being held this long (up to API_CONNECTIONS_MAX at once) */
 
 struct ts_api {
     ts_master_t *master;
     struct MHD_Daemon *daemon;
+    ts_ratelimit_t *auth_failures;       /* per address */
+    ts_tarpit_t *tarpit;                 /* where an address over its failures waits for its 429 */
+    char *tls_cert, *tls_key;            /* PEM, kept while the daemon runs */
     _Atomic long long blob_bytes_served; /* job inputs (and stitched frames) sent to slaves over HTTP */
     _Atomic long long body_bytes;        /* JSON bodies held in memory, all requests together */
 };
 
 typedef struct {
     bool started;
+    ts_caller_t caller;  /* who the token says is calling (routes that need none: nobody) */
+    bool held;           /* in the tarpit: answered 429 when resumed */
     long long serving;   /* bytes of a blob response being sent, counted when it completes */
     /* blob upload */
     int fd;
@@ -54,16 +68,25 @@ typedef struct {
     bool busy;           /* the bodies of all requests together would pass BODIES_MAX: answered 503 */
 } request_t;
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, json_t *body)
+/* Queues body (consumed) as the JSON answer, with one more header when header is not NULL. */
+static enum MHD_Result respond_with(struct MHD_Connection *c, unsigned status, json_t *body, const char *header,
+                                    const char *value)
 {
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     size_t n = text ? strlen(text) : 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(n, text ? text : (char *)"", MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", "application/json");
+    if (header)
+        MHD_add_response_header(r, header, value);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+    return respond_with(c, status, body, NULL, NULL);
 }
 
 static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
@@ -156,6 +179,95 @@ static json_t *job_view(ts_store_t *store, int64_t id)
     return o;
 }
 
+/* Routes anyone may call: health, and what slaves fetch by content hash (a caller can only name a blob or a
+   torrent whose hash it already knows; nothing lists them). */
+static bool public_route(const char *url, const char *method)
+{
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    const char *p = url + strlen(API_PREFIX);
+    if (!get || strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0)
+        return false;
+    return strcmp(p, "health") == 0 || (strncmp(p, "blobs/", 6) == 0 && strcmp(p, "blobs/missing") != 0) ||
+           strncmp(p, "torrents/", 9) == 0;
+}
+
+static const struct sockaddr *client_addr(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info ? info->client_addr : NULL;
+}
+
+static enum MHD_Result respond_401(struct MHD_Connection *c, const char *msg)
+{
+    return respond_with(c, MHD_HTTP_UNAUTHORIZED, json_pack("{s:s}", "error", msg), MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                        "Bearer realm=\"tessera\"");
+}
+
+static enum MHD_Result too_many(struct MHD_Connection *c, double retry)
+{
+    char msg[160], after[16];
+    snprintf(after, sizeof after, "%.0f", retry + 0.5);
+    snprintf(msg, sizeof msg, "too many requests with a missing or wrong token from this address: try again in %s s",
+             after);
+    return respond_with(c, MHD_HTTP_TOO_MANY_REQUESTS, json_pack("{s:s}", "error", msg), MHD_HTTP_HEADER_RETRY_AFTER,
+                        after);
+}
+
+/* Checks the request's token: 0 with rq->caller set, or -1 with a response queued (401), or the request held in the
+   tarpit for a 429 (an address that has sent too many wrong tokens: no look at its token). The token itself is
+   never logged. */
+static int authenticate(struct ts_api *api, struct MHD_Connection *c, request_t *rq, enum MHD_Result *ret)
+{
+    const struct sockaddr *addr = client_addr(c);
+    double now = ts_clock_mono(), retry = 0;
+    if (!ts_ratelimit_allowed(api->auth_failures, addr, now, &retry)) {
+        if (ts_tarpit_hold(api->tarpit, c)) { /* answered when it comes back (handler) */
+            rq->held = true;
+            *ret = MHD_YES;
+        } else {
+            *ret = too_many(c, retry);
+        }
+        return -1;
+    }
+    const char *header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *token = NULL;
+    size_t len = 0;
+    ts_token_key_t key;
+    int valid = 0;
+    if (header && ts_token_from_header(header, &token, &len) == 0 && ts_token_parse(token, len, &key) == 0)
+        valid = ts_store_token_check(ts_master_store(api->master), &key, &rq->caller);
+    if (valid == 1)
+        return 0;
+    if (valid < 0) {
+        *ret = respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot check the token now: %s", ts_error());
+        return -1;
+    }
+    if (ts_ratelimit_fail(api->auth_failures, addr, now)) {
+        char who[64];
+        ts_ratelimit_addr_text(addr, who, sizeof who);
+        ts_warn("api: %d requests with a missing or wrong token from %s: it is answered 429 until it slows to %.0f a "
+                "second", AUTH_BURST, who, AUTH_PER_S);
+    }
+    *ret = respond_401(c, header ? "the token is not valid (unknown, revoked or mistyped): "
+                                   "send Authorization: Bearer <token>"
+                                 : "this route needs a token: send Authorization: Bearer <token> (the operator's is "
+                                   "in the master's STATE/operator.token; `tessera account add` makes one for a "
+                                   "requester)");
+    return -1;
+}
+
+static enum MHD_Result respond_403(struct MHD_Connection *c, const ts_caller_t *caller, const char *what)
+{
+    return respond_error(c, MHD_HTTP_FORBIDDEN, "%s: only the farm's operator may do this (this token is account '%s')",
+                         what, caller->account);
+}
+
+/* Whether the caller may see a job: the operator any, a requester the jobs it pays for. */
+static bool may_see(const ts_caller_t *caller, const ts_job_t *job)
+{
+    return caller->operator || strcmp(job->requester, caller->account) == 0;
+}
+
 static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, request_t *rq)
 {
     if (rq->too_big)
@@ -163,6 +275,16 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
     ts_job_request_t req;
     if (ts_jobreq_parse(rq->body ? rq->body : "", rq->len, &req) < 0)
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
+    /* a requester's job is paid from its own account, whatever the request says */
+    if (!rq->caller.operator) {
+        if (req.requester_given && strcmp(req.requester, rq->caller.account) != 0) {
+            ts_job_request_free(&req);
+            return respond_error(c, MHD_HTTP_FORBIDDEN, "field 'requester': '%s' is not this token's account '%s' "
+                                 "(a requester's jobs are paid from its own account)", req.requester,
+                                 rq->caller.account);
+        }
+        snprintf(req.requester, sizeof req.requester, "%s", rq->caller.account);
+    }
     ts_jobtype_ctx_t ctx = {.store = ts_master_store(api->master), .blobs = ts_master_blobs(api->master),
                             .tile_margin = (int)ts_master_options(api->master)->tile_margin};
     for (int i = 0; i < req.ninputs; i++)
@@ -250,6 +372,87 @@ static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *
     return respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:I}", "hash", hash, "size", (json_int_t)rq->len));
 }
 
+/* A requester's view of the wallet: its own account, without the farm's totals. */
+static void own_wallet(json_t *w, const char *account)
+{
+    json_t *accounts = json_object_get(w, "accounts");
+    for (size_t i = json_array_size(accounts); i-- > 0;) {
+        json_t *a = json_array_get(accounts, i);
+        const char *kind = json_string_value(json_object_get(a, "kind")),
+                   *name = json_string_value(json_object_get(a, "account"));
+        if (!kind || !name || strcmp(kind, "requester") != 0 || strcmp(name, account) != 0)
+            json_array_remove(accounts, i);
+    }
+    json_object_del(w, "minted");
+    json_object_del(w, "held");
+}
+
+/* The operator's account routes (rest is what follows "accounts" in the path):
+   GET accounts, POST accounts {"name"}, POST accounts/{name}/revoke, POST accounts/{name}/credit {"amount"}. */
+static enum MHD_Result accounts_route(struct ts_api *api, struct MHD_Connection *c, const char *rest,
+                                      const char *method, request_t *rq)
+{
+    ts_store_t *store = ts_master_store(api->master);
+    bool post = strcmp(method, "POST") == 0;
+    if (rq->too_big)
+        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %d bytes", JSON_BODY_MAX);
+    if (rest[0] == '\0' && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "accounts", ts_store_accounts_json(store)));
+    if (rest[0] == '\0' && post) {
+        char name[TS_ACCOUNT_NAME_CAP], token[TS_TOKEN_CAP];
+        if (ts_account_parse_add(rq->body ? rq->body : "", rq->len, name) < 0)
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "accounts: %s", ts_error());
+        int rc = ts_store_account_add(store, name, token);
+        if (rc == TS_STORE_EXISTS)
+            return respond_error(c, MHD_HTTP_CONFLICT, "account '%s' exists already (revoke it first for a new token)",
+                                 name);
+        if (rc != 0)
+            return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "account '%s': %s", name, ts_error());
+        ts_info("accounts: '%s' added", name);
+        enum MHD_Result ret = respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:s}", "account", name, "token", token));
+        sodium_memzero(token, sizeof token);
+        return ret;
+    }
+    const char *slash = rest[0] == '/' ? strchr(rest + 1, '/') : NULL;
+    if (!slash || !post)
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "%s /api/v1/accounts%s: no such endpoint", method, rest);
+    char name[TS_ACCOUNT_NAME_CAP];
+    size_t nlen = (size_t)(slash - rest - 1);
+    snprintf(name, sizeof name, "%.*s", (int)(nlen < sizeof name ? nlen : sizeof name - 1), rest + 1);
+    if (nlen >= sizeof name || ts_account_name_check("account", name) < 0)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", nlen >= sizeof name ? "account: name too long" : ts_error());
+    if (strcmp(slash, "/revoke") == 0) {
+        int rc = ts_store_account_revoke(store, name);
+        if (rc == TS_STORE_UNKNOWN)
+            return respond_error(c, MHD_HTTP_NOT_FOUND, "no account '%s' (or it is revoked already)", name);
+        if (rc != 0)
+            return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "account '%s': %s", name, ts_error());
+        ts_info("accounts: '%s' revoked", name);
+        return respond(c, MHD_HTTP_OK, json_pack("{s:s,s:b}", "account", name, "revoked", 1));
+    }
+    if (strcmp(slash, "/credit") == 0) {
+        int64_t units = 0;
+        if (ts_account_parse_credit(rq->body ? rq->body : "", rq->len, &units) < 0)
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "credit: %s", ts_error());
+        char ref[40];
+        unsigned char nonce[16];
+        randombytes_buf(nonce, sizeof nonce);
+        sodium_bin2hex(ref, sizeof ref, nonce, sizeof nonce);
+        int rc = ts_store_account_credit(store, name, units, ref);
+        if (rc == TS_STORE_UNKNOWN)
+            return respond_error(c, MHD_HTTP_NOT_FOUND, "no account '%s'", name);
+        if (rc == TS_STORE_REFUSED)
+            return respond_error(c, MHD_HTTP_CONFLICT, "credit '%s': %s", name, ts_error());
+        if (rc != 0)
+            return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "credit '%s': %s", name, ts_error());
+        char amount[32];
+        ts_amount_format(units, amount, sizeof amount);
+        ts_info("accounts: '%s' credited %s", name, amount);
+        return respond(c, MHD_HTTP_OK, json_pack("{s:s,s:I}", "account", name, "credited", (json_int_t)units));
+    }
+    return respond_error(c, MHD_HTTP_NOT_FOUND, "POST /api/v1/accounts%s: no such endpoint", rest);
+}
+
 static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const char *url, const char *method,
                              request_t *rq)
 {
@@ -265,8 +468,10 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
 
     if (strcmp(p, "health") == 0 && get)
         return respond(c, MHD_HTTP_OK, json_pack("{s:s}", "version", TS_VERSION));
+    const ts_caller_t *caller = &rq->caller;
     if (strcmp(p, "jobs") == 0 && get)
-        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", ts_store_jobs_json(store)));
+        return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", ts_store_jobs_json(store, caller->operator ? NULL
+                                                                                                   : caller->account)));
     if (strcmp(p, "jobs") == 0 && post)
         return submit_job(api, c, rq);
     if (strcmp(p, "blobs/missing") == 0 && post)
@@ -306,11 +511,15 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
     }
     if (strcmp(p, "wallet") == 0 && get) {
         json_t *w = ts_store_wallet_json(store);
+        if (w && !caller->operator)
+            own_wallet(w, caller->account);
         return w ? respond(c, MHD_HTTP_OK, w) : respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "wallet: %s", ts_error());
     }
     if (strncmp(p, "wallet/", 7) == 0 && get) {
         /* GET /wallet/{account}: the account's transactions, newest first */
         const char *account = p + 7;
+        if (!caller->operator && strcmp(account, caller->account) != 0)
+            return respond_403(c, caller, "another account's wallet");
         json_t *h = NULL;
         int rc = ts_store_wallet_history(store, account, WALLET_HISTORY_MAX, &h);
         if (rc == 1)
@@ -318,8 +527,12 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         return rc == 0 ? respond(c, MHD_HTTP_OK, h)
                        : respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "wallet %s: %s", account, ts_error());
     }
+    if (strncmp(p, "accounts", 8) == 0 && (p[8] == '\0' || p[8] == '/'))
+        return caller->operator ? accounts_route(api, c, p + 8, method, rq) : respond_403(c, caller, "accounts");
     if (strncmp(p, "nodes/", 6) == 0 && post) {
         /* POST /nodes/{id}/lift: an operator ends a node's quarantine */
+        if (!caller->operator)
+            return respond_403(c, caller, "lifting a node's quarantine");
         const char *id = p + 6, *slash = strchr(id, '/');
         size_t idlen = slash ? (size_t)(slash - id) : strlen(id);
         char node[TS_HASH_HEX];
@@ -358,6 +571,9 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         int64_t id = parse_id(idp, idlen);
         if (id <= 0)
             return respond_error(c, MHD_HTTP_BAD_REQUEST, "job id '%.*s': not a positive whole number", (int)idlen, idp);
+        ts_job_t owned;
+        if (ts_store_job_get(store, id, &owned) != 1 || !may_see(caller, &owned)) /* another's job is no job to it */
+            return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
         if (!slash && get) {
             json_t *job = job_view(store, id);
             json_t *checks = job ? ts_store_job_checks_json(store, id) : NULL;
@@ -379,7 +595,7 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                 return respond_error(c, MHD_HTTP_CONFLICT, "job %lld has already ended", (long long)id);
             if (rc < 0)
                 return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
-            ts_info("job %lld cancelled", (long long)id);
+            ts_info("job %lld cancelled by %s", (long long)id, caller->operator ? "the operator" : caller->account);
             ts_master_kick(api->master);
             return respond(c, MHD_HTTP_OK, job_view(store, id));
         }
@@ -414,6 +630,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             return MHD_NO;
         rq->fd = -1;
         *con_cls = rq;
+        enum MHD_Result refused;
+        if (!public_route(url, method) && authenticate(api, c, rq, &refused) < 0)
+            return refused; /* answered before any body is read or stored */
         if (strcmp(method, "PUT") == 0 && strncmp(url, API_PREFIX "blobs/", strlen(API_PREFIX "blobs/")) == 0) {
             rq->fd = ts_blobs_tmp(ts_master_blobs(api->master), rq->tmp, sizeof rq->tmp);
             if (rq->fd < 0)
@@ -421,6 +640,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             rq->hasher = ts_hasher_new();
         }
         return MHD_YES;
+    }
+    if (rq->held) { /* back from the tarpit */
+        rq->held = false;
+        return too_many(c, 1.0 / AUTH_PER_S);
     }
     if (*data_size > 0) {
         if (rq->fd >= 0) {
@@ -482,41 +705,121 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     *con_cls = NULL;
 }
 
-ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
+/* Reads a whole PEM file into memory (libmicrohttpd takes the certificate and key as text). */
+static char *read_pem(const char *option, const char *path)
 {
-    char host[256];
-    unsigned port = 0;
-    const char *colon = strrchr(host_port, ':');
-    if (!colon || colon == host_port || (size_t)(colon - host_port) >= sizeof host ||
-        sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535) {
-        ts_error_set("--http %s: expected HOST:PORT", host_port);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        ts_error_set("%s %s: %s", option, path, strerror(errno));
         return NULL;
     }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char buf[4096];
+    size_t n;
+    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0 && len < (1 << 20))
+        fwrite(buf, 1, n, mem);
+    bool bad = ferror(f) || !mem;
+    fclose(f);
+    if (mem)
+        fclose(mem);
+    if (bad || !text || !strstr(text, "-----BEGIN ")) {
+        ts_error_set("%s %s: not a PEM file", option, path);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* HOST:PORT, the host an IPv4 address or an IPv6 one in brackets ([::1]:8080), into addr. */
+static int parse_listen(const char *host_port, struct sockaddr_storage *addr, unsigned *port)
+{
+    char host[256];
+    const char *colon = strrchr(host_port, ':');
+    if (!colon || colon == host_port || (size_t)(colon - host_port) >= sizeof host ||
+        sscanf(colon + 1, "%u", port) != 1 || *port == 0 || *port > 65535)
+        return ts_error_set("--http %s: expected HOST:PORT ([ADDRESS]:PORT for IPv6)", host_port);
     snprintf(host, sizeof host, "%.*s", (int)(colon - host_port), host_port);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        ts_error_set("--http %s: '%s' is not an IPv4 address", host_port, host);
+    memset(addr, 0, sizeof *addr);
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
+        host[hl - 1] = '\0';
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)*port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return ts_error_set("--http %s: '%s' is not an IPv6 address", host_port, host + 1);
+        return 0;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)*port);
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        return ts_error_set("--http %s: '%s' is not an IPv4 address (an IPv6 one goes in brackets)", host_port, host);
+    return 0;
+}
+
+ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
+{
+    struct sockaddr_storage addr;
+    unsigned port = 0;
+    if (parse_listen(host_port, &addr, &port) < 0)
+        return NULL;
+    const ts_master_options_t *o = ts_master_options(master);
+    if (!o->tls_cert != !o->tls_key) {
+        ts_error_set("--tls-cert and --tls-key go together");
         return NULL;
     }
     ts_api_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->master = master;
+    self->auth_failures = ts_ratelimit_new(AUTH_BURST, AUTH_PER_S);
+    self->tarpit = ts_tarpit_new(AUTH_TARPIT_S, API_CONNECTIONS_MAX);
+    if (!self->auth_failures || !self->tarpit) {
+        ts_error_set("the API: out of memory or threads");
+        goto fail;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (o->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            ts_error_set("--tls-cert: this libmicrohttpd was built without TLS");
+            goto fail;
+        }
+        if (!(self->tls_cert = read_pem("--tls-cert", o->tls_cert)) || !(self->tls_key = read_pem("--tls-key", o->tls_key)))
+            goto fail;
+        flags |= MHD_USE_TLS;
+    }
     /* epoll, not select: no 1,024-descriptor ceiling; idle and unfinished requests time out; one address gets a
        bounded share, so one client holding connections open locks nobody else out */
-    const ts_master_options_t *o = ts_master_options(master);
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
-                                    NULL, NULL, handler, self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
-                                    completed, self, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->http_idle_s,
+    struct MHD_OptionItem tls[] = {
+        {self->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, self->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    self->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, self, MHD_OPTION_SOCK_ADDR, &addr,
+                                    MHD_OPTION_NOTIFY_COMPLETED, completed, self, MHD_OPTION_THREAD_POOL_SIZE,
+                                    (unsigned)API_THREADS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->http_idle_s,
                                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->http_per_ip,
-                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS_MAX, MHD_OPTION_END);
+                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS_MAX, MHD_OPTION_ARRAY, tls,
+                                    MHD_OPTION_END);
     if (!self->daemon) {
-        ts_error_set("--http %s: cannot listen (address in use?)", host_port);
-        free(self);
-        return NULL;
+        ts_error_set("--http %s: cannot listen%s", host_port,
+                     self->tls_cert ? " (address in use, or the TLS certificate and key do not load or match?)"
+                                    : " (address in use?)");
+        goto fail;
     }
     return self;
+fail:
+    ts_tarpit_destroy(&self->tarpit);
+    ts_ratelimit_destroy(&self->auth_failures);
+    free(self->tls_cert);
+    free(self->tls_key);
+    free(self);
+    return NULL;
 }
 
 void ts_api_destroy(ts_api_t **self_p)
@@ -524,7 +827,14 @@ void ts_api_destroy(ts_api_t **self_p)
     ts_api_t *self = *self_p;
     if (!self)
         return;
+    ts_tarpit_stop(self->tarpit); /* held connections go back to the daemon before it stops */
     MHD_stop_daemon(self->daemon);
+    ts_tarpit_destroy(&self->tarpit);
+    ts_ratelimit_destroy(&self->auth_failures);
+    if (self->tls_key)
+        sodium_memzero(self->tls_key, strlen(self->tls_key));
+    free(self->tls_cert);
+    free(self->tls_key);
     free(self);
     *self_p = NULL;
 }

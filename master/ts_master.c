@@ -87,9 +87,7 @@ struct ts_master {
 
 static double mono(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return ts_clock_mono();
 }
 
 ts_store_t *ts_master_store(ts_master_t *self) { return self->store; }
@@ -187,6 +185,9 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
         goto fail;
     if (open_escrow(self, path) < 0)
         goto fail;
+    snprintf(path, sizeof path, "%s/operator.token", opts->state_dir);
+    if (ts_store_operator_token(self->store, path) < 0)
+        goto fail;
     snprintf(path, sizeof path, "%s/blobs", opts->state_dir);
     if (!(self->blobs = ts_blobs_new(path)))
         goto fail;
@@ -196,7 +197,7 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     if (opts->public_url)
         snprintf(base, sizeof base, "%s", opts->public_url);
     else
-        snprintf(base, sizeof base, "http://%s", opts->http);
+        snprintf(base, sizeof base, "%s://%s", opts->tls_cert ? "https" : "http", opts->http);
     snprintf(self->blob_url, sizeof self->blob_url, "%s/api/v1/blobs", base);
     snprintf(self->torrent_url, sizeof self->torrent_url, "%s/api/v1/torrents", base);
     if (!opts->no_torrent) {

@@ -12,7 +12,9 @@ typedef struct {
     const char *state_dir;
     const char *listen;        /* ZeroMQ endpoint for slaves */
     const char *http;          /* host:port of the HTTP API */
-    const char *public_url;    /* base URL slaves use for blobs; default http://<http> */
+    const char *public_url;    /* base URL slaves use for blobs; default http(s)://<http> */
+    const char *tls_cert;      /* PEM certificate (chain) of the HTTPS API; NULL: plain HTTP */
+    const char *tls_key;       /* its PEM private key */
     long heartbeat_ms;
     long node_timeout_s;
     long task_timeout_s;

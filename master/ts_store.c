@@ -86,6 +86,10 @@ static const char *const MIGRATIONS[] = {
     /* an artist's project: the blob listing its files for slaves, and the files let go missing at submit */
     "ALTER TABLE jobs ADD COLUMN manifest TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE jobs ADD COLUMN missing TEXT NOT NULL DEFAULT ''",
+    /* accounts: requesters who may use the API, and the tokens they use it with (ts_store_accounts.c) */
+    "CREATE TABLE IF NOT EXISTS accounts(name TEXT PRIMARY KEY, created REAL NOT NULL, revoked REAL NOT NULL DEFAULT 0)",
+    ("CREATE TABLE IF NOT EXISTS api_tokens(id TEXT PRIMARY KEY, account TEXT NOT NULL, role TEXT NOT NULL,"
+     " hash BLOB NOT NULL, created REAL NOT NULL, revoked REAL NOT NULL DEFAULT 0)"),
 };
 
 static int migrate(ts_store_t *self)

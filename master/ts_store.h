@@ -5,7 +5,9 @@
 
 #include "lib/ts_kind.h"
 #include "lib/ts_hash.h"
+#include "lib/ts_account.h"
 #include "lib/ts_manifest.h"
+#include "lib/ts_token.h"
 #include "verifier/ts_policy.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -50,7 +52,8 @@ typedef struct {
     int threads;
     int fps_num, fps_den;  /* set by the job compiler: the whole source's frame rate, pinned for every segment */
     /* payment */
-    char requester[65];  /* the account that pays */
+    char requester[TS_ACCOUNT_NAME_CAP];  /* the account that pays */
+    bool requester_given; /* the request named it (a requester's token may only name its own) */
     int64_t budget;      /* token units locked for the job */
     int tb_num, tb_den;    /* set by the job compiler: the time base of the segments' start/end pts */
     /* a render of an artist's project (the scene with its textures, libraries, caches): */
@@ -124,6 +127,7 @@ typedef struct {
     char type[16];
     char params[512];
     bool noisy;          /* its renderer may differ between honest runs (Cycles' adaptive sampling) */
+    char requester[TS_ACCOUNT_NAME_CAP]; /* the account that pays (and may see it) */
 } ts_job_t;
 
 /* A render job that ends in an encode carries encoder settings (a "vcodec" in its params). */
@@ -149,6 +153,7 @@ void ts_store_destroy(ts_store_t **self_p);
 #define TS_STORE_UNKNOWN 2     /* no such job or node */
 #define TS_STORE_ENDED 3       /* the job has already ended */
 #define TS_STORE_NOT_QUARANTINED 4 /* the node is not quarantined */
+#define TS_STORE_EXISTS 5      /* the account exists already */
 
 /* Jobs */
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
@@ -171,7 +176,8 @@ typedef struct { int x0, y0, x1, y1; } ts_store_rect_t;
 int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *facts, const ts_store_rect_t *render,
                       int ntiles);
 json_t *ts_store_job_json(ts_store_t *self, int64_t id);   /* NULL when unknown */
-json_t *ts_store_jobs_json(ts_store_t *self);
+/* Every job, oldest first; with requester, only the jobs that account pays for. */
+json_t *ts_store_jobs_json(ts_store_t *self, const char *requester);
 /* The stored output of a finished frame: 1 found, 0 not. */
 int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_HEX]);
 
@@ -292,6 +298,28 @@ struct sqlite3 *ts_store_db(ts_store_t *self);
 /* tessera wallet: every account; one account's history (1: unknown account). */
 json_t *ts_store_wallet_json(ts_store_t *self);
 int ts_store_wallet_history(ts_store_t *self, const char *account, int limit, json_t **out);
+
+/* Accounts and API tokens (ts_store_accounts.c) */
+/* Who is calling the API: the operator, or a requester by its account name. */
+typedef struct {
+    bool operator;
+    char account[TS_ACCOUNT_NAME_CAP];   /* "" for the operator */
+} ts_caller_t;
+/* Whose token this is: 1 a valid token (caller filled), 0 unknown, revoked or a wrong secret, -1 error. */
+int ts_store_token_check(ts_store_t *self, const ts_token_key_t *key, ts_caller_t *caller);
+/* Keeps the operator's token in the file at path (mode 0600): a token the store knows is kept; a missing or
+   unknown one is replaced by a new token, and every older operator token is revoked. */
+int ts_store_operator_token(ts_store_t *self, const char *path);
+/* A new requester account (or a revoked one back) with a new token; 0, TS_STORE_EXISTS, -1. */
+int ts_store_account_add(ts_store_t *self, const char *name, char token[TS_TOKEN_CAP]);
+/* Revokes an account and its tokens; 0, TS_STORE_UNKNOWN, -1. */
+int ts_store_account_revoke(ts_store_t *self, const char *name);
+/* 1 when name is an account that is not revoked. */
+int ts_store_account_active(ts_store_t *self, const char *name);
+json_t *ts_store_accounts_json(ts_store_t *self);
+/* Credits an account's balance (the escrow's ts_escrow_credit, once per ref); 0, TS_STORE_UNKNOWN,
+   TS_STORE_REFUSED (ts_error() says why), -1. */
+int ts_store_account_credit(ts_store_t *self, const char *name, int64_t amount, const char *ref);
 
 /* Nodes */
 int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,

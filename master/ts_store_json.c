@@ -111,11 +111,13 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
     return o;
 }
 
-json_t *ts_store_jobs_json(ts_store_t *self)
+json_t *ts_store_jobs_json(ts_store_t *self, const char *requester)
 {
     sdb_lock(self);
     json_t *arr = json_array();
-    sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "ORDER BY j.id");
+    sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "WHERE ?1 IS NULL OR j.requester=?1 ORDER BY j.id");
+    if (st && requester)
+        sqlite3_bind_text(st, 1, requester, -1, SQLITE_STATIC);
     while (st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, job_row_json(st));
     sqlite3_finalize(st);

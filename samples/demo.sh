@@ -22,6 +22,8 @@ echo "demo: starting a master and 2 slaves (logs in $D)"
 "$BIN/tessera-master" --state "$D/master" --listen "tcp://127.0.0.1:$ZPORT" --http "127.0.0.1:$HPORT" >"$D/master.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null && break; sleep 0.1; done
+# the CLI acts as the farm's operator, with the token the master wrote at its first start
+export TESSERA_TOKEN=$(cat "$D/master/operator.token")
 for s in a b; do
   "$BIN/tessera-slave" --master "tcp://127.0.0.1:$ZPORT" --master-cert "$D/master/master.cert" --work "$D/slave-$s" \
     --name "$s" >"$D/slave-$s.log" 2>&1 &

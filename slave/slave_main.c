@@ -4,11 +4,13 @@
 #include "lib/ts_opts.h"
 #include "lib/ts_version.h"
 #include "slave/ts_segenc.h"
+#include "slave/ts_fetch.h"
 #include "slave/ts_slave.h"
 #include <libgen.h>
 #include <malloc.h>
 #include <limits.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,7 +39,7 @@ int main(int argc, char **argv)
 {
     keep_encoder_memory();
     ts_slave_options_t o = {0};
-    const char *log_level = NULL;
+    const char *log_level = NULL, *ca_file = NULL;
     bool help = false, version = false;
     const ts_opt_t table[] = {
         {"master", TS_OPT_STRING, "tcp://127.0.0.1:5555", 0, -1, &o.master, "the master's ZeroMQ endpoint"},
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
         {"torrent-listen", TS_OPT_STRING, "0.0.0.0:0", 0, -1, &o.torrent_listen, "ADDRESS:PORT for fetching and seeding inputs by BitTorrent (port 0: any free port; the master tells peers)"},
         {"no-torrent", TS_OPT_FLAG, NULL, 0, -1, &o.no_torrent, "fetch inputs over HTTP only"},
         {"no-lsd", TS_OPT_FLAG, NULL, 0, -1, &o.no_lsd, "turn local service discovery (finding peers on this LAN) off"},
+        {"ca-file", TS_OPT_STRING, NULL, 0, -1, &ca_file, "PEM certificate(s) to trust when the master serves inputs over https (its own certificate; default: the system's CAs)"},
         {"web-seed-after", TS_OPT_INT, "10", 0, 3600, &o.web_seed_after_s, "seconds without progress from peers before fetching from the master's web seed"},
         {"payout-key", TS_OPT_STRING, NULL, 0, -1, &o.payout_key, "a secp256k1 key file (64 hex digits) whose address this node is paid at when the farm pays through a contract; the slave signs its claim on the address with it, and the master takes no address without that proof"},
         {"cheat-share", TS_OPT_DOUBLE, "0", 0, 1, &o.cheat_share, "testing: share of this node's tile and segment tasks done dishonestly (cheaper content, honest-looking results), evenly spread: task n when floor(n*F) > floor((n-1)*F)"},
@@ -92,6 +95,11 @@ int main(int argc, char **argv)
                 o.cheat_preset);
         return 2;
     }
+    if (ca_file && access(ca_file, R_OK) != 0) {
+        fprintf(stderr, "tessera-slave: option --ca-file %s: %s\n", ca_file, strerror(errno));
+        return 2;
+    }
+    ts_fetch_set_ca_file(ca_file);
     char script[PATH_MAX];
     if (!o.worker_script) {
         char exe[PATH_MAX];

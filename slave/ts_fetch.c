@@ -14,6 +14,13 @@
 #define LOW_SPEED_BYTES 1L
 #define LOW_SPEED_TIME_S 60L
 
+static const char *s_ca_file; /* NULL: the system's CAs */
+
+void ts_fetch_set_ca_file(const char *path)
+{
+    s_ca_file = path;
+}
+
 static int progress(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     volatile sig_atomic_t *stop = p;
@@ -40,6 +47,8 @@ static int get(const char *url, curl_write_callback write, void *data, volatile 
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (s_ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, s_ca_file);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK)

@@ -5,6 +5,10 @@
 #include "lib/ts_blobs.h"
 #include <signal.h>
 
+/* PEM certificate(s) to trust for an https master instead of the system's (NULL: the system's); set once, before
+   any fetch. */
+void ts_fetch_set_ca_file(const char *path);
+
 /* Downloads <base_url>/<hash> into the cache; the download is verified against the hash before it is moved in.
    (The caller decides whether a cached copy will do.) */
 int ts_fetch_blob(ts_blobs_t *cache, const char *base_url, const char *hash, volatile sig_atomic_t *stop);

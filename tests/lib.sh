@@ -29,11 +29,16 @@ start_master() {
   MASTER_PID=$!
   PIDS+=("$MASTER_PID")
   for _ in $(seq 100); do
-    curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null 2>&1 && return 0
+    # the CLI and api() use the operator's token, which the master writes before it answers
+    curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null 2>&1 && export TESSERA_TOKEN=$(cat "$T/master/operator.token") &&
+      return 0
     sleep 0.1
   done
   fail "master did not come up"; cat "$T/master.log"; return 1
 }
+
+# opcurl ARGS...: curl with the operator's token (the API's routes need one; health, blobs and torrents do not).
+opcurl() { curl -H "Authorization: Bearer $TESSERA_TOKEN" "$@"; }
 
 # start_slave NAME [extra options]; sets SLAVE_PID
 start_slave() {

@@ -9,15 +9,18 @@
 #include "escrow/ts_payout.h"
 #include "escrow/ts_rlp.h"
 #include "escrow/ts_rpc.h"
+#include "lib/ts_account.h"
 #include "lib/ts_blobs.h"
 #include "lib/ts_hash.h"
 #include "lib/ts_identity.h"
 #include "lib/ts_kind.h"
 #include "lib/ts_manifest.h"
 #include "lib/ts_request.h"
+#include "lib/ts_token.h"
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
+#include "master/ts_ratelimit.h"
 #include "master/ts_store.h"
 #include "slave/ts_blender_info.h"
 #include "slave/ts_cheat.h"
@@ -57,6 +60,7 @@ static const struct {
     {"sheet", ts_sheet_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"project", ts_cli_project_test},
+    {"token", ts_token_test},       {"account", ts_account_test},   {"ratelimit", ts_ratelimit_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
     {"blenderinfo", ts_blender_info_test},

@@ -62,7 +62,7 @@ assert all(abs(v - 0.12) < 2 / 255 for v in bg), ("the empty cell is not the bac
 print("ok: cell 4 starts red (the JPEG), cell 8 is background")
 PY
 JOB=$(sed -n 's/^job \([0-9]*\): submitted.*/\1/p' "$T/sheet.log" | head -n 1)
-curl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB" >"$T/job.json" || fail "GET job $JOB"
+opcurl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB" >"$T/job.json" || fail "GET job $JOB"
 python3 - "$T/job.json" <<'PY' && pass "the job lists its manifest in order, its thumbnails were verified" || fail "the job's view: $(head -c 600 "$T/job.json")"
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -91,11 +91,11 @@ expect_fail 2 "two images with one file name" "two images named alike" -- \
   "$BIN/tessera" submit contactsheet "${IMAGES[0]}" "$T/frames/../frames/frame_0001.png"
 expect_fail 2 "unknown job type 'slideshow' (types: render, transcode, contactsheet)" "an unknown type (CLI)" -- \
   "$BIN/tessera" submit slideshow "${IMAGES[0]}"
-code=$(curl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+code=$(opcurl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
   -d '{"type":"slideshow"}' "$TESSERA_MASTER/api/v1/jobs")
 [ "$code" = 400 ] && grep -q "unknown job type 'slideshow' (known: render, transcode, contactsheet)" "$T/api.json" \
   && pass "an unknown type (API): 400 listing the known ones" || fail "unknown type via the API: $code $(cat "$T/api.json")"
-code=$(curl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+code=$(opcurl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
   -d '{"type":"contactsheet","inputs":[{"name":"never.png","hash":"'"$(printf 'a%.0s' $(seq 64))"'"}]}' "$TESSERA_MASTER/api/v1/jobs")
 [ "$code" = 400 ] && grep -q "never.png: input a* has not been uploaded" "$T/api.json" \
   && pass "an input never uploaded: 400 naming it" || fail "a missing input: $code $(cat "$T/api.json")"

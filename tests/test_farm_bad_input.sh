@@ -17,8 +17,8 @@ alive "not a blend"
 # farm's probe fails the job naming it.
 expect_fail 2 "truncated.blend" "a truncated .blend, at submit" -- "$BIN/tessera" submit render "$T/truncated.blend" --frames 1 --tiles 2x2
 TH=$(b2sum -l 256 "$T/truncated.blend" | cut -c1-64)
-curl -sf -X PUT --data-binary @"$T/truncated.blend" "$TESSERA_MASTER/api/v1/blobs/$TH" >/dev/null || fail "upload truncated.blend"
-TJ=$(curl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'"$TH"'","scene_name":"truncated.blend","frames":"1","tiles":"2x2"}' \
+opcurl -sf -X PUT --data-binary @"$T/truncated.blend" "$TESSERA_MASTER/api/v1/blobs/$TH" >/dev/null || fail "upload truncated.blend"
+TJ=$(opcurl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'"$TH"'","scene_name":"truncated.blend","frames":"1","tiles":"2x2"}' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 expect_fail 1 "truncated.blend" "a truncated .blend, on the farm" -- "$BIN/tessera" wait "${TJ:-0}" --timeout 300
 alive "truncated"
@@ -30,7 +30,7 @@ expect_fail 3 "no job" "an unknown job id" -- "$BIN/tessera" status 999999
 expect_fail 1 "denois" "a scene with denoising on" -- "$BIN/tessera" submit render "$T/denoise.blend" --frames 1 --tiles 2x1 --wait --timeout 300
 
 # The API itself, without the CLI's own checks.
-api() { curl -s -o "$T/body.json" -w '%{http_code}' -X "$1" "$TESSERA_MASTER$2" ${3:+--data-binary "$3"}; }
+api() { opcurl -s -o "$T/body.json" -w '%{http_code}' -X "$1" "$TESSERA_MASTER$2" ${3:+--data-binary "$3"}; }
 for body in '{bad json' '[]' '{"type":"render"}' '{"type":"render","scene":"'"$(printf %064d 0)"'","frames":"1","tiles":"0x0"}' \
             '{"type":"render","scene":"'"$(printf %064d 0)"'","frames":"1","tiles":"1000x1000"}'; do
   code=$(api POST /api/v1/jobs "$body")

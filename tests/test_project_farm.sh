@@ -36,7 +36,7 @@ if (cd / && "$BIN/tessera" submit render "$G/proj/shot.blend" --frames 1-2 --til
   else
     fail "project job: $(tail -n 5 "$T/wait1.log")"
   fi
-  curl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB/inputs" >"$T/inputs1.json" && curl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB" >"$T/job1.json" \
+  opcurl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB/inputs" >"$T/inputs1.json" && opcurl -sf "$TESSERA_MASTER/api/v1/jobs/$JOB" >"$T/job1.json" \
     && python3 -c "import json,sys; a=json.load(open('$T/inputs1.json'))['inputs']; j=json.load(open('$T/job1.json')); assert len(a)==j['inputs_count']==13, (len(a), j['inputs_count'])" \
     && pass "GET jobs/$JOB/inputs lists the 13 files the job view counts" || fail "jobs/$JOB/inputs"
   "$BIN/tessera" status "$JOB" >"$T/status1.txt"
@@ -112,12 +112,12 @@ fi
 expect_fail 1 "missing files:.*//tex/marble.png" "--scene-only: the farm fails the scene without its files, naming them" -- \
   "$BIN/tessera" submit render "$G/proj/shot.blend" --frames 1 --scene-only --wait --timeout 300
 H=$(b2sum -l 256 "$G/proj/shot.blend" | cut -c1-64)
-curl -s -X PUT --data-binary @"$G/proj/shot.blend" "$TESSERA_MASTER/api/v1/blobs/$H" >/dev/null
-J5=$(curl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'","scene_name":"shot.blend","frames":"1"}' \
+opcurl -s -X PUT --data-binary @"$G/proj/shot.blend" "$TESSERA_MASTER/api/v1/blobs/$H" >/dev/null
+J5=$(opcurl -sf -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'","scene_name":"shot.blend","frames":"1"}' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 expect_fail 1 "missing files:.*//tex/marble.png" "the scene without its project fails, naming the missing files" -- \
   "$BIN/tessera" wait "${J5:-0}" --timeout 300
-code=$(curl -s -o "$T/escape.json" -w '%{http_code}' -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'",
+code=$(opcurl -s -o "$T/escape.json" -w '%{http_code}' -X POST "$TESSERA_MASTER/api/v1/jobs" -d '{"type":"render","scene":"'$H'",
   "scene_name":"shot.blend","frames":"1","project_root":"/p","inputs":[{"name":"shot.blend","hash":"'$H'"},
   {"name":"../../etc/passwd","hash":"'$H'"}]}')
 if [ "$code" = 400 ] && grep -q "../../etc/passwd" "$T/escape.json"; then pass "a name leaving the job's folder: 400, $(cat "$T/escape.json")"

@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential clang libclang-rt-14-dev pkg-config curl python3 procps blender openimageio-tools libopenimageio-dev
       libzmq3-dev libsodium-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler
-      libjansson-dev libmicrohttpd-dev libsecp256k1-dev libcurl4-openssl-dev
+      libjansson-dev libmicrohttpd-dev libsecp256k1-dev libcurl4-openssl-dev openssl
       libtorrent-rasterbar-dev ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev libswresample-dev)
 missing=()
 for p in "${PKGS[@]}"; do

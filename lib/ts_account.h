@@ -1,0 +1,23 @@
+/* ts_account: requester account names and the bodies of the account requests (POST accounts, .../credit). */
+#ifndef TS_ACCOUNT_H
+#define TS_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TS_ACCOUNT_NAME_MAX 64
+#define TS_ACCOUNT_NAME_CAP (TS_ACCOUNT_NAME_MAX + 1)
+/* Names an account may not take: "default" pays for the operator's own jobs. */
+#define TS_ACCOUNT_RESERVED "default"
+
+/* A name is 1 to 64 letters, digits and - _ . @; -1 with ts_error() "<what> '<name>': ..." otherwise. */
+int ts_account_name_check(const char *what, const char *name);
+/* POST accounts {"name": NAME}: a checked name that is not reserved; -1 with ts_error() naming the field. */
+int ts_account_parse_add(const char *body, size_t len, char name[TS_ACCOUNT_NAME_CAP]);
+/* POST accounts/{name}/credit {"amount": "12.5"} (or a whole number): token units above 0; -1 with ts_error(). */
+int ts_account_parse_credit(const char *body, size_t len, int64_t *units);
+
+int ts_account_test(bool verbose);
+
+#endif
