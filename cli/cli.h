@@ -53,7 +53,8 @@ typedef struct {
     {"master", TS_OPT_STRING, NULL, 1, 0, (master_target),                                                  \
      "master URL (else $" CLI_MASTER_ENV ", else " CLI_DEFAULT_MASTER ")"},                                 \
     {"token", TS_OPT_STRING, NULL, 1, 0, &(ctx)->token,                                                     \
-     "API token (else $" CLI_TOKEN_ENV ", else the file ~/.config/" CLI_TOKEN_FILE ")"},                    \
+     "API token (else $" CLI_TOKEN_ENV ", else the file ~/.config/" CLI_TOKEN_FILE "; those two stay out of ps "  \
+     "and shell history)"},                    \
     {"ca-file", TS_OPT_STRING, NULL, 1, 0, &(ctx)->ca_file,                                                 \
      "PEM certificate(s) to trust for an https master (else $" CLI_CA_ENV ", else the system's)"}
 

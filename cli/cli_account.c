@@ -4,6 +4,7 @@
 #include "escrow/escrow.h"
 #include "lib/ts_account.h"
 #include "lib/ts_error.h"
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -90,8 +91,13 @@ int cli_cmd_account(cli_ctx_t *ctx, int argc, char **argv)
         body = json_pack("{s:s}", "name", pos[1]);
     } else {
         snprintf(path, sizeof path, "/api/v1/accounts/%s/%s", pos[1], action->name);
-        if (action->args == 2)
-            body = json_pack("{s:s}", "amount", pos[2]);
+        if (action->args == 2) { /* a key of its own: a retry of this request (a lost answer) credits once */
+            unsigned char nonce[12];
+            char ref[32];
+            randombytes_buf(nonce, sizeof nonce);
+            sodium_bin2hex(ref, sizeof ref, nonce, sizeof nonce);
+            body = json_pack("{s:s,s:s}", "amount", pos[2], "ref", ref);
+        }
     }
     cli_reply_t reply;
     ret = cli_http_json(http, method, path, body, &reply);

@@ -88,6 +88,8 @@ static int credentials(cli_http_t *self, const cli_ctx_t *ctx)
 {
     char token[CLI_HTTP_AUTH_CAP - 32] = "", path[CLI_URL_MAX];
     const char *env = getenv(CLI_TOKEN_ENV), *given = ctx->token ? ctx->token : ctx->token_before;
+    if (given && !given[0])
+        return cli_fail(CLI_EXIT_USAGE, "--token is empty");
     if (given) {
         snprintf(token, sizeof token, "%s", given);
         snprintf(self->token_source, sizeof self->token_source, "--token");

@@ -31,6 +31,15 @@ static json_t *load_object(const char *body, size_t len)
     return o;
 }
 
+static bool reserved(const char *name)
+{
+    static const char *const RESERVED[] = TS_ACCOUNT_RESERVED;
+    for (size_t i = 0; i < sizeof RESERVED / sizeof RESERVED[0]; i++)
+        if (strcmp(name, RESERVED[i]) == 0)
+            return true;
+    return false;
+}
+
 int ts_account_parse_add(const char *body, size_t len, char name[TS_ACCOUNT_NAME_CAP])
 {
     json_t *o = load_object(body, len);
@@ -44,15 +53,16 @@ int ts_account_parse_add(const char *body, size_t len, char name[TS_ACCOUNT_NAME
         rc = ts_error_set("field 'name': must not hold a NUL character");
     else if (ts_account_name_check("field 'name'", n) < 0)
         rc = -1;
-    else if (strcmp(n, TS_ACCOUNT_RESERVED) == 0)
-        rc = ts_error_set("field 'name': '%s' is reserved (it pays for the operator's own jobs)", n);
+    else if (reserved(n))
+        rc = ts_error_set("field 'name': '%s' is reserved (default pays for the operator's own jobs; farm, mint, "
+                          "master and operator name the farm's own accounts)", n);
     else
         snprintf(name, TS_ACCOUNT_NAME_CAP, "%s", n);
     json_decref(o);
     return rc;
 }
 
-int ts_account_parse_credit(const char *body, size_t len, int64_t *units)
+int ts_account_parse_credit(const char *body, size_t len, int64_t *units, char ref[TS_ACCOUNT_REF_CAP])
 {
     json_t *o = load_object(body, len);
     if (!o)
@@ -70,6 +80,15 @@ int ts_account_parse_credit(const char *body, size_t len, int64_t *units)
         rc = ts_error_prefix("field 'amount'");
     else if (rc == 0 && *units <= 0)
         rc = ts_error_set("field 'amount': must be above 0");
+    json_t *r = json_object_get(o, "ref");
+    const char *rs = json_string_value(r);
+    ref[0] = '\0';
+    if (rc == 0 && r && (!rs || !rs[0] || strlen(rs) >= TS_ACCOUNT_REF_CAP || strspn(rs, "0123456789abcdefghijklmnopqrstuvwxyz"
+                                                                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") != strlen(rs)))
+        rc = ts_error_set("field 'ref': 1 to %d letters, digits and - _ . (a key that makes a retried credit count once)",
+                          TS_ACCOUNT_REF_CAP - 1);
+    else if (rc == 0 && rs)
+        snprintf(ref, TS_ACCOUNT_REF_CAP, "%s", rs);
     json_decref(o);
     return rc;
 }
@@ -78,7 +97,7 @@ int ts_account_test(bool verbose)
 {
     (void)verbose;
     int failures = 0;
-    char name[TS_ACCOUNT_NAME_CAP];
+    char name[TS_ACCOUNT_NAME_CAP], ref[TS_ACCOUNT_REF_CAP];
     int64_t units = 0;
     TS_TEST_CHECK(ts_account_name_check("a", "ann.smith@studio_1-x") == 0, "a good name");
     TS_TEST_CHECK(ts_account_name_check("a", "") < 0 && ts_account_name_check("a", "a b") < 0 &&
@@ -92,20 +111,25 @@ int ts_account_test(bool verbose)
     TS_TEST_CHECK(ts_account_name_check("a", long_name) == 0, "64 are fine");
     const char *add = "{\"name\":\"ann\"}";
     TS_TEST_CHECK(ts_account_parse_add(add, strlen(add), name) == 0 && strcmp(name, "ann") == 0, "add: %s", ts_error());
-    static const char *const bad_add[] = {"", "[]", "{}", "{\"name\":1}", "{\"name\":\"default\"}",
+    static const char *const bad_add[] = {"", "[]", "{}", "{\"name\":1}", "{\"name\":\"default\"}", "{\"name\":\"farm\"}",
+                                          "{\"name\":\"master\"}",
                                           "{\"name\":\"a\\u0000b\"}", "{\"name\":\"a\",\"name\":\"b\"}",
                                           "{\"name\":\"../x\"}"};
     for (size_t i = 0; i < sizeof bad_add / sizeof bad_add[0]; i++)
         TS_TEST_CHECK(ts_account_parse_add(bad_add[i], strlen(bad_add[i]), name) < 0, "add refuses %s", bad_add[i]);
     const char *credit = "{\"amount\":\"12.5\"}";
-    TS_TEST_CHECK(ts_account_parse_credit(credit, strlen(credit), &units) == 0 && units == 12500000, "credit 12.5");
-    credit = "{\"amount\":3}";
-    TS_TEST_CHECK(ts_account_parse_credit(credit, strlen(credit), &units) == 0 && units == 3000000, "credit 3");
+    TS_TEST_CHECK(ts_account_parse_credit(credit, strlen(credit), &units, ref) == 0 && units == 12500000 && !ref[0],
+                  "credit 12.5");
+    credit = "{\"amount\":3,\"ref\":\"run-7.a\"}";
+    TS_TEST_CHECK(ts_account_parse_credit(credit, strlen(credit), &units, ref) == 0 && units == 3000000 &&
+                      strcmp(ref, "run-7.a") == 0,
+                  "credit 3 with a ref");
     static const char *const bad_credit[] = {"{}", "{\"amount\":\"-1\"}", "{\"amount\":0}", "{\"amount\":\"1.0000001\"}",
                                              "{\"amount\":\"x\"}", "{\"amount\":1.5}",
-                                             "{\"amount\":\"99999999999999999999999\"}"};
+                                             "{\"amount\":\"99999999999999999999999\"}", "{\"amount\":1,\"ref\":\"\"}",
+                                             "{\"amount\":1,\"ref\":\"a b\"}", "{\"amount\":1,\"ref\":7}"};
     for (size_t i = 0; i < sizeof bad_credit / sizeof bad_credit[0]; i++)
-        TS_TEST_CHECK(ts_account_parse_credit(bad_credit[i], strlen(bad_credit[i]), &units) < 0, "credit refuses %s",
+        TS_TEST_CHECK(ts_account_parse_credit(bad_credit[i], strlen(bad_credit[i]), &units, ref) < 0, "credit refuses %s",
                       bad_credit[i]);
     return failures;
 }

@@ -38,7 +38,7 @@
 #define API_CONNECTIONS_MAX 4096  /* open HTTP connections in all (the master raises its descriptor limit to fit) */
 #define WALLET_HISTORY_MAX 1000   /* transactions GET /wallet/{account} returns */
 #define AUTH_BURST 20             /* requests with a missing or wrong token one address may make at once ... */
-#define AUTH_PER_S 1.0            /* ... and then one a second; beyond that it is answered 429 without a look, */
+#define AUTH_PER_S 1.0            /* ... and then one a second; beyond that a wrong one is answered 429, */
 #define AUTH_TARPIT_S 1.0         /* ... after being held this long (up to API_CONNECTIONS_MAX at once) */
 
 struct ts_api {
@@ -213,22 +213,12 @@ static enum MHD_Result too_many(struct MHD_Connection *c, double retry)
                         after);
 }
 
-/* Checks the request's token: 0 with rq->caller set, or -1 with a response queued (401), or the request held in the
-   tarpit for a 429 (an address that has sent too many wrong tokens: no look at its token). The token itself is
-   never logged. */
+/* Checks the request's token: 0 with rq->caller set; else -1 with a 401 queued, or, for an address that has sent
+   too many missing or wrong tokens, the request held in the tarpit for a 429. A valid token is served whatever its
+   address has sent (a shared NAT is not locked out by its worst member); checking one costs a lookup by key id.
+   The token itself is never logged. */
 static int authenticate(struct ts_api *api, struct MHD_Connection *c, request_t *rq, enum MHD_Result *ret)
 {
-    const struct sockaddr *addr = client_addr(c);
-    double now = ts_clock_mono(), retry = 0;
-    if (!ts_ratelimit_allowed(api->auth_failures, addr, now, &retry)) {
-        if (ts_tarpit_hold(api->tarpit, c)) { /* answered when it comes back (handler) */
-            rq->held = true;
-            *ret = MHD_YES;
-        } else {
-            *ret = too_many(c, retry);
-        }
-        return -1;
-    }
     const char *header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *token = NULL;
     size_t len = 0;
@@ -240,6 +230,17 @@ static int authenticate(struct ts_api *api, struct MHD_Connection *c, request_t 
         return 0;
     if (valid < 0) {
         *ret = respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot check the token now: %s", ts_error());
+        return -1;
+    }
+    const struct sockaddr *addr = client_addr(c);
+    double now = ts_clock_mono(), retry = 0;
+    if (!ts_ratelimit_allowed(api->auth_failures, addr, now, &retry)) {
+        if (ts_tarpit_hold(api->tarpit, c)) { /* answered when it comes back (handler) */
+            rq->held = true;
+            *ret = MHD_YES;
+        } else {
+            *ret = too_many(c, retry);
+        }
         return -1;
     }
     if (ts_ratelimit_fail(api->auth_failures, addr, now)) {
@@ -432,12 +433,14 @@ static enum MHD_Result accounts_route(struct ts_api *api, struct MHD_Connection 
     }
     if (strcmp(slash, "/credit") == 0) {
         int64_t units = 0;
-        if (ts_account_parse_credit(rq->body ? rq->body : "", rq->len, &units) < 0)
+        char ref[TS_ACCOUNT_REF_CAP];
+        if (ts_account_parse_credit(rq->body ? rq->body : "", rq->len, &units, ref) < 0)
             return respond_error(c, MHD_HTTP_BAD_REQUEST, "credit: %s", ts_error());
-        char ref[40];
-        unsigned char nonce[16];
-        randombytes_buf(nonce, sizeof nonce);
-        sodium_bin2hex(ref, sizeof ref, nonce, sizeof nonce);
+        if (!ref[0]) { /* no key from the caller: this credit is its own */
+            unsigned char nonce[16];
+            randombytes_buf(nonce, sizeof nonce);
+            sodium_bin2hex(ref, sizeof ref, nonce, sizeof nonce);
+        }
         int rc = ts_store_account_credit(store, name, units, ref);
         if (rc == TS_STORE_UNKNOWN)
             return respond_error(c, MHD_HTTP_NOT_FOUND, "no account '%s'", name);
@@ -518,8 +521,13 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
     if (strncmp(p, "wallet/", 7) == 0 && get) {
         /* GET /wallet/{account}: the account's transactions, newest first */
         const char *account = p + 7;
+        char own[TS_ACCOUNT_NAME_CAP + 16];
         if (!caller->operator && strcmp(account, caller->account) != 0)
             return respond_403(c, caller, "another account's wallet");
+        if (!caller->operator) { /* its own requester account exactly, never a node or the farm's by a similar name */
+            snprintf(own, sizeof own, "requester:%s", caller->account);
+            account = own;
+        }
         json_t *h = NULL;
         int rc = ts_store_wallet_history(store, account, WALLET_HISTORY_MAX, &h);
         if (rc == 1)

@@ -19,7 +19,8 @@ static int parse_payment(json_t *o, ts_job_request_t *req)
 {
     if (ts_request_json_string(o, "requester", TS_JOBREQ_DEFAULT_REQUESTER, req->requester, sizeof req->requester) < 0)
         return -1;
-    req->requester_given = json_object_get(o, "requester") != NULL;
+    json_t *given = json_object_get(o, "requester");
+    req->requester_given = given && !json_is_null(given);
     json_t *b = json_object_get(o, "budget");
     char text[32];
     if (!b || json_is_null(b))

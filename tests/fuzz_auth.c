@@ -21,11 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strlen(key.id) != TS_TOKEN_ID_HEX)
         abort();
     ts_token_parse(text, size, &key);
-    char name[TS_ACCOUNT_NAME_CAP];
+    char name[TS_ACCOUNT_NAME_CAP], ref[TS_ACCOUNT_REF_CAP];
     int64_t units;
     if (ts_account_parse_add((const char *)data, size, name) == 0 && ts_account_name_check("name", name) != 0)
         abort();
-    if (ts_account_parse_credit((const char *)data, size, &units) == 0 && units <= 0)
+    if (ts_account_parse_credit((const char *)data, size, &units, ref) == 0 && (units <= 0 || strlen(ref) >= TS_ACCOUNT_REF_CAP))
         abort();
     ts_account_name_check("account", text);
     free(text);

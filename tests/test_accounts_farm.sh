@@ -44,6 +44,7 @@ ANN=$(python3 -c "import json; print(json.load(open('$T/ann.json'))['token'])")
 BOB=$(python3 -c "import json; print(json.load(open('$T/bob.json'))['token'])")
 expect_fail 2 "exists already" "adding an existing account" -- "$BIN/tessera" account add ann
 expect_fail 2 "reserved" "the account name 'default' is reserved" -- "$BIN/tessera" account add default
+expect_fail 2 "reserved" "the account name 'farm' is reserved" -- "$BIN/tessera" account add farm
 grep -q "$ANN" "$T/master.log" "$T/master/tessera.db" && fail "ann's token is in the master's log or database"
 
 balance() { TESSERA_TOKEN=$OP "$BIN/tessera" wallet --json | python3 -c "import json,sys; print(sum(a['balance'] for a in json.load(sys.stdin)['accounts'] if a['account']=='$1' and a['kind']=='requester'))"; }
@@ -110,6 +111,10 @@ t0=$(date +%s.%N); c=$(code_of -H "Authorization: Bearer $OP" "$TESSERA_MASTER/a
 case "$codes" in *429*) ok=1 ;; *) ok=0 ;; esac
 [ $ok = 1 ] && [ "$c" = 200 ] && python3 -c "assert $t1 - $t0 < 0.5" \
   && pass "wrong tokens: 429 after the burst; the operator's address is answered at once" || fail "burst: $codes / $c"
+t0=$(date +%s.%N); c=$(code_of --interface 127.0.0.5 -H "Authorization: Bearer $OP" "$TESSERA_MASTER/api/v1/jobs"); t1=$(date +%s.%N)
+[ "$c" = 200 ] && python3 -c "assert $t1 - $t0 < 0.5" \
+  && pass "a valid token from the slowed address is still served at once (a shared NAT is not locked out)" \
+  || fail "valid token from the slowed address: $c"
 grep -q "answered 429" "$T/master.log" && pass "the master logs the address it slows down" || fail "no log of the burst"
 alive "wrong tokens"
 
