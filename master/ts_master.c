@@ -61,6 +61,7 @@ typedef struct {
     int nseeding;
     char cpu_class[160];       /* device classes of its results (verification compares like with like) */
     char gpu_class[160];
+    char paused[64];           /* why its owner has it back ("" when it works): it gets no work */
 } node_t;
 
 struct ts_master {
@@ -414,6 +415,8 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
 
 static void schedule_node(ts_master_t *self, node_t *n)
 {
+    if (n->paused[0])
+        return;
     int held = ts_store_node_assigned_count(self->store, n->id);
     int free_slots = n->slots - held;
     if (held < 0 || free_slots <= 0)
@@ -472,6 +475,37 @@ static void requeue_unheld(ts_master_t *self, node_t *n, const uint64_t *ids, si
             ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
         }
     free(tasks);
+}
+
+/* The node's owner has it back: it gets no work until it says otherwise. The tasks it gave back (given: ids) go
+   straight back to the queue counted against nothing (requeue_unheld catches any it did not name). */
+static void node_pause(ts_master_t *self, node_t *n, const char *reason, const uint64_t *given, size_t ngiven)
+{
+    int back = 0;
+    for (size_t i = 0; i < ngiven; i++) {
+        ts_task_t t;
+        if (ts_store_task_get(self->store, (int64_t)given[i], &t) == 1 && strcmp(t.state, "assigned") == 0 &&
+            strcmp(t.node, n->id) == 0 &&
+            ts_store_task_requeue(self->store, t.id, false, NULL, (int)self->opts.max_failures) == 0)
+            back++;
+    }
+    bool was = n->paused[0] != '\0';
+    snprintf(n->paused, sizeof n->paused, "%s", reason[0] ? reason : "paused");
+    if (ts_store_node_pause(self->store, n->id, n->paused, back) < 0)
+        ts_err("node %s: %s", n->name, ts_error());
+    if (!was || back > 0)
+        ts_info("node %s paused (%s): %d task(s) back to the queue", n->name, n->paused, back);
+    if (back > 0)
+        schedule_all(self);
+}
+
+static void node_resume(ts_master_t *self, node_t *n)
+{
+    n->paused[0] = '\0';
+    if (ts_store_node_resume(self->store, n->id) < 0)
+        ts_err("node %s: %s", n->name, ts_error());
+    ts_info("node %s works again", n->name);
+    schedule_node(self, n);
 }
 
 static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const char *peer_ip,
@@ -535,6 +569,9 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
 
     /* Reconcile: what the store assigned to this node but the node does not hold goes back to the queue. */
     requeue_unheld(self, n, h->holding, h->n_holding, 0, "no longer holds it");
+    n->paused[0] = '\0';
+    if (h->paused && h->paused[0])
+        node_pause(self, n, h->paused, NULL, 0);
     cancel_foreign(self, n, h->holding, h->n_holding);
 
     Tessera__Welcome w = TESSERA__WELCOME__INIT;
@@ -586,6 +623,14 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const
         cancel_foreign(self, n, env->heartbeat->holding, env->heartbeat->n_holding);
         requeue_unheld(self, n, env->heartbeat->holding, env->heartbeat->n_holding,
                        UNHELD_HEARTBEATS * (double)self->opts.heartbeat_ms / 1000.0, "does not hold it");
+        if (env->heartbeat->paused && env->heartbeat->paused[0] && strcmp(env->heartbeat->paused, n->paused) != 0)
+            node_pause(self, n, env->heartbeat->paused, NULL, 0); /* its Pause was lost, or the reason changed */
+        else if ((!env->heartbeat->paused || !env->heartbeat->paused[0]) && n->paused[0])
+            node_resume(self, n);
+        break;
+    case TESSERA__ENVELOPE__BODY_PAUSE:
+        node_pause(self, n, env->pause->reason ? env->pause->reason : "", env->pause->given_back,
+                   env->pause->n_given_back);
         break;
     case TESSERA__ENVELOPE__BODY_RESULT:
         note_seeding(n, env->result->seeding, env->result->n_seeding);

@@ -90,6 +90,10 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE IF NOT EXISTS accounts(name TEXT PRIMARY KEY, created REAL NOT NULL, revoked REAL NOT NULL DEFAULT 0)",
     ("CREATE TABLE IF NOT EXISTS api_tokens(id TEXT PRIMARY KEY, account TEXT NOT NULL, role TEXT NOT NULL,"
      " hash BLOB NOT NULL, created REAL NOT NULL, revoked REAL NOT NULL DEFAULT 0)"),
+    /* a node its owner has back (in use, outside its hours, paused): why, and each time it gave work back */
+    "ALTER TABLE nodes ADD COLUMN paused TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE IF NOT EXISTS preemptions(node TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL, tasks INT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS preemptions_by_node ON preemptions(node, at)",
 };
 
 static int migrate(ts_store_t *self)

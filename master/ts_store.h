@@ -325,6 +325,11 @@ int ts_store_account_credit(ts_store_t *self, const char *name, int64_t amount, 
 int ts_store_node_seen(ts_store_t *self, const char *id, const char *name, const char *blender,
                        const char *devices_json, const char *cpu_model, const char *payout, int cores, int64_t memory);
 int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
+/* The node's owner has it back (reason: "in use", "outside hours", ...): state 'paused'; a pause that gave tasks
+   back (given_back > 0) is recorded as a preemption (tessera nodes: preemptions in the last 24 h). */
+int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, int given_back);
+/* A paused node works again: state 'online'. */
+int ts_store_node_resume(ts_store_t *self, const char *id);
 int ts_store_nodes_all_offline(ts_store_t *self);
 /* Every node with its state ("quarantined", "blocked", "busy", "online", "offline"), reputation (its run of
    consecutive valid results), check_rate (what its next result is drawn against, at the price of its last

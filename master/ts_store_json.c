@@ -154,8 +154,11 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
               "(SELECT count(*) FROM tasks t WHERE t.node=n.id AND t.state='assigned'),"
               "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
               "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
-              " WHERE b.node=n.id AND b.blocked>0), payout "
+              " WHERE b.node=n.id AND b.blocked>0), payout, paused,"
+              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?) "
               "FROM nodes n ORDER BY name, id");
+    if (st)
+        sqlite3_bind_double(st, 1, sdb_now() - 86400.0);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         json_t *o = json_object();
         const char *state = (const char *)sqlite3_column_text(st, 2);
@@ -164,6 +167,8 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
         int64_t stake = self->escrow ? ts_escrow_stake(self->escrow, self->db, id) : -1;
         if (sqlite3_column_int(st, 15))
             state = "quarantined";
+        else if (strcmp(state, "paused") == 0)
+            ; /* its owner has it back: paused_reason says why */
         else if (self->escrow && stake < self->pay.min_stake && strcmp(state, "offline") != 0)
             state = "unstaked";   /* less stake than paid work needs: it gets none */
         else if (json_array_size(blocked) > 0)
@@ -173,7 +178,11 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
         json_object_set_new(o, "id", json_string((const char *)sqlite3_column_text(st, 0)));
         json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 1)));
         json_object_set_new(o, "state", json_string(state));
-        json_object_set_new(o, "online", json_boolean(strcmp((const char *)sqlite3_column_text(st, 2), "online") == 0));
+        /* connected: working, or paused by its owner */
+        json_object_set_new(o, "online", json_boolean(strcmp((const char *)sqlite3_column_text(st, 2), "offline") != 0));
+        if (strcmp((const char *)sqlite3_column_text(st, 2), "paused") == 0)
+            json_object_set_new(o, "paused_reason", json_string((const char *)sqlite3_column_text(st, 18)));
+        json_object_set_new(o, "preemptions_24h", json_integer(sqlite3_column_int64(st, 19)));
         json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
         json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
         json_object_set_new(o, "devices", dev ? dev : json_array());

@@ -1,4 +1,4 @@
-/* ts_store_nodes: the store's nodes: seen, state, offline. */
+/* ts_store_nodes: the store's nodes: seen, state, offline, paused by their owners. */
 #include "lib/ts_error.h"
 #include "master/ts_store_db.h"
 
@@ -33,6 +33,25 @@ int ts_store_nodes_all_offline(ts_store_t *self)
 {
     sdb_lock(self);
     int rc = sdb_run(self, "UPDATE nodes SET state='offline'", "");
+    sdb_unlock(self);
+    return rc;
+}
+
+int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, int given_back)
+{
+    if (sdb_begin(self) < 0)
+        return -1;
+    int rc = sdb_run(self, "UPDATE nodes SET state='paused', paused=? WHERE id=?", "tt", reason, id);
+    if (rc == 0 && given_back > 0)
+        rc = sdb_run(self, "INSERT INTO preemptions(node,at,reason,tasks) VALUES(?,?,?,?)", "tdti", id, sdb_now(), reason,
+                     (int64_t)given_back);
+    return sdb_end(self, rc);
+}
+
+int ts_store_node_resume(ts_store_t *self, const char *id)
+{
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET state='online', paused='', last_seen=? WHERE id=?", "dt", sdb_now(), id);
     sdb_unlock(self);
     return rc;
 }

@@ -4,6 +4,8 @@
 #include "lib/ts_opts.h"
 #include "lib/ts_version.h"
 #include "slave/ts_segenc.h"
+#include "lib/ts_conf.h"
+#include "slave/ts_ctl.h"
 #include "slave/ts_fetch.h"
 #include "slave/ts_slave.h"
 #include <libgen.h>
@@ -11,7 +13,9 @@
 #include <limits.h>
 #include <signal.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,12 +39,65 @@ static void keep_encoder_memory(void)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+/* `tessera-slave ctl pause|resume|status [--work DIR | --ctl SOCKET] [--json]`: the PC's owner talks to its slave. */
+static int ctl_main(int argc, char **argv)
+{
+    const char *work = NULL, *ctl = NULL;
+    bool json = false, help = false;
+    const ts_opt_t table[] = {
+        {"work", TS_OPT_STRING, NULL, 0, -1, &work, "the slave's work directory (its control socket is WORK/ctl.sock)"},
+        {"ctl", TS_OPT_STRING, NULL, 0, -1, &ctl, "the control socket itself"},
+        {"json", TS_OPT_FLAG, NULL, 0, -1, &json, "print the slave's answer as JSON"},
+        TS_OPT_END,
+    };
+    char *pos[2];
+    int npos = ts_opts_parse(table, argc - 1, argv + 1, pos, 2, &help);
+    if (npos < 0 || help || npos != 1 || (strcmp(pos[0], "pause") && strcmp(pos[0], "resume") && strcmp(pos[0], "status"))) {
+        fprintf(help ? stdout : stderr, "%s%susage: tessera-slave ctl pause|resume|status [--work DIR | --ctl SOCKET] [--json]\n",
+                npos < 0 ? ts_error() : "", npos < 0 ? "\n" : "");
+        if (help)
+            ts_opts_usage(stdout, table);
+        return help ? 0 : 2;
+    }
+    char path[PATH_MAX];
+    if (!ctl && !work) {
+        fprintf(stderr, "tessera-slave ctl: which slave? give --work DIR (or --ctl SOCKET)\n");
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s%s", ctl ? ctl : work, ctl ? "" : "/ctl.sock");
+    json_t *reply = NULL;
+    if (ts_ctl_request(path, pos[0], &reply) < 0) {
+        fprintf(stderr, "tessera-slave ctl: %s\n", ts_error());
+        return 1;
+    }
+    if (json) {
+        char *text = json_dumps(reply, JSON_INDENT(2));
+        printf("%s\n", text ? text : "{}");
+        free(text);
+    } else {
+        const char *reason = json_string_value(json_object_get(reply, "reason"));
+        json_t *task = json_object_get(reply, "task");
+        printf("state: %s%s%s%s\n", json_string_value(json_object_get(reply, "state")), reason && reason[0] ? " (" : "",
+               reason && reason[0] ? reason : "", reason && reason[0] ? ")" : "");
+        if (json_is_integer(task))
+            printf("task: %lld\n", (long long)json_integer_value(task));
+        printf("today: %lld task(s), %lld preemption(s), %.0f s paused\nworks: %s\nconnected: %s\n",
+               (long long)json_integer_value(json_object_get(reply, "tasks_today")),
+               (long long)json_integer_value(json_object_get(reply, "preemptions_today")),
+               json_number_value(json_object_get(reply, "paused_today_s")),
+               json_string_value(json_object_get(reply, "watching")),
+               json_is_true(json_object_get(reply, "connected")) ? "yes" : "no");
+    }
+    json_decref(reply);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     keep_encoder_memory();
     ts_slave_options_t o = {0};
-    const char *log_level = NULL, *ca_file = NULL;
-    bool help = false, version = false;
+    const char *log_level = NULL, *ca_file = NULL, *config = NULL;
+    bool help = false, version = false, print_config = false;
     const ts_opt_t table[] = {
         {"master", TS_OPT_STRING, "tcp://127.0.0.1:5555", 0, -1, &o.master, "the master's ZeroMQ endpoint"},
         {"master-cert", TS_OPT_STRING, NULL, 0, -1, &o.master_cert, "the master's certificate file (master.cert in its state directory)"},
@@ -63,18 +120,47 @@ int main(int argc, char **argv)
         {"cheat-samples", TS_OPT_INT, "1", 1, 1000000, &o.cheat_samples, "testing: Cycles samples of a dishonest tile"},
         {"cheat-crf", TS_OPT_INT, "40", 0, 63, &o.cheat_crf, "testing: crf of a dishonest segment, replacing the job's crf or bitrate (clamped into the encoder's range)"},
         {"cheat-preset", TS_OPT_STRING, "ultrafast", 0, -1, &o.cheat_preset, "testing: x264/x265 preset of a dishonest segment"},
+        {"idle-after", TS_OPT_DOUBLE, "0", 0, 604800, &o.idle_after, "a café PC: work only after this many seconds without keyboard or mouse input, and stop the moment it returns (0: work whenever the slave runs; 300 suits a café)"},
+        {"idle-source", TS_OPT_STRING, "auto", 0, -1, &o.idle_source, "where input is watched: auto, x11[:DISPLAY], logind[:SEAT], input (/dev/input, the input group), file:PATH (its age)"},
+        {"display", TS_OPT_STRING, NULL, 0, -1, &o.display, "the X display whose input counts (default: $DISPLAY)"},
+        {"busy-file", TS_OPT_STRING, NULL, 0, -1, &o.busy_file, "billing software's hook: while this file exists a customer session is on and the slave does no work"},
+        {"pause-while", TS_OPT_STRING, NULL, 0, -1, &o.pause_while, "programs (games) whose running pauses the slave, comma-separated process names as in /proc/PID/comm"},
+        {"hours", TS_OPT_STRING, NULL, 0, -1, &o.hours, "work only in these windows of local time, e.g. 22:00-09:00,12:00-13:00 (overnight windows wrap)"},
+        {"ctl", TS_OPT_STRING, NULL, 0, -1, &o.ctl, "the control socket for `tessera-slave ctl` (default: WORK/ctl.sock)"},
+        {"config", TS_OPT_STRING, NULL, 0, -1, &config, "read options from this file first (key = value lines, the options' names; the command line wins)"},
+        {"print-config", TS_OPT_FLAG, NULL, 0, -1, &print_config, "print the options in effect as a config file and exit"},
         {"log-level", TS_OPT_STRING, "info", 0, -1, &log_level, "debug, info, warn or error"},
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
         TS_OPT_END,
     };
+    static const char *const CLI_ONLY[] = {"config", "print-config", "version", NULL};
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+        return ctl_main(argc - 1, argv + 1);
+    /* --config is read before anything else: the file's settings come first, the command line's after them */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            config = argv[i] + 9;
+    char **args = NULL;
+    int nargs = config ? ts_conf_load(config, false, table, CLI_ONLY, argc - 1, argv + 1, &args) : argc - 1;
+    if (nargs < 0) {
+        fprintf(stderr, "tessera-slave: --config %s\n", ts_error());
+        return 2;
+    }
     char *pos[1];
-    if (ts_opts_parse(table, argc - 1, argv + 1, pos, 0, &help) < 0) {
+    if (ts_opts_parse(table, nargs, args ? args : argv + 1, pos, 0, &help) < 0) {
         fprintf(stderr, "tessera-slave: %s\n", ts_error());
         return 2;
     }
     if (help) {
-        printf("usage: tessera-slave --master-cert FILE --work DIR [options]\n\n");
+        printf("usage: tessera-slave --master-cert FILE --work DIR [options]\n"
+               "       tessera-slave ctl pause|resume|status [--work DIR | --ctl SOCKET]\n\n");
         ts_opts_usage(stdout, table);
+        return 0;
+    }
+    if (print_config) {
+        ts_conf_print(stdout, table, CLI_ONLY);
         return 0;
     }
     if (version) {

@@ -27,6 +27,7 @@ struct ts_blender {
     char *exe, *script, *log;
     int threads;
     pid_t pid;
+    _Atomic int group;   /* the process group to end on a preemption (the pid while it runs), 0 when none */
     int cmd_fd, reply_fd;
     char *buf;
     size_t len;
@@ -97,6 +98,7 @@ static int start(ts_blender_t *self)
     close(cmd[0]);
     close(reply[1]);
     self->pid = pid;
+    self->group = pid;
     self->cmd_fd = cmd[1];
     self->reply_fd = reply[0];
     self->len = 0;
@@ -110,6 +112,7 @@ static void reap(ts_blender_t *self, int options, char *why, size_t cap)
     int status = 0;
     pid_t r = waitpid(self->pid, &status, options);
     if (r == self->pid) {
+        self->group = 0;
         if (WIFEXITED(status))
             snprintf(why, cap, "exited with status %d", WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
@@ -142,6 +145,14 @@ void ts_blender_kill(ts_blender_t *self)
     }
     ts_info("blender stopped (%s)", why[0] ? why : "gone");
     self->pid = -1;
+    self->group = 0;
+}
+
+void ts_blender_preempt(ts_blender_t *self)
+{
+    int group = self->group;
+    if (group > 0)
+        kill(-group, SIGKILL); /* Blender and anything it started; the caller of ts_blender_call reaps it */
 }
 
 void ts_blender_destroy(ts_blender_t **self_p)

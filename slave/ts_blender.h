@@ -20,5 +20,8 @@ json_t *ts_blender_call(ts_blender_t *self, json_t *request, double timeout_s, v
 /* Ends the process now (it is restarted by the next call). */
 void ts_blender_kill(ts_blender_t *self);
 bool ts_blender_running(const ts_blender_t *self);
+/* From any thread: SIGKILLs Blender's whole process group at once (its GPU and memory are free as soon as the
+   kernel has reaped it). The thread in ts_blender_call sees it gone, as when *stop is set with it. */
+void ts_blender_preempt(ts_blender_t *self);
 
 #endif

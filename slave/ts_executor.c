@@ -54,7 +54,8 @@ struct ts_executor {
     uint64_t cheat_count; /* tile and segment tasks started (--cheat-share counts them) */
     char laid[LAID_MAX][TS_HASH_HEX]; /* projects laid out from files verified in this run: not hashed again */
     int nlaid;
-    volatile sig_atomic_t stop;
+    volatile sig_atomic_t stop;       /* the executor ends */
+    volatile sig_atomic_t abort_task; /* the running task ends now (stop, or a preemption); cleared for the next */
 };
 
 /* Where a slave lays out the projects it renders (slave/ts_layout.h). */
@@ -87,9 +88,9 @@ static int fetch_by_torrent(ts_executor_t *self, const ts_slave_task_t *t, const
         peers[i] = (char *)t->peers[i];
     bool scene = strcmp(hash, t->scene) == 0; /* the master is told of scenes, not of each project file */
     if (ts_swarm_fetch(self->swarm, hash, info_hash, torrent_url, peers, (size_t)t->npeers, t->from_master, scene,
-                       &self->stop) == 0)
+                       &self->abort_task) == 0)
         return 0;
-    if (!self->stop)
+    if (!self->abort_task)
         ts_warn("fetching %.12s by torrent failed, trying plain HTTP: %s", hash, ts_error());
     return -1;
 }
@@ -113,7 +114,7 @@ static int ensure_blob_as(ts_executor_t *self, const ts_slave_task_t *t, const c
         snprintf(url, sizeof url, "%s/%s", t->torrents_url, hash);
         have = fetch_by_torrent(self, t, hash, "", url) == 0;
     }
-    if (!have && (self->stop || ts_fetch_blob(self->cache, t->blob_url, hash, &self->stop) < 0))
+    if (!have && (self->abort_task || ts_fetch_blob(self->cache, t->blob_url, hash, &self->abort_task) < 0))
         return -1;
     snprintf(self->verified[self->nverified++ % VERIFIED_MAX], TS_HASH_HEX, "%s", hash);
     ts_blobs_touch(self->cache, hash);
@@ -217,7 +218,7 @@ static json_t *blender_op(run_t *x, json_t *req, double timeout)
         json_object_set_new(req, "allow_missing", json_boolean(x->project->allow_missing));
     }
     json_object_set_new(req, "frame", json_integer(x->t->frame));
-    json_t *reply = ts_blender_call(x->self->blender, req, timeout, &x->self->stop);
+    json_t *reply = ts_blender_call(x->self->blender, req, timeout, &x->self->abort_task);
     json_decref(req);
     if (!reply) {
         snprintf(x->errbuf, x->cap, "%s", ts_error());
@@ -343,7 +344,7 @@ static int run_segment(run_t *x)
     int64_t frames = 0;
     int rc = s.vcodec ? ts_segenc_check(&s) : ts_error_set("encoder settings name no codec");
     if (rc == 0)
-        rc = ts_segenc_encode(x->scene, t->start_pts, t->end_pts, &s, x->out, &frames, &x->self->stop);
+        rc = ts_segenc_encode(x->scene, t->start_pts, t->end_pts, &s, x->out, &frames, &x->self->abort_task);
     if (rc == 0)
         ts_info("task %llu: %lld frames encoded with %s", (unsigned long long)t->id, (long long)frames, s.vcodec);
     else
@@ -506,6 +507,7 @@ static void *run(void *arg)
         memmove(self->queue, self->queue + 1, (size_t)(--self->nqueue) * sizeof self->queue[0]);
         self->running = t.id;
         self->running_cancelled = false;
+        self->abort_task = 0;
         pthread_mutex_unlock(&self->lock);
         send_result(self, &t);
         pthread_mutex_lock(&self->lock);
@@ -549,6 +551,7 @@ void ts_executor_destroy(ts_executor_t **self_p)
         return;
     pthread_mutex_lock(&self->lock);
     self->stop = 1;
+    self->abort_task = 1;
     pthread_cond_signal(&self->cond);
     pthread_mutex_unlock(&self->lock);
     pthread_join(self->thread, NULL);
@@ -589,6 +592,32 @@ void ts_executor_cancel(ts_executor_t *self, uint64_t task_id)
         self->running_cancelled = true;
     pthread_mutex_unlock(&self->lock);
     ts_info("task %llu cancelled by the master", (unsigned long long)task_id);
+}
+
+int ts_executor_preempt(ts_executor_t *self, uint64_t *ids, int max)
+{
+    pthread_mutex_lock(&self->lock);
+    int n = 0;
+    if (self->running && !self->running_cancelled && n < max)
+        ids[n++] = self->running;
+    for (int i = 0; i < self->nqueue && n < max; i++)
+        ids[n++] = self->queue[i].id;
+    self->nqueue = 0;
+    if (self->running) {
+        self->running_cancelled = true; /* its result, if any, is not sent */
+        self->abort_task = 1;
+    }
+    pthread_mutex_unlock(&self->lock);
+    ts_blender_preempt(self->blender);
+    return n;
+}
+
+uint64_t ts_executor_running(ts_executor_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t id = self->running_cancelled ? 0 : self->running;
+    pthread_mutex_unlock(&self->lock);
+    return id;
 }
 
 int ts_executor_holding(ts_executor_t *self, uint64_t *ids, int max)

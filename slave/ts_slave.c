@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "slave/ts_ctl.h"
+#include "slave/ts_guest.h"
 
 #define RESULTS_ENDPOINT "inproc://slave-results"
 #define MONITOR_ENDPOINT "inproc://slave-monitor"
@@ -32,6 +34,8 @@
 #define CPUINFO_PATH "/proc/cpuinfo"
 #define CPUINFO_FLAGS_KEY "flags"
 #define CPUINFO_MODEL_KEY "model name"
+#define GUEST_POLL_MS 50     /* how often the owner's rules are asked while any is set: preemption latency */
+#define DAY_S 86400
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
 
 typedef struct {
@@ -53,6 +57,15 @@ typedef struct {
     bool handshake_ok;
     zmq_msg_t pending[PENDING_MAX]; /* packed result envelopes not yet accepted by ZeroMQ */
     int npending;
+    /* the PC's owner */
+    ts_guest_t *guest;
+    ts_ctl_t *ctl;
+    char paused[96];          /* why the farm may not use the PC now ("" when it works) */
+    double paused_since;      /* mono() when the pause began */
+    long day;                 /* local day the counters below are for */
+    long results_today;       /* results sent (done or failed) */
+    long preemptions_today;
+    double paused_today_s;    /* seconds paused today, the current pause up to its last check */
 } slave_t;
 
 static double mono(void)
@@ -100,6 +113,7 @@ static void send_hello(slave_t *s)
     if (sysinfo(&si) == 0)
         h.memory = (uint64_t)si.totalram * si.mem_unit;
     h.slots = (uint32_t)s->opts->slots;
+    h.paused = s->paused;
     h.holding = holding;
     h.n_holding = (size_t)ts_executor_holding(s->exec, holding, HOLD_MAX);
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
@@ -116,6 +130,9 @@ static void send_heartbeat(slave_t *s)
     hb.holding = holding;
     hb.n_holding = (size_t)ts_executor_holding(s->exec, holding, HOLD_MAX);
     hb.free_slots = (uint32_t)(s->opts->slots > (long)hb.n_holding ? s->opts->slots - (long)hb.n_holding : 0);
+    if (s->paused[0])
+        hb.free_slots = 0;
+    hb.paused = s->paused;
     char seeding[SEEDING_REPORT_MAX][TS_HASH_HEX];
     char *seeding_p[SEEDING_REPORT_MAX];
     if (s->swarm) {
@@ -126,6 +143,94 @@ static void send_heartbeat(slave_t *s)
     env.body_case = TESSERA__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     ts_wire_send(s->dealer, NULL, 0, &env, false); /* dropped while disconnected: the next one will do */
+}
+
+/* Tells the master the node stopped for its owner and which tasks it gives back. */
+static void send_pause(slave_t *s, uint64_t *given, int n)
+{
+    Tessera__Pause p = TESSERA__PAUSE__INIT;
+    p.reason = s->paused;
+    p.given_back = given;
+    p.n_given_back = (size_t)n;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_PAUSE;
+    env.pause = &p;
+    if (ts_wire_send(s->dealer, NULL, 0, &env, false) < 0) /* lost while disconnected: heartbeats and the next */
+        ts_warn("pause: %s", ts_error());                   /* Hello carry the pause, and the master requeues */
+}
+
+static long local_day(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    return (long)(tm.tm_year * 400 + tm.tm_yday);
+}
+
+/* The counters `ctl status` shows start again each local day. */
+static void roll_day(slave_t *s, double now)
+{
+    long day = local_day();
+    if (day != s->day) {
+        s->day = day;
+        s->results_today = s->preemptions_today = 0;
+        s->paused_today_s = 0;
+        if (s->paused[0])
+            s->paused_since = now;
+    }
+}
+
+/* Asks the owner's rules; on a change, stops work at once and tells the master (given back: what it held), or
+   takes work again. */
+static void check_guest(slave_t *s)
+{
+    double now = mono();
+    roll_day(s, now);
+    const char *why = ts_guest_reason(s->guest);
+    if (why[0] && !s->paused[0]) {
+        uint64_t given[HOLD_MAX];
+        int n = ts_executor_preempt(s->exec, given, HOLD_MAX);
+        snprintf(s->paused, sizeof s->paused, "%s", why);
+        s->paused_since = now;
+        if (n > 0)
+            s->preemptions_today++;
+        if (s->welcomed)
+            send_pause(s, given, n);
+        ts_info("paused: %s; %d task(s) given back", why, n);
+    } else if (!why[0] && s->paused[0]) {
+        s->paused_today_s += now - s->paused_since;
+        ts_info("working again (paused %.1f s: %s)", now - s->paused_since, s->paused);
+        s->paused[0] = '\0';
+        if (s->welcomed)
+            send_heartbeat(s); /* free slots again: the master assigns at once */
+    } else if (why[0] && strcmp(why, s->paused) != 0) {
+        snprintf(s->paused, sizeof s->paused, "%s", why);
+        if (s->welcomed)
+            send_heartbeat(s);
+    }
+}
+
+/* `tessera-slave ctl pause|resume|status`, from the PC itself. */
+static json_t *on_ctl(void *arg, const char *command)
+{
+    slave_t *s = arg;
+    if (strcmp(command, "pause") == 0 || strcmp(command, "resume") == 0) {
+        ts_guest_owner_pause(s->guest, command[0] == 'p');
+        check_guest(s);
+        ts_info("the owner asked: %s", command);
+    } else if (strcmp(command, "status") != 0) {
+        return NULL;
+    }
+    double now = mono();
+    roll_day(s, now);
+    uint64_t running = ts_executor_running(s->exec);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:f,s:s}", "state", s->paused[0] ? "paused" : "working", "reason",
+                          s->paused, "node", ts_identity_id(s->identity), "connected", s->welcomed, "tasks_today",
+                          (json_int_t)s->results_today, "preemptions_today", (json_int_t)s->preemptions_today,
+                          "paused_today_s", s->paused_today_s + (s->paused[0] ? now - s->paused_since : 0), "watching",
+                          ts_guest_describe(s->guest));
+    json_object_set_new(o, "task", running ? json_integer((json_int_t)running) : json_null());
+    return o;
 }
 
 static void flush_pending(slave_t *s)
@@ -193,6 +298,11 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
         break;
     case TESSERA__ENVELOPE__BODY_ASSIGN: {
         Tessera__Assign *a = env->assign;
+        if (s->paused[0]) { /* sent before the master heard of the pause: straight back */
+            uint64_t id = a->task_id;
+            send_pause(s, &id, 1);
+            break;
+        }
         ts_slave_task_t t = {.id = a->task_id, .kind = (int)a->kind, .frame = a->frame, .no_denoise = a->no_denoise};
         if (!ts_hash_valid(a->scene_hash) || (a->input_hash[0] && !ts_hash_valid(a->input_hash)) ||
             (a->manifest_hash[0] && !ts_hash_valid(a->manifest_hash))) {
@@ -376,23 +486,34 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
 {
     slave_t s = {.opts = o, .heartbeat_ms = DEFAULT_HEARTBEAT_MS};
     char path[PATH_MAX], master_key[TS_IDENTITY_Z85_LEN + 1];
+    /* the owner's rules first: a malformed one, or no idle source, is a usage error (exit 2) */
+    ts_guest_options_t go = {.idle_after = o->idle_after, .idle_source = o->idle_source, .display = o->display,
+                             .busy_file = o->busy_file, .pause_while = o->pause_while, .hours = o->hours};
+    if (!(s.guest = ts_guest_new(&go))) {
+        ts_err("%s", ts_error());
+        return 2;
+    }
     int rc = 1;
     if (mkdir(o->work, 0700) != 0 && errno != EEXIST) {
         ts_err("--work %s: %s", o->work, strerror(errno));
+        ts_guest_destroy(&s.guest);
         return 1;
     }
     if (ts_identity_read_cert(o->master_cert, master_key) < 0) {
         ts_err("--master-cert: %s", ts_error());
+        ts_guest_destroy(&s.guest);
         return 1;
     }
     snprintf(path, sizeof path, "%s/identity.key", o->work);
     if (!(s.identity = ts_identity_load_or_create(path))) {
         ts_err("%s", ts_error());
+        ts_guest_destroy(&s.guest);
         return 1;
     }
     if (o->payout_key && claim_payout(&s) < 0) {
         ts_err("--payout-key %s", ts_error());
         ts_identity_destroy(&s.identity);
+        ts_guest_destroy(&s.guest);
         return 1;
     }
     snprintf(path, sizeof path, "%s/cache", o->work);
@@ -451,6 +572,16 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
         goto out;
     }
     ts_info("node %.16s... connecting to %s", id, o->master);
+    ts_info("works: %s", ts_guest_describe(s.guest));
+    char ctl_path[PATH_MAX];
+    if (o->ctl)
+        snprintf(ctl_path, sizeof ctl_path, "%s", o->ctl);
+    else
+        snprintf(ctl_path, sizeof ctl_path, "%s/ctl.sock", o->work);
+    if (!(s.ctl = ts_ctl_listen(ctl_path, on_ctl, &s)))
+        ts_warn("no control socket: %s", ts_error());
+    s.day = local_day();
+    check_guest(&s); /* a PC in use when the slave starts says so in its Hello */
     double last_beat = 0, last_hello = 0;
     rc = 0;
     while (!*stop) {
@@ -458,9 +589,17 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
             {s.dealer, 0, ZMQ_POLLIN, 0},
             {s.results, 0, ZMQ_POLLIN, 0},
             {s.monitor, 0, ZMQ_POLLIN, 0},
+            {NULL, s.ctl ? ts_ctl_fd(s.ctl) : -1, ZMQ_POLLIN, 0},
         };
-        if (zmq_poll(items, 3, (long)s.heartbeat_ms / 4) < 0 && errno != EINTR)
+        long wait_ms = (long)s.heartbeat_ms / 4;
+        if (ts_guest_active(s.guest) && wait_ms > GUEST_POLL_MS)
+            wait_ms = GUEST_POLL_MS;
+        if (zmq_poll(items, s.ctl ? 4 : 3, wait_ms) < 0 && errno != EINTR)
             break;
+        if (ts_guest_active(s.guest))
+            check_guest(&s);
+        if (s.ctl && (items[3].revents & ZMQ_POLLIN))
+            ts_ctl_serve(s.ctl);
         if (items[0].revents & ZMQ_POLLIN) {
             bool again;
             Tessera__Envelope *env;
@@ -479,6 +618,7 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
                     break;
                 }
                 s.npending++;
+                s.results_today++;
             }
         }
         if (items[2].revents & ZMQ_POLLIN)
@@ -503,6 +643,7 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     }
     ts_info("slave stopping");
 out:
+    ts_ctl_destroy(&s.ctl);
     ts_executor_destroy(&s.exec);  /* joins the thread; Blender is killed below */
     ts_swarm_destroy(&s.swarm);
     ts_blender_destroy(&blender);
@@ -519,6 +660,7 @@ out:
         free(s.devices[i]);
     free(s.devices);
     ts_blobs_destroy(&cache);
+    ts_guest_destroy(&s.guest);
     ts_identity_destroy(&s.identity);
     return rc;
 }

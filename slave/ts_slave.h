@@ -33,6 +33,14 @@ typedef struct {
     long cheat_samples;       /* Cycles samples of a dishonest tile */
     long cheat_crf;           /* crf of a dishonest segment (clamped into the encoder's range) */
     const char *cheat_preset; /* x264/x265 preset of a dishonest segment */
+    /* A café PC's owner (slave/ts_guest.h): when the farm may use it. */
+    double idle_after;        /* seconds without input before work (0: input not watched) */
+    const char *idle_source;  /* "auto" or a source's name (slave/ts_idle.h) */
+    const char *display;      /* the X display watched (NULL: $DISPLAY) */
+    const char *busy_file;    /* exists while a customer session is on (billing software) */
+    const char *pause_while;  /* programs whose running pauses the slave */
+    const char *hours;        /* work windows in local time */
+    const char *ctl;          /* the control socket (NULL: WORK/ctl.sock) */
 } ts_slave_options_t;
 
 #define TS_TASK_PEERS 16      /* peers of a task's scene kept from its Assign */
@@ -70,8 +78,14 @@ ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, cons
 void ts_executor_destroy(ts_executor_t **self_p);
 void ts_executor_push(ts_executor_t *self, const ts_slave_task_t *task);
 void ts_executor_cancel(ts_executor_t *self, uint64_t task_id);
+/* The owner wants the PC back: the queue is emptied, the running task ends at once (Blender's process group is
+   killed now, an encode stops at its next frame) and sends no result; ids gets every task given back (at most max,
+   the count returned). */
+int ts_executor_preempt(ts_executor_t *self, uint64_t *ids, int max);
 /* Task ids queued or running; returns the count (at most max). */
 int ts_executor_holding(ts_executor_t *self, uint64_t *ids, int max);
+/* The task running now (0: none). */
+uint64_t ts_executor_running(ts_executor_t *self);
 
 /* Runs the slave until *stop; returns the process exit code. */
 int ts_slave_run(const ts_slave_options_t *opts, volatile sig_atomic_t *stop);

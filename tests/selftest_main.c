@@ -11,6 +11,8 @@
 #include "escrow/ts_rpc.h"
 #include "lib/ts_account.h"
 #include "lib/ts_blobs.h"
+#include "lib/ts_conf.h"
+#include "lib/ts_hours.h"
 #include "lib/ts_hash.h"
 #include "lib/ts_identity.h"
 #include "lib/ts_kind.h"
@@ -24,6 +26,9 @@
 #include "master/ts_store.h"
 #include "slave/ts_blender_info.h"
 #include "slave/ts_cheat.h"
+#include "slave/ts_ctl.h"
+#include "slave/ts_exclusive.h"
+#include "slave/ts_idle.h"
 #include "slave/ts_layout.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_concat.h"
@@ -61,6 +66,8 @@ static const struct {
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
     {"project", ts_cli_project_test},
     {"token", ts_token_test},       {"account", ts_account_test},   {"ratelimit", ts_ratelimit_test},
+    {"hours", ts_hours_test},       {"conf", ts_conf_test},         {"idle", ts_idle_test},
+    {"exclusive", ts_exclusive_test}, {"ctl", ts_ctl_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
     {"blenderinfo", ts_blender_info_test},

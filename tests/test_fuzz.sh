@@ -19,7 +19,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 FLAGS="$FLAGS $(pkg-config --cflags $PKGS)"
 LIBS="build-fuzz/libtessera-master.a build-fuzz/libtessera.a $LDLIBS"
 pids=""
-for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth; do
+for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf; do
   { clang $FLAGS -c "tests/$t.c" -o "$OUT/$t.o" && clang++ -fsanitize=fuzzer,address,undefined "$OUT/$t.o" $LIBS -o "$OUT/$t"; } &
   pids="$pids $!"
 done
@@ -75,8 +75,12 @@ mkdir -p "$OUT/corpus-fuzz_auth"
 printf 'Bearer tsk_%080d' 1 >"$OUT/corpus-fuzz_auth/header"
 printf '{"name":"ann.smith@studio"}' >"$OUT/corpus-fuzz_auth/add.json"
 printf '{"amount":"12.5"}' >"$OUT/corpus-fuzz_auth/credit.json"
+# The slave's --hours windows and a slave.conf with a setting of each kind (quoted, commented, CRLF).
+mkdir -p "$OUT/corpus-fuzz_slaveconf"
+printf '22:00-09:00, 12:00-13:00' >"$OUT/corpus-fuzz_slaveconf/hours"
+printf '# slave\ntext = "a # b\\tc"  # note\r\ncount = 7\nshare = 0.25\nflag = true\n# unset =\n' >"$OUT/corpus-fuzz_slaveconf/slave.conf"
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf; do
   mkdir -p "$OUT/corpus-$t"
   # third-party leaks are suppressed as in make check-asan; fuzz_tile's and fuzz_sheet's (OpenImageIO's PNG reader) need full stacks
   # to match its suppression (only there: full stacks make ASan report its own thread start in fuzz_torrent)
