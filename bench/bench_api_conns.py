@@ -35,9 +35,6 @@ def latencies(host, port, n, token):
     return out
 
 
-def p99(xs):
-    return sorted(xs)[max(0, int(len(xs) * 0.99) - 1)]
-
 
 def flood(port, n):
     """n half-open connections from 127.0.0.2: a header started, never ended."""
@@ -109,11 +106,11 @@ def main():
             f.stop()
             farm.cleanup(work, False)
         port += 2
-        ratio = p99(loaded) / p99(idle)
+        ratio = farm.percentile(loaded, 99) / farm.percentile(idle, 99)
         ratios.append(ratio)
         print("%4d %8.1fms %8.1fms %10.1fms %10.1fms %7.2fx %8d %8.1fs%s" % (
-            r + 1, 1e3 * statistics.median(idle), 1e3 * p99(idle), 1e3 * statistics.median(loaded),
-            1e3 * p99(loaded), ratio, kept, closed, "" if left == 0 else " (%d still open)" % left), flush=True)
+            r + 1, 1e3 * statistics.median(idle), 1e3 * farm.percentile(idle, 99), 1e3 * statistics.median(loaded),
+            1e3 * farm.percentile(loaded, 99), ratio, kept, closed, "" if left == 0 else " (%d still open)" % left), flush=True)
     print("median p99 ratio, flood / idle: %.2fx" % statistics.median(ratios))
 
 

@@ -89,9 +89,6 @@ def attack_one(port, got):
     _conn.c = c
 
 
-def p99(xs):
-    return sorted(xs)[max(0, int(len(xs) * 0.99) - 1)]
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,11 +126,12 @@ def main():
             f.stop()
             farm.cleanup(work, False)
         port += 2
-        ratio = p99(loaded) / p99(idle)
+        ratio = farm.percentile(loaded, 99) / farm.percentile(idle, 99)
         ratios.append(ratio)
         sent = sum(got.values())
         print("%4d %8.1fms %8.1fms %10.1fms %10.1fms %7.2fx %8d %8d %10.0f%s" % (
-            r + 1, 1e3 * statistics.median(idle), 1e3 * p99(idle), 1e3 * statistics.median(loaded), 1e3 * p99(loaded),
+            r + 1, 1e3 * statistics.median(idle), 1e3 * farm.percentile(idle, 99), 1e3 * statistics.median(loaded),
+            1e3 * farm.percentile(loaded, 99),
             ratio, got.get("401", 0), got.get("429", 0), sent / took,
             "" if got.get("error", 0) == 0 else " (%d errors)" % got["error"]), flush=True)
         print("     (%d polls under the flood)" % len(loaded), flush=True)

@@ -21,6 +21,12 @@ def cleanup(work, keep):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def percentile(xs, p):
+    """The p-th percentile of xs (nearest rank): p99 of 300 latencies is the 297th smallest."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(p / 100.0 * len(xs))) - 1))]
+
+
 def children_cpu():
     """CPU seconds (user+sys) of this process's reaped children and their reaped descendants."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)

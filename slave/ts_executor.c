@@ -594,14 +594,21 @@ void ts_executor_cancel(ts_executor_t *self, uint64_t task_id)
     ts_info("task %llu cancelled by the master", (unsigned long long)task_id);
 }
 
-int ts_executor_preempt(ts_executor_t *self, uint64_t *ids, int max)
+/* The running task (unless cancelled), then the queue: under the lock. */
+static int held_ids(const ts_executor_t *self, uint64_t *ids, int max)
 {
-    pthread_mutex_lock(&self->lock);
     int n = 0;
     if (self->running && !self->running_cancelled && n < max)
         ids[n++] = self->running;
     for (int i = 0; i < self->nqueue && n < max; i++)
         ids[n++] = self->queue[i].id;
+    return n;
+}
+
+int ts_executor_preempt(ts_executor_t *self, uint64_t *ids, int max)
+{
+    pthread_mutex_lock(&self->lock);
+    int n = held_ids(self, ids, max);
     self->nqueue = 0;
     if (self->running) {
         self->running_cancelled = true; /* its result, if any, is not sent */
@@ -623,11 +630,7 @@ uint64_t ts_executor_running(ts_executor_t *self)
 int ts_executor_holding(ts_executor_t *self, uint64_t *ids, int max)
 {
     pthread_mutex_lock(&self->lock);
-    int n = 0;
-    if (self->running && !self->running_cancelled && n < max)
-        ids[n++] = self->running;
-    for (int i = 0; i < self->nqueue && n < max; i++)
-        ids[n++] = self->queue[i].id;
+    int n = held_ids(self, ids, max);
     pthread_mutex_unlock(&self->lock);
     return n;
 }
