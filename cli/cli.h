@@ -74,6 +74,29 @@ int cli_cmd_account(cli_ctx_t *ctx, int argc, char **argv);
 /* Adds "budget" (checked as a token amount) and "requester" to a job request when given. */
 int cli_add_payment(json_t *request, const char *budget, const char *requester);
 
+/* A studio's queue options every submit takes (cli_queue.c). */
+typedef struct {
+    const char *name;       /* --name */
+    const char *after;      /* --after JOB[,JOB] */
+    const char *on_failure; /* --on-parent-failure hold|fail */
+    bool paused;            /* --paused */
+} cli_queue_opts_t;
+#define CLI_OPTS_QUEUE(q)                                                                                      \
+    {"name", TS_OPT_STRING, NULL, 1, 0, &(q)->name, "a name for the job (tessera jobs --name finds it)"},     \
+    {"after", TS_OPT_STRING, NULL, 1, 0, &(q)->after,                                                          \
+     "start only when these jobs are done: JOB[,JOB] (ids)"},                                                  \
+    {"on-parent-failure", TS_OPT_STRING, NULL, 1, 0, &(q)->on_failure,                                         \
+     "when a job it waits for fails or is cancelled: hold (default: it waits, saying why) or fail"},           \
+    {"paused", TS_OPT_FLAG, NULL, 1, 0, &(q)->paused, "submit it paused: nothing starts until `tessera resume`"}
+/* Adds "name", "after", "on_parent_failure" and "paused" to a job request when given; -1 (exit 2) naming the
+   option. */
+int cli_add_queue(json_t *request, const cli_queue_opts_t *q);
+/* `tessera submit --file FILE`: many jobs, with dependencies by name; nothing is queued if any is refused. */
+int cli_submit_file(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_pause(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_resume(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_priority(cli_ctx_t *ctx, int argc, char **argv);
+
 /* Waiting for a job (cli_wait.c), shared by `wait` and `submit --wait`. */
 typedef struct cli_http cli_http_t;
 typedef struct {

@@ -18,6 +18,7 @@ static const char *const SHEET_SUMMARY =
 int cli_cmd_submit_contactsheet(cli_ctx_t *ctx, int argc, char **argv)
 {
     const char *cell = NULL, *out = NULL, *master = NULL, *budget = NULL, *requester = NULL;
+    cli_queue_opts_t queue = {0};
     long columns = 0, priority = 0;
     double timeout = 0;
     bool wait = false, json = false;
@@ -27,6 +28,7 @@ int cli_cmd_submit_contactsheet(cli_ctx_t *ctx, int argc, char **argv)
         {"priority", TS_OPT_INT, "0", -TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX, &priority, "higher runs first"},
         {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
         {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
+        CLI_OPTS_QUEUE(&queue),
         {"wait", TS_OPT_FLAG, NULL, 1, 0, &wait, "then wait for the job, as `tessera wait`"},
         {"out", TS_OPT_STRING, NULL, 1, 0, &out, "with --wait: write the sheet (PNG) to FILE"},
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
@@ -49,7 +51,7 @@ int cli_cmd_submit_contactsheet(cli_ctx_t *ctx, int argc, char **argv)
                 return cli_fail(CLI_EXIT_USAGE, "%s and %s: two images with one file name", pos[j], pos[i]);
     json_t *request = json_pack("{s:s, s:I, s:s, s:I}", "type", "contactsheet", "columns", (json_int_t)columns, "cell",
                                 cell, "priority", (json_int_t)priority);
-    if (request && cli_add_payment(request, budget, requester) < 0) {
+    if (request && (cli_add_payment(request, budget, requester) < 0 || cli_add_queue(request, &queue) < 0)) {
         json_decref(request);
         return -1;
     }

@@ -24,8 +24,11 @@ static const char *const STATUS_SUMMARY = "Shows one job: state, progress, scene
 static const char *const CANCEL_SYNOPSIS = "cancel JOB [--json]";
 static const char *const CANCEL_SUMMARY =
     "Cancels a job; its queued and running tasks are dropped. A job that already ended is refused (exit 2).";
-static const char *const JOBS_SYNOPSIS = "jobs [--json]";
-static const char *const JOBS_SUMMARY = "Lists every job, oldest first (--json: the array of jobs).";
+static const char *const JOBS_SYNOPSIS = "jobs [--state STATE[,STATE]] [--name NAME] [--requester ACCOUNT] [--json]";
+static const char *const JOBS_SUMMARY =
+    "Lists the jobs, oldest first (--json: the array of jobs, each with id, name, state, started and finished as\n"
+    "Unix seconds). States: waiting (for the jobs it is --after), queued, running, paused, held (a job it waits for\n"
+    "failed), done, failed, cancelled.";
 static const char *const NODES_SYNOPSIS = "nodes [--json]";
 static const char *const NODES_SUMMARY =
     "Lists every render node the master has seen with its state (blocked: failed a spot check on some job; "
@@ -193,6 +196,26 @@ static void print_cancelled(long id, const json_t *job)
     printf("job %ld: %s\n", id, cli_json_str(job, "state", "cancelled"));
 }
 
+static const char *const PAUSE_SYNOPSIS = "pause JOB [--json]";
+static const char *const PAUSE_SUMMARY = "Pauses a job: its running tasks finish, nothing new starts until `resume`.";
+static const char *const RESUME_SYNOPSIS = "resume JOB [--json]";
+static const char *const RESUME_SUMMARY = "Resumes a paused job (it waits again for any job it is --after).";
+
+static void print_state(long id, const json_t *job)
+{
+    printf("job %ld: %s\n", id, cli_json_str(job, "state", "?"));
+}
+
+int cli_cmd_pause(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return job_command(ctx, argc, argv, PAUSE_SYNOPSIS, PAUSE_SUMMARY, "POST", "/pause", print_state);
+}
+
+int cli_cmd_resume(cli_ctx_t *ctx, int argc, char **argv)
+{
+    return job_command(ctx, argc, argv, RESUME_SYNOPSIS, RESUME_SUMMARY, "POST", "/resume", print_state);
+}
+
 int cli_cmd_cancel(cli_ctx_t *ctx, int argc, char **argv)
 {
     return job_command(ctx, argc, argv, CANCEL_SYNOPSIS, CANCEL_SUMMARY, "POST", "/cancel", print_cancelled);
@@ -245,14 +268,17 @@ static void print_jobs(const json_t *jobs)
             scene_width = w < CLI_JOBS_SCENE_WIDTH_MAX ? w : CLI_JOBS_SCENE_WIDTH_MAX;
     }
     qsort(sorted, n, sizeof *sorted, by_age);
-    printf("%-6s %-9s %-16s %-*s %-13s %s\n", "ID", "STATE", "PROGRESS", scene_width, "SCENE", "FRAMES", "TILES");
+    printf("%-6s %-9s %-16s %-16s %-*s %-13s %s\n", "ID", "STATE", "PROGRESS", "NAME", scene_width, "SCENE", "FRAMES",
+           "TILES");
     for (size_t i = 0; i < n; i++) {
         const json_t *job = sorted[i];
         char progress[CLI_JOBS_TEXT_MAX], frames[CLI_JOBS_TEXT_MAX];
         format_progress(job, progress, sizeof progress);
         format_frames(job, frames, sizeof frames);
-        printf("%-6ld %-9s %-16s %-*.*s %-13s %ldx%ld\n", cli_json_int(job, "id"), cli_json_str(job, "state", "?"),
-               progress, scene_width, scene_width, cli_json_str(job, "scene_name", "-"), frames,
+        const char *jname = cli_json_str(job, "name", "");
+        printf("%-6ld %-9s %-16s %-16.16s %-*.*s %-13s %ldx%ld\n", cli_json_int(job, "id"),
+               cli_json_str(job, "state", "?"), progress, jname[0] ? jname : "-", scene_width, scene_width,
+               cli_json_str(job, "scene_name", "-"), frames,
                cli_json_int(job, "tiles_x"), cli_json_int(job, "tiles_y"));
     }
     free(sorted);
@@ -278,9 +304,59 @@ static int list_command(cli_ctx_t *ctx, int argc, char **argv, const char *synop
     return 0;
 }
 
+/* Whether text is one of the comma-separated words of list. */
+static bool listed(const char *list, const char *text)
+{
+    size_t n = strlen(text);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, text, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
 int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv)
 {
-    return list_command(ctx, argc, argv, JOBS_SYNOPSIS, JOBS_SUMMARY, "/api/v1/jobs", "jobs", print_jobs);
+    const char *state = NULL, *name = NULL, *requester = NULL, *master = NULL;
+    bool json = false;
+    ts_opt_t table[] = {
+        {"state", TS_OPT_STRING, NULL, 1, 0, &state, "only jobs in these states (comma-separated)"},
+        {"name", TS_OPT_STRING, NULL, 1, 0, &name, "only jobs of this name"},
+        {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "only jobs this account pays for"},
+        {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the master's JSON instead of text"},
+        CLI_OPTS_CONN(&master, ctx),
+        TS_OPT_END,
+    };
+    char *pos[1];
+    int npos = 0;
+    int parsed = cli_parse_opts(table, argc, argv, pos, 0, &npos, JOBS_SYNOPSIS, JOBS_SUMMARY);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : -1;
+    cli_ctx_override(ctx, master);
+    cli_http_t *http = cli_http_new(ctx);
+    json_t *all = http ? get_list(http, "/api/v1/jobs", "jobs") : NULL;
+    cli_http_free(&http);
+    if (!all)
+        return -1;
+    json_t *jobs = json_array();
+    size_t i;
+    json_t *job;
+    json_array_foreach(all, i, job) {
+        if ((state && !listed(state, cli_json_str(job, "state", ""))) ||
+            (name && strcmp(cli_json_str(job, "name", ""), name) != 0) ||
+            (requester && strcmp(cli_json_str(job, "requester", ""), requester) != 0))
+            continue;
+        json_array_append(jobs, job);
+    }
+    if (json)
+        cli_print_json(jobs);
+    else
+        print_jobs(jobs);
+    json_decref(jobs);
+    json_decref(all);
+    return 0;
 }
 
 static void print_nodes(const json_t *nodes)

@@ -259,6 +259,9 @@ static const struct {
 int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)
 {
     size_t n = sizeof SUBMITTERS / sizeof SUBMITTERS[0];
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--file") == 0 || strncmp(argv[i], "--file=", 7) == 0)
+            return cli_submit_file(ctx, argc, argv); /* many jobs from a job file */
     for (int i = 0; i < argc; i++) /* the job type is the first word that is not an option */
         if (argv[i][0] != '-') {
             for (size_t t = 0; t < n; t++)
@@ -286,6 +289,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     int64_t upload_limit = 0;
     const char *encode = NULL, *preset = NULL, *container = NULL;
     const char *budget = NULL, *requester = NULL;
+    cli_queue_opts_t queue = {0};
     long crf = CLI_CRF_UNSET;
     ts_opt_t table[] = {
         {"frames", TS_OPT_STRING, NULL, 1, 0, &frames_text, "frames to render: A-B (inclusive) or N; required"},
@@ -295,6 +299,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         {"priority", TS_OPT_INT, "0", -TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX, &priority, "higher runs first"},
         {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
         {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
+        CLI_OPTS_QUEUE(&queue),
         {"device", TS_OPT_STRING, "cpu", 1, 0, &device, "device class every tile renders on: cpu or gpu"},
         {"blender", TS_OPT_STRING, NULL, 1, 0, &blender,
          "a version prefix (3.6) the farm's Blender must have, or your Blender's path: it lists the scene's files "
@@ -362,7 +367,7 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "type", "render", "scene_name",
                                 cli_basename(scene), "frames", frames, "tiles", tiles, "format", format,
                                 "priority", (json_int_t)priority, "device", device, "no_denoise", no_denoise);
-    if (request && cli_add_payment(request, budget, requester) < 0) {
+    if (request && (cli_add_payment(request, budget, requester) < 0 || cli_add_queue(request, &queue) < 0)) {
         json_decref(request);
         return -1;
     }

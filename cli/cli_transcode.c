@@ -60,6 +60,7 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
 {
     const char *vcodec = NULL, *preset = NULL, *size = NULL, *container = NULL, *out = NULL, *master = NULL;
     const char *budget = NULL, *requester = NULL;
+    cli_queue_opts_t queue = {0};
     long crf = CLI_CRF_UNSET, bitrate = BITRATE_UNSET, threads = TS_REQUEST_THREADS_DEFAULT, priority = 0;
     double segment = 0, timeout = 0;
     bool wait = false, json = false;
@@ -80,6 +81,7 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
         {"priority", TS_OPT_INT, "0", -TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX, &priority, "higher runs first"},
         {"budget", TS_OPT_STRING, NULL, 1, 0, &budget, "tokens locked for the job, e.g. 12.5 (default: the master's, 10)"},
         {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "the account that pays (default: the master's, \"default\")"},
+        CLI_OPTS_QUEUE(&queue),
         {"wait", TS_OPT_FLAG, NULL, 1, 0, &wait, "then wait for the job, as `tessera wait`"},
         {"out", TS_OPT_STRING, NULL, 1, 0, &out, "with --wait: write the output video to FILE"},
         {"timeout", TS_OPT_DOUBLE, "0", 0, CLI_WAIT_TIMEOUT_MAX, &timeout,
@@ -116,7 +118,7 @@ int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv)
     json_t *request = json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I}", "type", "transcode", "input_name",
                                 cli_basename(input), "vcodec", vcodec, "container", cont, "segment", segment,
                                 "threads", (json_int_t)threads, "priority", (json_int_t)priority);
-    if (request && cli_add_payment(request, budget, requester) < 0) {
+    if (request && (cli_add_payment(request, budget, requester) < 0 || cli_add_queue(request, &queue) < 0)) {
         json_decref(request);
         return -1;
     }

@@ -286,6 +286,16 @@ static enum MHD_Result submit_job(struct ts_api *api, struct MHD_Connection *c, 
         }
         snprintf(req.requester, sizeof req.requester, "%s", rq->caller.account);
     }
+    for (int i = 0; i < req.nafter; i++) { /* a job may wait only for jobs its submitter may see */
+        ts_job_t parent;
+        if (ts_store_job_get(ts_master_store(api->master), req.after[i], &parent) != 1 ||
+            !may_see(&rq->caller, &parent)) {
+            enum MHD_Result r = respond_error(c, MHD_HTTP_BAD_REQUEST, "field 'after': no job %lld",
+                                              (long long)req.after[i]);
+            ts_job_request_free(&req);
+            return r;
+        }
+    }
     ts_jobtype_ctx_t ctx = {.store = ts_master_store(api->master), .blobs = ts_master_blobs(api->master),
                             .tile_margin = (int)ts_master_options(api->master)->tile_margin};
     for (int i = 0; i < req.ninputs; i++)
@@ -371,6 +381,36 @@ static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *
         ts_seeder_publish(seeder, hash, NULL) < 0)
         ts_warn("blob %s: no torrent, slaves will fetch it over HTTP: %s", hash, ts_error());
     return respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:I}", "hash", hash, "size", (json_int_t)rq->len));
+}
+
+/* POST jobs/{id}/pause, /resume, /priority {"priority": N}: a studio's queue control. */
+static enum MHD_Result queue_control(struct ts_api *api, struct MHD_Connection *c, int64_t id, const char *what,
+                                     request_t *rq)
+{
+    ts_store_t *store = ts_master_store(api->master);
+    int rc;
+    if (strcmp(what, "priority") == 0) {
+        json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, 0, NULL);
+        json_t *p = json_object_get(body, "priority");
+        bool ok = json_is_integer(p) && ts_request_priority_check(json_integer_value(p)) == 0;
+        int prio = ok ? (int)json_integer_value(p) : 0;
+        json_decref(body);
+        if (!ok)
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "priority: the body must be {\"priority\": N}, N a whole "
+                                 "number within -%d..%d", TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX);
+        rc = ts_store_job_priority(store, id, prio);
+    } else {
+        rc = what[0] == 'p' ? ts_store_job_pause(store, id) : ts_store_job_resume(store, id);
+    }
+    if (rc == TS_STORE_UNKNOWN)
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
+    if (rc == TS_STORE_ENDED)
+        return respond_error(c, MHD_HTTP_CONFLICT, "job %lld has already ended", (long long)id);
+    if (rc < 0)
+        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
+    ts_info("job %lld: %s by %s", (long long)id, what, rq->caller.operator ? "the operator" : rq->caller.account);
+    ts_master_kick(api->master);
+    return respond(c, MHD_HTTP_OK, job_view(store, id));
 }
 
 /* A requester's view of the wallet: its own account, without the farm's totals. */
@@ -595,6 +635,9 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                 return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
             return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "inputs", ts_store_job_inputs_json(store, id)));
         }
+        if (slash && (strcmp(slash, "/pause") == 0 || strcmp(slash, "/resume") == 0 || strcmp(slash, "/priority") == 0) &&
+            post)
+            return queue_control(api, c, id, slash + 1, rq);
         if (slash && strcmp(slash, "/cancel") == 0 && post) {
             int rc = ts_store_job_cancel(store, id);
             if (rc == TS_STORE_UNKNOWN)

@@ -76,6 +76,43 @@ int ts_jobreq_encode_settings(const ts_job_request_t *r, char *out, size_t cap)
     return rc;
 }
 
+/* A studio's queue: "name" (up to 64 bytes, no control characters), "after" (ids of jobs it waits for),
+   "on_parent_failure" ("hold", the default, or "fail"), "paused" (nothing starts until it is resumed). */
+static int parse_queue(json_t *o, ts_job_request_t *req)
+{
+    json_t *name = json_object_get(o, "name");
+    if (name && !json_is_null(name)) {
+        const char *n = json_string_value(name);
+        if (!n || json_string_length(name) >= TS_JOB_NAME_CAP || strlen(n) != json_string_length(name))
+            return ts_error_set("field 'name' must be a text of at most %d bytes", TS_JOB_NAME_CAP - 1);
+        for (const char *p = n; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return ts_error_set("field 'name' must not hold control characters");
+        snprintf(req->name, sizeof req->name, "%s", n);
+    }
+    json_t *after = json_object_get(o, "after");
+    if (after && !json_is_null(after)) {
+        if (!json_is_array(after) || json_array_size(after) > TS_JOB_AFTER_MAX)
+            return ts_error_set("field 'after' must be a list of at most %d job ids", TS_JOB_AFTER_MAX);
+        size_t i;
+        json_t *v;
+        json_array_foreach(after, i, v) {
+            if (!json_is_integer(v) || json_integer_value(v) <= 0)
+                return ts_error_set("field 'after': entry %zu is not a job id (a whole number above 0)", i + 1);
+            req->after[req->nafter++] = (int64_t)json_integer_value(v);
+        }
+    }
+    const char *onf = json_string_value(json_object_get(o, "on_parent_failure"));
+    if (json_object_get(o, "on_parent_failure") && (!onf || (strcmp(onf, "hold") && strcmp(onf, "fail"))))
+        return ts_error_set("field 'on_parent_failure' must be \"hold\" or \"fail\"");
+    req->fail_with_parent = onf && strcmp(onf, "fail") == 0;
+    json_t *paused = json_object_get(o, "paused");
+    if (paused && !json_is_boolean(paused))
+        return ts_error_set("field 'paused' must be true or false");
+    req->paused = json_is_true(paused);
+    return 0;
+}
+
 /* "priority", when given: a whole number within +-TS_REQUEST_PRIORITY_MAX. */
 static int parse_priority(json_t *o, ts_job_request_t *req)
 {
@@ -168,7 +205,8 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
     else if (ts_request_json_string(o, "type", NULL, req->type, sizeof req->type) == 0 &&
              !(type = ts_jobtype_find(req->type)))
         ts_error_set("field 'type': unknown job type '%s' (known: %s)", req->type, ts_jobtype_names());
-    if (type && parse_inputs(o, req) == 0 && parse_priority(o, req) == 0 && parse_payment(o, req) == 0)
+    if (type && parse_inputs(o, req) == 0 && parse_priority(o, req) == 0 && parse_payment(o, req) == 0 &&
+        parse_queue(o, req) == 0)
         rc = type->parse(o, req);
     json_decref(o);
     if (rc < 0)

@@ -94,6 +94,12 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE nodes ADD COLUMN paused TEXT NOT NULL DEFAULT ''",
     "CREATE TABLE IF NOT EXISTS preemptions(node TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL, tasks INT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS preemptions_by_node ON preemptions(node, at)",
+    /* a studio's queue: names, dependencies (a job waits for its parents), when a job first got work */
+    "ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN fail_with_parent INT NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN started REAL",
+    "CREATE TABLE IF NOT EXISTS job_deps(job_id INT NOT NULL, parent_id INT NOT NULL, PRIMARY KEY(job_id, parent_id))",
+    "CREATE INDEX IF NOT EXISTS job_deps_by_parent ON job_deps(parent_id)",
 };
 
 static int migrate(ts_store_t *self)

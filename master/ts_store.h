@@ -20,6 +20,9 @@ typedef struct ts_store ts_store_t;
 /* The frame number under which a render job that ends in an encode keeps its video (below any Blender frame). */
 #define TS_VIDEO_FRAME (-2147483647 - 1)
 
+#define TS_JOB_NAME_CAP 65     /* a job's name: up to 64 bytes, no control characters */
+#define TS_JOB_AFTER_MAX 64    /* parents one job may wait for */
+
 /* One file of a job's manifest: the name the job knows it by (a relative path) and its content hash. */
 typedef struct {
     char name[256];
@@ -61,6 +64,12 @@ typedef struct {
     char *missing;       /* JSON list of the files the artist let go missing (--allow-missing); malloc'd, NULL: none */
     bool allow_missing;  /* the renderer does not refuse the scene for missing files (--allow-missing) */
     char manifest[TS_HASH_HEX]; /* set by the type's create: the blob listing the project's files for slaves */
+    /* a studio's queue (ts_store_deps.c) */
+    char name[TS_JOB_NAME_CAP]; /* "" for none */
+    int64_t after[TS_JOB_AFTER_MAX]; /* jobs it waits for: it starts when every one is done */
+    int nafter;
+    bool fail_with_parent;      /* a parent failed or cancelled: fail too (default: be held, saying why) */
+    bool paused;                /* submitted paused: nothing starts until it is resumed */
 } ts_job_request_t;
 
 void ts_job_request_free(ts_job_request_t *req);
@@ -170,6 +179,11 @@ int64_t ts_store_job_inputs_count(ts_store_t *self, int64_t id);
 int ts_store_job_get(ts_store_t *self, int64_t id, ts_job_t *job);   /* 1 found, 0 not, -1 error */
 /* 0 cancelled; TS_STORE_UNKNOWN, TS_STORE_ENDED; -1 error. */
 int ts_store_job_cancel(ts_store_t *self, int64_t id);
+/* Queue control (ts_store_deps.c): pause (running tasks finish, nothing new starts), resume (it waits again for
+   parents not done), priority. 0 done; TS_STORE_UNKNOWN, TS_STORE_ENDED; -1 error. */
+int ts_store_job_pause(ts_store_t *self, int64_t id);
+int ts_store_job_resume(ts_store_t *self, int64_t id);
+int ts_store_job_priority(ts_store_t *self, int64_t id, int priority);
 int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error);
 /* A probe's facts become the job's frames and tile tasks (tiles cut by the caller's plan). */
 typedef struct { int x0, y0, x1, y1; } ts_store_rect_t;

@@ -34,6 +34,14 @@ int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *job);           /* 1 fou
 bool sdb_job_ended(const char *state);
 int sdb_job_end(ts_store_t *self, int64_t id, const char *state, const char *error);
 int sdb_task_get(ts_store_t *self, int64_t id, ts_task_t *task);        /* 1 found, 0 not, -1 error */
+/* A new job's name, parents and first state (ts_store_deps.c): waiting for parents not done, held or failed when a
+   parent failed, paused when asked; queued otherwise. */
+int sdb_job_deps_put(ts_store_t *self, int64_t id, const ts_job_request_t *r);
+/* Ends a running (or paused) job as done when every frame is done: the refund of what it did not spend, and its
+   children released. */
+int sdb_job_done_if_complete(ts_store_t *self, int64_t id);
+/* A job ended (done, failed, cancelled): its waiting children start, are held, or fail (their choice). */
+int sdb_job_children_release(ts_store_t *self, int64_t id, const char *state);
 /* The request's manifest becomes the job's (job_inputs). */
 int sdb_job_inputs_put(ts_store_t *self, int64_t id, const ts_job_request_t *r);
 /* A task that just became done moves its frame on: tiles/segments complete the frame (*frame_complete when

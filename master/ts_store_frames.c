@@ -177,11 +177,6 @@ int ts_store_frame_output(ts_store_t *self, int64_t job, int frame, const char *
                        "state='stitching'",
                  "tiii", hash, size, job, (int64_t)frame);
     if (rc == 0)
-        rc = sdb_run(self,
-                 "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
-                 "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
-                 "dii", sdb_now(), job, job);
-    if (rc == 0 && sqlite3_changes(self->db) == 1)
-        rc = sdb_pay_refund(self, job);
+        rc = sdb_job_done_if_complete(self, job);
     return sdb_end(self, rc);
 }

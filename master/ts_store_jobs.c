@@ -20,6 +20,8 @@ int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *r, int mar
     if (rc == 0)
         rc = sdb_job_inputs_put(self, id, r);
     if (rc == 0)
+        rc = sdb_job_deps_put(self, id, r);
+    if (rc == 0)
         rc = sdb_run(self, "INSERT INTO tasks(job_id,kind,frame,state) VALUES(?,?,?,'queued')", "iii", id,
                  (int64_t)TS_KIND_PROBE, (int64_t)r->frame_start);
     /* the budget is locked now; it must give each piece (every tile and every frame's finish) its minimum */
@@ -47,6 +49,8 @@ int64_t ts_store_job_create_pieces(ts_store_t *self, const ts_job_request_t *r, 
     int64_t id = sqlite3_last_insert_rowid(self->db);
     if (rc == 0)
         rc = sdb_job_inputs_put(self, id, r);
+    if (rc == 0)
+        rc = sdb_job_deps_put(self, id, r);
     if (rc == 0)
         rc = sdb_run(self, "INSERT INTO frames(job_id,frame,state) VALUES(?,0,'rendering')", "i", id);
     /* a piece's share of the job: the frames it owns (a segment), or its rectangle's pixels */
@@ -181,7 +185,22 @@ int sdb_job_end(ts_store_t *self, int64_t id, const char *state, const char *err
                       "'verifying','checking')", "i",
                 id) < 0)
         return -1;
-    return sdb_pay_refund(self, id);
+    if (sdb_pay_refund(self, id) < 0)
+        return -1;
+    return sdb_job_children_release(self, id, state);
+}
+
+int sdb_job_done_if_complete(ts_store_t *self, int64_t id)
+{
+    if (sdb_run(self, "UPDATE jobs SET state='done', finished=? WHERE id=? AND state IN ('running','paused') AND NOT "
+                      "EXISTS (SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
+                "dii", sdb_now(), id, id) < 0)
+        return -1;
+    if (sqlite3_changes(self->db) != 1)
+        return 0;
+    if (sdb_pay_refund(self, id) < 0)
+        return -1;
+    return sdb_job_children_release(self, id, "done");
 }
 
 int ts_store_job_cancel(ts_store_t *self, int64_t id)

@@ -40,6 +40,14 @@ static json_t *job_row_json(sqlite3_stmt *st)
     json_object_set_new(o, "budget", json_integer(sqlite3_column_int64(st, 27)));
     json_object_set_new(o, "funded", json_boolean(sqlite3_column_int(st, 28)));
     json_object_set_new(o, "paid", json_integer(sqlite3_column_int64(st, 29)));
+    /* a studio's queue: its name, when it first got work, the jobs it waits for */
+    json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 32)));
+    json_object_set_new(o, "started", sqlite3_column_type(st, 33) == SQLITE_NULL ? json_null()
+                                                                             : json_real(sqlite3_column_double(st, 33)));
+    json_t *after = json_loads((const char *)sqlite3_column_text(st, 34), 0, NULL);
+    json_object_set_new(o, "after", json_is_array(after) ? after : json_array());
+    if (!json_is_array(after))
+        json_decref(after);
     return o;
 }
 
@@ -57,7 +65,8 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
     "j.requester, j.budget, j.funded,"                                                                        \
     "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0),"     \
-    "j.manifest, j.missing FROM jobs j "
+    "j.manifest, j.missing, j.name, j.started,"                                                                \
+    "(SELECT json_group_array(d.parent_id) FROM job_deps d WHERE d.job_id=j.id) FROM jobs j "
 
 /* The finished outputs, by frame; their file names are the job type's (master/ts_jobtype.h). */
 static json_t *outputs_json(ts_store_t *self, int64_t id)

@@ -80,7 +80,8 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
     for (int i = 0; rc == 0 && i < n; i++) {
         rc = sdb_run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, t,
                  tasks[i].id);
-        rc = rc ? rc : sdb_run(self, "UPDATE jobs SET state='running' WHERE id=? AND state='queued'", "i", tasks[i].job_id);
+        rc = rc ? rc : sdb_run(self, "UPDATE jobs SET state='running', started=coalesce(started,?) WHERE id=? AND "
+                                     "state='queued'", "di", t, tasks[i].job_id);
         snprintf(tasks[i].state, sizeof tasks[i].state, "assigned");
         snprintf(tasks[i].node, sizeof tasks[i].node, "%s", node);
         tasks[i].assigned_at = t;
@@ -218,14 +219,7 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
     if (kind && kind->ends == TS_KIND_ENDS_FRAME) {
         int rc = sdb_run(self, "UPDATE frames SET state='done', output=?, output_size=? WHERE job_id=? AND frame=?",
                          "tiii", t->result, t->result_size, t->job_id, (int64_t)t->frame);
-        if (rc == 0)
-            rc = sdb_run(self,
-                         "UPDATE jobs SET state='done', finished=? WHERE id=? AND state='running' AND NOT EXISTS "
-                         "(SELECT 1 FROM frames WHERE job_id=? AND state!='done')",
-                         "dii", sdb_now(), t->job_id, t->job_id);
-        if (rc == 0 && sqlite3_changes(self->db) == 1)
-            rc = sdb_pay_refund(self, t->job_id);
-        return rc;
+        return rc == 0 ? sdb_job_done_if_complete(self, t->job_id) : rc;
     }
     if (!kind || kind->ends != TS_KIND_ENDS_PIECE)
         return 0;

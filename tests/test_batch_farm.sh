@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test_batch_farm: a studio's queue. A job file of 6 jobs whose dependencies form a diamond (and a tail) runs in
+# dependency order; a malformed file queues nothing and names the bad entry; a cancelled parent holds its child
+# with the reason (or fails it, by the child's choice); pause stops new work and resume finishes the job; a
+# priority change shows; tessera jobs filters by state and name.
+source "$(dirname "$0")/lib.sh"
+
+make_scene "$T/s.blend" --width 64 --height 48 --samples 4 --frames 1-2 || { fail "make scene"; finish; }
+start_master || finish
+start_slave a
+start_slave b
+wait_nodes 2 || finish
+jobs_json() { "$BIN/tessera" jobs --json; }
+
+# 1. The diamond: top -> (left, right) -> bottom -> tail, and side after top.
+cat >"$T/night.json" <<'J'
+{"jobs": [
+  {"name": "bottom", "type": "render", "scene": "s.blend", "frames": "1", "after": ["left", "right"]},
+  {"name": "top", "type": "render", "scene": "s.blend", "frames": "1-2", "tiles": "2x1"},
+  {"name": "left", "type": "render", "scene": "s.blend", "frames": "1", "after": ["top"]},
+  {"name": "right", "type": "render", "scene": "s.blend", "frames": "2", "tiles": "2x2", "after": ["top"]},
+  {"name": "tail", "type": "render", "scene": "s.blend", "frames": "2", "after": ["bottom"], "priority": 5},
+  {"name": "side", "type": "render", "scene": "s.blend", "frames": "1", "after": ["top"], "format": "exr"}
+]}
+J
+(cd / && "$BIN/tessera" submit --file "$T/night.json" --json) >"$T/night.out" 2>"$T/night.err" \
+  && pass "a job file of 6 jobs submitted: $(tr -d ' \n' <"$T/night.out" | head -c 200)" || fail "submit --file: $(cat "$T/night.err")"
+for _ in $(seq 600); do
+  n=$(jobs_json | python3 -c 'import json,sys; print(sum(j["state"] in ("done","failed","cancelled","held") for j in json.load(sys.stdin)))')
+  [ "$n" -ge 6 ] && break; sleep 0.5
+done
+jobs_json >"$T/jobs.json"
+python3 - "$T/jobs.json" <<'PY' && pass "the diamond ran in dependency order, every job done" || fail "dependency order"
+import json, sys
+jobs = {j["name"]: j for j in json.load(open(sys.argv[1]))}
+edges = [("top", "left"), ("top", "right"), ("left", "bottom"), ("right", "bottom"), ("bottom", "tail"), ("top", "side")]
+assert all(jobs[n]["state"] == "done" for n in jobs), {n: jobs[n]["state"] for n in jobs}
+for p, c in edges:
+    assert jobs[c]["started"] >= jobs[p]["finished"], (p, c, jobs[p]["finished"], jobs[c]["started"])
+    assert jobs[p]["id"] in jobs[c]["after"], (p, c, jobs[c]["after"])
+print("   ", ", ".join("%s %d" % (n, jobs[n]["id"]) for n in ("top", "left", "right", "side", "bottom", "tail")))
+PY
+[ "$("$BIN/tessera" jobs --name tail --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(len(j), j[0]["priority"])')" = "1 5" ] \
+  && pass "tessera jobs --name finds one job, with its file's priority" || fail "jobs --name"
+
+# 2. Malformed files queue nothing and name the bad entry.
+before=$(jobs_json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+printf '{"jobs": [{"name": "a", "type": "render", "scene": "s.blend", "frames": "1"}, {"name": "b", "type": "render", "scene": "s.blend", "frames": "1", "after": ["nope"]}]}' >"$T/bad1.json"
+expect_fail 2 "job 'b': field 'after': no job named 'nope'" "an unknown reference is refused before anything is sent" -- "$BIN/tessera" submit --file "$T/bad1.json"
+printf '{"jobs": [{"name": "x", "type": "render", "scene": "s.blend", "frames": "1", "after": ["y"]}, {"name": "y", "type": "render", "scene": "s.blend", "frames": "1", "after": ["x"]}]}' >"$T/bad2.json"
+expect_fail 2 "cycle" "a cycle is refused" -- "$BIN/tessera" submit --file "$T/bad2.json"
+printf '{"jobs": [{"name": "ok1", "type": "render", "scene": "s.blend", "frames": "1"}, {"name": "broken", "type": "render", "scene": "s.blend", "frames": "1", "tiles": "0x0", "after": ["ok1"]}]}' >"$T/bad3.json"
+expect_fail 2 "job 'broken'.*tiles" "a job the submit refuses names its entry and field" -- "$BIN/tessera" submit --file "$T/bad3.json"
+jobs_json | python3 -c "
+import json,sys; js=json.load(sys.stdin); new=js[$before:]
+assert all(j['state'] == 'cancelled' and j['started'] is None for j in new), [(j['name'], j['state']) for j in new]" \
+  && pass "nothing of the refused files ran (the job made before the refusal is cancelled, never started)" || fail "a refused file left work queued"
+
+# 3. A cancelled parent holds its child, saying why; a child that chose to fails with it.
+P=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --paused --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+C1=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --after "$P" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+C2=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --after "$P" --on-parent-failure fail --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+[ "$("$BIN/tessera" status "$C1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = waiting ] \
+  && pass "a child waits while its parent is paused" || fail "child state before"
+"$BIN/tessera" cancel "$P" >/dev/null
+"$BIN/tessera" status "$C1" --json | python3 -c "
+import json,sys; j=json.load(sys.stdin); assert j['state']=='held' and j['error']=='parent job $P was cancelled', j" \
+  && pass "the child is held: parent job $P was cancelled" || fail "held child: $("$BIN/tessera" status "$C1")"
+"$BIN/tessera" status "$C2" --json | python3 -c "
+import json,sys; j=json.load(sys.stdin); assert j['state']=='failed' and 'parent job $P' in j['error'], j" \
+  && pass "the child that chose --on-parent-failure fail failed with it" || fail "fail child: $("$BIN/tessera" status "$C2")"
+expect_fail 2 "after.*no job" "--after an unknown job is refused" -- "$BIN/tessera" submit render "$T/s.blend" --frames 1 --after 99999
+
+# 4. Pause: running tasks finish, nothing new starts; resume finishes the job; a priority change.
+J=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --tiles 4x4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 300); do [ "$("$BIN/tessera" status "$J" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks_done"])')" -ge 2 ] && break; sleep 0.1; done
+"$BIN/tessera" pause "$J" >/dev/null || fail "pause"
+sleep 4 # what was running when it paused finishes
+d1=$("$BIN/tessera" status "$J" --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["tasks_done"], j["tasks_running"], j["state"])')
+sleep 3
+d2=$("$BIN/tessera" status "$J" --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["tasks_done"], j["tasks_running"], j["state"])')
+[ "$d1" = "$d2" ] && [ "${d2##* }" = paused ] && pass "paused: no new task in 3 s ($d2)" || fail "pause: $d1 -> $d2"
+"$BIN/tessera" priority "$J" 7 >/dev/null && [ "$("$BIN/tessera" status "$J" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["priority"])')" = 7 ] \
+  && pass "priority changed to 7" || fail "priority"
+"$BIN/tessera" resume "$J" >/dev/null && "$BIN/tessera" wait "$J" --timeout 300 >/dev/null 2>&1 \
+  && pass "resumed, the job finishes" || fail "resume: $("$BIN/tessera" status "$J")"
+"$BIN/tessera" jobs --state held,failed --json | python3 -c "
+import json,sys; assert sorted(j['id'] for j in json.load(sys.stdin)) == sorted([$C1, $C2])" \
+  && pass "tessera jobs --state held,failed lists the two children" || fail "jobs --state"
+finish
