@@ -80,6 +80,8 @@ typedef struct {
     const char *after;      /* --after JOB[,JOB] */
     const char *on_failure; /* --on-parent-failure hold|fail */
     bool paused;            /* --paused */
+    const char *pool;       /* --pool TAG */
+    long max_nodes;         /* --max-nodes N (0: any) */
 } cli_queue_opts_t;
 #define CLI_OPTS_QUEUE(q)                                                                                      \
     {"name", TS_OPT_STRING, NULL, 1, 0, &(q)->name, "a name for the job (tessera jobs --name finds it)"},     \
@@ -87,7 +89,10 @@ typedef struct {
      "start only when these jobs are done: JOB[,JOB] (ids)"},                                                  \
     {"on-parent-failure", TS_OPT_STRING, NULL, 1, 0, &(q)->on_failure,                                         \
      "when a job it waits for fails or is cancelled: hold (default: it waits, saying why) or fail"},           \
-    {"paused", TS_OPT_FLAG, NULL, 1, 0, &(q)->paused, "submit it paused: nothing starts until `tessera resume`"}
+    {"paused", TS_OPT_FLAG, NULL, 1, 0, &(q)->paused, "submit it paused: nothing starts until `tessera resume`"}, \
+    {"pool", TS_OPT_STRING, NULL, 1, 0, &(q)->pool, "run only on nodes with this tag (tessera-slave --tag)"},     \
+    {"max-nodes", TS_OPT_INT, "0", 0, TS_REQUEST_MAX_NODES, &(q)->max_nodes,                                     \
+     "at most this many nodes work on it at once (0: any number)"}
 /* Adds "name", "after", "on_parent_failure" and "paused" to a job request when given; -1 (exit 2) naming the
    option. */
 int cli_add_queue(json_t *request, const cli_queue_opts_t *q);

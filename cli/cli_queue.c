@@ -49,6 +49,13 @@ int cli_add_queue(json_t *request, const cli_queue_opts_t *q)
     }
     if (q->paused)
         json_object_set_new(request, "paused", json_true());
+    if (q->pool) {
+        if (ts_request_tag_check(q->pool) < 0)
+            return cli_fail(CLI_EXIT_USAGE, "--pool: %s", ts_error());
+        json_object_set_new(request, "pool", json_string(q->pool));
+    }
+    if (q->max_nodes > 0)
+        json_object_set_new(request, "max_nodes", json_integer(q->max_nodes));
     return 0;
 }
 

@@ -794,3 +794,11 @@ int ts_request_test(bool verbose)
                 failures ? "FAILED" : "ok", combinations, accepted);
     return failures ? -1 : 0;
 }
+
+int ts_request_tag_check(const char *tag)
+{
+    size_t n = strlen(tag);
+    if (n == 0 || n >= TS_REQUEST_TAG_CAP || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n)
+        return ts_error_set("tag '%.40s': 1 to %d of a-z, 0-9, - _ .", tag, TS_REQUEST_TAG_CAP - 1);
+    return 0;
+}

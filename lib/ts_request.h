@@ -43,6 +43,10 @@ int ts_request_frames_check(long long start, long long end);
 /* "CxR" (digits, lower-case x, digits), each 1..TS_TILEPLAN_MAX: splitter/ts_tileplan's rule, the one the
    planner cuts with. */
 int ts_request_grid_parse(const char *text, int *cols, int *rows);
+/* A pool tag: 1 to 32 of a-z, 0-9, - _ . (a node's --tag, a job's --pool); -1 with ts_error(). */
+#define TS_REQUEST_TAG_CAP 33
+int ts_request_tag_check(const char *tag);
+#define TS_REQUEST_MAX_NODES 100000 /* a job's --max-nodes */
 /* -TS_REQUEST_PRIORITY_MAX..TS_REQUEST_PRIORITY_MAX. */
 int ts_request_priority_check(long long priority);
 /* Output formats of a render (scene, exr, png) and device classes (cpu, gpu). */

@@ -106,6 +106,14 @@ static int parse_queue(json_t *o, ts_job_request_t *req)
     if (json_object_get(o, "on_parent_failure") && (!onf || (strcmp(onf, "hold") && strcmp(onf, "fail"))))
         return ts_error_set("field 'on_parent_failure' must be \"hold\" or \"fail\"");
     req->fail_with_parent = onf && strcmp(onf, "fail") == 0;
+    const char *pool = json_string_value(json_object_get(o, "pool"));
+    if (json_object_get(o, "pool") && (!pool || ts_request_tag_check(pool) < 0))
+        return pool ? ts_error_prefix("field 'pool'") : ts_error_set("field 'pool' must be a node tag");
+    snprintf(req->pool, sizeof req->pool, "%s", pool ? pool : "");
+    json_t *mn = json_object_get(o, "max_nodes");
+    if (mn && (!json_is_integer(mn) || json_integer_value(mn) < 0 || json_integer_value(mn) > TS_REQUEST_MAX_NODES))
+        return ts_error_set("field 'max_nodes' must be a whole number within 0..%d (0: any number)", TS_REQUEST_MAX_NODES);
+    req->max_nodes = mn ? (int)json_integer_value(mn) : 0;
     json_t *paused = json_object_get(o, "paused");
     if (paused && !json_is_boolean(paused))
         return ts_error_set("field 'paused' must be true or false");

@@ -563,6 +563,16 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     if (ts_store_node_seen(self->store, id, n->name, n->blender, devices_json ? devices_json : "[]", cpu_model, payout,
                            (int)h->cores, (int64_t)h->memory) < 0)
         ts_err("node %s: %s", n->name, ts_error());
+    char tags[TS_NODE_TAGS_CAP] = "";
+    for (size_t i = 0; i < h->n_tags; i++) { /* its pools; a malformed tag is left out and said */
+        if (ts_request_tag_check(h->tags[i]) < 0 || strlen(tags) + strlen(h->tags[i]) + 2 > sizeof tags) {
+            ts_warn("node %s: tag '%.40s' ignored: %s", n->name, h->tags[i], ts_error());
+            continue;
+        }
+        snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s", tags[0] ? "," : "", h->tags[i]);
+    }
+    if (ts_store_node_tags(self->store, id, tags) < 0)
+        ts_err("node %s: %s", n->name, ts_error());
     free(devices_json);
     ts_info("node %s (%s) online: blender %s, %zu device(s), %u cores, %u slots, holding %zu task(s)", n->name,
             id, n->blender, h->n_devices, h->cores, n->slots, h->n_holding);

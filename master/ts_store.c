@@ -100,6 +100,10 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE jobs ADD COLUMN started REAL",
     "CREATE TABLE IF NOT EXISTS job_deps(job_id INT NOT NULL, parent_id INT NOT NULL, PRIMARY KEY(job_id, parent_id))",
     "CREATE INDEX IF NOT EXISTS job_deps_by_parent ON job_deps(parent_id)",
+    /* pools: a node's tags, a job's pool and how many nodes may work on it at once */
+    "ALTER TABLE nodes ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN pool TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN max_nodes INT NOT NULL DEFAULT 0",
 };
 
 static int migrate(ts_store_t *self)

@@ -70,6 +70,8 @@ typedef struct {
     int nafter;
     bool fail_with_parent;      /* a parent failed or cancelled: fail too (default: be held, saying why) */
     bool paused;                /* submitted paused: nothing starts until it is resumed */
+    char pool[TS_REQUEST_TAG_CAP]; /* runs only on nodes with this tag ("" any) */
+    int max_nodes;              /* nodes working on it at once (0: any number) */
 } ts_job_request_t;
 
 void ts_job_request_free(ts_job_request_t *req);
@@ -342,6 +344,9 @@ int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
 /* The node's owner has it back (reason: "in use", "outside hours", ...): state 'paused'; a pause that gave tasks
    back (given_back > 0) is recorded as a preemption (tessera nodes: preemptions in the last 24 h). */
 int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, int given_back);
+#define TS_NODE_TAGS_CAP 512
+/* A node's pools (comma-separated tags, "" none), as its Hello said. */
+int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags);
 /* A paused node works again: state 'online'. */
 int ts_store_node_resume(ts_store_t *self, const char *id);
 int ts_store_nodes_all_offline(ts_store_t *self);

@@ -45,8 +45,8 @@ static int settle(ts_store_t *self, int64_t id)
 
 int sdb_job_deps_put(ts_store_t *self, int64_t id, const ts_job_request_t *r)
 {
-    int rc = sdb_run(self, "UPDATE jobs SET name=?, fail_with_parent=? WHERE id=?", "tii", r->name,
-                     (int64_t)r->fail_with_parent, id);
+    int rc = sdb_run(self, "UPDATE jobs SET name=?, fail_with_parent=?, pool=?, max_nodes=? WHERE id=?", "titii",
+                     r->name, (int64_t)r->fail_with_parent, r->pool, (int64_t)r->max_nodes, id);
     for (int i = 0; rc == 0 && i < r->nafter; i++) {
         if (sdb_int(self, 0, "SELECT 1 FROM jobs WHERE id=?", "i", r->after[i]) != 1)
             return ts_error_set("field 'after': no job %lld", (long long)r->after[i]);

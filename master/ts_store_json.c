@@ -44,7 +44,9 @@ static json_t *job_row_json(sqlite3_stmt *st)
     json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 32)));
     json_object_set_new(o, "started", sqlite3_column_type(st, 33) == SQLITE_NULL ? json_null()
                                                                              : json_real(sqlite3_column_double(st, 33)));
-    json_t *after = json_loads((const char *)sqlite3_column_text(st, 34), 0, NULL);
+    json_object_set_new(o, "pool", json_string((const char *)sqlite3_column_text(st, 34)));
+    json_object_set_new(o, "max_nodes", json_integer(sqlite3_column_int(st, 35)));
+    json_t *after = json_loads((const char *)sqlite3_column_text(st, 36), 0, NULL);
     json_object_set_new(o, "after", json_is_array(after) ? after : json_array());
     if (!json_is_array(after))
         json_decref(after);
@@ -65,7 +67,7 @@ static json_t *job_row_json(sqlite3_stmt *st)
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
     "j.requester, j.budget, j.funded,"                                                                        \
     "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0),"     \
-    "j.manifest, j.missing, j.name, j.started,"                                                                \
+    "j.manifest, j.missing, j.name, j.started, j.pool, j.max_nodes,"                                                                \
     "(SELECT json_group_array(d.parent_id) FROM job_deps d WHERE d.job_id=j.id) FROM jobs j "
 
 /* The finished outputs, by frame; their file names are the job type's (master/ts_jobtype.h). */
@@ -164,7 +166,7 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
               "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
               "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
               " WHERE b.node=n.id AND b.blocked>0), payout, paused,"
-              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?) "
+              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?), tags "
               "FROM nodes n ORDER BY name, id");
     if (st)
         sqlite3_bind_double(st, 1, sdb_now() - 86400.0);
@@ -192,6 +194,7 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
         if (strcmp((const char *)sqlite3_column_text(st, 2), "paused") == 0)
             json_object_set_new(o, "paused_reason", json_string((const char *)sqlite3_column_text(st, 18)));
         json_object_set_new(o, "preemptions_24h", json_integer(sqlite3_column_int64(st, 19)));
+        json_object_set_new(o, "tags", json_string((const char *)sqlite3_column_text(st, 20)));
         json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
         json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
         json_object_set_new(o, "devices", dev ? dev : json_array());

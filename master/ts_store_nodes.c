@@ -48,6 +48,14 @@ int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, in
     return sdb_end(self, rc);
 }
 
+int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags)
+{
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET tags=? WHERE id=?", "tt", tags, id);
+    sdb_unlock(self);
+    return rc;
+}
+
 int ts_store_node_resume(ts_store_t *self, const char *id)
 {
     sdb_lock(self);

@@ -59,6 +59,10 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
         " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND"
         " (b.failures>=?4 OR b.blocked>0))"
         " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id=?3 AND n.quarantined)"
+        /* a pool: only nodes with its tag; at most max_nodes nodes at once (a node already on it may take more) */
+        " AND (j.pool='' OR instr(','||coalesce((SELECT n.tags FROM nodes n WHERE n.id=?3),'')||',', ','||j.pool||',')>0)"
+        " AND (j.max_nodes=0 OR EXISTS (SELECT 1 FROM tasks x WHERE x.job_id=j.id AND x.state='assigned' AND x.node=?3)"
+        " OR (SELECT count(DISTINCT x.node) FROM tasks x WHERE x.job_id=j.id AND x.state='assigned') < j.max_nodes)"
         /* a check goes to a node that has not worked on the task it checks */
         " AND (t.check_of=0 OR NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR x.check_of=t.check_of)"
         " AND x.node=?3 AND x.state IN ('assigned','verifying','checking','done')))"

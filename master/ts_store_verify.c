@@ -106,6 +106,7 @@ static int eligible_node_exists(ts_store_t *self, int64_t job, int64_t original,
         self, "SELECT 1 FROM nodes n, jobs j WHERE j.id=?1 AND n.state='online' AND NOT n.quarantined"
               " AND (j.device='cpu' OR EXISTS (SELECT 1 FROM json_each(n.devices) WHERE value!='CPU'))"
               " AND (j.blender='' OR substr(n.blender,1,length(j.blender))=j.blender)"
+              " AND (j.pool='' OR instr(','||n.tags||',', ','||j.pool||',')>0)"
               " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=j.id AND b.node=n.id AND"
               "  (b.blocked>0 OR b.failures>=?3))"
               " AND NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=?2 OR x.check_of=?2) AND x.node=n.id"

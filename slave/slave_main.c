@@ -126,6 +126,7 @@ int main(int argc, char **argv)
         {"busy-file", TS_OPT_STRING, NULL, 0, -1, &o.busy_file, "billing software's hook: while this file exists a customer session is on and the slave does no work"},
         {"pause-while", TS_OPT_STRING, NULL, 0, -1, &o.pause_while, "programs (games) whose running pauses the slave, comma-separated process names as in /proc/PID/comm"},
         {"hours", TS_OPT_STRING, NULL, 0, -1, &o.hours, "work only in these windows of local time, e.g. 22:00-09:00,12:00-13:00 (overnight windows wrap)"},
+        {"tag", TS_OPT_STRING, NULL, 0, -1, &o.tags, "its pools, comma-separated (studio,gpu24): a job submitted with --pool TAG runs only on nodes with that tag"},
         {"ctl", TS_OPT_STRING, NULL, 0, -1, &o.ctl, "the control socket for `tessera-slave ctl` (default: WORK/ctl.sock)"},
         {"config", TS_OPT_STRING, NULL, 0, -1, &config, "read options from this file first (key = value lines, the options' names; the command line wins)"},
         {"print-config", TS_OPT_FLAG, NULL, 0, -1, &print_config, "print the options in effect as a config file and exit"},

@@ -114,6 +114,13 @@ static void send_hello(slave_t *s)
         h.memory = (uint64_t)si.totalram * si.mem_unit;
     h.slots = (uint32_t)s->opts->slots;
     h.paused = s->paused;
+    char tagbuf[512], *tags[32];
+    size_t ntags = 0;
+    snprintf(tagbuf, sizeof tagbuf, "%s", s->opts->tags ? s->opts->tags : "");
+    for (char *save = NULL, *t = strtok_r(tagbuf, ",", &save); t && ntags < 32; t = strtok_r(NULL, ",", &save))
+        tags[ntags++] = t;
+    h.tags = tags;
+    h.n_tags = ntags;
     h.holding = holding;
     h.n_holding = (size_t)ts_executor_holding(s->exec, holding, HOLD_MAX);
     Tessera__Envelope env = TESSERA__ENVELOPE__INIT;

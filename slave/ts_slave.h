@@ -41,6 +41,7 @@ typedef struct {
     const char *pause_while;  /* programs whose running pauses the slave */
     const char *hours;        /* work windows in local time */
     const char *ctl;          /* the control socket (NULL: WORK/ctl.sock) */
+    const char *tags;         /* its pools, comma-separated (a job with --pool TAG runs only on nodes tagged so) */
 } ts_slave_options_t;
 
 #define TS_TASK_PEERS 16      /* peers of a task's scene kept from its Assign */

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 make_scene "$T/s.blend" --width 64 --height 48 --samples 4 --frames 1-2 || { fail "make scene"; finish; }
-start_master || finish
+start_master --check-wait 2 || finish # the pool of one node: a check no other node may do is dropped soon
 start_slave a
 start_slave b
 wait_nodes 2 || finish
@@ -72,7 +72,7 @@ import json,sys; j=json.load(sys.stdin); assert j['state']=='failed' and 'parent
 expect_fail 2 "after.*no job" "--after an unknown job is refused" -- "$BIN/tessera" submit render "$T/s.blend" --frames 1 --after 99999
 
 # 4. Pause: running tasks finish, nothing new starts; resume finishes the job; a priority change.
-J=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --tiles 4x4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+J=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --tiles 8x8 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 for _ in $(seq 300); do [ "$("$BIN/tessera" status "$J" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks_done"])')" -ge 2 ] && break; sleep 0.1; done
 "$BIN/tessera" pause "$J" >/dev/null || fail "pause"
 sleep 4 # what was running when it paused finishes
@@ -87,4 +87,29 @@ d2=$("$BIN/tessera" status "$J" --json | python3 -c 'import json,sys; j=json.loa
 "$BIN/tessera" jobs --state held,failed --json | python3 -c "
 import json,sys; assert sorted(j['id'] for j in json.load(sys.stdin)) == sorted([$C1, $C2])" \
   && pass "tessera jobs --state held,failed lists the two children" || fail "jobs --state"
+
+# 5. Pools and limits: a job with --pool runs only on the tagged node; --max-nodes 1 never has two nodes at once.
+start_slave c --tag studio,gpu24
+wait_nodes 3 || finish
+[ "$(node_field c tags)" = "studio,gpu24" ] && pass "the node's tags show in tessera nodes" || fail "tags: $(node_field c tags)"
+da=$(node_field a tasks_done); db=$(node_field b tasks_done)
+JP=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 2x2 --pool studio --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$BIN/tessera" wait "$JP" --timeout 300 >/dev/null 2>&1 || fail "pool job"
+[ "$(node_field a tasks_done)" = "$da" ] && [ "$(node_field b tasks_done)" = "$db" ] \
+  && pass "the --pool studio job ran on the tagged node alone" || fail "pool: untagged nodes did work ($da->$(node_field a tasks_done), $db->$(node_field b tasks_done))"
+JM=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --tiles 4x2 --max-nodes 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$BIN/tessera" wait "$JM" --timeout 300 >/dev/null 2>&1 || fail "max-nodes job"
+python3 - "$T/master/tessera.db" "$JM" <<'PY' && pass "--max-nodes 1: no two nodes worked on the job at once" || fail "max-nodes overlap"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT node, assigned_at, finished FROM tasks WHERE job_id=? AND state='done' AND finished>0",
+                  (int(sys.argv[2]),)).fetchall()
+nodes = {r[0] for r in rows}
+for a in rows:
+    for b in rows:
+        if a[0] != b[0]:
+            assert a[2] <= b[1] + 0.05 or b[2] <= a[1] + 0.05, (a, b)
+print("   ", len(rows), "tasks on", len(nodes), "node(s), one at a time")
+PY
+expect_fail 2 "pool" "a malformed --pool is refused" -- "$BIN/tessera" submit render "$T/s.blend" --frames 1 --pool "Bad Tag"
 finish
