@@ -46,7 +46,9 @@ alive "API bodies"
 
 # A slave holding the wrong master certificate is refused by CURVE and never becomes a node.
 "$BIN/tessera-master" --state "$T/impostor" --listen "tcp://127.0.0.1:$((HPORT + 2))" --http "127.0.0.1:$((HPORT + 3))" >"$T/impostor.log" 2>&1 &
-IMP=$!; sleep 1; kill -TERM $IMP; wait $IMP
+IMP=$!
+for _ in $(seq 100); do [ -s "$T/impostor/master.cert" ] && break; sleep 0.1; done # its certificate, then it may go
+kill -TERM $IMP; wait $IMP
 timeout 120 "$BIN/tessera-slave" --master "tcp://127.0.0.1:$ZPORT" --master-cert "$T/impostor/master.cert" \
   --work "$T/slave-wrongcert" --name wrongcert --handshake-timeout 5 >"$T/slave-wrongcert.log" 2>&1
 rc=$?

@@ -103,12 +103,13 @@ kill -CONT "$(pgrep -f "tessera-slave.*--name other" | head -n 1)" 2>/dev/null
   || fail "transcode: $(tail -n 3 "$T/twait.log")"
 [ "$(node_json cafe tasks_failed)" = 0 ] && pass "still no failure against the café node" || fail "café failures: $(node_json cafe tasks_failed)"
 
-# 6. A work window that closes mid-task: a slave whose local time (a TZ offset made for it) reads 21:59:40, with
-#    --hours 06:00-22:00, works for 20 s, then gives its work back at 22:00 and is paused "outside hours".
-WJ=$("$BIN/tessera" submit render "$T/scene.blend" --frames 1 --tiles 4x4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# 6. A work window that closes mid-task: a slave whose local time (a TZ offset made for it) reads 21:59:48, with
+#    --hours 06:00-22:00, works for 12 s on a job of 64 tiles, then gives its work back at 22:00 and is paused
+#    "outside hours".
+WJ=$("$BIN/tessera" submit render "$T/scene.blend" --frames 1 --tiles 8x8 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 kill -STOP "$(pgrep -f "tessera-slave.*--name other" | head -n 1)" 2>/dev/null
 NIGHT_TZ=$(python3 -c "
-import time; o = (int(time.time()) - (21 * 3600 + 59 * 60 + 40)) % 86400; print('NIT%02d:%02d:%02d' % (o // 3600, o % 3600 // 60, o % 60))")
+import time; o = (int(time.time()) - (21 * 3600 + 59 * 60 + 48)) % 86400; print('NIT%02d:%02d:%02d' % (o // 3600, o % 3600 // 60, o % 60))")
 TZ=$NIGHT_TZ "$BIN/tessera-slave" --master "tcp://127.0.0.1:$ZPORT" --master-cert "$T/master/master.cert" \
   --work "$T/slave-night" --name night --no-lsd --torrent-listen 127.0.0.1:0 --hours 06:00-22:00 >>"$T/slave-night.log" 2>&1 &
 PIDS+=($!)
