@@ -383,7 +383,7 @@ static enum MHD_Result finish_upload(struct ts_api *api, struct MHD_Connection *
     return respond(c, MHD_HTTP_CREATED, json_pack("{s:s,s:I}", "hash", hash, "size", (json_int_t)rq->len));
 }
 
-/* POST jobs/{id}/pause, /resume, /priority {"priority": N}: a studio's queue control. */
+/* POST jobs/{id}/cancel, /pause, /resume, /priority {"priority": N}: what a user does to a job in the queue. */
 static enum MHD_Result queue_control(struct ts_api *api, struct MHD_Connection *c, int64_t id, const char *what,
                                      request_t *rq)
 {
@@ -400,7 +400,9 @@ static enum MHD_Result queue_control(struct ts_api *api, struct MHD_Connection *
                                  "number within -%d..%d", TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX);
         rc = ts_store_job_priority(store, id, prio);
     } else {
-        rc = what[0] == 'p' ? ts_store_job_pause(store, id) : ts_store_job_resume(store, id);
+        rc = strcmp(what, "cancel") == 0  ? ts_store_job_cancel(store, id)
+             : strcmp(what, "pause") == 0 ? ts_store_job_pause(store, id)
+                                          : ts_store_job_resume(store, id);
     }
     if (rc == TS_STORE_UNKNOWN)
         return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
@@ -408,7 +410,8 @@ static enum MHD_Result queue_control(struct ts_api *api, struct MHD_Connection *
         return respond_error(c, MHD_HTTP_CONFLICT, "job %lld has already ended", (long long)id);
     if (rc < 0)
         return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
-    ts_info("job %lld: %s by %s", (long long)id, what, rq->caller.operator ? "the operator" : rq->caller.account);
+    ts_info("job %lld: %s by %s", (long long)id, strcmp(what, "cancel") == 0 ? "cancelled" : what,
+            rq->caller.operator ? "the operator" : rq->caller.account);
     ts_master_kick(api->master);
     return respond(c, MHD_HTTP_OK, job_view(store, id));
 }
@@ -635,21 +638,10 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                 return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
             return respond(c, MHD_HTTP_OK, json_pack("{s:o}", "inputs", ts_store_job_inputs_json(store, id)));
         }
-        if (slash && (strcmp(slash, "/pause") == 0 || strcmp(slash, "/resume") == 0 || strcmp(slash, "/priority") == 0) &&
+        if (slash && (strcmp(slash, "/pause") == 0 || strcmp(slash, "/resume") == 0 || strcmp(slash, "/priority") == 0 ||
+                      strcmp(slash, "/cancel") == 0) &&
             post)
             return queue_control(api, c, id, slash + 1, rq);
-        if (slash && strcmp(slash, "/cancel") == 0 && post) {
-            int rc = ts_store_job_cancel(store, id);
-            if (rc == TS_STORE_UNKNOWN)
-                return respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
-            if (rc == TS_STORE_ENDED)
-                return respond_error(c, MHD_HTTP_CONFLICT, "job %lld has already ended", (long long)id);
-            if (rc < 0)
-                return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", ts_error());
-            ts_info("job %lld cancelled by %s", (long long)id, caller->operator ? "the operator" : caller->account);
-            ts_master_kick(api->master);
-            return respond(c, MHD_HTTP_OK, job_view(store, id));
-        }
         if (slash && strncmp(slash, "/outputs/", 9) == 0 && get) {
             /* frame numbers may be negative (Blender allows them; a render's video is TS_VIDEO_FRAME) */
             const char *fs = slash + 9;

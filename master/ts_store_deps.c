@@ -76,14 +76,16 @@ int sdb_job_children_release(ts_store_t *self, int64_t id, const char *state)
     return rc;
 }
 
-/* The job's state under the lock: 1 found (state filled), 0 unknown. */
-static int job_state(ts_store_t *self, int64_t id, char *state, size_t cap)
+/* Under the transaction: 1 when the job exists and has not ended (state filled), else TS_STORE_UNKNOWN,
+   TS_STORE_ENDED or -1. */
+static int open_job(ts_store_t *self, int64_t id, char *state, size_t cap)
 {
     ts_job_t j;
     int rc = sdb_job_get(self, id, &j);
-    if (rc == 1)
-        snprintf(state, cap, "%s", j.state);
-    return rc;
+    if (rc != 1)
+        return rc == 0 ? TS_STORE_UNKNOWN : rc;
+    snprintf(state, cap, "%s", j.state);
+    return sdb_job_ended(state) ? TS_STORE_ENDED : 1;
 }
 
 int ts_store_job_pause(ts_store_t *self, int64_t id)
@@ -91,12 +93,8 @@ int ts_store_job_pause(ts_store_t *self, int64_t id)
     if (sdb_begin(self) < 0)
         return -1;
     char state[16];
-    int rc = job_state(self, id, state, sizeof state);
-    if (rc == 0)
-        rc = TS_STORE_UNKNOWN;
-    else if (rc == 1 && sdb_job_ended(state))
-        rc = TS_STORE_ENDED;
-    else if (rc == 1)
+    int rc = open_job(self, id, state, sizeof state);
+    if (rc == 1)
         rc = sdb_run(self, "UPDATE jobs SET state='paused' WHERE id=?", "i", id);
     return sdb_end(self, rc);
 }
@@ -106,17 +104,14 @@ int ts_store_job_resume(ts_store_t *self, int64_t id)
     if (sdb_begin(self) < 0)
         return -1;
     char state[16];
-    int rc = job_state(self, id, state, sizeof state);
-    if (rc == 0)
-        rc = TS_STORE_UNKNOWN;
-    else if (rc == 1 && sdb_job_ended(state))
-        rc = TS_STORE_ENDED;
-    else if (rc == 1 && strcmp(state, "paused") == 0) {
+    int rc = open_job(self, id, state, sizeof state);
+    if (rc == 1 && strcmp(state, "paused") == 0) {
         /* back to where it stood: running when work was handed out already, else what its parents say */
         bool started = sdb_int(self, 0, "SELECT started IS NOT NULL FROM jobs WHERE id=?", "i", id) == 1;
         rc = started ? sdb_run(self, "UPDATE jobs SET state='running' WHERE id=?", "i", id) : settle(self, id);
-    } else if (rc == 1)
+    } else if (rc == 1) {
         rc = 0; /* not paused: nothing to do */
+    }
     return sdb_end(self, rc);
 }
 
@@ -125,12 +120,8 @@ int ts_store_job_priority(ts_store_t *self, int64_t id, int priority)
     if (sdb_begin(self) < 0)
         return -1;
     char state[16];
-    int rc = job_state(self, id, state, sizeof state);
-    if (rc == 0)
-        rc = TS_STORE_UNKNOWN;
-    else if (rc == 1 && sdb_job_ended(state))
-        rc = TS_STORE_ENDED;
-    else if (rc == 1)
+    int rc = open_job(self, id, state, sizeof state);
+    if (rc == 1)
         rc = sdb_run(self, "UPDATE jobs SET priority=? WHERE id=?", "ii", (int64_t)priority, id);
     return sdb_end(self, rc);
 }
