@@ -4,6 +4,7 @@ extern "C" {
 #include "lib/ts_error.h" /* a C header without extern "C" guards of its own */
 }
 #include "splitter/ts_exrhead.h"
+#include "splitter/ts_pnghead.h"
 #include "tests/ts_test.h"
 
 #include <OpenImageIO/imageio.h>
@@ -62,9 +63,22 @@ static int exr_gate(const char *path)
     return 0;
 }
 
+/* The PNG gate: libpng reads a whole ancillary chunk into memory and inflates compressed ones without a bound, so a
+   stranger's PNG passes ts_pnghead first. 0, or -1 with why. */
+static int png_gate(const char *path)
+{
+    std::unique_ptr<FILE, int (*)(FILE *)> f(std::fopen(path, "rb"), std::fclose);
+    if (!f)
+        return 0; /* the reader reports it */
+    char why[256];
+    if (ts_pnghead_check(f.get(), why, sizeof why) != 0)
+        return ts_error_set("image %s: not a sound PNG file: %s", path, why);
+    return 0;
+}
+
 static ts_image_reader_t *reader_new(const char *path, const char *format)
 {
-    if (exr_gate(path) != 0)
+    if (exr_gate(path) != 0 || png_gate(path) != 0)
         return nullptr;
     std::unique_ptr<ImageInput> in;
     if (format) {

@@ -42,6 +42,7 @@
 #include "torrent/torrent.h"
 #include "verifier/ts_agree.h"
 #include "splitter/ts_exrhead.h"
+#include "splitter/ts_pnghead.h"
 #include "verifier/ts_policy.h"
 #include "verifier/ts_pixdiff.h"
 #include "tests/ts_test.h"
@@ -71,7 +72,7 @@ static const struct {
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
     {"blenderinfo", ts_blender_info_test},
-    {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},
+    {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},  {"pnghead", ts_pnghead_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},
     {"rpc", ts_rpc_test},           {"eth_anvil", ts_eth_anvil_test}, {"ledger", ts_ledger_test}, {"payout", ts_payout_test},
