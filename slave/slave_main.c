@@ -39,6 +39,13 @@ static void keep_encoder_memory(void)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+static char **s_conf_args; /* the config file's settings as arguments (ts_conf_load) */
+
+static void free_conf_args(void)
+{
+    free(s_conf_args);
+}
+
 /* `tessera-slave ctl pause|resume|status [--work DIR | --ctl SOCKET] [--json]`: the PC's owner talks to its slave. */
 static int ctl_main(int argc, char **argv)
 {
@@ -154,6 +161,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tessera-slave: %s\n", ts_error());
         return 2;
     }
+    s_conf_args = args; /* the options point into it until the program ends */
+    atexit(free_conf_args);
     if (help) {
         printf("usage: tessera-slave --master-cert FILE --work DIR [options]\n"
                "       tessera-slave ctl pause|resume|status [--work DIR | --ctl SOCKET]\n\n");

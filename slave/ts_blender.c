@@ -185,6 +185,18 @@ static int write_all(int fd, const char *p, size_t n)
 
 json_t *ts_blender_call(ts_blender_t *self, json_t *request, double timeout_s, volatile sig_atomic_t *stop)
 {
+    if (self->pid > 0) { /* gone while idle (a preemption killed it between tasks): start another, no failure */
+        char why[64] = "";
+        reap(self, WNOHANG, why, sizeof why);
+        if (self->pid <= 0) {
+            ts_info("blender stopped while idle (%s)", why[0] ? why : "gone");
+            if (self->cmd_fd >= 0)
+                close(self->cmd_fd);
+            if (self->reply_fd >= 0)
+                close(self->reply_fd);
+            self->cmd_fd = self->reply_fd = -1;
+        }
+    }
     if (self->pid <= 0 && start(self) < 0)
         return NULL;
     if (json_object_get(request, "threads") == NULL)
