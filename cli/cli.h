@@ -71,6 +71,7 @@ int cli_cmd_stats(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_wallet(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_escrow(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_account(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_share(cli_ctx_t *ctx, int argc, char **argv);
 /* Adds "budget" (checked as a token amount) and "requester" to a job request when given. */
 int cli_add_payment(json_t *request, const char *budget, const char *requester);
 
@@ -82,6 +83,7 @@ typedef struct {
     bool paused;            /* --paused */
     const char *pool;       /* --pool TAG */
     long max_nodes;         /* --max-nodes N (0: any) */
+    const char *notify_url; /* --notify-url URL: a webhook for the job's events */
 } cli_queue_opts_t;
 #define CLI_OPTS_QUEUE(q)                                                                                      \
     {"name", TS_OPT_STRING, NULL, 1, 0, &(q)->name, "a name for the job (tessera jobs --name finds it)"},     \
@@ -92,15 +94,34 @@ typedef struct {
     {"paused", TS_OPT_FLAG, NULL, 1, 0, &(q)->paused, "submit it paused: nothing starts until `tessera resume`"}, \
     {"pool", TS_OPT_STRING, NULL, 1, 0, &(q)->pool, "run only on nodes with this tag (tessera-slave --tag)"},     \
     {"max-nodes", TS_OPT_INT, "0", 0, TS_REQUEST_MAX_NODES, &(q)->max_nodes,                                     \
-     "at most this many nodes work on it at once (0: any number)"}
+     "at most this many nodes work on it at once (0: any number)"},                                            \
+    {"notify-url", TS_OPT_STRING, NULL, 1, 0, &(q)->notify_url,                                                  \
+     "POST each of the job's events (JSON, in order, retried until taken) to this http(s) URL"}
 /* Adds "name", "after", "on_parent_failure" and "paused" to a job request when given; -1 (exit 2) naming the
    option. */
 int cli_add_queue(json_t *request, const cli_queue_opts_t *q);
 /* `tessera submit --file FILE`: many jobs, with dependencies by name; nothing is queued if any is refused. */
 int cli_submit_file(cli_ctx_t *ctx, int argc, char **argv);
+/* A job file's "jobs" with its shot lists expanded (cli_jobvars.c): an entry with "each": VAR is one job per value
+   of "vars"[VAR], "{VAR}" in its strings replaced; at most max jobs. A new array, or NULL with ts_error(). */
+json_t *cli_jobfile_expand(const json_t *doc, size_t max);
+int cli_jobvars_test(bool verbose);
 int cli_cmd_pause(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_resume(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_priority(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_requeue(cli_ctx_t *ctx, int argc, char **argv);
+
+/* `tessera jobs --watch` (cli_watch.c): the master's job and task events, one line each. */
+typedef struct cli_http cli_http_t;
+typedef struct {
+    bool json;                                   /* each event's JSON, one a line */
+    long after;                                  /* start after this event id; -1: with the next event */
+    bool (*keep)(const json_t *event, void *ud); /* the events to print; NULL: all */
+    void *ud;
+} cli_watch_opts_t;
+/* Follows the events until Ctrl-C or SIGTERM (0), reconnecting after a lost connection from the last event id seen;
+   -1 when the master cannot be reached at first or refuses the stream (a 4xx). */
+int cli_watch(cli_http_t *http, const cli_watch_opts_t *o);
 
 /* Waiting for a job (cli_wait.c), shared by `wait` and `submit --wait`. */
 typedef struct cli_http cli_http_t;
@@ -180,6 +201,10 @@ int ts_cli_project_test(bool verbose);
 /* Local parsers (cli_parse.c); each returns 0, or -1 with ts_error() naming the input. --frames and --tiles
    follow the request's rules (lib/ts_request.h), the ones the master checks with. */
 int cli_parse_frames(const char *text, int *start, int *end);
+/* A list of frames and ranges, "3,5-7" (each entry as --frames takes it), appended to frames (a JSON array) in
+   order, at most CLI_FRAME_LIST_MAX frames. */
+#define CLI_FRAME_LIST_MAX 100000
+int cli_parse_frame_list(const char *text, json_t *frames);
 int cli_parse_tiles(const char *text, int *cols, int *rows);
 int cli_parse_job_id(const char *text, long *id);
 /* Normalizes a master URL: adds "http://" when no scheme is given, refuses other schemes and an

@@ -1,5 +1,6 @@
 /* cli_http: a tiny libcurl + jansson client for the master's API: JSON requests, streamed upload and download. */
 #include "cli/cli_http.h"
+#include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include <curl/curl.h>
 #include <errno.h>
@@ -480,6 +481,85 @@ int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *h
     *bytes = sink.bytes;
     curl_slist_free_all(headers);
     free(sink.error_body.data);
+    free(url);
+    return ret;
+}
+
+typedef struct {
+    CURL *curl;
+    const cli_stream_t *stream;
+    membuf_t error_body;
+    double last;                   /* monotonic time of the last byte */
+    bool decided, is_error, stopped, silent;
+} flow_t;
+
+static size_t write_flow(char *p, size_t size, size_t n, void *ud)
+{
+    flow_t *f = ud;
+    size_t len = size * n;
+    if (!f->decided) {
+        long status = 0;
+        curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
+        f->is_error = status < 200 || status >= 300;
+        f->decided = true;
+    }
+    if (f->is_error)
+        return membuf_add(&f->error_body, p, len) ? len : 0;
+    f->last = ts_clock_mono();
+    if (!f->stream->data(f->stream->ud, p, len)) {
+        f->stopped = true;
+        return 0;
+    }
+    return len;
+}
+
+static int flow_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    flow_t *f = ud;
+    if (f->stream->cancelled && f->stream->cancelled(f->stream->ud))
+        f->stopped = true;
+    else if (f->stream->idle_s > 0 && ts_clock_mono() - f->last > f->stream->idle_s)
+        f->silent = true;
+    return f->stopped || f->silent;
+}
+
+int cli_http_stream(cli_http_t *self, const char *path, const char *header, const cli_stream_t *stream,
+                    cli_reply_t *reply)
+{
+    char *url = NULL;
+    if (setup(self, path, reply, &url) < 0)
+        return -1;
+    CURL *c = self->curl;
+    flow_t flow = {.curl = c, .stream = stream, .error_body = {.limit = CLI_HTTP_ERROR_MAX}, .last = ts_clock_mono()};
+    struct curl_slist *headers = headers_with_auth(self, "Accept: text/event-stream");
+    if (header)
+        headers = curl_slist_append(headers, header);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_flow);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &flow);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, flow_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &flow);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    int ret = 0;
+    if (flow.stopped) {
+        reply->status = status;
+    } else if (flow.is_error) {
+        ret = conclude(self, rc, &flow.error_body, reply); /* -1: not a 2xx */
+    } else if (flow.silent) {
+        reply->status = status;
+        snprintf(reply->error, sizeof reply->error, "the master at %s sent nothing for %.0f s", self->shown,
+                 stream->idle_s);
+        ret = -1;
+    } else if (rc != CURLE_OK) {
+        ret = transport_failed(self, rc, reply);
+        reply->status = status;
+    }
+    curl_slist_free_all(headers);
+    free(flow.error_body.data);
     free(url);
     return ret;
 }

@@ -57,6 +57,19 @@ int cli_http_put_watched(cli_http_t *self, const char *path, FILE *f, int64_t si
 int cli_http_get_file(cli_http_t *self, const char *path, int fd, ts_hasher_t *hasher, int64_t *bytes,
                       cli_reply_t *reply);
 
+/* What a streamed GET does with its body (cli_http_stream). */
+typedef struct {
+    bool (*data)(void *ud, const char *p, size_t n); /* each piece of a 2xx body as it comes; false stops the stream */
+    bool (*cancelled)(void *ud);                      /* asked at least once a second; true stops the stream */
+    double idle_s;                                    /* a body silent this long is given up (0: never) */
+    void *ud;
+} cli_stream_t;
+/* GET path (with one more header line, may be NULL) as a stream of unknown length. 0 when the body ended or the
+   caller stopped it; -1 with reply filled when the master could not be reached, the stream was cut or went silent
+   (reply->status 0 or 2xx, reply->error says), or the master refused (its status and error). */
+int cli_http_stream(cli_http_t *self, const char *path, const char *header, const cli_stream_t *stream,
+                    cli_reply_t *reply);
+
 /* Reports a failed request: sets ts_error() to "<prefix>: <what happened>" and the exit code from
    the status (local: 2, 0/5xx/bad 2xx: 4, 404: 3 with missing as the text, 401/403/429: 6, other 4xx: 2).
    Returns -1. */

@@ -24,11 +24,15 @@ static const char *const STATUS_SUMMARY = "Shows one job: state, progress, scene
 static const char *const CANCEL_SYNOPSIS = "cancel JOB [--json]";
 static const char *const CANCEL_SUMMARY =
     "Cancels a job; its queued and running tasks are dropped. A job that already ended is refused (exit 2).";
-static const char *const JOBS_SYNOPSIS = "jobs [--state STATE[,STATE]] [--name NAME] [--requester ACCOUNT] [--json]";
+static const char *const JOBS_SYNOPSIS =
+    "jobs [--state STATE[,STATE]] [--name NAME] [--requester ACCOUNT] [--json] [--watch [--after ID]]";
 static const char *const JOBS_SUMMARY =
     "Lists the jobs, oldest first (--json: the array of jobs, each with id, name, state, started and finished as\n"
     "Unix seconds). States: waiting (for the jobs it is --after), queued, running, paused, held (a job it waits for\n"
-    "failed), done, failed, cancelled.";
+    "failed), done, failed, cancelled.\n"
+    "--watch follows the master's events instead: a line for each change of a job (`job 12 (name) running -> done`)\n"
+    "or of one of its tasks; after a lost connection (a master restart) it goes on from the last event it printed,\n"
+    "missing none and repeating none. A requester sees its own jobs' events.";
 static const char *const NODES_SYNOPSIS = "nodes [--json]";
 static const char *const NODES_SUMMARY =
     "Lists every render node the master has seen with its state (blocked: failed a spot check on some job; "
@@ -156,6 +160,14 @@ static void print_job(long id, const json_t *job)
     if (json_array_size(outputs) > 0)
         printf("  outputs   %zu (%s ...)\n", json_array_size(outputs),
                cli_json_str(json_array_get(outputs, 0), "name", "?"));
+    const json_t *notify = json_object_get(job, "notify");
+    if (notify) {
+        const char *failing = cli_json_str(notify, "error", NULL);
+        printf("  webhook   delivered up to event %ld", cli_json_int(notify, "delivered"));
+        if (failing)
+            printf("; %ld attempts failed in a row, the last: %s", cli_json_int(notify, "failures"), failing);
+        printf("\n");
+    }
     const char *error = cli_json_str(job, "error", NULL);
     if (error)
         printf("  error     %s\n", error);
@@ -317,15 +329,40 @@ static bool listed(const char *list, const char *text)
     return false;
 }
 
+/* tessera jobs' filters, for a job or for an event of one (whose state is the one it went to). */
+typedef struct {
+    const char *state, *name, *requester;
+} jobs_filter_t;
+
+static bool job_wanted(const jobs_filter_t *f, const json_t *o, const char *state_key)
+{
+    return (!f->state || listed(f->state, cli_json_str(o, state_key, ""))) &&
+           (!f->name || strcmp(cli_json_str(o, "name", ""), f->name) == 0) &&
+           (!f->requester || strcmp(cli_json_str(o, "requester", ""), f->requester) == 0);
+}
+
+static bool event_wanted(const json_t *event, void *filter)
+{
+    return job_wanted(filter, event, "to");
+}
+
 int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv)
 {
-    const char *state = NULL, *name = NULL, *requester = NULL, *master = NULL;
-    bool json = false;
+    const char *master = NULL;
+    jobs_filter_t f = {NULL, NULL, NULL};
+    bool json = false, watch = false;
+    long after = -1;
     ts_opt_t table[] = {
-        {"state", TS_OPT_STRING, NULL, 1, 0, &state, "only jobs in these states (comma-separated)"},
-        {"name", TS_OPT_STRING, NULL, 1, 0, &name, "only jobs of this name"},
-        {"requester", TS_OPT_STRING, NULL, 1, 0, &requester, "only jobs this account pays for"},
+        {"state", TS_OPT_STRING, NULL, 1, 0, &f.state,
+         "only jobs in these states (comma-separated; --watch: changes into them)"},
+        {"name", TS_OPT_STRING, NULL, 1, 0, &f.name, "only jobs of this name"},
+        {"requester", TS_OPT_STRING, NULL, 1, 0, &f.requester, "only jobs this account pays for"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print the master's JSON instead of text"},
+        {"watch", TS_OPT_FLAG, NULL, 1, 0, &watch,
+         "follow every change of the jobs and their tasks as it happens, one line each, until Ctrl-C (--json: each "
+         "event's JSON a line)"},
+        {"after", TS_OPT_INT, "-1", -1, 1e18, &after, "--watch: start after this event id (0: every event the master "
+         "keeps; default: the next change)"},
         CLI_OPTS_CONN(&master, ctx),
         TS_OPT_END,
     };
@@ -334,8 +371,16 @@ int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv)
     int parsed = cli_parse_opts(table, argc, argv, pos, 0, &npos, JOBS_SYNOPSIS, JOBS_SUMMARY);
     if (parsed != 0)
         return parsed > 0 ? 0 : -1;
+    if (after >= 0 && !watch)
+        return cli_fail(CLI_EXIT_USAGE, "--after goes with --watch");
     cli_ctx_override(ctx, master);
     cli_http_t *http = cli_http_new(ctx);
+    if (http && watch) {
+        cli_watch_opts_t wo = {.json = json, .after = after, .keep = event_wanted, .ud = &f};
+        int ret = cli_watch(http, &wo);
+        cli_http_free(&http);
+        return ret;
+    }
     json_t *all = http ? get_list(http, "/api/v1/jobs", "jobs") : NULL;
     cli_http_free(&http);
     if (!all)
@@ -344,11 +389,8 @@ int cli_cmd_jobs(cli_ctx_t *ctx, int argc, char **argv)
     size_t i;
     json_t *job;
     json_array_foreach(all, i, job) {
-        if ((state && !listed(state, cli_json_str(job, "state", ""))) ||
-            (name && strcmp(cli_json_str(job, "name", ""), name) != 0) ||
-            (requester && strcmp(cli_json_str(job, "requester", ""), requester) != 0))
-            continue;
-        json_array_append(jobs, job);
+        if (job_wanted(&f, job, "state"))
+            json_array_append(jobs, job);
     }
     if (json)
         cli_print_json(jobs);

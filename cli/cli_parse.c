@@ -34,6 +34,29 @@ int cli_parse_frames(const char *text, int *start, int *end)
     return ts_request_frames_parse(text, start, end) < 0 ? ts_error_prefix("--frames") : 0;
 }
 
+int cli_parse_frame_list(const char *text, json_t *frames)
+{
+    long total = 0;
+    for (const char *p = text;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char entry[32];
+        int a, b;
+        snprintf(entry, sizeof entry, "%.*s", (int)(len < sizeof entry ? len : sizeof entry - 1), p);
+        if (len >= sizeof entry || ts_request_frames_parse(entry, &a, &b) < 0)
+            return ts_error_set("--frames '%s': entry '%.*s' is not N or A-B (frames 0..%d, separated by commas)", text,
+                                (int)len, p, TS_REQUEST_FRAME_MAX);
+        total += (long)b - a + 1;
+        if (total > CLI_FRAME_LIST_MAX)
+            return ts_error_set("--frames '%s': more than %d frames at once", text, CLI_FRAME_LIST_MAX);
+        for (int f = a; f <= b; f++)
+            json_array_append_new(frames, json_integer(f));
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
 int cli_parse_tiles(const char *text, int *cols, int *rows)
 {
     return ts_request_grid_parse(text, cols, rows) < 0 ? ts_error_prefix("--tiles") : 0;
@@ -161,6 +184,19 @@ static bool frames_bad(const char *text, const char *message_part)
     return cli_parse_frames(text, &s, &e) == -1 && s == -1 && strstr(ts_error(), message_part) != NULL;
 }
 
+/* A frame list parses into exactly want (count frames), or is refused with message_part. */
+static bool frame_list_is(const char *text, const int *want, size_t count, const char *message_part)
+{
+    json_t *got = json_array();
+    int rc = cli_parse_frame_list(text, got);
+    bool ok = message_part ? rc == -1 && strstr(ts_error(), message_part) != NULL
+                           : rc == 0 && json_array_size(got) == count;
+    for (size_t i = 0; ok && !message_part && i < count; i++)
+        ok = json_integer_value(json_array_get(got, i)) == want[i];
+    json_decref(got);
+    return ok;
+}
+
 static bool tiles_are(const char *text, int c, int r)
 {
     int cc = 0, rr = 0;
@@ -230,6 +266,13 @@ int ts_cli_test(bool verbose)
     check(frames_bad(" 1", "expected"), "frames with a blank refused", verbose);
     check(frames_bad("1-99999999999999999999999", "0..1048574"), "frames overflow refused", verbose);
 
+    check(frame_list_is("3,5-7", (const int[]){3, 5, 6, 7}, 4, NULL), "frame list 3,5-7", verbose);
+    check(frame_list_is("9", (const int[]){9}, 1, NULL), "frame list of one", verbose);
+    check(frame_list_is("3,,5", NULL, 0, "--frames '3,,5': entry '' is not N or A-B"), "an empty entry refused",
+          verbose);
+    check(frame_list_is("3,", NULL, 0, "entry ''"), "a trailing comma refused", verbose);
+    check(frame_list_is("1,7-5", NULL, 0, "entry '7-5'"), "a backwards range refused", verbose);
+    check(frame_list_is("0-200000", NULL, 0, "more than 100000 frames"), "too many frames refused", verbose);
     check(tiles_are("4x4", 4, 4), "tiles 4x4", verbose);
     check(tiles_are("1x64", 1, 64), "tiles 1x64", verbose);
     /* an upper-case X was the CLI's own: the master and the tile planner never took it */

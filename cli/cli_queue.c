@@ -56,6 +56,8 @@ int cli_add_queue(json_t *request, const cli_queue_opts_t *q)
     }
     if (q->max_nodes > 0)
         json_object_set_new(request, "max_nodes", json_integer(q->max_nodes));
+    if (q->notify_url) /* the master checks it (http or https, a host) and names the field */
+        json_object_set_new(request, "notify_url", json_string(q->notify_url));
     return 0;
 }
 
@@ -101,6 +103,16 @@ int cli_cmd_priority(cli_ctx_t *ctx, int argc, char **argv)
 }
 
 /* ---- job files ---- */
+
+/* The submit option a job file's field stands for: its name with '_' read as '-' ("notify_url" is --notify-url, as in
+   the API's requests). */
+static void option_of(const char *key, char *out, size_t cap)
+{
+    snprintf(out, cap, "--%s", key);
+    for (char *p = out; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
 
 typedef struct {
     const char *name;
@@ -211,8 +223,10 @@ static int check_entry(jobfile_t *f, int i)
             return cli_fail(CLI_EXIT_USAGE, "job '%s': field '%s' is not an option name", name, key);
         static const char *const NOT_IN_FILE[] = {"wait", "out", "timeout", "json", "dry-run", "file", "master",
                                                   "token", "ca-file", "paused", "help"};
+        char option[48];
+        option_of(key, option, sizeof option);
         for (size_t d = 0; d < sizeof NOT_IN_FILE / sizeof NOT_IN_FILE[0]; d++)
-            if (strcmp(key, NOT_IN_FILE[d]) == 0)
+            if (strcmp(option + 2, NOT_IN_FILE[d]) == 0)
                 return cli_fail(CLI_EXIT_USAGE, "job '%s': field '%s' does not belong in a job file (wait for the jobs "
                                 "with `tessera wait`)", name, key);
     }
@@ -252,7 +266,9 @@ static int run_submit(const cli_ctx_t *ctx, jobfile_t *f, int i, char *out, size
             continue;
         if (json_is_false(v))
             continue;
-        snprintf(store[s], sizeof store[s], "--%s", key);
+        option_of(key, store[s], sizeof store[s]);
+        for (char *c = store[s]; *c; c++) /* "max_nodes" or "max-nodes": the option's name either way */
+            *c = *c == '_' ? '-' : *c;
         args[n++] = store[s++];
         if (json_is_true(v))
             continue;
@@ -349,7 +365,10 @@ static const char *const FILE_SUMMARY =
     "\"frames\": \"1\", \"after\": [\"top\"]}]}. Each job has a name, a type and its input (render: \"scene\",\n"
     "transcode: \"input\", contactsheet: \"inputs\"; paths relative to the file's folder); other fields are the\n"
     "submit options of its type by name (true for a flag). \"after\" names jobs of the file or ids of existing jobs:\n"
-    "a job starts when they are done. The whole file is checked first, and if any job is refused none runs.";
+    "a job starts when they are done. The whole file is checked first, and if any job is refused none runs.\n"
+    "Shot lists: {\"vars\": {\"shot\": [\"sh010\", \"sh020\"]}, \"jobs\": [{\"name\": \"{shot}\", \"scene\":\n"
+    "\"{shot}.blend\", ..., \"each\": \"shot\"}]}: an entry with \"each\" is one job per value, {shot} in its\n"
+    "strings (names, paths, \"after\") replaced by it.";
 
 int cli_submit_file(cli_ctx_t *ctx, int argc, char **argv)
 {
@@ -371,11 +390,15 @@ int cli_submit_file(cli_ctx_t *ctx, int argc, char **argv)
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc)
         return cli_fail(CLI_EXIT_USAGE, "%s: line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
-    json_t *jobs = json_object_get(doc, "jobs");
-    if (!json_is_array(jobs) || json_array_size(jobs) == 0 || json_array_size(jobs) > FILE_JOBS_MAX) {
+    json_t *listed = json_object_get(doc, "jobs");
+    if (!json_is_array(listed) || json_array_size(listed) == 0 || json_array_size(listed) > FILE_JOBS_MAX) {
         json_decref(doc);
         return cli_fail(CLI_EXIT_USAGE, "%s: must be {\"jobs\": [...]} with 1 to %d jobs", path, FILE_JOBS_MAX);
     }
+    json_t *jobs = cli_jobfile_expand(doc, FILE_JOBS_MAX); /* a shot list's entries, one job per shot */
+    json_decref(doc);
+    if (!jobs)
+        return cli_fail(CLI_EXIT_USAGE, "%s: %s", path, ts_error());
     jobfile_t f = {.n = (int)json_array_size(jobs)};
     f.jobs = calloc((size_t)f.n, sizeof *f.jobs);
     f.order = calloc((size_t)f.n, sizeof *f.order);
@@ -456,6 +479,6 @@ int cli_submit_file(cli_ctx_t *ctx, int argc, char **argv)
     }
     free(f.jobs);
     free(f.order);
-    json_decref(doc);
+    json_decref(jobs);
     return ret;
 }

@@ -24,7 +24,7 @@
 static const char *const SUBMIT_SYNOPSIS =
     "submit render SCENE.blend --frames A-B|N [--tiles CxR] [--format scene|exr|png] [--priority N]\n"
     "       [--device cpu|gpu] [--blender VERSION|PATH] [--no-denoise] [--allow-missing]\n"
-    "       [--allow-hidden] [--scene-only] [--json]\n"
+    "       [--allow-hidden] [--scene-only] [--chunk N] [--out-pattern NAME_####] [--json]\n"
     "       [--encode VCODEC [--crf N] [--preset P] [--container mp4|mkv]]\n"
     "       [--upload-limit RATE] [--wait [--out DIR] [--timeout SECONDS]] [--dry-run]\n"
     "       (submit transcode --help for videos)";
@@ -290,9 +290,14 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     const char *encode = NULL, *preset = NULL, *container = NULL;
     const char *budget = NULL, *requester = NULL;
     cli_queue_opts_t queue = {0};
-    long crf = CLI_CRF_UNSET;
+    long crf = CLI_CRF_UNSET, chunk = 1;
+    const char *out_pattern = NULL;
     ts_opt_t table[] = {
         {"frames", TS_OPT_STRING, NULL, 1, 0, &frames_text, "frames to render: A-B (inclusive) or N; required"},
+        {"chunk", TS_OPT_INT, "1", 1, TS_REQUEST_CHUNK_MAX, &chunk,
+         "without tiles: frames a node renders in a row per assignment (its Blender stays loaded)"},
+        {"out-pattern", TS_OPT_STRING, NULL, 1, 0, &out_pattern,
+         "output file names, Blender's way: shot_#### is shot_0001.png... (default frame_####)"},
         {"tiles", TS_OPT_STRING, "1x1", 1, 0, &tiles_text,
          "split each frame into C columns x R rows, 1.." TS_REQUEST_TEXT(TS_TILEPLAN_MAX) " each"},
         {"format", TS_OPT_STRING, "scene", 1, 0, &format, "output format: scene (the scene's own), exr or png"},
@@ -355,6 +360,13 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
     }
     if (blender && blender_is_version(blender) && check_blender(blender) < 0)
         return -1;
+    if (chunk > 1 && cols * rows != 1)
+        return cli_fail(CLI_EXIT_USAGE, "--chunk %ld: frames are grouped into chunks only without tiles (not --tiles "
+                        "%dx%d)", chunk, cols, rows);
+    if (out_pattern && ts_request_out_pattern_check(out_pattern) < 0) {
+        ts_error_prefix("--out-pattern");
+        return cli_keep(CLI_EXIT_USAGE);
+    }
     if (upload_limit_text && parse_rate(upload_limit_text, &upload_limit) < 0)
         return -1;
 
@@ -375,6 +387,10 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "%s: cannot build the request (is the file name valid UTF-8?)", scene);
     if (blender && blender_is_version(blender))
         json_object_set_new(request, "blender", json_string(blender));
+    if (chunk > 1)
+        json_object_set_new(request, "chunk", json_integer(chunk));
+    if (out_pattern)
+        json_object_set_new(request, "out_pattern", json_string(out_pattern));
     if (allow_missing) /* said, not inferred from a "missing" list: also when nothing turns out missing */
         json_object_set_new(request, "allow_missing", json_true());
     if (!encode && (crf != CLI_CRF_UNSET || preset || container)) {

@@ -49,6 +49,10 @@ bool ts_escrow_settles_later(const ts_escrow_t *self);
 /* A requester locks a job's budget. Refused (-1) when its balance is short; the message names both figures. */
 int ts_escrow_fund(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *requester, int64_t amount,
                    double deadline);
+/* The requester of a job funded before adds amount to its funds (work requeued after it ran, paid as new work),
+   once per ref. Refused (-1) when its balance is short, the message naming both figures; 1 when the backend cannot
+   add to a job's funds (on a chain a job is funded once and its refund closes it). */
+int ts_escrow_fund_more(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *ref, int64_t amount);
 /* Moves a task's price from the job's funds to the task (once per task; 1 when the job's funds are short). */
 int ts_escrow_lock(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, int64_t price);
 /* Pays a task's locked price to the node that did it (once per task; 1 when the task holds no lock). */

@@ -67,6 +67,16 @@ int ts_escrow_fund(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *requ
     return self->ops->fund(self, db, job, requester, amount, deadline);
 }
 
+int ts_escrow_fund_more(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *ref, int64_t amount)
+{
+    if (amount <= 0)
+        return 0;
+    if (!self->ops->fund_more)
+        return ts_error_set("the %s escrow cannot add to a job's funds (a job is funded once: its refund closes it)",
+                            self->ops->name) + 2;
+    return self->ops->fund_more(self, db, job, ref, amount);
+}
+
 int ts_escrow_lock(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, int64_t price)
 {
     return price <= 0 ? 0 : self->ops->lock(self, db, job, task, price);

@@ -10,6 +10,8 @@ typedef struct {
     int (*open)(ts_escrow_t *self, sqlite3 *db);
     void (*close)(ts_escrow_t *self);
     int (*fund)(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *requester, int64_t amount, double deadline);
+    /* adds to a job's funds (NULL: the backend cannot; ts_escrow_fund_more answers 1) */
+    int (*fund_more)(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *ref, int64_t amount);
     int (*lock)(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, int64_t price);
     int (*release)(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, const char *node, int64_t price);
     int (*pay)(ts_escrow_t *self, sqlite3 *db, int64_t job, int64_t task, const char *ref, const char *node,

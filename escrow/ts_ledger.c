@@ -132,6 +132,25 @@ static int ledger_open(ts_escrow_t *self, sqlite3 *db)
     return rc;
 }
 
+/* Moves amount from a requester's balance (acct; shown by name in messages) to a job's funds as one 'fund'
+   transaction; refused when the balance is short, naming it and `what` the amount is. */
+static int fund_post(sqlite3 *db, const char *acct, const char *shown, int64_t job, const char *ref, int64_t amount,
+                     const char *what, const char *memo)
+{
+    int64_t balance = held(db, acct, "balance", -1);
+    if (balance < 0)
+        return -1;
+    if (balance < amount) {
+        char b[32], a[32];
+        ts_amount_format(balance, b, sizeof b);
+        ts_amount_format(amount, a, sizeof a);
+        return ts_error_set("requester %s: balance %s is below %s %s", shown, b, what, a);
+    }
+    entry_t e[] = {{acct, "balance", 0, -amount}, {acct, "escrow", job, amount}};
+    bool posted;
+    return post(db, "fund", job, 0, ref, memo, e, 2, &posted);
+}
+
 static int ledger_fund(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *requester, int64_t amount,
                        double deadline)
 {
@@ -141,23 +160,28 @@ static int ledger_fund(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *
         return -1;
     if (xact_exists(db, "fund", job, 0, ""))
         return 0;
-    int64_t balance = held(db, acct, "balance", -1);
-    if (balance < 0)
-        return -1;
-    if (balance < amount) {
-        char b[32], a[32];
-        ts_amount_format(balance, b, sizeof b);
-        ts_amount_format(amount, a, sizeof a);
-        return ts_error_set("requester %s: balance %s is below the budget %s", requester, b, a);
-    }
-    if (ts_escrow_sql(db, "INSERT OR REPLACE INTO ledger_jobs(job,requester,deadline) VALUES(?,?,?)", "itd", job, acct,
-                      deadline) < 0)
-        return -1;
-    entry_t e[] = {{acct, "balance", 0, -amount}, {acct, "escrow", job, amount}};
     char memo[64];
     snprintf(memo, sizeof memo, "budget of job %" PRId64, job);
-    bool posted;
-    return post(db, "fund", job, 0, "", memo, e, 2, &posted);
+    if (fund_post(db, acct, requester, job, "", amount, "the budget", memo) < 0)
+        return -1;
+    return ts_escrow_sql(db, "INSERT OR REPLACE INTO ledger_jobs(job,requester,deadline) VALUES(?,?,?)", "itd", job,
+                         acct, deadline);
+}
+
+static const char *display_name(const char *name);
+
+/* More funds for a job funded before, from its requester's balance: a 'fund' transaction of its own (ref). */
+static int ledger_fund_more(ts_escrow_t *self, sqlite3 *db, int64_t job, const char *ref, int64_t amount)
+{
+    char acct[NAME_MAX_LEN];
+    int rc = job_requester(db, job, acct, sizeof acct);
+    if (rc <= 0)
+        return rc < 0 ? -1 : ts_error_set("job %" PRId64 ": it was never funded", job);
+    if (xact_exists(db, "fund", job, 0, ref))
+        return 0;
+    char memo[64];
+    snprintf(memo, sizeof memo, "more funds for job %" PRId64, job);
+    return fund_post(db, acct, display_name(acct), job, ref, amount, "the price", memo);
 }
 
 static int ledger_credit(ts_escrow_t *self, sqlite3 *db, const char *requester, int64_t amount, const char *ref)
@@ -379,6 +403,7 @@ const ts_escrow_ops_t ts_ledger_ops = {
     .name = "local",
     .open = ledger_open,
     .fund = ledger_fund,
+    .fund_more = ledger_fund_more,
     .lock = ledger_lock,
     .release = ledger_release,
     .pay = ledger_pay,

@@ -139,6 +139,17 @@ int ts_ledger_test(bool verbose)
             (long long)figure(e, db, "alice", "balance"));
     REQUIRE(ts_escrow_release(e, db, 1, 12, "n1", T(4)) == 1, "no release after the refund");
     REQUIRE(conserved(e, db), "conservation after the refund");
+    /* a job that ran again (requeued work) is funded more, once per ref, and refunded again */
+    REQUIRE(ts_escrow_fund_more(e, db, 1, "r1", T(200)) < 0 && strstr(ts_error(), "below the price 200"),
+            "more funds beyond the balance are refused");
+    REQUIRE(ts_escrow_fund_more(e, db, 9, "r1", T(1)) < 0 && strstr(ts_error(), "never funded"), "an unfunded job");
+    REQUIRE(ts_escrow_fund_more(e, db, 1, "r1", T(2)) == 0 && ts_escrow_fund_more(e, db, 1, "r1", T(2)) == 0 &&
+                figure(e, db, "alice", "balance") == T(94) && figure(e, db, "alice", "locked") == T(2),
+            "more funds taken once per ref");
+    REQUIRE(ts_escrow_lock(e, db, 1, 14, T(2)) == 0 && ts_escrow_release(e, db, 1, 14, "n1", T(2)) == 0,
+            "the new funds pay new work");
+    REQUIRE(ts_escrow_refund(e, db, 1) == 0 && figure(e, db, "alice", "balance") == T(94) && conserved(e, db),
+            "a second refund, money conserved");
 
     REQUIRE(ts_escrow_history_json(e, db, "nobody", 10, &h) == 1, "unknown account");
     REQUIRE(ts_escrow_history_json(e, db, "alice", 0, &h) == 0 && json_array_size(json_object_get(h, "history")) > 0,

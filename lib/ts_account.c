@@ -93,6 +93,30 @@ int ts_account_parse_credit(const char *body, size_t len, int64_t *units, char r
     return rc;
 }
 
+int ts_account_parse_share(const char *body, size_t len, double *weight, int *max_running)
+{
+    json_t *o = load_object(body, len);
+    if (!o)
+        return -1;
+    json_t *w = json_object_get(o, "weight"), *m = json_object_get(o, "max_running");
+    int rc = 0;
+    *weight = 0;
+    *max_running = -1;
+    if (!w && !m)
+        rc = ts_error_set("give 'weight' (a share of node time) or 'max_running' (tasks at once), or both");
+    else if (w && (!json_is_number(w) || !(json_number_value(w) > 0) || json_number_value(w) > TS_ACCOUNT_WEIGHT_MAX))
+        rc = ts_error_set("field 'weight': a number above 0 and at most %.0f is required", TS_ACCOUNT_WEIGHT_MAX);
+    else if (m && (!json_is_integer(m) || json_integer_value(m) < 0 || json_integer_value(m) > TS_ACCOUNT_MAX_RUNNING))
+        rc = ts_error_set("field 'max_running': a whole number within 0..%d is required (0: any number)",
+                          TS_ACCOUNT_MAX_RUNNING);
+    if (rc == 0 && w)
+        *weight = json_number_value(w);
+    if (rc == 0 && m)
+        *max_running = (int)json_integer_value(m);
+    json_decref(o);
+    return rc;
+}
+
 int ts_account_test(bool verbose)
 {
     (void)verbose;
@@ -131,5 +155,21 @@ int ts_account_test(bool verbose)
     for (size_t i = 0; i < sizeof bad_credit / sizeof bad_credit[0]; i++)
         TS_TEST_CHECK(ts_account_parse_credit(bad_credit[i], strlen(bad_credit[i]), &units, ref) < 0, "credit refuses %s",
                       bad_credit[i]);
+    double weight;
+    int max_running;
+    const char *share = "{\"weight\":2.5}";
+    TS_TEST_CHECK(ts_account_parse_share(share, strlen(share), &weight, &max_running) == 0 && weight == 2.5 &&
+                      max_running == -1,
+                  "share: a weight alone");
+    share = "{\"max_running\":4}";
+    TS_TEST_CHECK(ts_account_parse_share(share, strlen(share), &weight, &max_running) == 0 && weight == 0 &&
+                      max_running == 4,
+                  "share: a limit alone");
+    static const char *const bad_share[] = {"{}", "{\"weight\":0}", "{\"weight\":-1}", "{\"weight\":\"2\"}",
+                                            "{\"weight\":1e9}", "{\"max_running\":-1}", "{\"max_running\":1.5}",
+                                            "{\"max_running\":9999999}", "[1]"};
+    for (size_t i = 0; i < sizeof bad_share / sizeof bad_share[0]; i++)
+        TS_TEST_CHECK(ts_account_parse_share(bad_share[i], strlen(bad_share[i]), &weight, &max_running) < 0,
+                      "share refuses %s", bad_share[i]);
     return failures;
 }

@@ -22,6 +22,13 @@ int ts_account_parse_add(const char *body, size_t len, char name[TS_ACCOUNT_NAME
 #define TS_ACCOUNT_REF_CAP 65
 int ts_account_parse_credit(const char *body, size_t len, int64_t *units, char ref[TS_ACCOUNT_REF_CAP]);
 
+/* PUT shares/{requester} {"weight": W, "max_running": N}: a requester's fair share of node time (a number above 0,
+   at most TS_ACCOUNT_WEIGHT_MAX; others get time in proportion to theirs) and how many of its tasks may run at once
+   (0: any number). Either may be left out: *weight is then 0, *max_running -1 (unchanged). -1 with ts_error(). */
+#define TS_ACCOUNT_WEIGHT_MAX 1000000.0
+#define TS_ACCOUNT_MAX_RUNNING 1000000
+int ts_account_parse_share(const char *body, size_t len, double *weight, int *max_running);
+
 int ts_account_test(bool verbose);
 
 #endif

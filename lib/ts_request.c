@@ -532,6 +532,19 @@ int ts_request_test(bool verbose)
 {
     int failures = 0, a = -1, b = -1;
 
+    /* Output name patterns, Blender's '#' convention. */
+    char name[160];
+    ts_request_out_name("shot_####_v2", 7, "png", name, sizeof name);
+    TS_TEST_CHECK(strcmp(name, "shot_0007_v2.png") == 0, "pattern with #: %s", name);
+    ts_request_out_name("shot_", 12, "exr", name, sizeof name);
+    TS_TEST_CHECK(strcmp(name, "shot_0012.exr") == 0, "pattern without #: %s", name);
+    ts_request_out_name("f##", 123, "png", name, sizeof name);
+    TS_TEST_CHECK(strcmp(name, "f123.png") == 0, "a number wider than its #: %s", name);
+    static const char *const patterns_bad[] = {"", ".hidden", "a/b", "a\\b", "a#b#", "##########", "a\tb"};
+    for (size_t i = 0; i < sizeof patterns_bad / sizeof patterns_bad[0]; i++)
+        TS_TEST_CHECK(ts_request_out_pattern_check(patterns_bad[i]) < 0, "pattern '%s' refused", patterns_bad[i]);
+    TS_TEST_CHECK(ts_request_out_pattern_check("sh010_comp_####") == 0, "a good pattern: %s", ts_error());
+
     /* Manifest names: relative paths of 1..255 bytes without '.', '..' or empty parts. */
     static const char *const names_ok[] = {"a.png", "textures/wood.png", "..a", "a..", ".hidden/x"};
     static const char *const names_bad[] = {"", "/etc/passwd", "a/../b", "..", "./a", "a//b", "a/", "tab\there",
@@ -793,6 +806,36 @@ int ts_request_test(bool verbose)
         fprintf(failures ? stderr : stdout, "ts_request: %s (%d combinations, %d accepted)\n",
                 failures ? "FAILED" : "ok", combinations, accepted);
     return failures ? -1 : 0;
+}
+
+int ts_request_out_pattern_check(const char *pattern)
+{
+    size_t n = strlen(pattern);
+    if (n == 0 || n >= TS_REQUEST_OUT_PATTERN_CAP)
+        return ts_error_set("pattern '%.40s': 1 to %d characters", pattern, TS_REQUEST_OUT_PATTERN_CAP - 1);
+    if (pattern[0] == '.')
+        return ts_error_set("pattern '%s': must not start with '.'", pattern);
+    for (const char *c = pattern; *c; c++)
+        if (*c == '/' || *c == '\\' || (unsigned char)*c < ' ' || *c == 0x7f)
+            return ts_error_set("pattern '%s': a file name, without '/', '\\' or control characters", pattern);
+    const char *run = strchr(pattern, '#');
+    size_t len = run ? strspn(run, "#") : 0;
+    if (run && strchr(run + len, '#'))
+        return ts_error_set("pattern '%s': one run of '#' (the frame number), not several", pattern);
+    if (len > 9)
+        return ts_error_set("pattern '%s': at most 9 '#'", pattern);
+    return 0;
+}
+
+void ts_request_out_name(const char *pattern, int frame, const char *ext, char *out, size_t cap)
+{
+    const char *run = strchr(pattern, '#');
+    if (!run) {
+        snprintf(out, cap, "%s%04d.%s", pattern, frame, ext);
+        return;
+    }
+    int len = (int)strspn(run, "#");
+    snprintf(out, cap, "%.*s%0*d%s.%s", (int)(run - pattern), pattern, len, frame, run + len, ext);
 }
 
 int ts_request_tag_check(const char *tag)

@@ -47,6 +47,14 @@ int ts_request_grid_parse(const char *text, int *cols, int *rows);
 #define TS_REQUEST_TAG_CAP 33
 int ts_request_tag_check(const char *tag);
 #define TS_REQUEST_MAX_NODES 100000 /* a job's --max-nodes */
+#define TS_REQUEST_CHUNK_MAX 32      /* a job's --chunk: frames one node renders per assignment */
+/* A render's --out-pattern, Blender's convention: the output files' name, where a run of '#' (at most one, of at
+   most 9) is the frame number zero-padded to its length (none: 4 digits at the end), and the format's extension
+   follows. 1 to 100 printable characters, no '/', not starting with '.'; -1 with ts_error(). */
+#define TS_REQUEST_OUT_PATTERN_CAP 101
+int ts_request_out_pattern_check(const char *pattern);
+/* A frame's file name by a checked pattern: "shot_####" frame 7 ext "png" is "shot_0007.png". */
+void ts_request_out_name(const char *pattern, int frame, const char *ext, char *out, size_t cap);
 /* -TS_REQUEST_PRIORITY_MAX..TS_REQUEST_PRIORITY_MAX. */
 int ts_request_priority_check(long long priority);
 /* Output formats of a render (scene, exr, png) and device classes (cpu, gpu). */

@@ -99,6 +99,19 @@ static int parse(json_t *o, ts_job_request_t *req)
         if (ts_jobreq_encode_settings(req, req->settings, sizeof req->settings) < 0)
             return -1;
     }
+    json_t *chunk = json_object_get(o, "chunk");
+    if (chunk && !json_is_null(chunk)) {
+        if (!json_is_integer(chunk) || json_integer_value(chunk) < 1 || json_integer_value(chunk) > TS_REQUEST_CHUNK_MAX)
+            return ts_error_set("field 'chunk' must be a whole number of frames within 1..%d", TS_REQUEST_CHUNK_MAX);
+        req->chunk = (int)json_integer_value(chunk);
+        if (req->chunk > 1 && req->tiles_x * req->tiles_y != 1)
+            return ts_error_set("field 'chunk': frames are grouped into chunks only without tiles (tiles 1x1, "
+                                "not %dx%d)", req->tiles_x, req->tiles_y);
+    }
+    if (ts_request_json_string(o, "out_pattern", "", req->out_pattern, sizeof req->out_pattern) < 0)
+        return -1;
+    if (req->out_pattern[0] && ts_request_out_pattern_check(req->out_pattern) < 0)
+        return ts_error_prefix("field 'out_pattern'");
     json_t *nd = json_object_get(o, "no_denoise");
     if (nd && !json_is_null(nd)) {
         if (!json_is_boolean(nd))
@@ -247,6 +260,8 @@ static void output_name(const ts_job_t *job, int frame, char *name, size_t cap)
     if (frame == TS_VIDEO_FRAME) {
         video_container(job, container, sizeof container);
         snprintf(name, cap, "video.%s", container);
+    } else if (job->out_pattern[0]) {
+        ts_request_out_name(job->out_pattern, frame, job->ext, name, cap);
     } else {
         snprintf(name, cap, "frame_%04d.%s", frame, job->ext);
     }

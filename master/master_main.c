@@ -47,6 +47,7 @@ int main(int argc, char **argv)
         {"node-timeout", TS_OPT_INT, "10", 1, 3600, &o.node_timeout_s, "seconds of silence before a slave's tasks are re-queued"},
         {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds a task may run before it counts as failed"},
         {"max-failures", TS_OPT_INT, "3", 1, 100, &o.max_failures, "failures of a task before its job fails; failures of a node before it is blocked for the job"},
+        {"schedule", TS_OPT_STRING, "fair", 0, -1, &o.schedule, "fair: requesters get node time in proportion to their shares (tessera share) and priority orders each one's own jobs; priority: the whole queue by priority, then age"},
         {"tile-margin", TS_OPT_INT, "-1", -1, 4096, &o.tile_margin, "context pixels rendered around each tile and cropped when stitching; -1: what the scene needs to be exact (adaptive sampling)"},
         {"max-message-mb", TS_OPT_INT, "1024", 1, 4096, &o.max_message_mb, "largest message a slave may send"},
         {"torrent-listen", TS_OPT_STRING, "0.0.0.0:0", 0, -1, &o.torrent_listen, "ADDRESS:PORT the master seeds render inputs on (port 0: any free port; slaves learn it)"},

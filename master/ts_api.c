@@ -6,10 +6,13 @@
 #include "lib/ts_log.h"
 #include "lib/ts_manifest.h"
 #include "lib/ts_request.h"
+#include "lib/ts_sse.h"
 #include "lib/ts_version.h"
+#include "master/ts_events.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
 #include "master/ts_master.h"
+#include "master/ts_notify.h"
 #include "master/ts_ratelimit.h"
 #include "master/ts_tarpit.h"
 #include "lib/ts_clock.h"
@@ -46,6 +49,9 @@ struct ts_api {
     struct MHD_Daemon *daemon;
     ts_ratelimit_t *auth_failures;       /* per address */
     ts_tarpit_t *tarpit;                 /* where an address over its failures waits for its 429 */
+    ts_events_t *events;                 /* GET events: the streams */
+    ts_notify_t *notify;                 /* the jobs' webhooks */
+    ts_store_watch_t watch;              /* tells both of new events */
     char *tls_cert, *tls_key;            /* PEM, kept while the daemon runs */
     _Atomic long long blob_bytes_served; /* job inputs (and stitched frames) sent to slaves over HTTP */
     _Atomic long long body_bytes;        /* JSON bodies held in memory, all requests together */
@@ -169,6 +175,9 @@ static json_t *job_view(ts_store_t *store, int64_t id)
         json_object_set_new(o, "inputs", ts_store_job_inputs_json(store, id));
     const ts_jobtype_t *type = ts_jobtype_find(job.type);
     json_object_set_new(o, "single_output", json_boolean(type && type->single_output));
+    json_t *notify = ts_store_notify_json(store, id);
+    if (notify)
+        json_object_set_new(o, "notify", notify);
     size_t i;
     json_t *out;
     json_array_foreach(json_object_get(o, "outputs"), i, out) {
@@ -416,6 +425,89 @@ static enum MHD_Result queue_control(struct ts_api *api, struct MHD_Connection *
     return respond(c, MHD_HTTP_OK, job_view(store, id));
 }
 
+/* The frames asked for in a requeue body ({"frames": [N, ...]}, {"failed": true}, or both) into req, its frames in
+   *frames (malloc'd); 0, or -1 with what is wrong with the body in why. */
+static int requeue_body(const request_t *rq, ts_requeue_request_t *req, int **frames, char *why, size_t cap)
+{
+    json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, 0, NULL);
+    json_t *list = json_object_get(body, "frames"), *failed = json_object_get(body, "failed");
+    size_t n = json_array_size(list);
+    *frames = calloc(n + 1, sizeof **frames);
+    if (!json_is_object(body))
+        snprintf(why, cap, "the body must be {\"frames\": [N, ...]} and/or {\"failed\": true}");
+    else if (list && !json_is_array(list))
+        snprintf(why, cap, "field 'frames' must be a list of frame numbers");
+    else if (failed && !json_is_boolean(failed))
+        snprintf(why, cap, "field 'failed' must be true or false");
+    else if (!*frames)
+        snprintf(why, cap, "out of memory");
+    for (size_t i = 0; !why[0] && i < n; i++) {
+        json_t *f = json_array_get(list, i);
+        if (!json_is_integer(f) || json_integer_value(f) < INT_MIN || json_integer_value(f) > INT_MAX)
+            snprintf(why, cap, "field 'frames': entry %zu is not a frame number", i + 1);
+        else
+            (*frames)[i] = (int)json_integer_value(f);
+    }
+    *req = (ts_requeue_request_t){.frames = list ? *frames : NULL, .nframes = (int)n, .failed = json_is_true(failed)};
+    json_decref(body);
+    return why[0] ? -1 : 0;
+}
+
+/* POST jobs/{id}/requeue: frames of an ended render job rendered again, paid as new work (ts_store_requeue.c). */
+static enum MHD_Result requeue_job(struct ts_api *api, struct MHD_Connection *c, int64_t id, request_t *rq)
+{
+    if (rq->too_big)
+        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %d bytes", JSON_BODY_MAX);
+    ts_requeue_request_t req;
+    int *frames = NULL;
+    char bad[160] = "";
+    ts_requeue_result_t out = {0};
+    int rc = requeue_body(rq, &req, &frames, bad, sizeof bad) < 0
+                 ? TS_STORE_INVALID
+                 : ts_store_job_requeue(ts_master_store(api->master), id, &req, &out);
+    free(frames);
+    if (rc != 0) {
+        const char *why = bad[0] ? bad : ts_error();
+        unsigned status = rc == TS_STORE_UNKNOWN    ? MHD_HTTP_NOT_FOUND
+                          : rc == TS_STORE_INVALID  ? MHD_HTTP_BAD_REQUEST
+                          : rc == TS_STORE_CONFLICT ? MHD_HTTP_CONFLICT
+                          : rc == TS_STORE_REFUSED  ? MHD_HTTP_PAYMENT_REQUIRED
+                                                    : MHD_HTTP_INTERNAL_SERVER_ERROR;
+        return rc == TS_STORE_UNKNOWN ? respond_error(c, status, "no job %lld", (long long)id)
+                                      : respond_error(c, status, "requeue: %s", why);
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < out.nframes; i++)
+        json_array_append_new(list, json_integer(out.frames[i]));
+    char price[32];
+    ts_amount_format(out.price, price, sizeof price);
+    ts_info("job %lld: %d frame(s) and %d tiles requeued by %s%s, paid %s", (long long)id, out.nframes, out.tiles,
+            rq->caller.operator ? "the operator" : rq->caller.account, out.video ? " with its video" : "", price);
+    free(out.frames);
+    ts_master_kick(api->master);
+    json_t *job = job_view(ts_master_store(api->master), id);
+    if (job)
+        json_object_set_new(job, "requeued", json_pack("{s:o,s:i,s:b,s:I}", "frames", list, "tiles", out.tiles, "video",
+                                                       out.video, "price", (json_int_t)out.price));
+    else
+        json_decref(list);
+    return job ? respond(c, MHD_HTTP_OK, job) : respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
+}
+
+/* GET events: the job and task events the caller may see as server-sent events, from the id its Last-Event-ID or
+   ?after= names, else from now (ts_events.c). */
+static enum MHD_Result events_route(struct ts_api *api, struct MHD_Connection *c, const request_t *rq)
+{
+    int64_t after;
+    if (ts_events_parse_after(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
+                              MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"), &after) < 0)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "events: %s", ts_error());
+    enum MHD_Result ret;
+    if (ts_events_serve(api->events, c, &rq->caller, after, &ret) < 0)
+        return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", ts_error());
+    return ret;
+}
+
 /* A requester's view of the wallet: its own account, without the farm's totals. */
 static void own_wallet(json_t *w, const char *account)
 {
@@ -429,6 +521,41 @@ static void own_wallet(json_t *w, const char *account)
     }
     json_object_del(w, "minted");
     json_object_del(w, "held");
+}
+
+/* GET shares: requesters' weights, limits and recent node time (a requester sees its own row); POST
+   shares/{requester} {"weight", "max_running"}: the operator sets them. */
+static enum MHD_Result shares_route(struct ts_api *api, struct MHD_Connection *c, const char *rest, const char *method,
+                                    request_t *rq)
+{
+    ts_store_t *store = ts_master_store(api->master);
+    const ts_caller_t *caller = &rq->caller;
+    if (rest[0] == '\0' && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+        json_t *list = ts_store_shares_json(store, caller->operator ? NULL : caller->account);
+        return list ? respond(c, MHD_HTTP_OK, json_pack("{s:o}", "shares", list))
+                    : respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "shares: %s", ts_error());
+    }
+    if (rest[0] != '/' || strcmp(method, "POST") != 0)
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "%s /api/v1/shares%s: no such endpoint", method, rest);
+    if (!caller->operator)
+        return respond_403(c, caller, "setting shares");
+    if (rq->too_big)
+        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %d bytes", JSON_BODY_MAX);
+    const char *name = rest + 1;
+    double weight;
+    int max_running;
+    if (ts_account_name_check("requester", name) < 0)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", ts_error());
+    if (ts_account_parse_share(rq->body ? rq->body : "", rq->len, &weight, &max_running) < 0)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "share of '%s': %s", name, ts_error());
+    if (ts_store_share_set(store, name, weight, max_running) < 0)
+        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "share of '%s': %s", name, ts_error());
+    ts_info("shares: '%s' set (weight %g, max running %d; 0 or -1: unchanged)", name, weight, max_running);
+    ts_master_kick(api->master);
+    json_t *row = ts_store_shares_json(store, name);
+    json_t *one = json_incref(json_array_get(row, 0));
+    json_decref(row);
+    return one ? respond(c, MHD_HTTP_OK, one) : respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "share of '%s'", name);
 }
 
 /* The operator's account routes (rest is what follows "accounts" in the path):
@@ -520,6 +647,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                                                                                                    : caller->account)));
     if (strcmp(p, "jobs") == 0 && post)
         return submit_job(api, c, rq);
+    if (strcmp(p, "events") == 0 && get)
+        return events_route(api, c, rq);
     if (strcmp(p, "blobs/missing") == 0 && post)
         return missing_blobs(api, c, rq);
     if (strcmp(p, "stats") == 0 && get) {
@@ -578,6 +707,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         return rc == 0 ? respond(c, MHD_HTTP_OK, h)
                        : respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "wallet %s: %s", account, ts_error());
     }
+    if (strncmp(p, "shares", 6) == 0 && (p[6] == '\0' || p[6] == '/'))
+        return shares_route(api, c, p + 6, method, rq);
     if (strncmp(p, "accounts", 8) == 0 && (p[8] == '\0' || p[8] == '/'))
         return caller->operator ? accounts_route(api, c, p + 8, method, rq) : respond_403(c, caller, "accounts");
     if (strncmp(p, "nodes/", 6) == 0 && post) {
@@ -642,6 +773,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                       strcmp(slash, "/cancel") == 0) &&
             post)
             return queue_control(api, c, id, slash + 1, rq);
+        if (slash && strcmp(slash, "/requeue") == 0 && post)
+            return requeue_job(api, c, id, rq);
         if (slash && strncmp(slash, "/outputs/", 9) == 0 && get) {
             /* frame numbers may be negative (Blender allows them; a render's video is TS_VIDEO_FRAME) */
             const char *fs = slash + 9;
@@ -803,6 +936,14 @@ static int parse_listen(const char *host_port, struct sockaddr_storage *addr, un
     return 0;
 }
 
+/* The store's watcher: new events wake the streams and the webhooks. */
+static void events_stored(void *arg)
+{
+    struct ts_api *api = arg;
+    ts_events_stored(api->events);
+    ts_notify_stored(api->notify);
+}
+
 ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
 {
     struct sockaddr_storage addr;
@@ -824,6 +965,11 @@ ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
         ts_error_set("the API: out of memory or threads");
         goto fail;
     }
+    if (!(self->events = ts_events_new(ts_master_store(master), TS_SSE_KEEPALIVE_S)) ||
+        !(self->notify = ts_notify_new(ts_master_store(master))))
+        goto fail;
+    self->watch = (ts_store_watch_t){events_stored, self};
+    ts_store_events_watch(ts_master_store(master), &self->watch);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -857,6 +1003,9 @@ ts_api_t *ts_api_new(ts_master_t *master, const char *host_port)
     }
     return self;
 fail:
+    ts_store_events_watch(ts_master_store(master), NULL);
+    ts_notify_destroy(&self->notify);
+    ts_events_destroy(&self->events);
     ts_tarpit_destroy(&self->tarpit);
     ts_ratelimit_destroy(&self->auth_failures);
     free(self->tls_cert);
@@ -871,7 +1020,11 @@ void ts_api_destroy(ts_api_t **self_p)
     if (!self)
         return;
     ts_tarpit_stop(self->tarpit); /* held connections go back to the daemon before it stops */
+    ts_events_stop(self->events); /* and the event streams, each ended */
     MHD_stop_daemon(self->daemon);
+    ts_store_events_watch(ts_master_store(self->master), NULL); /* the master's threads may still write events */
+    ts_notify_destroy(&self->notify);
+    ts_events_destroy(&self->events);
     ts_tarpit_destroy(&self->tarpit);
     ts_ratelimit_destroy(&self->auth_failures);
     if (self->tls_key)

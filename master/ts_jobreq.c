@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* The request's text fields hold what ts_request lets through. */
 _Static_assert(sizeof ((ts_job_request_t *)0)->vcodec == TS_REQUEST_VCODEC_CAP, "vcodec size");
@@ -121,6 +122,28 @@ static int parse_queue(json_t *o, ts_job_request_t *req)
     return 0;
 }
 
+/* "notify_url", when given: a webhook the job's events are POSTed to, an http:// or https:// URL with a host, at most
+   TS_JOB_NOTIFY_URL_CAP - 1 bytes, without spaces or control characters. */
+static int parse_notify(json_t *o, ts_job_request_t *req)
+{
+    json_t *v = json_object_get(o, "notify_url");
+    if (!v || json_is_null(v))
+        return 0;
+    const char *url = json_string_value(v);
+    if (!url || json_string_length(v) >= sizeof req->notify_url || strlen(url) != json_string_length(v))
+        return ts_error_set("field 'notify_url' must be a URL of at most %zu bytes", sizeof req->notify_url - 1);
+    size_t scheme = strncasecmp(url, "https://", 8) == 0 ? 8 : strncasecmp(url, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme)
+        return ts_error_set("field 'notify_url': '%.64s' is not an http:// or https:// URL", url);
+    if (strcspn(url + scheme, "/?#") == 0)
+        return ts_error_set("field 'notify_url': '%.64s' names no host", url);
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return ts_error_set("field 'notify_url' must not hold spaces or control characters");
+    snprintf(req->notify_url, sizeof req->notify_url, "%s", url);
+    return 0;
+}
+
 /* "priority", when given: a whole number within +-TS_REQUEST_PRIORITY_MAX. */
 static int parse_priority(json_t *o, ts_job_request_t *req)
 {
@@ -214,7 +237,7 @@ int ts_jobreq_parse(const char *body, size_t len, ts_job_request_t *req)
              !(type = ts_jobtype_find(req->type)))
         ts_error_set("field 'type': unknown job type '%s' (known: %s)", req->type, ts_jobtype_names());
     if (type && parse_inputs(o, req) == 0 && parse_priority(o, req) == 0 && parse_payment(o, req) == 0 &&
-        parse_queue(o, req) == 0)
+        parse_queue(o, req) == 0 && parse_notify(o, req) == 0)
         rc = type->parse(o, req);
     json_decref(o);
     if (rc < 0)
@@ -309,6 +332,12 @@ int ts_jobreq_test(bool verbose)
          "\"s.blend\",\"hash\":\"" TEST_HASH "\"}],\"project_root\":\"/p\",\"missing\":[\"/p/t.png\"]}",
          "only with 'allow_missing': true"},
         /* a contact sheet's bounds */
+        /* a webhook: http or https with a host, nothing else */
+        {"{\"type\":\"render\",\"notify_url\":\"ftp://h/x\"}", "field 'notify_url': 'ftp://h/x' is not an http"},
+        {"{\"type\":\"render\",\"notify_url\":\"file:///etc/passwd\"}", "field 'notify_url'"},
+        {"{\"type\":\"render\",\"notify_url\":\"http:///x\"}", "names no host"},
+        {"{\"type\":\"render\",\"notify_url\":\"http://h/a b\"}", "spaces or control characters"},
+        {"{\"type\":\"render\",\"notify_url\":7}", "field 'notify_url' must be a URL"},
         {"{\"type\":\"contactsheet\"}", "field 'inputs' is required"},
         {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":0}", "field 'columns': 0 is out of range 1..64"},
         {"{\"type\":\"contactsheet\",\"inputs\":[" SHEET_INPUT "],\"columns\":65}", "field 'columns': 65"},
@@ -339,6 +368,12 @@ int ts_jobreq_test(bool verbose)
     if (parse_again(project, &r) != 0 || r.ninputs != 2 || strcmp(r.project_root, "/home/ann/proj") ||
         !r.missing || !strstr(r.missing, "gone.png") || !r.allow_missing) {
         fprintf(stderr, "ts_jobreq: project body refused: %s\n", ts_error());
+        failures++;
+    }
+    static const char *const hooked = "{\"type\":\"transcode\",\"input\":\"" TEST_HASH "\","
+                                      "\"notify_url\":\"HTTPS://hooks.example:8443/t?k=1\"}";
+    if (parse_again(hooked, &r) != 0 || strcmp(r.notify_url, "HTTPS://hooks.example:8443/t?k=1") != 0) {
+        fprintf(stderr, "ts_jobreq: webhook body: '%s' (%s)\n", r.notify_url, ts_error());
         failures++;
     }
     static const char *const tc = "{\"type\":\"transcode\",\"input\":"

@@ -35,6 +35,7 @@
 #define PAYER_IDLE_S 1       /* the payer sends the outbox at least this often */
 #define MAX_NODES 1024
 #define MAX_SLOTS 16
+#define EARNINGS_EVERY_S 5.0 /* how often a node hears what it has been paid (on its heartbeats) */
 #define MSGS_PER_WAKE 64
 #define MONITOR_ENDPOINT "inproc://master-monitor"
 #define NODE_SCENES 8        /* scenes remembered per node, for telling slaves which peers hold a scene */
@@ -50,6 +51,7 @@ typedef struct {
     char blender[32];
     bool has_gpu;
     int slots;
+    double earnings_sent;      /* monotonic time its Earnings were last sent */
     double last_seen;
     char scene[TS_HASH_HEX];   /* the scene it rendered last: preferred for its next tasks */
     bool online;
@@ -184,6 +186,11 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     snprintf(path, sizeof path, "%s/tessera.db", opts->state_dir);
     if (!(self->store = ts_store_open(path)))
         goto fail;
+    if (strcmp(opts->schedule, "fair") != 0 && strcmp(opts->schedule, "priority") != 0) {
+        ts_error_set("--schedule '%s': fair or priority", opts->schedule);
+        goto fail;
+    }
+    ts_store_set_fair_share(self->store, strcmp(opts->schedule, "fair") == 0);
     if (open_escrow(self, path) < 0)
         goto fail;
     snprintf(path, sizeof path, "%s/operator.token", opts->state_dir);
@@ -413,6 +420,22 @@ static void send_assign(ts_master_t *self, node_t *n, const ts_task_t *t)
              t->kind, t->frame, t->tile, n->name);
 }
 
+/* The node's pay today (from its local midnight) and in all, every EARNINGS_EVERY_S: its owner's `ctl status`. */
+static void send_earnings(ts_master_t *self, node_t *n, double day_start)
+{
+    double now = ts_clock_mono();
+    if (day_start <= 0 || now - n->earnings_sent < EARNINGS_EVERY_S)
+        return;
+    n->earnings_sent = now;
+    Tessera__Earnings e = TESSERA__EARNINGS__INIT;
+    if (ts_store_node_earnings(self->store, n->id, day_start, &e.today, &e.total) < 0)
+        return;
+    Tessera__Envelope env = TESSERA__ENVELOPE__INIT;
+    env.body_case = TESSERA__ENVELOPE__BODY_EARNINGS;
+    env.earnings = &e;
+    send_env(self, n, &env);
+}
+
 static void schedule_node(ts_master_t *self, node_t *n)
 {
     if (n->paused[0])
@@ -421,11 +444,11 @@ static void schedule_node(ts_master_t *self, node_t *n)
     int free_slots = n->slots - held;
     if (held < 0 || free_slots <= 0)
         return;
-    ts_task_t tasks[MAX_SLOTS];
+    ts_task_t tasks[MAX_SLOTS + TS_REQUEST_CHUNK_MAX];
     if (free_slots > MAX_SLOTS)
         free_slots = MAX_SLOTS;
-    int got = ts_store_assign(self->store, n->id, n->blender, n->has_gpu, n->scene, (int)self->opts.max_failures,
-                              tasks, free_slots);
+    int got = ts_store_assign_chunks(self->store, n->id, n->blender, n->has_gpu, n->scene,
+                                     (int)self->opts.max_failures, tasks, free_slots, MAX_SLOTS + TS_REQUEST_CHUNK_MAX);
     if (got < 0)
         ts_err("assign to %s: %s", n->name, ts_error());
     for (int i = 0; i < got; i++)
@@ -571,7 +594,7 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
         }
         snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s", tags[0] ? "," : "", h->tags[i]);
     }
-    if (ts_store_node_tags(self->store, id, tags) < 0)
+    if (ts_store_node_tags(self->store, id, tags, h->max_memory < INT64_MAX ? (int64_t)h->max_memory : 0) < 0)
         ts_err("node %s: %s", n->name, ts_error());
     free(devices_json);
     ts_info("node %s (%s) online: blender %s, %zu device(s), %u cores, %u slots, holding %zu task(s)", n->name,
@@ -637,6 +660,7 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const
             node_pause(self, n, env->heartbeat->paused, NULL, 0); /* its Pause was lost, or the reason changed */
         else if ((!env->heartbeat->paused || !env->heartbeat->paused[0]) && n->paused[0])
             node_resume(self, n);
+        send_earnings(self, n, env->heartbeat->day_start);
         break;
     case TESSERA__ENVELOPE__BODY_PAUSE:
         node_pause(self, n, env->pause->reason ? env->pause->reason : "", env->pause->given_back,

@@ -19,6 +19,7 @@ typedef struct {
     long node_timeout_s;
     long task_timeout_s;
     long max_failures;
+    const char *schedule;       /* "fair": requesters by their shares of node time; "priority": priority and age */
     long tile_margin;
     long max_message_mb;
     const char *torrent_listen; /* the seeding session's listen interfaces */

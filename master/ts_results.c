@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define SUPPORTED_ENGINE "CYCLES"
+#define TS_RESULTS_MEMORY_MAX (1ULL << 42) /* a renderer's peak above 4 TiB is not believed */
 
 /* The job's input is at fault: the job fails with a message naming the scene. */
 static int fail_job(const ts_results_ctx_t *m, const ts_task_t *t, const char *fmt, ...)
@@ -92,7 +93,8 @@ int ts_results_accept(const ts_results_ctx_t *m, const ts_result_origin_t *from,
     int found = ts_store_task_get(store, (int64_t)r->task_id, &t);
     if (found != 1)
         return ts_error_set("unknown task");
-    if (strcmp(t.state, "done") == 0 || strcmp(t.state, "cancelled") == 0 || strcmp(t.state, "failed") == 0)
+    if (strcmp(t.state, "done") == 0 || strcmp(t.state, "cancelled") == 0 || strcmp(t.state, "failed") == 0 ||
+        strcmp(t.state, "superseded") == 0)
         return ts_error_set("task is already %s", t.state);
     if (strcmp(t.node, node) != 0 && strcmp(t.state, "queued") != 0)
         return ts_error_set("task is assigned to another node");
@@ -114,6 +116,9 @@ int ts_results_accept(const ts_results_ctx_t *m, const ts_result_origin_t *from,
         ts_store_task_requeue(store, t.id, true, "result signature or hash invalid", m->max_failures);
         return ts_error_set("signature or output hash invalid");
     }
+    if (r->peak_memory > 0 && r->peak_memory < TS_RESULTS_MEMORY_MAX &&
+        ts_store_job_memory(store, t.job_id, (int64_t)r->peak_memory) < 0)
+        ts_warn("job %lld: its memory need: %s", (long long)t.job_id, ts_error());
     if (t.kind == TS_KIND_PROBE)
         return accept_probe(m, &t, node, r->scene);
     if (r->output.len == 0) {

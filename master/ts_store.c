@@ -2,7 +2,8 @@
    DESIGN: one connection behind a mutex; each public call is one transaction, so a task's state change
    and everything it implies (frame complete, job done or failed) commit together and survive a crash.
    Task states: queued -> assigned -> done, or back to queued (node lost, failure below the limit),
-   or failed/cancelled. Frame states: rendering -> stitching -> finishing -> done. The subjects have their own
+   or failed/cancelled; superseded: set aside when its frame is rendered again (a requeue, a reopened frame), counted
+   neither done nor failed. Frame states: rendering -> stitching -> finishing -> done. The subjects have their own
    files: ts_store_jobs.c, ts_store_tasks.c, ts_store_frames.c, ts_store_nodes.c, ts_store_json.c (views for the
    API), ts_store_verify.c (verification), ts_store_pay.c (payments). */
 #include "lib/ts_clock.h"
@@ -47,6 +48,10 @@ static const char *const SCHEMA =
     "CREATE TABLE IF NOT EXISTS verdicts("
     " id INTEGER PRIMARY KEY, job_id INT NOT NULL, task_id INT NOT NULL, node TEXT NOT NULL,"
     " outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', at REAL NOT NULL);";
+
+/* The wall clock in SQL (Unix seconds, to the millisecond) for the events' triggers: built in, so any SQLite client
+   that changes a state still records its event. */
+#define EVENT_NOW "((julianday('now') - 2440587.5) * 86400.0)"
 
 /* Columns added after the first release: applied to every database, old or new (a column already there is fine). */
 static const char *const MIGRATIONS[] = {
@@ -104,6 +109,49 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE nodes ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE jobs ADD COLUMN pool TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE jobs ADD COLUMN max_nodes INT NOT NULL DEFAULT 0",
+    /* fair share: requesters' weights and limits, and the node time their tasks used (ts_store_shares.c) */
+    ("CREATE TABLE IF NOT EXISTS requester_shares(requester TEXT PRIMARY KEY, weight REAL NOT NULL DEFAULT 1,"
+     " max_running INT NOT NULL DEFAULT 0)"),
+    "CREATE TABLE IF NOT EXISTS requester_usage(requester TEXT PRIMARY KEY, secs REAL NOT NULL, at REAL NOT NULL)",
+    ("CREATE TRIGGER IF NOT EXISTS requester_usage_charge AFTER UPDATE OF state ON tasks"
+     " WHEN old.state='assigned' AND new.state IS NOT 'assigned' BEGIN"
+     " INSERT INTO requester_usage(requester, secs, at)"
+     "  SELECT j.requester, CASE WHEN new.busy > 0 AND new.finished >= old.assigned_at"
+     "  THEN min(new.busy, max(ts_now() - old.assigned_at, 0)) ELSE max(ts_now() - old.assigned_at, 0) END, ts_now()"
+     "  FROM jobs j WHERE j.id=old.job_id"
+     "  ON CONFLICT(requester) DO UPDATE SET secs=usage_decayed(secs, at, excluded.at) + excluded.secs, at=excluded.at;"
+     " END"),
+    "ALTER TABLE jobs ADD COLUMN chunk INT NOT NULL DEFAULT 1",
+    "ALTER TABLE jobs ADD COLUMN out_pattern TEXT NOT NULL DEFAULT ''",
+    /* owners' memory caps: what a node allows a renderer, what a job's renders were seen to need (bytes) */
+    "ALTER TABLE nodes ADD COLUMN max_memory INT NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN memory_need INT NOT NULL DEFAULT 0",
+    /* what each node was paid and when, whatever the escrow (the owner's `ctl status`) */
+    "CREATE TABLE IF NOT EXISTS node_earnings(node TEXT NOT NULL, at REAL NOT NULL, amount INT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS node_earnings_by_node ON node_earnings(node, at)",
+    /* events: every new job or task and every change of its state, written by these triggers in the change's own
+       transaction (ts_store_events.c reads them; ids never reused, so a reader's place survives pruning) */
+    ("CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, job_id INT NOT NULL,"
+     " task_id INT NOT NULL DEFAULT 0, kind INT NOT NULL DEFAULT 0, frame INT NOT NULL DEFAULT 0,"
+     " tile INT NOT NULL DEFAULT 0, check_of INT NOT NULL DEFAULT 0, node TEXT NOT NULL DEFAULT '',"
+     " from_state TEXT, to_state TEXT NOT NULL)"),
+    "CREATE INDEX IF NOT EXISTS events_by_job ON events(job_id, id)",
+    ("CREATE TRIGGER IF NOT EXISTS events_job_new AFTER INSERT ON jobs BEGIN"
+     " INSERT INTO events(at, job_id, to_state) VALUES(" EVENT_NOW ", new.id, new.state); END"),
+    ("CREATE TRIGGER IF NOT EXISTS events_job_state AFTER UPDATE OF state ON jobs WHEN old.state IS NOT new.state"
+     " BEGIN INSERT INTO events(at, job_id, from_state, to_state) VALUES(" EVENT_NOW ", new.id, old.state, new.state);"
+     " END"),
+    ("CREATE TRIGGER IF NOT EXISTS events_task_new AFTER INSERT ON tasks BEGIN"
+     " INSERT INTO events(at, job_id, task_id, kind, frame, tile, check_of, node, to_state)"
+     " VALUES(" EVENT_NOW ", new.job_id, new.id, new.kind, new.frame, new.tile, new.check_of, new.node, new.state);"
+     " END"),
+    ("CREATE TRIGGER IF NOT EXISTS events_task_state AFTER UPDATE OF state ON tasks WHEN old.state IS NOT new.state"
+     " BEGIN INSERT INTO events(at, job_id, task_id, kind, frame, tile, check_of, node, from_state, to_state)"
+     " VALUES(" EVENT_NOW ", new.job_id, new.id, new.kind, new.frame, new.tile, new.check_of,"
+     " coalesce(nullif(new.node, ''), old.node), old.state, new.state); END"),
+    /* per-job webhooks: the URL and the last event delivered (ts_store_notify.c) */
+    ("CREATE TABLE IF NOT EXISTS job_notify(job_id INTEGER PRIMARY KEY, url TEXT NOT NULL, sent INT NOT NULL DEFAULT 0,"
+     " failures INT NOT NULL DEFAULT 0, retry_at REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '')"),
 };
 
 static int migrate(ts_store_t *self)
@@ -250,7 +298,7 @@ ts_store_t *ts_store_open(const char *path)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
-    if (register_kind_functions(self) < 0 || sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0) {
+    if (register_kind_functions(self) < 0 || sdb_shares_register(self) < 0 || sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0) {
         ts_error_prefix("%s", path);
         ts_store_destroy(&self);
         return NULL;

@@ -22,6 +22,7 @@ typedef struct ts_store ts_store_t;
 
 #define TS_JOB_NAME_CAP 65     /* a job's name: up to 64 bytes, no control characters */
 #define TS_JOB_AFTER_MAX 64    /* parents one job may wait for */
+#define TS_JOB_NOTIFY_URL_CAP 2049 /* a job's webhook URL: up to 2048 bytes */
 
 /* One file of a job's manifest: the name the job knows it by (a relative path) and its content hash. */
 typedef struct {
@@ -72,6 +73,9 @@ typedef struct {
     bool paused;                /* submitted paused: nothing starts until it is resumed */
     char pool[TS_REQUEST_TAG_CAP]; /* runs only on nodes with this tag ("" any) */
     int max_nodes;              /* nodes working on it at once (0: any number) */
+    int chunk;                  /* frames a node gets per assignment (render without tiles; 0 or 1: one) */
+    char out_pattern[TS_REQUEST_OUT_PATTERN_CAP]; /* a render's output file names ("" frame_NNNN) */
+    char notify_url[TS_JOB_NOTIFY_URL_CAP]; /* a webhook: each of the job's events is POSTed here ("" none) */
 } ts_job_request_t;
 
 void ts_job_request_free(ts_job_request_t *req);
@@ -139,6 +143,7 @@ typedef struct {
     char params[512];
     bool noisy;          /* its renderer may differ between honest runs (Cycles' adaptive sampling) */
     char requester[TS_ACCOUNT_NAME_CAP]; /* the account that pays (and may see it) */
+    char out_pattern[TS_REQUEST_OUT_PATTERN_CAP]; /* a render's output file names ("" frame_NNNN) */
 } ts_job_t;
 
 /* A render job that ends in an encode carries encoder settings (a "vcodec" in its params). */
@@ -165,6 +170,8 @@ void ts_store_destroy(ts_store_t **self_p);
 #define TS_STORE_ENDED 3       /* the job has already ended */
 #define TS_STORE_NOT_QUARANTINED 4 /* the node is not quarantined */
 #define TS_STORE_EXISTS 5      /* the account exists already */
+#define TS_STORE_INVALID 6     /* the request does not fit the job; ts_error() names the field */
+#define TS_STORE_CONFLICT 7    /* the job's state does not allow it now; ts_error() says why */
 
 /* Jobs */
 int64_t ts_store_job_create(ts_store_t *self, const ts_job_request_t *req, int margin);
@@ -186,6 +193,28 @@ int ts_store_job_cancel(ts_store_t *self, int64_t id);
 int ts_store_job_pause(ts_store_t *self, int64_t id);
 int ts_store_job_resume(ts_store_t *self, int64_t id);
 int ts_store_job_priority(ts_store_t *self, int64_t id, int priority);
+/* Requeue (ts_store_requeue.c): frames of a render job that has ended (done or failed) are rendered again and paid
+   as new work. Each chosen frame's tasks are set aside ('superseded': counted neither done nor failed, their
+   payments stand), the frame is rendering again with fresh tiles as the plan made them (failures from 0), and a
+   video at the end is made again; the requester pays the new pieces' prices into the job's funds; the job is
+   running again (its error and finish cleared). A failed job's unfinished frames must be among the chosen. */
+typedef struct {
+    const int *frames;   /* chosen frames (any order, repeats allowed), or NULL */
+    int nframes;
+    bool failed;         /* and the frames that did not finish when the job failed */
+} ts_requeue_request_t;
+typedef struct {
+    int *frames;         /* the frames requeued, ascending (malloc'd: free it) */
+    int nframes;
+    int tiles;           /* tile tasks queued */
+    bool video;          /* the video at the end is made again */
+    int64_t price;       /* paid into the job's funds for the new work (token units; 0 without payments) */
+} ts_requeue_result_t;
+/* 0 done (out filled); TS_STORE_UNKNOWN; TS_STORE_INVALID (not a render job, a frame outside the job, nothing
+   chosen, unfinished frames left out); TS_STORE_CONFLICT (cancelled, not planned yet, still running, no failed
+   frames, a backend that cannot take more funds); TS_STORE_REFUSED (the requester's balance is short: ts_error()
+   says how much is needed); -1 error. */
+int ts_store_job_requeue(ts_store_t *self, int64_t id, const ts_requeue_request_t *req, ts_requeue_result_t *out);
 int ts_store_job_fail(ts_store_t *self, int64_t id, const char *error);
 /* A probe's facts become the job's frames and tile tasks (tiles cut by the caller's plan). */
 typedef struct { int x0, y0, x1, y1; } ts_store_rect_t;
@@ -201,6 +230,10 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
 /* Assigns up to max queued tasks that fit the node, best first; returns how many (tasks filled). */
 int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
                     const char *prefer_scene, int max_failures, ts_task_t *tasks, int max);
+/* The same for a node with max free slots and room for that many tasks in tasks: a job with chunks gives the node
+   its next frames with the first (a chunk may go past max). */
+int ts_store_assign_chunks(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                           const char *prefer_scene, int max_failures, ts_task_t *tasks, int max, int room);
 int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task);   /* 1 found, 0 not */
 /* Assigned tasks (malloc'd), all of them or those of one node (node not NULL). */
 int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count);
@@ -308,6 +341,14 @@ typedef struct {
 
 struct ts_escrow;
 /* Attaches the escrow (NULL: no payments, as for the store's own tests). The store does not own it. */
+/* Fair share (ts_store_shares.c): on (the default), requesters get node time in proportion to their weights and
+   priority orders each requester's own jobs; off, the queue is ordered by priority and age across requesters. */
+void ts_store_set_fair_share(ts_store_t *self, bool on);
+/* A requester's weight (above 0; 0 leaves it) and limit of tasks running at once (0: none; -1 leaves it). */
+int ts_store_share_set(ts_store_t *self, const char *requester, double weight, int max_running);
+/* [{"requester", "weight", "max_running", "running", "node_seconds", "queued"}] of every requester with a share, open
+   work or recent use, or of one (requester not NULL); NULL on error. */
+json_t *ts_store_shares_json(ts_store_t *self, const char *requester);
 void ts_store_set_escrow(ts_store_t *self, struct ts_escrow *escrow, const ts_pay_policy_t *policy);
 /* The store's database handle, for an escrow backend's tables (ts_escrow_new). */
 struct sqlite3 *ts_store_db(ts_store_t *self);
@@ -345,8 +386,14 @@ int ts_store_node_state(ts_store_t *self, const char *id, const char *state);
    back (given_back > 0) is recorded as a preemption (tessera nodes: preemptions in the last 24 h). */
 int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, int given_back);
 #define TS_NODE_TAGS_CAP 512
-/* A node's pools (comma-separated tags, "" none), as its Hello said. */
-int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags);
+/* A node's pools (comma-separated tags, "" none) and its owner's cap on a renderer's memory (bytes, 0: none), as its
+   Hello said. */
+int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags, int64_t max_memory);
+/* A render of the job was seen to need this many bytes (its renderer's resident peak): the job's need is the
+   largest seen, and a node whose owner allows less gets none of its tasks. */
+int ts_store_job_memory(ts_store_t *self, int64_t job, int64_t bytes);
+/* What a node was paid since a time and in all (token units), for its owner. */
+int ts_store_node_earnings(ts_store_t *self, const char *node, double since, int64_t *today, int64_t *total);
 /* A paused node works again: state 'online'. */
 int ts_store_node_resume(ts_store_t *self, const char *id);
 int ts_store_nodes_all_offline(ts_store_t *self);
@@ -355,6 +402,74 @@ int ts_store_nodes_all_offline(ts_store_t *self);
    piece), checks passed and failed, blocked jobs; with payments also stake and at_risk (token units). */
 json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates);
 
+/* ---- Job and task events (ts_store_events.c) ----
+   Every new job or task and every change of its state is one row of `events`, written by SQLite triggers
+   (ts_store.c's migrations) in the transaction that makes the change, so no code path can forget one and none is
+   recorded for a change rolled back. Ids only grow (AUTOINCREMENT; one connection commits them in order), so a
+   reader's place is the last id it has. Old events are pruned: those older than TS_EVENTS_MAX_AGE_S beyond the
+   newest TS_EVENTS_KEEP. */
+#define TS_EVENTS_KEEP 100000
+#define TS_EVENTS_MAX_AGE_S (7 * 86400.0)
+typedef struct {
+    int64_t id;
+    double at;                   /* Unix seconds */
+    int64_t job_id;
+    int64_t task_id;             /* 0: an event of the job itself */
+    int kind, frame, tile;       /* a task's */
+    int64_t check_of;            /* a spot check: the task it re-does (0 for ordinary work) */
+    char node[TS_HASH_HEX];      /* a task's node (the one that held it, when it goes back to the queue) */
+    char from[16];               /* "" for a new job or task */
+    char to[16];
+    char name[TS_JOB_NAME_CAP];  /* the job's name and requester */
+    char requester[TS_ACCOUNT_NAME_CAP];
+} ts_event_t;
+/* Up to max events with ids above after, oldest first: every job's (requester NULL) or those of the jobs one account
+   pays for; of one job only when job > 0. *next (may be NULL) gets where to read on from: the last id returned, or
+   past events skipped by the filter. Returns how many, -1 on error. */
+int ts_store_events_after(ts_store_t *self, int64_t after, const char *requester, int64_t job, ts_event_t *events,
+                          int max, int64_t *next);
+/* The ids kept: *oldest the first (latest + 1 when none is kept), *latest the last ever given (0: none yet). */
+int ts_store_events_span(ts_store_t *self, int64_t *oldest, int64_t *latest);
+/* Deletes the events older than before (Unix seconds) that are not among the newest keep; returns how many. */
+int64_t ts_store_events_prune(ts_store_t *self, int64_t keep, double before);
+/* An event as JSON: id, type ("job" or "task"), at, job, name, requester, from (null for a new one), to; a task's
+   also task, kind, frame, tile, node and check_of (when it is a spot check). */
+json_t *ts_store_event_json(const ts_event_t *e);
+/* Who is told of new events: stored(arg) is called whenever one is written, under the store's lock from the thread
+   writing (before its transaction commits; it must not call the store). */
+typedef struct {
+    void (*stored)(void *arg);
+    void *arg;
+} ts_store_watch_t;
+/* One watcher per store; the caller keeps *watch until it calls again with NULL (before the store is destroyed). */
+void ts_store_events_watch(ts_store_t *self, const ts_store_watch_t *watch);
+
+/* Per-job webhooks (ts_store_notify.c): the URL and how far its events have been delivered (the last event id
+   acknowledged with a 2xx), so a restarted master goes on where it stopped and sends nothing twice after success. */
+#define TS_NOTIFY_ERROR_CAP 256
+typedef struct {
+    int64_t job_id;
+    char url[TS_JOB_NOTIFY_URL_CAP];
+    int64_t sent;        /* the last event delivered (0: none) */
+    int failures;        /* attempts failed in a row */
+} ts_notify_target_t;
+/* Sets (or replaces) a job's webhook; its events from the first on are delivered (a new job's is set as it is made,
+   from its request's notify_url). */
+int ts_store_notify_set(ts_store_t *self, int64_t job, const char *url);
+/* Up to max webhooks with an event not yet delivered whose next attempt is due at now; returns how many. *next_due
+   (may be NULL) gets the earliest attempt that is not yet due (0: none). */
+int ts_store_notify_due(ts_store_t *self, double now, ts_notify_target_t *targets, int max, double *next_due);
+/* Event id of job was delivered: the cursor moves on and the failures are forgotten. */
+int ts_store_notify_sent(ts_store_t *self, int64_t job, int64_t event_id);
+/* An attempt failed: counted, next attempt at retry_at, error kept for the job's view. */
+int ts_store_notify_failed(ts_store_t *self, int64_t job, double retry_at, const char *error);
+/* A job's webhook as the API shows it (no URL, which may hold a secret): {"delivered", "failures", "error"};
+   NULL when the job has none. */
+json_t *ts_store_notify_json(ts_store_t *self, int64_t job);
+
+int ts_store_events_test(bool verbose);
+
 int ts_store_test(bool verbose);
+int ts_store_requeue_test(bool verbose);
 
 #endif

@@ -11,6 +11,7 @@ struct ts_store {
     pthread_mutex_t lock;
     struct ts_escrow *escrow;   /* NULL: no payments */
     ts_pay_policy_t pay;
+    bool priority_only;         /* the queue by priority and age alone, not by requesters' fair shares */
 };
 
 double sdb_now(void);
@@ -51,6 +52,12 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
 /* Back to the queue with a failure counted on the task and the (job, node) pair; the job fails once the task
    has failed max_failures times. */
 int sdb_task_fail(ts_store_t *self, const ts_task_t *t, const char *error, int max_failures);
+/* A frame whose pieces of kind changed is reopened (ts_store_verify.c): a finish's frame waits for a new finish, any
+   other frame is rendering again with its stitched and final outputs dropped and its finish set aside
+   ('superseded'); a render's video is then cut again (its segments set aside). */
+int sdb_frame_reopen(ts_store_t *self, int64_t job, int frame, int kind);
+/* The video at the end of a render is cut again: its segments set aside, its frame waiting, its output dropped. */
+int sdb_video_reopen(ts_store_t *self, int64_t job);
 
 /* Payments (ts_store_pay.c), under the lock inside the transaction that changes the tasks; each does nothing
    without an escrow. */
@@ -69,11 +76,38 @@ int sdb_pay_slash(ts_store_t *self, const char *node, int64_t job, int64_t verdi
 /* What a result of task t earns its node and what one failed check would cost it, in tokens (0, 0 without
    payments; a piece without a price earns 0). */
 void sdb_pay_risk(ts_store_t *self, const ts_task_t *t, double *price, double *at_risk);
+/* Work of `units` work units runs again (a requeue): its requester pays that share of the budget again into the job's
+   funds, once per ref; *price gets it. 0; 1 the backend cannot (ts_error() says why); -1 refused or an error. */
+int sdb_pay_more(ts_store_t *self, int64_t job, int64_t units, const char *ref, int64_t *price);
 /* A job ended (done, failed or cancelled): what it did not spend goes back. */
 int sdb_pay_refund(ts_store_t *self, int64_t job);
 /* Whether a node has the stake work needs (always without an escrow). */
 bool sdb_pay_may_work(ts_store_t *self, const char *node);
 /* A node was seen (local ledger: its starting stake the first time). */
 int sdb_pay_node_seen(ts_store_t *self, const char *node);
+
+/* Fair share (ts_store_shares.c). A requester's use is the node seconds its tasks held nodes, halved every
+   SDB_FAIR_HALFLIFE_S (charged by a trigger when a task leaves its node); the scheduler serves first the requester
+   whose use plus its running tasks' time so far, over its weight, is least. A requester with a job on the asking
+   node's scene counts SDB_FAIR_AFFINITY_S less, so a node keeps its loaded scene unless that costs another requester
+   more than about a scene load. */
+#define SDB_FAIR_HALFLIFE_S 3600.0
+#define SDB_FAIR_AFFINITY_S 5.0
+/* fair(requester, key, n, cap) for a query that binds ?5 the node's scene and ?8 the time now: every requester with
+   open jobs, its key (lower first), its tasks on nodes now and its limit of those (0: none). */
+#define SDB_FAIR_CTE                                                                                                   \
+    "WITH run(requester, n, secs) AS (SELECT j.requester, count(*), total(max(?8 - t.assigned_at, 0)) FROM tasks t "  \
+    " JOIN jobs j ON j.id=t.job_id WHERE t.state='assigned' GROUP BY j.requester),"                                   \
+    " fair(requester, key, n, cap) AS (SELECT q.requester,"                                                           \
+    " (coalesce((SELECT usage_decayed(u.secs, u.at, ?8) FROM requester_usage u WHERE u.requester=q.requester), 0)"    \
+    "  + coalesce(r.secs, 0) - CASE WHEN EXISTS (SELECT 1 FROM jobs x WHERE x.requester=q.requester AND x.scene=?5"  \
+    "  AND x.state IN ('queued','running')) THEN " SDB_STR(SDB_FAIR_AFFINITY_S) " ELSE 0 END)"                       \
+    "  / coalesce(s.weight, 1), coalesce(r.n, 0), coalesce(s.max_running, 0)"                                        \
+    " FROM (SELECT DISTINCT requester FROM jobs WHERE state IN ('queued','running')) q"                              \
+    " LEFT JOIN run r ON r.requester=q.requester LEFT JOIN requester_shares s ON s.requester=q.requester) "
+#define SDB_STR_(x) #x
+#define SDB_STR(x) SDB_STR_(x)
+/* ts_now() and usage_decayed() for SQL: before the schema (its trigger calls them). */
+int sdb_shares_register(ts_store_t *self);
 
 #endif

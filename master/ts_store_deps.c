@@ -45,8 +45,11 @@ static int settle(ts_store_t *self, int64_t id)
 
 int sdb_job_deps_put(ts_store_t *self, int64_t id, const ts_job_request_t *r)
 {
-    int rc = sdb_run(self, "UPDATE jobs SET name=?, fail_with_parent=?, pool=?, max_nodes=? WHERE id=?", "titii",
-                     r->name, (int64_t)r->fail_with_parent, r->pool, (int64_t)r->max_nodes, id);
+    int rc = sdb_run(self, "UPDATE jobs SET name=?, fail_with_parent=?, pool=?, max_nodes=?, chunk=?, out_pattern=? "
+                           "WHERE id=?", "titiiti", r->name, (int64_t)r->fail_with_parent, r->pool,
+                     (int64_t)r->max_nodes, (int64_t)(r->chunk > 1 ? r->chunk : 1), r->out_pattern, id);
+    if (rc == 0 && r->notify_url[0]) /* its webhook, in the transaction that makes the job */
+        rc = sdb_run(self, "INSERT OR REPLACE INTO job_notify(job_id, url) VALUES(?, ?)", "it", id, r->notify_url);
     for (int i = 0; rc == 0 && i < r->nafter; i++) {
         if (sdb_int(self, 0, "SELECT 1 FROM jobs WHERE id=?", "i", r->after[i]) != 1)
             return ts_error_set("field 'after': no job %lld", (long long)r->after[i]);

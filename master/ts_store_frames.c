@@ -156,7 +156,7 @@ int ts_store_piece_count(ts_store_t *self, int64_t job, int frame, int kind)
     sdb_lock(self);
     int n = -1;
     sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND check_of=0 "
-                                      "AND state!='cancelled'");
+                                      "AND state NOT IN ('cancelled','superseded')");
     if (st) {
         sqlite3_bind_int64(st, 1, job);
         sqlite3_bind_int(st, 2, frame);

@@ -134,7 +134,7 @@ json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id)
 int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
 {
     sqlite3_stmt *st = sdb_prep(self, "SELECT id,width,height,tiles_x,tiles_y,margin,frame_start,frame_end,state,"
-                                  "format,ext,scene,scene_name,type,params,noisy,requester FROM jobs WHERE id=?");
+                                  "format,ext,scene,scene_name,type,params,noisy,requester,out_pattern FROM jobs WHERE id=?");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
@@ -157,6 +157,7 @@ int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
         sdb_copy_text(j->params, sizeof j->params, st, 14);
         j->noisy = sqlite3_column_int(st, 15) != 0;
         sdb_copy_text(j->requester, sizeof j->requester, st, 16);
+        sdb_copy_text(j->out_pattern, sizeof j->out_pattern, st, 17);
         rc = 1;
     }
     sqlite3_finalize(st);

@@ -50,6 +50,9 @@ static json_t *job_row_json(sqlite3_stmt *st)
     json_object_set_new(o, "after", json_is_array(after) ? after : json_array());
     if (!json_is_array(after))
         json_decref(after);
+    json_object_set_new(o, "chunk", json_integer(sqlite3_column_int(st, 37)));
+    json_object_set_new(o, "out_pattern", json_string((const char *)sqlite3_column_text(st, 38)));
+    json_object_set_new(o, "memory_need_mb", json_integer((sqlite3_column_int64(st, 39) + (1 << 20) - 1) >> 20));
     return o;
 }
 
@@ -58,17 +61,20 @@ static json_t *job_row_json(sqlite3_stmt *st)
 #define JOB_COLUMNS                                                                                           \
     "SELECT j.id,j.type,j.state,j.error,j.scene,j.scene_name,j.frame_start,j.frame_end,j.tiles_x,j.tiles_y,"  \
     "j.format,j.priority,j.device,j.width,j.height,j.created,j.finished,"                                     \
-    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state!='cancelled'),"           \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND"                                  \
+    " t.state NOT IN ('cancelled','superseded')),"                                                            \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state='done'),"                 \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.state='assigned'),"             \
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id),"                                                    \
     "(SELECT count(*) FROM frames f WHERE f.job_id=j.id AND f.state='done'), j.ext, j.params,"               \
-    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state!='cancelled'),"          \
+    "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND"                                 \
+    " t.state NOT IN ('cancelled','superseded')),"                                                            \
     "(SELECT count(*) FROM tasks t WHERE t.job_id=j.id AND t.check_of!=0 AND t.state='done'),"                \
     "j.requester, j.budget, j.funded,"                                                                        \
     "(SELECT coalesce(sum(t.price),0) FROM tasks t WHERE t.job_id=j.id AND t.check_of=0 AND t.paid>0),"     \
     "j.manifest, j.missing, j.name, j.started, j.pool, j.max_nodes,"                                                                \
-    "(SELECT json_group_array(d.parent_id) FROM job_deps d WHERE d.job_id=j.id) FROM jobs j "
+    "(SELECT json_group_array(d.parent_id) FROM job_deps d WHERE d.job_id=j.id), j.chunk, j.out_pattern,"       \
+    "j.memory_need FROM jobs j "
 
 /* The finished outputs, by frame; their file names are the job type's (master/ts_jobtype.h). */
 static json_t *outputs_json(ts_store_t *self, int64_t id)
@@ -98,6 +104,10 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
             o = job_row_json(st);
             json_t *params = json_loads((const char *)sqlite3_column_text(st, 23), 0, NULL);
             json_object_set_new(o, "outputs", outputs_json(self, id));
+            /* work set aside by requeues (ts_store_requeue.c): done before, not counted in tasks_* */
+            int64_t superseded = sdb_int(self, 0, "SELECT count(*) FROM tasks WHERE job_id=? AND check_of=0 AND "
+                                                  "state='superseded'", "i", id);
+            json_object_set_new(o, "tasks_superseded", json_integer(superseded));
             if (params && json_object_size(params) > 0)
                 json_object_set_new(o, "params", params);
             else
@@ -166,7 +176,7 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
               "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
               "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
               " WHERE b.node=n.id AND b.blocked>0), payout, paused,"
-              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?), tags "
+              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?), tags, max_memory "
               "FROM nodes n ORDER BY name, id");
     if (st)
         sqlite3_bind_double(st, 1, sdb_now() - 86400.0);
@@ -195,6 +205,7 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
             json_object_set_new(o, "paused_reason", json_string((const char *)sqlite3_column_text(st, 18)));
         json_object_set_new(o, "preemptions_24h", json_integer(sqlite3_column_int64(st, 19)));
         json_object_set_new(o, "tags", json_string((const char *)sqlite3_column_text(st, 20)));
+        json_object_set_new(o, "max_memory_mb", json_integer(sqlite3_column_int64(st, 21) >> 20));
         json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
         json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
         json_object_set_new(o, "devices", dev ? dev : json_array());

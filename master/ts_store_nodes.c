@@ -48,10 +48,28 @@ int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, in
     return sdb_end(self, rc);
 }
 
-int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags)
+int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags, int64_t max_memory)
 {
     sdb_lock(self);
-    int rc = sdb_run(self, "UPDATE nodes SET tags=? WHERE id=?", "tt", tags, id);
+    int rc = sdb_run(self, "UPDATE nodes SET tags=?, max_memory=? WHERE id=?", "tit", tags, max_memory, id);
+    sdb_unlock(self);
+    return rc;
+}
+
+int ts_store_node_earnings(ts_store_t *self, const char *node, double since, int64_t *today, int64_t *total)
+{
+    sdb_lock(self);
+    *today = sdb_int(self, 0, "SELECT coalesce(sum(amount),0) FROM node_earnings WHERE node=? AND at>=?", "td", node,
+                     since);
+    *total = sdb_int(self, 0, "SELECT coalesce(sum(amount),0) FROM node_earnings WHERE node=?", "t", node);
+    sdb_unlock(self);
+    return 0;
+}
+
+int ts_store_job_memory(ts_store_t *self, int64_t job, int64_t bytes)
+{
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE jobs SET memory_need=? WHERE id=? AND memory_need<?", "iii", bytes, job, bytes);
     sdb_unlock(self);
     return rc;
 }

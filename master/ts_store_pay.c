@@ -96,6 +96,23 @@ int sdb_pay_plan(ts_store_t *self, int64_t job, int64_t units_total, int64_t pie
     return 1;
 }
 
+int sdb_pay_more(ts_store_t *self, int64_t job, int64_t units, const char *ref, int64_t *price)
+{
+    *price = 0;
+    if (!self->escrow)
+        return 0;
+    /* the plan's rates: the sum of the pieces' prices is at most this share (each is rounded down) */
+    sqlite3_stmt *st = sdb_prep(self, "SELECT budget, units_total FROM jobs WHERE id=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, job);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *price = share(sqlite3_column_int64(st, 0), units, sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    int rc = ts_escrow_fund_more(self->escrow, self->db, job, ref, *price);
+    return rc < 0 ? -1 : rc;
+}
+
 /* Pieces of work have prices; probes do not (lib/ts_kind.c: the kinds spot checks re-do are the priced ones). */
 static bool priced(const ts_task_t *t)
 {
@@ -115,6 +132,12 @@ int sdb_pay_lock(ts_store_t *self, const ts_task_t *t)
     return soft(ts_escrow_lock(self->escrow, self->db, t->job_id, t->id, price), "lock");
 }
 
+/* What a node was paid, for its owner's view (node_earnings), whatever the backend. */
+static int earned(ts_store_t *self, const char *node, int64_t amount)
+{
+    return sdb_run(self, "INSERT INTO node_earnings(node, at, amount) VALUES(?,?,?)", "tdi", node, sdb_now(), amount);
+}
+
 int sdb_pay_accept(ts_store_t *self, const ts_task_t *t)
 {
     if (!self->escrow || t->check_of != 0 || !priced(t) || !t->node[0])
@@ -123,13 +146,16 @@ int sdb_pay_accept(ts_store_t *self, const ts_task_t *t)
     if (price <= 0)
         return 0;
     int rc = paid == 0 ? ts_escrow_release(self->escrow, self->db, t->job_id, t->id, t->node, price) : 1;
+    bool moved = rc == 0;
     if (rc == 1) {
         /* paid before (its first result was thrown out) or never locked: the farm pays this result */
         char ref[32];
         snprintf(ref, sizeof ref, "work%" PRId64, paid);
-        rc = soft(ts_escrow_pay(self->escrow, self->db, t->job_id, t->id, ref, t->node, price), "farm payment");
+        int farm = ts_escrow_pay(self->escrow, self->db, t->job_id, t->id, ref, t->node, price);
+        moved = farm == 0;
+        rc = soft(farm, "farm payment");
     }
-    if (rc < 0)
+    if (rc < 0 || (moved && earned(self, t->node, price) < 0))
         return -1;
     return sdb_run(self, "UPDATE tasks SET paid=paid+1 WHERE id=?", "i", t->id);
 }
@@ -143,7 +169,10 @@ int sdb_pay_check(ts_store_t *self, const ts_task_t *o, const ts_task_t *c)
     int64_t whole = (int64_t)(o->x1 - o->x0) * (o->y1 - o->y0), part = (int64_t)(c->x1 - c->x0) * (c->y1 - c->y0);
     if (whole > 0 && part > 0 && part < whole)
         price = price * part / whole;
-    return soft(ts_escrow_pay(self->escrow, self->db, o->job_id, c->id, "check", c->node, price), "check payment");
+    int rc = ts_escrow_pay(self->escrow, self->db, o->job_id, c->id, "check", c->node, price);
+    if (rc == 0 && earned(self, c->node, price) < 0)
+        return -1;
+    return soft(rc, "check payment");
 }
 
 void sdb_pay_risk(ts_store_t *self, const ts_task_t *t, double *price, double *at_risk)

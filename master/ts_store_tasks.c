@@ -42,23 +42,27 @@ void sdb_task_from_row(sqlite3_stmt *st, ts_task_t *t)
     sdb_copy_text(t->manifest, sizeof t->manifest, st, 26);
 }
 
-int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
-                    const char *prefer_scene, int max_failures, ts_task_t *tasks, int max)
+#define PREEMPT_PRONE 3 /* preemptions in 24 h after which a node gets a job's smaller pieces first */
+
+/* The best queued task for the node: fair share between requesters (unless priority_only), then the requester's
+   own order; a node its owner often takes back gets the job's smaller pieces first (a tile's pixels, a segment's
+   duration), so less is lost at the next preemption. 1 found, 0 none, -1 error. */
+static int best_task(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                     const char *prefer_scene, int max_failures, ts_task_t *task)
 {
-    if (max <= 0)
-        return 0;
-    if (sdb_begin(self) < 0)
-        return -1;
-    if (!sdb_pay_may_work(self, node))
-        return sdb_end(self, 0);
     sqlite3_stmt *st = sdb_prep(
-        self, TASK_COLUMNS
+        self, SDB_FAIR_CTE TASK_COLUMNS "JOIN fair f ON f.requester=j.requester "
         "WHERE t.state='queued' AND j.state IN ('queued','running') AND j.funded"
         " AND (j.device='cpu' OR ?1)"
         " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"
         " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND"
         " (b.failures>=?4 OR b.blocked>0))"
         " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id=?3 AND n.quarantined)"
+        /* the node's owner allows a renderer at least what the job's renders were seen to need */
+        " AND (j.memory_need=0 OR coalesce((SELECT n.max_memory FROM nodes n WHERE n.id=?3),0)=0"
+        " OR j.memory_need <= (SELECT n.max_memory FROM nodes n WHERE n.id=?3))"
+        /* a requester's limit of tasks on nodes at once */
+        " AND (f.cap=0 OR f.n < f.cap)"
         /* a pool: only nodes with its tag; at most max_nodes nodes at once (a node already on it may take more) */
         " AND (j.pool='' OR instr(','||coalesce((SELECT n.tags FROM nodes n WHERE n.id=?3),'')||',', ','||j.pool||',')>0)"
         " AND (j.max_nodes=0 OR EXISTS (SELECT 1 FROM tasks x WHERE x.job_id=j.id AND x.state='assigned' AND x.node=?3)"
@@ -67,29 +71,93 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
         " AND (t.check_of=0 OR NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR x.check_of=t.check_of)"
         " AND x.node=?3 AND x.state IN ('assigned','verifying','checking','done')))"
         /* checks first within a job: the frame they hold back waits for them */
-        " ORDER BY j.priority DESC, (j.scene=?5) DESC, j.id, kind_rank(t.kind) DESC, (t.check_of!=0) DESC, t.id LIMIT ?6");
-    int n = 0, rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_int(st, 1, has_gpu);
-        sqlite3_bind_text(st, 2, blender_version, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, node, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 4, max_failures);
-        sqlite3_bind_text(st, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 6, max);
-        while (n < max && sqlite3_step(st) == SQLITE_ROW)
-            sdb_task_from_row(st, &tasks[n++]);
-        sqlite3_finalize(st);
-    }
-    double t = sdb_now();
-    for (int i = 0; rc == 0 && i < n; i++) {
-        rc = sdb_run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, t,
-                 tasks[i].id);
-        rc = rc ? rc : sdb_run(self, "UPDATE jobs SET state='running', started=coalesce(started,?) WHERE id=? AND "
-                                     "state='queued'", "di", t, tasks[i].job_id);
-        snprintf(tasks[i].state, sizeof tasks[i].state, "assigned");
-        snprintf(tasks[i].node, sizeof tasks[i].node, "%s", node);
-        tasks[i].assigned_at = t;
-        rc = rc ? rc : sdb_pay_lock(self, &tasks[i]);
+        " ORDER BY CASE WHEN ?7 THEN 0 ELSE f.key END, CASE WHEN ?7 THEN 0 ELSE f.n END,"
+        " j.priority DESC, (j.scene=?5) DESC, j.id, kind_rank(t.kind) DESC, (t.check_of!=0) DESC,"
+        " CASE WHEN ?9 THEN (t.x1-t.x0)*(t.y1-t.y0) + (t.end_pts-t.start_pts) ELSE 0 END, t.id LIMIT 1");
+    if (!st)
+        return -1;
+    sqlite3_bind_int(st, 1, has_gpu);
+    sqlite3_bind_text(st, 2, blender_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, node, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, max_failures);
+    sqlite3_bind_text(st, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 7, self->priority_only);
+    sqlite3_bind_double(st, 8, sdb_now());
+    sqlite3_bind_int(st, 9, sdb_int(self, 0, "SELECT count(*) FROM preemptions WHERE node=? AND at>?", "td", node,
+                                    sdb_now() - 86400.0) >= PREEMPT_PRONE);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sdb_task_from_row(st, task);
+    else if (rc != SQLITE_DONE)
+        sdb_error(self, "choosing a task");
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A job with chunks (jobs.chunk > 1) gives the node the next frames' tasks of the same kind with the one chosen, up
+   to the chunk, so one persistent renderer does them in a row; how many were added to tasks. */
+static int chunk_mates(ts_store_t *self, const ts_task_t *first, ts_task_t *tasks, int max)
+{
+    int chunk = (int)sdb_int(self, 1, "SELECT chunk FROM jobs WHERE id=?", "i", first->job_id);
+    if (chunk <= 1 || first->check_of != 0 || max <= 0)
+        return 0;
+    sqlite3_stmt *st = sdb_prep(self, TASK_COLUMNS "WHERE t.job_id=? AND t.kind=? AND t.state='queued' AND "
+                                                   "t.check_of=0 AND t.frame>? ORDER BY t.frame, t.tile, t.id LIMIT ?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, first->job_id);
+    sqlite3_bind_int(st, 2, first->kind);
+    sqlite3_bind_int(st, 3, first->frame);
+    sqlite3_bind_int(st, 4, chunk - 1 < max ? chunk - 1 : max);
+    int n = 0;
+    while (n < max && sqlite3_step(st) == SQLITE_ROW)
+        sdb_task_from_row(st, &tasks[n++]);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int assign_one(ts_store_t *self, const char *node, ts_task_t *task, double now)
+{
+    int rc = sdb_run(self, "UPDATE tasks SET state='assigned', node=?, assigned_at=? WHERE id=?", "tdi", node, now,
+                     task->id);
+    rc = rc ? rc : sdb_run(self, "UPDATE jobs SET state='running', started=coalesce(started,?) WHERE id=? AND "
+                                 "state='queued'", "di", now, task->job_id);
+    snprintf(task->state, sizeof task->state, "assigned");
+    snprintf(task->node, sizeof task->node, "%s", node);
+    task->assigned_at = now;
+    return rc ? rc : sdb_pay_lock(self, task);
+}
+
+int ts_store_assign(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                    const char *prefer_scene, int max_failures, ts_task_t *tasks, int max)
+{
+    return ts_store_assign_chunks(self, node, blender_version, has_gpu, prefer_scene, max_failures, tasks, max, max);
+}
+
+int ts_store_assign_chunks(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
+                           const char *prefer_scene, int max_failures, ts_task_t *tasks, int max, int room)
+{
+    if (max <= 0)
+        return 0;
+    if (sdb_begin(self) < 0)
+        return -1;
+    if (!sdb_pay_may_work(self, node))
+        return sdb_end(self, 0);
+    /* one at a time: each choice sees the ones before it (a requester's running count, its limit, max_nodes) */
+    int n = 0, rc = 0;
+    double now = sdb_now();
+    while (rc == 0 && n < max && n < room) {
+        int found = best_task(self, node, blender_version, has_gpu, n ? tasks[n - 1].scene : prefer_scene,
+                              max_failures, &tasks[n]);
+        if (found <= 0) {
+            rc = found;
+            break;
+        }
+        int mates = chunk_mates(self, &tasks[n], tasks + n + 1, room - n - 1);
+        rc = mates < 0 ? -1 : 0;
+        for (int i = 0; rc == 0 && i <= mates; i++)
+            rc = assign_one(self, node, &tasks[n + i], now);
+        n += mates < 0 ? 0 : mates + 1;
     }
     return sdb_end(self, rc) < 0 ? -1 : n;
 }
@@ -201,7 +269,9 @@ static int task_accept_locked(ts_store_t *self, int64_t id, const char *hash, co
     int rc = sdb_task_get(self, id, t);
     if (rc != 1 || !(strcmp(t->state, "assigned") == 0 || strcmp(t->state, "queued") == 0))
         return rc < 0 ? -1 : 0;
-    if (sdb_run(self, "UPDATE tasks SET state='done', result=?, node=? WHERE id=?", "tti", hash, node, id) < 0 ||
+    /* a task accepted straight from its node (a probe) finishes now; one that went through verifying has its time */
+    if (sdb_run(self, "UPDATE tasks SET state='done', result=?, node=?, finished=CASE WHEN finished>0 THEN finished "
+                      "ELSE ? END WHERE id=?", "ttdi", hash, node, sdb_now(), id) < 0 ||
         sdb_run(self, "UPDATE nodes SET tasks_done=tasks_done+1 WHERE id=?", "t", node) < 0)
         return -1;
     snprintf(t->node, sizeof t->node, "%s", node);
@@ -228,7 +298,7 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
     if (!kind || kind->ends != TS_KIND_ENDS_PIECE)
         return 0;
     sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
-                                      "check_of=0 AND state!='done'");
+                                      "check_of=0 AND state NOT IN ('done','superseded')");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, t->job_id);

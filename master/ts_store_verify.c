@@ -285,13 +285,11 @@ int ts_store_check_drop(ts_store_t *self, int64_t check_id)
                                  "i", check_id));
 }
 
-/* Reopens a frame whose pieces changed: its stitched and final outputs are dropped, its finish cancelled; a
-   render that ends in an encode also drops its video. */
-static int reopen_video(ts_store_t *self, int64_t job)
+/* The video of a render that ends in an encode is cut from the frames again: its segments are set aside. */
+int sdb_video_reopen(ts_store_t *self, int64_t job)
 {
-    /* the video of a render that ends in an encode is cut from the frames again */
-    int rc = sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND frame=? AND state!='cancelled'", "ii",
-                     job, (int64_t)TS_VIDEO_FRAME);
+    int rc = sdb_run(self, "UPDATE tasks SET state='superseded' WHERE job_id=? AND frame=? AND state NOT IN "
+                           "('cancelled','superseded')", "ii", job, (int64_t)TS_VIDEO_FRAME);
     if (rc == 0)
         rc = sdb_run(self, "UPDATE frames SET state='waiting', output=NULL, output_size=NULL WHERE job_id=? AND "
                            "frame=? AND state!='waiting'",
@@ -299,22 +297,22 @@ static int reopen_video(ts_store_t *self, int64_t job)
     return rc;
 }
 
-static int reopen_frame(ts_store_t *self, int64_t job, int frame, int kind)
+int sdb_frame_reopen(ts_store_t *self, int64_t job, int frame, int kind)
 {
     if (kind == TS_KIND_FINISH) {
         int rc = sdb_run(self, "UPDATE frames SET state='finishing', output=NULL, output_size=NULL WHERE job_id=? AND "
                                "frame=? AND state='done'",
                          "ii", job, (int64_t)frame);
-        return rc < 0 ? rc : reopen_video(self, job);
+        return rc < 0 ? rc : sdb_video_reopen(self, job);
     }
     int rc = sdb_run(self, "UPDATE frames SET state='rendering', stitched=NULL, output=NULL, output_size=NULL "
                            "WHERE job_id=? AND frame=?",
                      "ii", job, (int64_t)frame);
     if (rc == 0)
-        rc = sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE job_id=? AND frame=? AND kind=? AND "
-                           "state!='cancelled'",
+        rc = sdb_run(self, "UPDATE tasks SET state='superseded' WHERE job_id=? AND frame=? AND kind=? AND "
+                           "state NOT IN ('cancelled','superseded')",
                      "iii", job, (int64_t)frame, (int64_t)TS_KIND_FINISH);
-    return rc < 0 || frame == TS_VIDEO_FRAME ? rc : reopen_video(self, job);
+    return rc < 0 || frame == TS_VIDEO_FRAME ? rc : sdb_video_reopen(self, job);
 }
 
 /* Ordinary work back to the queue, its checks cancelled and its frame reopened. */
@@ -326,7 +324,7 @@ static int redo(ts_store_t *self, const ts_task_t *t)
         rc = sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE check_of=? AND state NOT IN ('cancelled','failed')",
                      "i", t->id);
     if (rc == 0 && strcmp(t->state, "done") == 0)
-        rc = reopen_frame(self, t->job_id, t->frame, t->kind);
+        rc = sdb_frame_reopen(self, t->job_id, t->frame, t->kind);
     if (rc == 0 && strcmp(t->state, "done") == 0)
         rc = sdb_run(self, "UPDATE jobs SET state='running', finished=NULL WHERE id=? AND state='done'", "i",
                      t->job_id);
@@ -590,7 +588,7 @@ json_t *ts_store_job_checks_json(ts_store_t *self, int64_t job)
               " (SELECT coalesce(sum(busy),0) FROM tasks WHERE job_id=?1 AND check_of!=0 AND state IN ('done','cancelled')"
               "  AND busy>0),"
               " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='done'),"
-              " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of!=0 AND busy>0),"
+              " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of!=0 AND busy>0 AND state!='superseded'),"
               " (SELECT count(*) FROM verdicts WHERE job_id=?1 AND outcome='failed'),"
               " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='done' AND verify='passed'),"
               " (SELECT count(*) FROM tasks WHERE job_id=?1 AND check_of=0 AND state='done' AND verify='unchecked'),"

@@ -775,9 +775,14 @@ class Worker(object):
         fn = {"info": op_info, "probe": self.op_probe, "tile": self.op_tile, "finish": self.op_finish}.get(op)
         if fn is None:
             return {"ok": False, "error": "unknown op %r" % (op,)}
+        reset_peak_memory()
         try:
             try:
-                return fn(req)
+                rep = fn(req)
+                peak = peak_memory_kb()
+                if peak and isinstance(rep, dict):
+                    rep["peak_rss_kb"] = peak
+                return rep
             finally:
                 self.check_unchanged()
         except RequestError as e:
@@ -788,6 +793,27 @@ class Worker(object):
         except Exception as e:
             traceback.print_exc()
             return {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip())}
+
+
+def reset_peak_memory():
+    """Starts this process's resident peak (VmHWM) afresh, so the next request's peak is its own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_memory_kb():
+    """This process's resident peak since the last reset, in KiB (0: unknown)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def op_info(req):

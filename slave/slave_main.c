@@ -88,6 +88,10 @@ static int ctl_main(int argc, char **argv)
                reason && reason[0] ? reason : "", reason && reason[0] ? ")" : "");
         if (json_is_integer(task))
             printf("task: %lld\n", (long long)json_integer_value(task));
+        const char *today = json_string_value(json_object_get(reply, "tokens_today")),
+                   *total = json_string_value(json_object_get(reply, "tokens_total"));
+        if (today && total)
+            printf("earned: %s tokens today, %s in all\n", today, total);
         printf("today: %lld task(s), %lld preemption(s), %.0f s paused\nworks: %s\nconnected: %s\n",
                (long long)json_integer_value(json_object_get(reply, "tasks_today")),
                (long long)json_integer_value(json_object_get(reply, "preemptions_today")),
@@ -114,6 +118,8 @@ int main(int argc, char **argv)
         {"worker-script", TS_OPT_STRING, NULL, 0, -1, &o.worker_script, "the Blender worker script (default: beside this program)"},
         {"slots", TS_OPT_INT, "2", 1, 16, &o.slots, "tasks queued on this node at once"},
         {"threads", TS_OPT_INT, "0", 0, 1024, &o.threads, "render threads (0: all cores)"},
+        {"max-threads", TS_OPT_INT, "0", 0, 1024, &o.max_threads, "the owner's cap on render threads, whatever --threads says (0: none)"},
+        {"max-memory-mb", TS_OPT_INT, "0", 0, 16777216, &o.max_memory_mb, "the owner's cap on a renderer's memory: a hard limit on Blender's data, and jobs whose renders needed more are not taken (0: none)"},
         {"task-timeout", TS_OPT_INT, "3600", 1, 604800, &o.task_timeout_s, "seconds before a silent Blender counts as hung and is restarted"},
         {"handshake-timeout", TS_OPT_INT, "10", 1, 86400, &o.handshake_timeout_s, "seconds of refused CURVE handshakes (wrong certificate) before giving up"},
         {"cache-mb", TS_OPT_INT, "20480", 1, 1 << 24, &o.cache_mb, "size bound of the input cache; least recently used inputs go first"},

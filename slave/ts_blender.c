@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 struct ts_blender {
     char *exe, *script, *log;
     int threads;
+    int64_t max_data;   /* RLIMIT_DATA of the child (0: none) */
     pid_t pid;
     _Atomic int group;   /* the process group to end on a preemption (the pid while it runs), 0 when none */
     int cmd_fd, reply_fd;
@@ -40,7 +42,7 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *log, int threads)
+ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *log, int threads, int64_t max_data)
 {
     ts_blender_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -49,6 +51,7 @@ ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *lo
     self->script = strdup(script);
     self->log = strdup(log);
     self->threads = threads;
+    self->max_data = max_data;
     self->pid = -1;
     self->cmd_fd = self->reply_fd = -1;
     self->buf = malloc(REPLY_MAX);
@@ -79,6 +82,10 @@ static int start(ts_blender_t *self)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         setpgid(0, 0);
+        if (self->max_data > 0) { /* the owner's cap: an allocation past it fails, the task with it */
+            struct rlimit lim = {(rlim_t)self->max_data, (rlim_t)self->max_data};
+            setrlimit(RLIMIT_DATA, &lim);
+        }
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
         if (logfd >= 0) {

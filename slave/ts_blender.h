@@ -9,7 +9,9 @@
 typedef struct ts_blender ts_blender_t;
 
 /* exe: the blender executable; script: blender_worker.py; log: file for Blender's own output. */
-ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *log, int threads);
+/* threads: Cycles' render threads (0: all cores); max_data: a hard limit on Blender's data (RLIMIT_DATA: heap and
+   private memory) in bytes, 0 for none. */
+ts_blender_t *ts_blender_new(const char *exe, const char *script, const char *log, int threads, int64_t max_data);
 /* Kills and reaps the process (SIGTERM, then SIGKILL after a grace period). */
 void ts_blender_destroy(ts_blender_t **self_p);
 

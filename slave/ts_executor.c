@@ -224,6 +224,9 @@ static json_t *blender_op(run_t *x, json_t *req, double timeout)
         snprintf(x->errbuf, x->cap, "%s", ts_error());
         return NULL;
     }
+    json_int_t peak_kb = json_integer_value(json_object_get(reply, "peak_rss_kb"));
+    if (peak_kb > 0 && (uint64_t)peak_kb * 1024 > x->r->peak_memory)
+        x->r->peak_memory = (uint64_t)peak_kb * 1024;
     if (!json_is_true(json_object_get(reply, "ok"))) {
         const char *e = json_string_value(json_object_get(reply, "error"));
         snprintf(x->errbuf, x->cap, "%s", e ? e : "the Blender worker failed without a reason");

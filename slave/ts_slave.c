@@ -2,6 +2,7 @@
    DESIGN: the DEALER's routing id is the node id, so the master recognises a slave across reconnects.
    Results are kept until ZeroMQ accepts them (ZMQ_IMMEDIATE: never queued on a dead connection); if one
    is lost with a dying master, the slave's next Hello no longer lists the task and the master re-queues it. */
+#include "escrow/escrow.h"
 #include "escrow/ts_payout.h"
 #include "lib/ts_error.h"
 #include "lib/ts_log.h"
@@ -64,6 +65,7 @@ typedef struct {
     double paused_since;      /* mono() when the pause began */
     long day;                 /* local day the counters below are for */
     long results_today;       /* results sent (done or failed) */
+    int64_t earned_today, earned_total; /* what the master last said the node was paid (token units); -1: not yet */
     long preemptions_today;
     double paused_today_s;    /* seconds paused today, the current pause up to its last check */
 } slave_t;
@@ -113,6 +115,7 @@ static void send_hello(slave_t *s)
     if (sysinfo(&si) == 0)
         h.memory = (uint64_t)si.totalram * si.mem_unit;
     h.slots = (uint32_t)s->opts->slots;
+    h.max_memory = (uint64_t)s->opts->max_memory_mb << 20;
     h.paused = s->paused;
     char tagbuf[512], *tags[32];
     size_t ntags = 0;
@@ -140,6 +143,12 @@ static void send_heartbeat(slave_t *s)
     if (s->paused[0])
         hb.free_slots = 0;
     hb.paused = s->paused;
+    time_t t = time(NULL);
+    struct tm midnight;
+    localtime_r(&t, &midnight);
+    midnight.tm_hour = midnight.tm_min = midnight.tm_sec = 0;
+    midnight.tm_isdst = -1;
+    hb.day_start = (double)mktime(&midnight); /* the master counts "today" for ctl status from here */
     char seeding[SEEDING_REPORT_MAX][TS_HASH_HEX];
     char *seeding_p[SEEDING_REPORT_MAX];
     if (s->swarm) {
@@ -237,6 +246,11 @@ static json_t *on_ctl(void *arg, const char *command)
                           "paused_today_s", s->paused_today_s + (s->paused[0] ? now - s->paused_since : 0), "watching",
                           ts_guest_describe(s->guest));
     json_object_set_new(o, "task", running ? json_integer((json_int_t)running) : json_null());
+    char today[32], total[32]; /* as the master last said (every few seconds while connected) */
+    ts_amount_format(s->earned_today, today, sizeof today);
+    ts_amount_format(s->earned_total, total, sizeof total);
+    json_object_set_new(o, "tokens_today", s->earned_today >= 0 ? json_string(today) : json_null());
+    json_object_set_new(o, "tokens_total", s->earned_total >= 0 ? json_string(total) : json_null());
     return o;
 }
 
@@ -290,6 +304,10 @@ static void set_master_peer(slave_t *s, uint32_t port)
 static void on_master(slave_t *s, Tessera__Envelope *env)
 {
     switch (env->body_case) {
+    case TESSERA__ENVELOPE__BODY_EARNINGS:
+        s->earned_today = env->earnings->today;
+        s->earned_total = env->earnings->total;
+        break;
     case TESSERA__ENVELOPE__BODY_WELCOME:
         if (!s->welcomed)
             ts_info("registered with the master (tessera %s)", env->welcome->master_version);
@@ -468,7 +486,10 @@ static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_
         json_decref(req);
         if (!reply) {
             json_decref(key);
-            return ts_error_set("--blender %s: %s", s->opts->blender, ts_error());
+            if (s->opts->max_memory_mb > 0) /* its own error names the log; the cap may be why */
+                return ts_error_prefix("--blender %s under --max-memory-mb %ld (Blender alone needs about 200)",
+                                       s->opts->blender, s->opts->max_memory_mb);
+            return ts_error_prefix("--blender %s", s->opts->blender);
         }
     }
     const char *v = json_string_value(json_object_get(reply, "blender"));
@@ -491,7 +512,7 @@ static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_
 
 int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
 {
-    slave_t s = {.opts = o, .heartbeat_ms = DEFAULT_HEARTBEAT_MS};
+    slave_t s = {.opts = o, .heartbeat_ms = DEFAULT_HEARTBEAT_MS, .earned_today = -1, .earned_total = -1};
     char path[PATH_MAX], master_key[TS_IDENTITY_Z85_LEN + 1];
     /* the owner's rules first: a malformed one, or no idle source, is a usage error (exit 2) */
     ts_guest_options_t go = {.idle_after = o->idle_after, .idle_source = o->idle_source, .display = o->display,
@@ -526,7 +547,9 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     snprintf(path, sizeof path, "%s/cache", o->work);
     ts_blobs_t *cache = ts_blobs_new(path);
     snprintf(path, sizeof path, "%s/blender.log", o->work);
-    ts_blender_t *blender = ts_blender_new(o->blender, o->worker_script, path, (int)o->threads);
+    long threads = o->max_threads > 0 && (o->threads == 0 || o->threads > o->max_threads) ? o->max_threads : o->threads;
+    ts_blender_t *blender = ts_blender_new(o->blender, o->worker_script, path, (int)threads,
+                                           (int64_t)o->max_memory_mb << 20);
     void *ctx = zmq_ctx_new();
     if (!cache || !blender) {
         ts_err("%s", ts_error());

@@ -20,6 +20,8 @@ typedef struct {
     const char *worker_script;
     long slots;
     long threads;
+    long max_threads;         /* the owner's cap on render threads (0: none) */
+    long max_memory_mb;       /* the owner's cap on a renderer's memory (0: none): a hard limit, and told the master */
     long task_timeout_s;
     long handshake_timeout_s; /* give up when the master refuses our handshake this long */
     long cache_mb;            /* size bound of the input cache */

@@ -18,6 +18,7 @@
 #include "lib/ts_kind.h"
 #include "lib/ts_manifest.h"
 #include "lib/ts_request.h"
+#include "lib/ts_sse.h"
 #include "lib/ts_token.h"
 #include "lib/ts_wire.h"
 #include "master/ts_jobreq.h"
@@ -51,7 +52,9 @@
 
 int ts_cli_test(bool verbose);
 int ts_cli_project_test(bool verbose);
+int cli_jobvars_test(bool verbose);
 int ts_store_verify_test(bool verbose);
+int ts_store_shares_test(bool verbose);
 int ts_verifier_test(bool verbose);
 int ts_results_test(bool verbose);
 
@@ -65,13 +68,16 @@ static const struct {
     {"tileplan", ts_tileplan_test}, {"stitch", ts_stitch_test},     {"image", ts_image_test},
     {"sheet", ts_sheet_test},
     {"cli", ts_cli_test},           {"segenc", ts_segenc_test},     {"segplan", ts_segplan_test},
-    {"project", ts_cli_project_test},
+    {"project", ts_cli_project_test}, {"jobvars", cli_jobvars_test},
     {"token", ts_token_test},       {"account", ts_account_test},   {"ratelimit", ts_ratelimit_test},
     {"hours", ts_hours_test},       {"conf", ts_conf_test},         {"idle", ts_idle_test},
     {"exclusive", ts_exclusive_test}, {"ctl", ts_ctl_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
+    {"shares", ts_store_shares_test},
     {"blenderinfo", ts_blender_info_test},
+    {"requeue", ts_store_requeue_test},
+    {"events", ts_store_events_test}, {"sse", ts_sse_test},
     {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},  {"pnghead", ts_pnghead_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},

@@ -2,7 +2,8 @@
 # test_batch_farm: a studio's queue. A job file of 6 jobs whose dependencies form a diamond (and a tail) runs in
 # dependency order; a malformed file queues nothing and names the bad entry; a cancelled parent holds its child
 # with the reason (or fails it, by the child's choice); pause stops new work and resume finishes the job; a
-# priority change shows; tessera jobs filters by state and name.
+# priority change shows; tessera jobs filters by state and name; pools and --max-nodes hold; a requester's share and
+# limit hold; chunks and output names; a shot list expands one entry into a job per shot.
 source "$(dirname "$0")/lib.sh"
 
 make_scene "$T/s.blend" --width 64 --height 48 --samples 4 --frames 1-2 || { fail "make scene"; finish; }
@@ -112,4 +113,58 @@ for a in rows:
 print("   ", len(rows), "tasks on", len(nodes), "node(s), one at a time")
 PY
 expect_fail 2 "pool" "a malformed --pool is refused" -- "$BIN/tessera" submit render "$T/s.blend" --frames 1 --pool "Bad Tag"
+
+# 6. Shares: the operator sets a requester's weight and limit; a requester at its limit never runs more at once.
+"$BIN/tessera" share bob 2 --max-running 1 >/dev/null || fail "share bob"
+"$BIN/tessera" share --json | python3 -c "
+import json,sys; s={r['requester']: r for r in json.load(sys.stdin)['shares']}
+assert s['bob']['weight'] == 2 and s['bob']['max_running'] == 1, s['bob']
+assert s['default']['weight'] == 1 and s['default']['node_seconds'] > 0, s['default']" \
+  && pass "tessera share lists bob's weight 2 and limit 1, and the node time default's jobs used" || fail "share list: $("$BIN/tessera" share)"
+JB=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --tiles 2x2 --requester bob --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$BIN/tessera" wait "$JB" --timeout 300 >/dev/null 2>&1 || fail "bob's job"
+python3 - "$T/master/tessera.db" "$JB" <<'PY' && pass "bob's limit of 1: its tasks ran one at a time on 3 nodes" || fail "bob ran more than 1 at once"
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT id, assigned_at, finished FROM tasks WHERE job_id=? AND state='done' AND finished>0", (int(sys.argv[2]),)).fetchall()
+assert len(rows) >= 5, rows  # the probe, 8 tiles, 2 finishes (checks are the farm's)
+for a in rows:
+    for b in rows:
+        if a[0] < b[0]:
+            assert a[2] <= b[1] + 0.05 or b[2] <= a[1] + 0.05, (a, b)
+PY
+expect_fail 2 "weight" "a share of 0 is refused" -- "$BIN/tessera" share bob 0
+expect_fail 2 "WEIGHT, --max-running" "a share with nothing to set is refused" -- "$BIN/tessera" share bob
+TESSERA_TOKEN=$("$BIN/tessera" account add carol --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
+  expect_fail 6 "" "a requester may not set shares" -- "$BIN/tessera" share carol 100
+
+# 7. Chunks and output names: frames in chunks of 2 go to one node two at a time; files named by the pattern.
+JC=$("$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --chunk 2 --out-pattern 'sh010_##_v1' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$BIN/tessera" wait "$JC" --out "$T/chunked" --timeout 300 >/dev/null 2>&1 || fail "chunked job"
+[ -f "$T/chunked/sh010_01_v1.png" ] && [ -f "$T/chunked/sh010_02_v1.png" ] \
+  && pass "--out-pattern sh010_##_v1: the frames are sh010_01_v1.png and sh010_02_v1.png" || fail "out-pattern: $(ls "$T/chunked")"
+python3 - "$T/master/tessera.db" "$JC" <<'PY' && pass "--chunk 2: both frames' renders went to one node in one assignment" || fail "chunk"
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT node, assigned_at FROM tasks WHERE job_id=? AND kind=2 AND check_of=0 AND state='done'", (int(sys.argv[2]),)).fetchall()
+assert len(rows) == 2 and rows[0] == rows[1], rows  # kind 2: a tile (lib/tessera.proto)
+PY
+expect_fail 2 "chunks only without tiles" "--chunk with tiles is refused" -- "$BIN/tessera" submit render "$T/s.blend" --frames 1-2 --chunk 2 --tiles 2x1
+expect_fail 2 "out-pattern.*without '/'" "an --out-pattern with a folder is refused" -- "$BIN/tessera" submit render "$T/s.blend" --frames 1 --out-pattern 'a/b_##'
+
+# 8. A shot list: an entry with "each" is one job per shot, {shot} replaced in its name, fields and "after".
+cat >"$T/shots.json" <<'J'
+{"vars": {"shot": ["sh010", "sh020"]}, "jobs": [
+  {"name": "{shot}", "type": "render", "scene": "s.blend", "frames": "1", "out_pattern": "{shot}_##", "each": "shot"},
+  {"name": "{shot}-again", "type": "render", "scene": "s.blend", "frames": "2", "after": ["{shot}"], "each": "shot"}
+]}
+J
+"$BIN/tessera" submit --file "$T/shots.json" --json >"$T/shots.out" 2>"$T/shots.err" || fail "shot list: $(cat "$T/shots.err")"
+"$BIN/tessera" jobs --json | python3 -c "
+import json,sys; j={x['name']: x for x in json.load(sys.stdin)}
+assert j['sh010']['out_pattern'] == 'sh010_##' and j['sh020']['out_pattern'] == 'sh020_##', j.get('sh010')
+assert j['sh010-again']['after'] == [j['sh010']['id']] and j['sh020-again']['after'] == [j['sh020']['id']]" \
+  && pass "a shot list of 2 made 4 jobs, each with its shot's name, pattern and parent" || fail "shot list: $(cat "$T/shots.out")"
+printf '{"vars": {"shot": ["a"]}, "jobs": [{"name": "{shot}", "type": "render", "scene": "s.blend", "frames": "1", "each": "take"}]}' >"$T/bad4.json"
+expect_fail 2 "job 1: field 'each': no such list" "an entry over an unknown list is refused" -- "$BIN/tessera" submit --file "$T/bad4.json"
 finish

@@ -5,7 +5,7 @@
 # is `paused` while input goes on and works again 2 s after it stops, with no failure counted against it. The owner
 # pauses and resumes it over its control socket (another user cannot); a transcode segment is preempted as well, and
 # so is work when a work window (--hours) closes; malformed --hours, an unknown config key and no idle source are
-# refused by name.
+# refused by name. The owner's memory cap is a hard limit on Blender and keeps jobs that need more away.
 source "$(dirname "$0")/lib.sh"
 command -v Xvfb >/dev/null && command -v xdotool >/dev/null || { echo "Xvfb and xdotool are needed: make deps"; exit 1; }
 
@@ -120,4 +120,46 @@ grep -q "paused: outside hours; [1-9] task(s) given back" "$T/slave-night.log" &
 kill -CONT "$(pgrep -f "tessera-slave.*--name other" | head -n 1)" 2>/dev/null
 "$BIN/tessera" wait "$WJ" --timeout 600 >/dev/null 2>&1 && [ "$(node_json night tasks_failed)" = 0 ] \
   && pass "the job finishes elsewhere; nothing counted against the node" || fail "work-window job"
+
+# 7. The owner's caps. A slave with --max-memory-mb 4096 runs Blender under that hard limit (RLIMIT_DATA). A job's
+#    need is its renders' resident peak; a slave whose owner allows 1 MiB less gets none of its tasks.
+start_slave capped --max-memory-mb 4096 --max-threads 1
+MJ=$("$BIN/tessera" submit render "$T/scene.blend" --frames 1 --tiles 4x4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+limits=""
+for _ in $(seq 600); do # its Blender, while one runs (the start-up one asked for its version, or a task's)
+  limits=$(grep 'Max data size' "/proc/$(blender_pid capped)/limits" 2>/dev/null) && [ -n "$limits" ] && break; sleep 0.1
+done
+echo "$limits" | grep -Eq "^Max data size +4294967296 +4294967296 " \
+  && pass "--max-memory-mb 4096: the slave's Blender runs with a 4 GiB hard data limit" || fail "rlimit: '$limits'"
+need=0
+for _ in $(seq 600); do
+  need=$("$BIN/tessera" status "$MJ" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory_need_mb"])')
+  [ "$need" -gt 0 ] && break; sleep 0.1
+done
+[ "$need" -gt 1 ] && pass "the job's renders were seen to need $need MiB" || fail "memory need: $need"
+start_slave tight --max-memory-mb $((need - 1)) # Blender starts with its data capped at that, but a render needs more
+wait_nodes 5 || finish
+"$BIN/tessera" wait "$MJ" --timeout 600 >/dev/null 2>&1 || fail "the job with a memory need"
+[ "$(node_json tight max_memory_mb)" = $((need - 1)) ] && [ "$(node_json tight tasks_done)" = 0 ] && [ "$(node_json tight tasks_failed)" = 0 ] \
+  && pass "a node allowing $((need - 1)) MiB got none of the job's tasks (its cap shows in tessera nodes)" \
+  || fail "tight node: cap $(node_json tight max_memory_mb), done $(node_json tight tasks_done), failed $(node_json tight tasks_failed)"
+
+# 8. What the café PC earned, in its owner's ctl status: what the master's ledger says the node was paid.
+cafe_id=$(node_json cafe id)
+earned=no
+for _ in $(seq 40); do # the master tells a node every few seconds
+  "$BIN/tessera-slave" ctl status --work "$T/slave-cafe" --json >"$T/status.json" 2>/dev/null
+  "$BIN/tessera" wallet --json >"$T/wallet.json"
+  python3 - "$T/status.json" "$T/wallet.json" "$cafe_id" <<'PY' >/dev/null 2>&1
+import json, sys
+s, w = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+paid = [a["balance"] for a in w["accounts"] if a["kind"] == "node" and a["account"] == sys.argv[3]][0]
+assert s["tokens_total"] is not None and round(float(s["tokens_total"]) * 1e6) == paid and paid > 0, (s, paid)
+assert s["tokens_today"] == s["tokens_total"], s
+PY
+  [ $? = 0 ] && { earned=yes; break; }
+  sleep 0.25
+done
+[ $earned = yes ] && pass "ctl status shows what the café node earned, as the ledger has it ($(python3 -c "import json; print(json.load(open('$T/status.json'))['tokens_total'])") tokens)" \
+  || fail "ctl status earnings: $(cat "$T/status.json")"
 finish
