@@ -32,7 +32,7 @@ SLAVE_SRC  := $(filter-out %_main.c,$(wildcard slave/*.c))
 CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
 
 PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/tessera-compare $(BIN)/tessera-sheet \
-         $(BIN)/ts_selftest
+         $(BIN)/ts_selftest $(BIN)/tessera-gui $(BIN)/ts_gui_selftest
 
 .PHONY: all deps check demo clean asan check-asan libs fuzzlib
 all: $(PROGS) $(BIN)/tessera-worker.py $(BIN)/tessera-deps.py
@@ -99,6 +99,33 @@ $(BIN)/tessera-compare: $(call obj,verifier/compare_main.c) $(LIB_A)
 $(BIN)/tessera-sheet: $(call obj,splitter/sheet_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The artists' desktop app (gui/, GTK 4.8's API and no later): its templates and style in one GResource; its models'
+# self-tests (gui/*_test.c) in ts_gui_selftest, which needs no display.
+GUI_PKGS   := gtk4 libcurl jansson
+GUI_CFLAGS := $(shell pkg-config --cflags $(GUI_PKGS)) -DGDK_VERSION_MIN_REQUIRED=GDK_VERSION_4_8 \
+              -DGDK_VERSION_MAX_ALLOWED=GDK_VERSION_4_8 -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 \
+              -DGLIB_VERSION_MAX_ALLOWED=GLIB_VERSION_2_74
+GUI_LDLIBS := -Wl,--as-needed $(shell pkg-config --libs $(GUI_PKGS)) $(LDLIBS)
+GUI_RES    := $(BUILD)/gen/gui/ts_resources.c
+GUI_OBJ    := $(call obj,$(filter-out %_main.c %_test.c,$(wildcard gui/*.c))) $(BUILD)/obj/gen/gui/ts_resources.o
+$(call obj,$(wildcard gui/*.c) tests/gui_selftest_main.c) $(BUILD)/obj/gen/gui/ts_resources.o: CFLAGS += $(GUI_CFLAGS)
+
+$(GUI_RES): gui/tessera-gui.gresource.xml $(wildcard gui/*.ui gui/*.css)
+	@mkdir -p $(dir $@)
+	glib-compile-resources --sourcedir=gui --generate-source --target=$@ $<
+
+$(BUILD)/obj/gen/gui/ts_resources.o: $(GUI_RES)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/tessera-gui: $(GUI_OBJ) $(call obj,gui/gui_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(GUI_LDLIBS) -o $@
+
+$(BIN)/ts_gui_selftest: $(GUI_OBJ) $(call obj,$(wildcard gui/*_test.c) tests/gui_selftest_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(GUI_LDLIBS) -o $@
 
 # Test support linked into ts_selftest only (the daemons never link it).
 TEST_SRC := tests/ts_testmedia.c $(wildcard master/*_test.c)

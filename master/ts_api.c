@@ -8,6 +8,7 @@
 #include "lib/ts_request.h"
 #include "lib/ts_sse.h"
 #include "lib/ts_version.h"
+#include "master/ts_api_view.h"
 #include "master/ts_events.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
@@ -494,6 +495,30 @@ static enum MHD_Result requeue_job(struct ts_api *api, struct MHD_Connection *c,
     return job ? respond(c, MHD_HTTP_OK, job) : respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
 }
 
+/* GET jobs/{id}/frames...: what the artists' app draws a render's mosaic from (ts_api_view.c). */
+static enum MHD_Result view_route(struct ts_api *api, struct MHD_Connection *c, const ts_job_t *job, const char *rest)
+{
+    ts_view_request_t req;
+    int parsed = ts_view_parse(rest, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "max"), &req);
+    if (parsed <= 0)
+        return parsed < 0 ? respond_error(c, MHD_HTTP_BAD_REQUEST, "job %lld: %s", (long long)job->id, ts_error())
+                          : respond_error(c, MHD_HTTP_NOT_FOUND, "GET /api/v1/jobs/%lld%s: no such endpoint",
+                                          (long long)job->id, rest);
+    ts_view_reply_t reply;
+    ts_view_answer(ts_master_store(api->master), ts_master_blobs(api->master), job, &req, &reply);
+    if (!reply.png) {
+        json_t *body = reply.json;
+        reply.json = NULL;
+        return respond(c, reply.status, body);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(reply.png_len, reply.png, MHD_RESPMEM_MUST_FREE);
+    reply.png = NULL;
+    MHD_add_response_header(r, "Content-Type", "image/png");
+    enum MHD_Result ret = MHD_queue_response(c, reply.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* GET events: the job and task events the caller may see as server-sent events, from the id its Last-Event-ID or
    ?after= names, else from now (ts_events.c). */
 static enum MHD_Result events_route(struct ts_api *api, struct MHD_Connection *c, const request_t *rq)
@@ -763,6 +788,8 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
                 json_object_set_new(job, "verification", checks);
             return job ? respond(c, MHD_HTTP_OK, job) : respond_error(c, MHD_HTTP_NOT_FOUND, "no job %lld", (long long)id);
         }
+        if (slash && strncmp(slash, "/frames", 7) == 0 && get)
+            return view_route(api, c, &owned, slash);
         if (slash && strcmp(slash, "/inputs") == 0 && get) {
             ts_job_t job;
             if (ts_store_job_get(store, id, &job) != 1)

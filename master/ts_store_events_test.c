@@ -10,12 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REQUIRE(cond)                                                                                         \
-    do {                                                                                                      \
-        TS_TEST_CHECK(cond, "%s", ts_error());                                                                \
-        if (failures)                                                                                         \
-            goto out;                                                                                         \
-    } while (0)
+#define REQUIRE(cond) TS_TEST_REQUIRE(cond)
 
 #define MAX_EVENTS 64
 
@@ -190,8 +185,7 @@ out:
     if (s)
         ts_store_events_watch(s, NULL);
     ts_store_destroy(&s);
-    snprintf(path, sizeof path, "rm -rf '%s'", dir);
-    if (system(path) != 0)
+    if (ts_test_remove_dir(dir) < 0)
         failures++;
     if (verbose || failures)
         fprintf(failures ? stderr : stdout, "ts_store_events: %s\n", failures ? "FAILED" : "ok");

@@ -11,13 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Each step builds on the ones before it: the first failed check (counted, with ts_error()) ends the test. */
-#define REQUIRE(cond)                                                                                         \
-    do {                                                                                                      \
-        TS_TEST_CHECK(cond, "%s", ts_error());                                                                \
-        if (failures)                                                                                         \
-            goto out;                                                                                         \
-    } while (0)
+#define REQUIRE(cond) TS_TEST_REQUIRE(cond)
 
 #define T(x) ((int64_t)(x) * TS_TOKEN_UNIT)
 #define MAX_FAILURES 1 /* a task that fails once fails its job; a node that fails once is blocked for it */
@@ -291,9 +285,7 @@ out:
         ts_store_set_escrow(s, NULL, NULL);
     ts_escrow_destroy(&escrow);
     ts_store_destroy(&s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (ts_test_remove_dir(dir) < 0)
         rc = -1;
     if (verbose || rc)
         fprintf(rc ? stderr : stdout, "ts_store_requeue: %s\n", rc ? "FAILED" : "ok");

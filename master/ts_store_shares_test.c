@@ -8,12 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REQUIRE(cond)                                                                                         \
-    do {                                                                                                      \
-        TS_TEST_CHECK(cond, "%s", ts_error());                                                                \
-        if (failures)                                                                                         \
-            goto out;                                                                                         \
-    } while (0)
+#define REQUIRE(cond) TS_TEST_REQUIRE(cond)
 
 /* A queued job of one requester: frames 1..frames, one tile each. */
 static int64_t job_of(ts_store_t *s, const char *requester, int frames, int chunk)
@@ -188,9 +183,7 @@ int ts_store_shares_test(bool verbose)
     rc = failures ? -1 : 0;
 out:
     ts_store_destroy(&s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (ts_test_remove_dir(dir) < 0)
         rc = -1;
     if (verbose || rc)
         fprintf(rc ? stderr : stdout, "ts_store_shares: %s\n", rc ? "FAILED" : "ok");

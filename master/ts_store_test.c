@@ -7,13 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Each step builds on the ones before it: the first failed check (counted, with ts_error()) ends the test. */
-#define REQUIRE(cond)                                                                                         \
-    do {                                                                                                      \
-        TS_TEST_CHECK(cond, "%s", ts_error());                                                                \
-        if (failures)                                                                                         \
-            goto out;                                                                                         \
-    } while (0)
+#define REQUIRE(cond) TS_TEST_REQUIRE(cond)
 
 static const char *job_state(ts_store_t *s, int64_t id, char *buf)
 {
@@ -129,9 +123,7 @@ int ts_store_test(bool verbose)
     rc = 0;
 out:
     ts_store_destroy(&s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (ts_test_remove_dir(dir) < 0)
         rc = -1;
     if (verbose || rc)
         fprintf(rc ? stderr : stdout, "ts_store: %s\n", rc ? "FAILED" : "ok");

@@ -8,13 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Each step builds on the ones before it: the first failed check (counted, with ts_error()) ends the test. */
-#define REQUIRE(cond)                                                                                         \
-    do {                                                                                                      \
-        TS_TEST_CHECK(cond, "%s", ts_error());                                                                \
-        if (failures)                                                                                         \
-            goto out;                                                                                         \
-    } while (0)
+#define REQUIRE(cond) TS_TEST_REQUIRE(cond)
 
 #define N1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define N2 "2222222222222222222222222222222222222222222222222222222222222222"
@@ -331,9 +325,7 @@ int ts_store_verify_test(bool verbose)
     rc = 0;
 out:
     ts_store_destroy(&s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (ts_test_remove_dir(dir) < 0)
         rc = -1;
     return rc;
 }

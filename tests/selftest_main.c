@@ -25,6 +25,7 @@
 #include "master/ts_jobtype.h"
 #include "master/ts_ratelimit.h"
 #include "master/ts_store.h"
+#include "master/ts_store_view.h"
 #include "slave/ts_blender_info.h"
 #include "slave/ts_cheat.h"
 #include "slave/ts_ctl.h"
@@ -78,6 +79,7 @@ static const struct {
     {"blenderinfo", ts_blender_info_test},
     {"requeue", ts_store_requeue_test},
     {"events", ts_store_events_test}, {"sse", ts_sse_test},
+    {"storeview", ts_store_view_test},
     {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},  {"pnghead", ts_pnghead_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_fuzz: builds the libFuzzer targets (protocol messages, job bodies, .torrent files, returned video segments and
-# tile images, a contact sheet's images, a chain's answers, a project's manifest, event ids and streams) with ASan+UBSan against the project's libraries (make fuzzlib) and runs each for a while.
+# tile images, a contact sheet's images, a chain's answers, a project's manifest, event ids and streams, the mosaic routes' paths) with ASan+UBSan against the project's libraries (make fuzzlib) and runs each for a while.
 # FUZZ_SECONDS (default 20) per target; a crash or sanitizer report fails the test. What a target finds (crash-*,
 # oom-*, slow-unit-* files) is kept in build/fuzz as <target>-<kind>-<hash>, out of the source tree.
 set -u
@@ -19,7 +19,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 FLAGS="$FLAGS $(pkg-config --cflags $PKGS)"
 LIBS="build-fuzz/libtessera-master.a build-fuzz/libtessera.a $LDLIBS"
 pids=""
-for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events; do
+for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events fuzz_view; do
   { clang $FLAGS -c "tests/$t.c" -o "$OUT/$t.o" && clang++ -fsanitize=fuzzer,address,undefined "$OUT/$t.o" $LIBS -o "$OUT/$t"; } &
   pids="$pids $!"
 done
@@ -84,8 +84,12 @@ mkdir -p "$OUT/corpus-fuzz_events"
 printf 'retry: 1000\nid: 7\n\n: keepalive\n\nid: 8\nevent: job\ndata: {"id":8,"to":"done"}\n\nid: 0\r\nevent: reset\r\ndata: {}\r\n\r\n' \
   >"$OUT/corpus-fuzz_events/stream"
 printf '12345' >"$OUT/corpus-fuzz_events/id"
+# The mosaic routes' paths (tests/fuzz_view.c: the path, a NUL, the ?max= parameter).
+mkdir -p "$OUT/corpus-fuzz_view"
+printf '/frames/-12/preview.png\000640' >"$OUT/corpus-fuzz_view/preview"
+printf '/frames/3/tiles/15.png' >"$OUT/corpus-fuzz_view/tile"
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events fuzz_view; do
   mkdir -p "$OUT/corpus-$t"
   # third-party leaks are suppressed as in make check-asan; fuzz_tile's and fuzz_sheet's (OpenImageIO's PNG reader) need full stacks
   # to match its suppression (only there: full stacks make ASan report its own thread start in fuzz_torrent)

@@ -1,0 +1,30 @@
+/* ts_job: one of the artist's jobs as the app shows it (a GObject whose properties the jobs list binds to),
+   updated from the master's JSON view of the job. */
+#ifndef TS_JOB_H
+#define TS_JOB_H
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define TS_TYPE_JOB (ts_job_get_type())
+G_DECLARE_FINAL_TYPE(TsJob, ts_job, TS, JOB, GObject)
+
+/* A job from the master's JSON (a json_t * object: GET /api/v1/jobs/{id} or an entry of GET /api/v1/jobs). */
+TsJob *ts_job_new_from_json(const void *json);
+/* Takes the JSON's values; notifies only the properties that changed. */
+void ts_job_update(TsJob *self, const void *json);
+
+gint64 ts_job_get_id(TsJob *self);
+const char *ts_job_get_name(TsJob *self);
+const char *ts_job_get_state(TsJob *self);
+const char *ts_job_get_kind(TsJob *self);   /* the job type: "render", "transcode", ... */
+int ts_job_get_tasks_done(TsJob *self);
+int ts_job_get_tasks_total(TsJob *self);
+int ts_job_get_frame_start(TsJob *self);
+int ts_job_get_frame_end(TsJob *self);
+gboolean ts_job_is_running(TsJob *self);
+
+G_END_DECLS
+
+#endif

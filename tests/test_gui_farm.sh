@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_gui_farm: tessera-gui as an artist uses it, on a farm of two slaves. The app runs in a real window under Xvfb
+# (X11, Cairo renderer) with its accessibility tree on a private session bus, and is driven only through that tree
+# (tests/gui_driver.py): the first run's sign-in as requester ann (kept in ~/.config/tessera/gui.json, mode 0600);
+# a scene submitted through the form (the CLI underneath), the job made as the form said; the mosaic part filled
+# while tiles render, then the finished frame; a click on a tile names its node and verdict; the app's download is
+# byte for byte what `tessera wait --out` downloads; the jobs list holds ann's jobs and not the operator's. The
+# master killed: the app says disconnected; restarted: it reconnects by itself. The mosaic's routes keep requesters
+# apart. Screenshots of each step are kept in $GUI_SHOTS when set (docs/ has a few of them).
+source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3 # Debian's, which has python3-gi (the PATH may lead to another)
+for c in Xvfb dbus-daemon ffmpeg; do command -v $c >/dev/null || { echo "$c is needed: make deps"; exit 1; }; done
+$PY -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null || { echo "python3-gi and gir1.2-atspi-2.0 are needed: make deps"; exit 1; }
+[ -x "$BIN/tessera-gui" ] || { echo "$BIN/tessera-gui is not built"; exit 1; }
+SHOTS=${GUI_SHOTS:-$T/shots}
+mkdir -p "$SHOTS" "$T/home"
+# The desktop's own processes (display, session bus, the app): not daemons of the farm, ended at the end by their ids.
+HELPERS=()
+trap 'for p in "${PIDS[@]}" "${HELPERS[@]}"; do kill -KILL "$p" 2>/dev/null; done' EXIT
+end_desktop() {
+  [ -n "${GUI_PID:-}" ] && kill -TERM "$GUI_PID" 2>/dev/null && wait "$GUI_PID" 2>/dev/null
+  # the session bus started the accessibility bus's launcher (and it its own bus and registry): its children go first
+  if [ -n "${DBUS_PID:-}" ]; then
+    for p in $(pgrep -P "$DBUS_PID"); do for q in $(pgrep -P "$p"); do kill -TERM "$q" 2>/dev/null; done; kill -TERM "$p" 2>/dev/null; done
+    kill -TERM "$DBUS_PID" 2>/dev/null
+  fi
+  for p in "${HELPERS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+}
+done_all() { end_desktop; finish; }
+
+make_scene "$T/s.blend" --width 128 --height 96 --samples 16 --frames 1-1 || { fail "make scene"; finish; }
+start_master || finish
+start_slave a
+start_slave b
+wait_nodes 2 || finish
+"$BIN/tessera" account add ann --json >"$T/ann.json" && "$BIN/tessera" account add bob --json >"$T/bob.json" || fail "accounts"
+ANN=$(python3 -c "import json; print(json.load(open('$T/ann.json'))['token'])")
+BOB=$(python3 -c "import json; print(json.load(open('$T/bob.json'))['token'])")
+OP=$TESSERA_TOKEN
+# the operator's own job, which ann's app must not list (paused: it takes no node time)
+"$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 1x1 --name operators-job --paused --json >/dev/null || fail "operator's job"
+
+# 1. A desktop of the test's own: a display, a session bus whose services (the accessibility bus) see it, a home.
+DISP=:$((100 + $$ % 800))
+Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
+HELPERS+=($!)
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${DISP#:}" ] && break; sleep 0.1; done
+DESK=(env HOME="$T/home" XDG_CONFIG_HOME= XDG_CACHE_HOME="$T/home/.cache" XDG_RUNTIME_DIR="$T/home/run" DISPLAY="$DISP")
+mkdir -p "$T/home/run" && chmod 700 "$T/home/run"
+"${DESK[@]}" dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$T/dbus.txt" || { fail "dbus-daemon"; done_all; }
+BUS=$(sed -n 1p "$T/dbus.txt")
+DBUS_PID=$(sed -n 2p "$T/dbus.txt")
+HELPERS+=("$DBUS_PID")
+DESK+=(DBUS_SESSION_BUS_ADDRESS="$BUS")
+D=("${DESK[@]}" "$PY" "$TOP/tests/gui_driver.py" --display "$DISP")
+
+# 2. First run: nothing in the environment, so the app asks; ann signs in and the settings are kept, 0600.
+"${DESK[@]}" GDK_BACKEND=x11 GSK_RENDERER=cairo GTK_A11Y=atspi NO_AT_BRIDGE=0 TESSERA_MASTER= TESSERA_TOKEN= \
+  TESSERA_CA_FILE= "$BIN/tessera-gui" >"$T/gui.log" 2>&1 &
+GUI_PID=$!
+HELPERS+=("$GUI_PID")
+"${D[@]}" sign-in --master "$TESSERA_MASTER" --token "$ANN" --shot "$SHOTS/gui-signin.png" >"$T/step.txt" 2>&1 \
+  && pass "signed in through the first-run dialog: $(cat "$T/step.txt" | tail -n 1)" || { fail "sign in: $(cat "$T/step.txt")"; done_all; }
+CONF=$T/home/.config/tessera/gui.json
+[ "$(stat -c %a "$CONF" 2>/dev/null)" = 600 ] && grep -q "$ANN" "$CONF" && pass "gui.json keeps the token, mode 0600" \
+  || fail "gui.json: $(stat -c %a "$CONF" 2>&1)"
+
+# 3. Submit through the form; the job is what the form said.
+"${D[@]}" submit --scene "$T/s.blend" --frames 1 --tiles 4x4 --name from-the-app --shot "$SHOTS/gui-submit.png" \
+  >"$T/step.txt" 2>&1 && pass "submitted through the form ($(tail -n 1 "$T/step.txt"))" || { fail "submit: $(cat "$T/step.txt")"; done_all; }
+TESSERA_TOKEN=$ANN "$BIN/tessera" jobs --json >"$T/ann-jobs.json" || fail "ann's jobs"
+JOB=$(python3 -c "import json; print(max(j['id'] for j in json.load(open('$T/ann-jobs.json'))))")
+python3 - "$T/ann-jobs.json" "$JOB" <<'PY' && pass "job $JOB is ann's: 4x4 tiles, frame 1, named from-the-app" || fail "job $JOB is not what the form said"
+import json, sys
+j = [j for j in json.load(open(sys.argv[1])) if j["id"] == int(sys.argv[2])][0]
+sys.exit(0 if (j["tiles_x"], j["tiles_y"], j["frame_start"], j["frame_end"], j["name"], j["requester"]) ==
+         (4, 4, 1, 1, "from-the-app", "ann") else 1)
+PY
+
+# 4. The mosaic: part filled while tiles render (in flight outlined), then the finished frame.
+"${D[@]}" wait-partial --shot "$SHOTS/gui-mosaic.png" >"$T/step.txt" 2>&1 && pass "mosaic part filled: $(tail -n 1 "$T/step.txt")" \
+  || fail "mosaic part filled: $(cat "$T/step.txt")"
+"${D[@]}" --timeout 90 wait-finished --shot "$SHOTS/gui-frame.png" >"$T/step.txt" 2>&1 \
+  && pass "the mosaic shows the finished frame: $(tail -n 1 "$T/step.txt")" || { fail "finished frame: $(cat "$T/step.txt")"; done_all; }
+"${D[@]}" click-tile --dx 20 --dy 10 >"$T/step.txt" 2>&1 && grep -Eq "rendered by node (a|b) in [0-9.]+ s · " "$T/step.txt" \
+  && pass "a clicked tile names its node, time and verdict: $(tail -n 1 "$T/step.txt")" || fail "tile details: $(cat "$T/step.txt")"
+"${D[@]}" shot "$SHOTS/gui-tile.png" >/dev/null 2>&1
+
+# 5. The app's download is what the CLI downloads.
+"${D[@]}" download >"$T/step.txt" 2>&1 && pass "downloaded: $(tail -n 1 "$T/step.txt")" || fail "download: $(cat "$T/step.txt")"
+TESSERA_TOKEN=$ANN "$BIN/tessera" wait "$JOB" --out "$T/cli-out" >"$T/wait.log" 2>&1 || fail "tessera wait --out: $(cat "$T/wait.log")"
+APP_DIR=$T/home/Downloads/tessera/job-$JOB
+n=0
+for f in "$T"/cli-out/*; do
+  n=$((n + 1))
+  cmp -s "$f" "$APP_DIR/$(basename "$f")" || fail "$(basename "$f"): the app's download differs from the CLI's"
+done
+[ "$n" -ge 1 ] && [ "$(ls "$APP_DIR" | wc -l)" -eq "$n" ] && pass "the app saved the same $n file(s) as tessera wait --out" \
+  || fail "the app saved $(ls "$APP_DIR" 2>&1 | tr '\n' ' '), the CLI $(ls "$T/cli-out" | tr '\n' ' ')"
+
+# 6. The jobs list: ann's job, done; not the operator's.
+"${D[@]}" jobs >"$T/step.txt" 2>&1
+grep -q "#$JOB from-the-app | done" "$T/step.txt" && ! grep -q operators-job "$T/step.txt" \
+  && pass "the jobs list shows ann's job done and not the operator's" || fail "jobs list: $(cat "$T/step.txt")"
+"${D[@]}" shot "$SHOTS/gui-jobs.png" >/dev/null 2>&1
+
+# 7. The mosaic's routes: a tile is an 8-bit PNG the master made; another requester sees no such job; a token is needed.
+api() { curl -s -o "$T/api.out" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $1" "$TESSERA_MASTER/api/v1/jobs/$JOB/$2"; }
+[ "$(api "$ANN" frames/1/tiles/0.png)" = "200 image/png" ] && [ "$(head -c 8 "$T/api.out" | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ] \
+  && pass "a tile is served as a PNG" || fail "tile PNG: $(api "$ANN" frames/1/tiles/0.png)"
+[ "$(api "$ANN" frames/1/preview.png)" = "200 image/png" ] || fail "the frame's preview"
+[ "$(api "$BOB" frames/1 | cut -d' ' -f1)" = 404 ] && [ "$(api "$BOB" frames/1/tiles/0.png | cut -d' ' -f1)" = 404 ] \
+  && pass "another requester gets 404 for ann's frames and tiles" || fail "bob sees ann's frame: $(api "$BOB" frames/1)"
+[ "$(api "$OP" frames | cut -d' ' -f1)" = 200 ] || fail "the operator sees every job's frames"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$TESSERA_MASTER/api/v1/jobs/$JOB/frames/1")" = 401 ] || fail "frames without a token"
+
+# 8. The master goes away: the app says so; back: it reconnects by itself.
+kill -TERM "$MASTER_PID"; wait "$MASTER_PID" 2>/dev/null
+"${D[@]}" --timeout 20 wait-connection disconnected --shot "$SHOTS/gui-disconnected.png" >"$T/step.txt" 2>&1 \
+  && pass "master gone: $(tail -n 1 "$T/step.txt")" || fail "disconnected: $(cat "$T/step.txt")"
+start_master || done_all
+"${D[@]}" --timeout 20 wait-connection connected >"$T/step.txt" 2>&1 && pass "master back: $(tail -n 1 "$T/step.txt")" \
+  || fail "reconnect: $(cat "$T/step.txt")"
+grep -q CRITICAL "$T/gui.log" && fail "the app logged criticals: $(grep -m3 CRITICAL "$T/gui.log")"
+ls "$SHOTS"
+done_all
