@@ -153,6 +153,11 @@ int ts_store_shares_test(bool verbose)
     /* the room given bounds a chunk */
     n = ts_store_assign_chunks(s, "n6", "4.0", false, NULL, 3, ch, 1, 2);
     TS_TEST_CHECK(n == 2 && ch[0].frame == 4 && ch[1].frame == 5, "a chunk cut to the room: %d tasks", n);
+    /* and to its requester's limit: 5 of its tasks on nodes, a limit of 6, so frame 6 alone */
+    REQUIRE(ts_store_share_set(s, "chunky", 0, 6) == 0);
+    n = ts_store_assign_chunks(s, "n7", "4.0", false, NULL, 3, ch, 1, 8);
+    TS_TEST_CHECK(n == 1 && ch[0].frame == 6, "a chunk cut to the requester's limit: %d tasks", n);
+    REQUIRE(ts_store_share_set(s, "chunky", 0, 0) == 0);
 
     /* A node its owner took back 3 times today gets a job's smaller tiles first; another node in the job's order. */
     int64_t uneven = job_of(s, "uneven", 1, 1);

@@ -95,12 +95,24 @@ static int best_task(ts_store_t *self, const char *node, const char *blender_ver
 }
 
 /* A job with chunks (jobs.chunk > 1) gives the node the next frames' tasks of the same kind with the one chosen, up
-   to the chunk, so one persistent renderer does them in a row; how many were added to tasks. */
+   to the chunk and within its requester's limit of tasks on nodes, so one persistent renderer does them in a row;
+   how many were added to tasks. */
 static int chunk_mates(ts_store_t *self, const ts_task_t *first, ts_task_t *tasks, int max)
 {
     int chunk = (int)sdb_int(self, 1, "SELECT chunk FROM jobs WHERE id=?", "i", first->job_id);
     if (chunk <= 1 || first->check_of != 0 || max <= 0)
         return 0;
+    int cap = (int)sdb_int(self, 0, "SELECT s.max_running FROM requester_shares s JOIN jobs j ON "
+                                    "j.requester=s.requester WHERE j.id=?", "i", first->job_id);
+    if (cap > 0) { /* the first is not assigned yet: it takes one of what is left */
+        int running = (int)sdb_int(self, 0, "SELECT count(*) FROM tasks t JOIN jobs j ON j.id=t.job_id WHERE "
+                                             "t.state='assigned' AND j.requester=(SELECT requester FROM jobs WHERE id=?)",
+                                   "i", first->job_id);
+        if (cap - running - 1 < max)
+            max = cap - running - 1;
+        if (max <= 0)
+            return 0;
+    }
     sqlite3_stmt *st = sdb_prep(self, TASK_COLUMNS "WHERE t.job_id=? AND t.kind=? AND t.state='queued' AND "
                                                    "t.check_of=0 AND t.frame>? ORDER BY t.frame, t.tile, t.id LIMIT ?");
     if (!st)
