@@ -4,7 +4,7 @@
 BUILD   ?= build
 BIN     := $(BUILD)/bin
 PKGS    := libzmq libsodium libsecp256k1 sqlite3 libprotobuf-c jansson libmicrohttpd libcurl OpenImageIO \
-           libavformat libavcodec libavfilter libswscale libswresample libavutil xcb xcb-screensaver libsystemd zlib
+           libavformat libavcodec libavfilter libswscale libswresample libavutil xcb xcb-screensaver libsystemd zlib vulkan
 CC      ?= cc
 CXX     ?= c++
 SAN     ?=

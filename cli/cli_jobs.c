@@ -37,7 +37,8 @@ static const char *const NODES_SYNOPSIS = "nodes [--json]";
 static const char *const NODES_SUMMARY =
     "Lists every render node the master has seen with its state (blocked: failed a spot check on some job; "
     "quarantined: gets no work), reputation (consecutive valid results), spot-check rate and checks passed/failed "
-    "(--json: the array of nodes).";
+    "(--json: the array of nodes). GPUS: lent of its Vulkan devices; SANDBOX: what its renderers run in, UNSAFE when "
+    "its owner passed --no-sandbox.";
 static const char *const LIFT_SYNOPSIS = "lift NODE [--json]";
 static const char *const LIFT_SUMMARY =
     "Ends a node's quarantine (NODE: its id, a unique prefix of it, or its name); its blocks on past jobs stay.";
@@ -408,8 +409,8 @@ static void print_nodes(const json_t *nodes)
         printf("no nodes\n");
         return;
     }
-    printf("%-12s %-16s %-11s %-8s %-9s %5s %8s %6s %6s %5s %5s %7s %s\n", "ID", "NAME", "STATE", "BLENDER",
-           "DEVICES", "CORES", "MEMORY", "DONE", "FAILED", "REP", "RATE", "CHECKS", "LAST SEEN");
+    printf("%-12s %-16s %-11s %-8s %-9s %-5s %-7s %5s %8s %6s %6s %5s %5s %7s %s\n", "ID", "NAME", "STATE", "BLENDER",
+           "DEVICES", "GPUS", "SANDBOX", "CORES", "MEMORY", "DONE", "FAILED", "REP", "RATE", "CHECKS", "LAST SEEN");
     size_t i;
     const json_t *node;
     json_array_foreach(nodes, i, node) {
@@ -423,12 +424,22 @@ static void print_nodes(const json_t *nodes)
         }
         snprintf(memory, sizeof memory, "%.1fG", (double)cli_json_int(node, "memory") / CLI_GIB);
         format_ago(cli_json_num(node, "last_seen"), seen, sizeof seen);
+        /* GPUs lent of those it has; a node without a sandbox runs strangers' scenes with its owner's rights */
+        char gpus[CLI_JOBS_TEXT_MAX];
+        int lent = 0;
+        json_array_foreach(json_object_get(node, "gpus"), j, dev)
+            lent += json_is_true(json_object_get(dev, "enabled"));
+        snprintf(gpus, sizeof gpus, "%d/%zu", lent, json_array_size(json_object_get(node, "gpus")));
+        const char *sandbox = cli_json_str(node, "sandbox", "");
+        if (strcmp(sandbox, "none") == 0)
+            sandbox = "UNSAFE";
         char checks[CLI_JOBS_TEXT_MAX];
         snprintf(checks, sizeof checks, "%ld/%ld", cli_json_int(node, "checks_passed"),
                  cli_json_int(node, "checks_failed"));
-        printf("%-12.*s %-16s %-11s %-8s %-9s %5ld %8s %6ld %6ld %5ld %5.2f %7s %s\n", CLI_NODES_ID_SHOWN,
+        printf("%-12.*s %-16s %-11s %-8s %-9s %-5s %-7s %5ld %8s %6ld %6ld %5ld %5.2f %7s %s\n", CLI_NODES_ID_SHOWN,
                cli_json_str(node, "id", "?"), cli_json_str(node, "name", "?"), cli_json_str(node, "state", "?"),
-               cli_json_str(node, "blender", "?"), devices[0] ? devices : "-", cli_json_int(node, "cores"), memory,
+               cli_json_str(node, "blender", "?"), devices[0] ? devices : "-", gpus, sandbox[0] ? sandbox : "-",
+               cli_json_int(node, "cores"), memory,
                cli_json_int(node, "tasks_done"), cli_json_int(node, "tasks_failed"),
                cli_json_int(node, "reputation"), cli_json_num(node, "check_rate"), checks, seen);
     }

@@ -4,6 +4,7 @@
    A slave's Hello lists the tasks it still holds: anything assigned to it that it does not hold goes back
    to the queue; anything it holds that is no longer its own is cancelled on the slave. */
 #include "master/ts_master.h"
+#include "master/ts_node_gpus.h"
 #include "master/ts_results.h"
 #include "master/ts_stitcher.h"
 #include "master/ts_verifier.h"
@@ -571,6 +572,12 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     }
     char *devices_json = json_dumps(devices, JSON_COMPACT);
     json_decref(devices);
+    ts_node_gpus_t gpus;
+    if (ts_node_gpus(h, &gpus, n->gpu_class, sizeof n->gpu_class) < 0)
+        ts_err("node %s: %s", n->name, ts_error());
+    const char *sandbox = h->sandbox && h->sandbox[0] ? h->sandbox : "none";
+    if (strcmp(sandbox, "none") == 0)
+        ts_warn("node %s runs scenes without a sandbox (--no-sandbox): unsafe for its owner", n->name);
     n->slots = h->slots < 1 ? 1 : h->slots > MAX_SLOTS ? MAX_SLOTS : (int)h->slots;
     snprintf(n->peer_ip, sizeof n->peer_ip, "%s", peer_ip);
     n->torrent_port = h->torrent_port <= 65535 ? (int)h->torrent_port : 0;
@@ -596,9 +603,13 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     }
     if (ts_store_node_tags(self->store, id, tags, h->max_memory < INT64_MAX ? (int64_t)h->max_memory : 0) < 0)
         ts_err("node %s: %s", n->name, ts_error());
+    if (gpus.json && ts_store_node_gpus(self->store, id, gpus.json, strcmp(sandbox, "bwrap") == 0 ? "bwrap" : "none",
+                                        gpus.vram_free) < 0)
+        ts_err("node %s: %s", n->name, ts_error());
+    ts_node_gpus_free(&gpus);
     free(devices_json);
-    ts_info("node %s (%s) online: blender %s, %zu device(s), %u cores, %u slots, holding %zu task(s)", n->name,
-            id, n->blender, h->n_devices, h->cores, n->slots, h->n_holding);
+    ts_info("node %s (%s) online: blender %s, %zu device(s), %zu GPU(s), %u cores, %u slots, holding %zu task(s)",
+            n->name, id, n->blender, h->n_devices, h->n_gpus, h->cores, n->slots, h->n_holding);
 
     /* Reconcile: what the store assigned to this node but the node does not hold goes back to the queue. */
     requeue_unheld(self, n, h->holding, h->n_holding, 0, "no longer holds it");

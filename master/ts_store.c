@@ -126,6 +126,11 @@ static const char *const MIGRATIONS[] = {
     /* owners' memory caps: what a node allows a renderer, what a job's renders were seen to need (bytes) */
     "ALTER TABLE nodes ADD COLUMN max_memory INT NOT NULL DEFAULT 0",
     "ALTER TABLE jobs ADD COLUMN memory_need INT NOT NULL DEFAULT 0",
+    /* the café slave's box: its Vulkan GPUs (JSON, each with "enabled"), what its renderers run in ("bwrap", or
+       "none": unsafe), the least free memory of its lent GPUs (bytes; 0: unknown or none lent) */
+    "ALTER TABLE nodes ADD COLUMN gpus TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE nodes ADD COLUMN sandbox TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE nodes ADD COLUMN vram_free INT NOT NULL DEFAULT 0",
     /* what each node was paid and when, whatever the escrow (the owner's `ctl status`) */
     "CREATE TABLE IF NOT EXISTS node_earnings(node TEXT NOT NULL, at REAL NOT NULL, amount INT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS node_earnings_by_node ON node_earnings(node, at)",

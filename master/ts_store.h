@@ -389,6 +389,10 @@ int ts_store_node_pause(ts_store_t *self, const char *id, const char *reason, in
 /* A node's pools (comma-separated tags, "" none) and its owner's cap on a renderer's memory (bytes, 0: none), as its
    Hello said. */
 int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags, int64_t max_memory);
+/* A node's Vulkan GPUs as its Hello listed them (a JSON array, each with "enabled"), what its renderers run in
+   ("bwrap", or "none": unsafe) and the least free memory of the GPUs it lends (bytes; 0: none lent or unknown): a
+   GPU job whose renders were seen to need more is not given to it. */
+int ts_store_node_gpus(ts_store_t *self, const char *id, const char *gpus_json, const char *sandbox, int64_t vram_free);
 /* A render of the job was seen to need this many bytes (its renderer's resident peak): the job's need is the
    largest seen, and a node whose owner allows less gets none of its tasks. */
 int ts_store_job_memory(ts_store_t *self, int64_t job, int64_t bytes);

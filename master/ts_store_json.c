@@ -176,7 +176,8 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
               "cpu_model,consecutive_valid,checks_passed,checks_failed,quarantined,"
               "(SELECT json_group_array(b.job_id) FROM blocklist b JOIN jobs j ON j.id=b.job_id"
               " WHERE b.node=n.id AND b.blocked>0), payout, paused,"
-              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?), tags, max_memory "
+              "(SELECT count(*) FROM preemptions p WHERE p.node=n.id AND p.at>?), tags, max_memory, gpus, sandbox,"
+              " vram_free "
               "FROM nodes n ORDER BY name, id");
     if (st)
         sqlite3_bind_double(st, 1, sdb_now() - 86400.0);
@@ -209,6 +210,13 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
         json_object_set_new(o, "blender", json_string((const char *)sqlite3_column_text(st, 3)));
         json_t *dev = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
         json_object_set_new(o, "devices", dev ? dev : json_array());
+        json_t *gpus = json_loads((const char *)sqlite3_column_text(st, 22), 0, NULL);
+        json_object_set_new(o, "gpus", json_is_array(gpus) ? gpus : json_array());
+        if (gpus && !json_is_array(gpus))
+            json_decref(gpus);
+        /* what its renderers run in: "bwrap", or "none" (its owner passed --no-sandbox: unsafe for scenes) */
+        json_object_set_new(o, "sandbox", json_string((const char *)sqlite3_column_text(st, 23)));
+        json_object_set_new(o, "vram_free_mb", json_integer(sqlite3_column_int64(st, 24) >> 20));
         json_object_set_new(o, "cpu_model", json_string((const char *)sqlite3_column_text(st, 11)));
         json_object_set_new(o, "cores", json_integer(sqlite3_column_int64(st, 5)));
         json_object_set_new(o, "memory", json_integer(sqlite3_column_int64(st, 6)));

@@ -56,6 +56,15 @@ int ts_store_node_tags(ts_store_t *self, const char *id, const char *tags, int64
     return rc;
 }
 
+int ts_store_node_gpus(ts_store_t *self, const char *id, const char *gpus_json, const char *sandbox, int64_t vram_free)
+{
+    sdb_lock(self);
+    int rc = sdb_run(self, "UPDATE nodes SET gpus=?, sandbox=?, vram_free=? WHERE id=?", "ttit", gpus_json, sandbox,
+                     vram_free, id);
+    sdb_unlock(self);
+    return rc;
+}
+
 int ts_store_node_earnings(ts_store_t *self, const char *node, double since, int64_t *today, int64_t *total)
 {
     sdb_lock(self);

@@ -10,16 +10,21 @@
 
 #define REQUIRE(cond) TS_TEST_REQUIRE(cond)
 
-/* A queued job of one requester: frames 1..frames, one tile each. */
-static int64_t job_of(ts_store_t *s, const char *requester, int frames, int chunk)
+/* A queued job of one requester on a device class: frames 1..frames, one tile each. */
+static int64_t job_on(ts_store_t *s, const char *requester, int frames, int chunk, const char *device)
 {
     ts_job_request_t req = {.frame_start = 1, .frame_end = frames, .tiles_x = 1, .tiles_y = 1, .chunk = chunk};
     strcpy(req.scene, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
     strcpy(req.scene_name, "x.blend");
     strcpy(req.format, "png");
-    strcpy(req.device, "cpu");
+    snprintf(req.device, sizeof req.device, "%s", device);
     snprintf(req.requester, sizeof req.requester, "%s", requester);
     return ts_store_job_create(s, &req, 0);
+}
+
+static int64_t job_of(ts_store_t *s, const char *requester, int frames, int chunk)
+{
+    return job_on(s, requester, frames, chunk, "cpu");
 }
 
 /* Every job's probe (the only tasks queued) done by node "probe", and its frames planned. */
@@ -47,7 +52,7 @@ static int plan_one(ts_store_t *s, int64_t job, const char *requester, const ts_
 {
     ts_task_t probe;
     if (ts_store_share_set(s, requester, 1000000, 0) < 0 ||
-        ts_store_assign(s, "probe", "4.0", false, NULL, 3, &probe, 1) != 1 || probe.job_id != job ||
+        ts_store_assign(s, "probe", "4.0", true, NULL, 3, &probe, 1) != 1 || probe.job_id != job ||
         ts_store_probe_done(s, probe.id, "probe") < 0)
         return -1;
     ts_scene_facts_t facts = {.width = 8, .height = 4, .frame_start = 1, .frame_end = 1};
@@ -185,6 +190,21 @@ int ts_store_shares_test(bool verbose)
     TS_TEST_CHECK(json_integer_value(json_object_get(view, "memory_need_mb")) == 3072, "the job's need: 3072 MiB, "
                   "the largest seen (%s)", json_dumps(view, JSON_COMPACT));
     json_decref(view);
+
+    /* A GPU job whose renders needed 3 GiB: not for a node whose lent GPUs have 2 GiB free, for one with 8. */
+    int64_t vram = job_on(s, "vram", 1, 1, "gpu");
+    REQUIRE(vram > 0 && plan_one(s, vram, "vram", rects, 1) == 0 && ts_store_job_memory(s, vram, 3LL << 30) == 0);
+    REQUIRE(ts_store_node_seen(s, "gpu2", "gpu2", "4.0", "[\"CPU\",\"CUDA\"]", "", "", 2, 8LL << 30) == 0 &&
+            ts_store_node_gpus(s, "gpu2", "[]", "bwrap", 2LL << 30) == 0);
+    REQUIRE(ts_store_node_seen(s, "gpu8", "gpu8", "4.0", "[\"CPU\",\"CUDA\"]", "", "", 2, 8LL << 30) == 0 &&
+            ts_store_node_gpus(s, "gpu8", "[]", "bwrap", 8LL << 30) == 0);
+    int given = 0, wrong = 0;
+    while (ts_store_assign(s, "gpu2", "4.0", true, NULL, 3, &a, 1) == 1 && given++ < 64)
+        wrong += a.job_id == vram;
+    TS_TEST_CHECK(wrong == 0, "the 2 GiB GPU was given the 3 GiB GPU job (%d of %d tasks)", wrong, given);
+    REQUIRE(ts_store_assign(s, "gpu8", "4.0", true, NULL, 3, &b, 1) == 1);
+    TS_TEST_CHECK(b.job_id == vram, "the 8 GiB GPU got job %lld, not the GPU job %lld", (long long)b.job_id,
+                  (long long)vram);
     rc = failures ? -1 : 0;
 out:
     ts_store_destroy(&s);

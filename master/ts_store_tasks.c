@@ -61,6 +61,9 @@ static int best_task(ts_store_t *self, const char *node, const char *blender_ver
         /* the node's owner allows a renderer at least what the job's renders were seen to need */
         " AND (j.memory_need=0 OR coalesce((SELECT n.max_memory FROM nodes n WHERE n.id=?3),0)=0"
         " OR j.memory_need <= (SELECT n.max_memory FROM nodes n WHERE n.id=?3))"
+        /* a GPU job's need fits the free memory of the GPUs the node lends */
+        " AND (j.device='cpu' OR j.memory_need=0 OR coalesce((SELECT n.vram_free FROM nodes n WHERE n.id=?3),0)=0"
+        " OR j.memory_need <= (SELECT n.vram_free FROM nodes n WHERE n.id=?3))"
         /* a requester's limit of tasks on nodes at once */
         " AND (f.cap=0 OR f.n < f.cap)"
         /* a pool: only nodes with its tag; at most max_nodes nodes at once (a node already on it may take more) */

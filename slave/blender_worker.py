@@ -439,6 +439,7 @@ class Worker(object):
         scene = self.scene()
         if scene is None:
             raise RequestError("cannot read scene: file has no scene", input_error=True)
+        _refuse_scripts()
         ext = Externals(project)
         if project:
             ext.remap()  # in memory only: the .blend on disk is never written
@@ -549,7 +550,7 @@ class Worker(object):
         out.update(self.info)
         return out
 
-    def _select_device(self, scene, patch, device):
+    def _select_device(self, scene, patch, device, gpu_ids):
         cyc = scene.cycles
         if device == "CPU":
             patch.set(cyc, "device", "CPU")
@@ -561,20 +562,24 @@ class Worker(object):
             prefs.refresh_devices()
         except Exception:
             pass
-        chosen = None
+        # exactly the GPUs the owner lends (the slave matched them by PCI address or UUID), never by order
+        wanted = [i for i in (gpu_ids or "").split(",") if i]
+        if not wanted:
+            raise RequestError("this node lends no GPU to Cycles (tessera-slave --gpus)")
+        found = {}
         for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
             try:
-                devs = prefs.get_devices_for_type(kind)
+                for d in prefs.get_devices_for_type(kind):
+                    found[d.id] = d
             except Exception:
                 continue
-            if any(d.type == kind for d in devs):
-                chosen = kind
-                break
-        if chosen is None:
-            raise RequestError("no GPU available to Cycles in this Blender")
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise RequestError("the lent GPU(s) %s are not among Cycles' devices" % ", ".join(missing))
+        chosen = found[wanted[0]].type
         prefs.compute_device_type = chosen
         for d in prefs.devices:
-            d.use = (d.type == chosen)
+            d.use = d.id in wanted
         patch.set(cyc, "device", "GPU")
 
     def op_tile(self, req):
@@ -611,7 +616,7 @@ class Worker(object):
         im = r.image_settings
         tmp = _tmp_name(out, "exr")
         try:
-            self._select_device(scene, patch, req.get("device", "CPU"))
+            self._select_device(scene, patch, req.get("device", "CPU"), req.get("gpu_ids"))
             if no_denoise:
                 patch.set(scene.cycles, "use_denoising", False)
             if samples is not None:
@@ -817,8 +822,10 @@ def peak_memory_kb():
 
 
 def op_info(req):
-    """Blender's version and the Cycles device classes this machine offers (CPU always)."""
+    """Blender's version, the Cycles device classes this machine offers (CPU always) and every GPU device
+    Cycles has (id, name, type): the slave matches the GPUs its owner lends to them."""
     devices = ["CPU"]
+    cycles = []
     try:
         prefs = bpy.context.preferences.addons["cycles"].preferences
         for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
@@ -826,11 +833,28 @@ def op_info(req):
                 found = prefs.get_devices_for_type(kind)
             except Exception:
                 continue
-            if any(d.type == kind for d in found):
+            gpus = [d for d in found if d.type == kind]
+            if gpus:
                 devices.append(kind)
+                cycles.extend({"id": d.id, "name": d.name, "type": d.type} for d in gpus)
     except Exception:
         pass
-    return {"ok": True, "blender": bpy.app.version_string.split()[0], "devices": devices}
+    return {"ok": True, "blender": bpy.app.version_string.split()[0], "devices": devices,
+            "cycles_devices": cycles}
+
+
+def _refuse_scripts():
+    """Blender's -Y does not stop every script a scene can carry: Freestyle in Python-script mode runs the
+    scene's style modules (text blocks or files) as Python. The farm never runs them."""
+    for sc in bpy.data.scenes:
+        if not sc.render.use_freestyle:
+            continue
+        for vl in sc.view_layers:
+            fs = vl.freestyle_settings
+            if vl.use_freestyle and fs.mode == "SCRIPT":
+                raise RequestError("scene '%s', view layer '%s': Freestyle runs Python style modules (mode "
+                                   "'Python Scripting'), which the farm never runs; use the parameter editor"
+                                   % (sc.name, vl.name), input_error=True)
 
 
 def _fd_arg(argv, name, default):

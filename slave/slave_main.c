@@ -3,13 +3,14 @@
 #include "lib/ts_log.h"
 #include "lib/ts_opts.h"
 #include "lib/ts_version.h"
+#include "slave/ts_gpu.h"
 #include "slave/ts_segenc.h"
 #include "lib/ts_conf.h"
 #include "slave/ts_ctl.h"
+#include "slave/ts_encoder.h"
 #include "slave/ts_fetch.h"
 #include "slave/ts_slave.h"
 #include <libgen.h>
-#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <errno.h>
@@ -27,16 +28,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
-}
-
-/* Each segment opens and closes an encoder in this process. glibc hands its big buffers (x264's frames and
-   lookahead) to mmap and back to the kernel on close, so every segment paid first-touch page faults again: 15% of a
-   slave's CPU on a 640x360 transcode in 2 s segments (perf, bench/bench_trust.py). Served from the heap and kept
-   there, the next segment reuses them; what is kept is about one encoder's working set. */
-static void keep_encoder_memory(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest: 32 MiB on 64-bit */
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 static char **s_conf_args; /* the config file's settings as arguments (ts_conf_load) */
@@ -103,12 +94,39 @@ static int ctl_main(int argc, char **argv)
     return 0;
 }
 
+/* --list-devices: the Vulkan devices, each marked as --gpus (o.gpus) would lend it; the Cycles match is made when
+   the slave starts. */
+static int print_devices(const char *spec, bool json)
+{
+    ts_gpu_t gpus[TS_GPU_MAX];
+    int n = ts_gpu_list(gpus, TS_GPU_MAX);
+    bool named;
+    if (ts_gpu_choose(gpus, n, spec, &named) < 0) {
+        fprintf(stderr, "tessera-slave: %s\n", ts_error());
+        return 2;
+    }
+    if (json) {
+        json_t *a = ts_gpu_json(gpus, n);
+        char *text = json_dumps(a, JSON_INDENT(2));
+        printf("%s\n", text ? text : "[]");
+        free(text);
+        json_decref(a);
+        return 0;
+    }
+    if (n == 0)
+        printf("no Vulkan devices (install the GPU's Vulkan driver; mesa-vulkan-drivers has lavapipe)\n");
+    for (int i = 0; i < n; i++)
+        printf("%d  %-40s %-10s %-8s %-10s %7lld MB  %s  %s  %s\n", gpus[i].index, gpus[i].name, gpus[i].type,
+               gpus[i].vendor, gpus[i].driver, (long long)gpus[i].memory_mb, gpus[i].uuid,
+               gpus[i].pci[0] ? gpus[i].pci : "-", gpus[i].enabled ? "lent" : "not lent");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    keep_encoder_memory();
     ts_slave_options_t o = {0};
     const char *log_level = NULL, *ca_file = NULL, *config = NULL;
-    bool help = false, version = false, print_config = false;
+    bool help = false, version = false, print_config = false, list_devices = false, json = false;
     const ts_opt_t table[] = {
         {"master", TS_OPT_STRING, "tcp://127.0.0.1:5555", 0, -1, &o.master, "the master's ZeroMQ endpoint"},
         {"master-cert", TS_OPT_STRING, NULL, 0, -1, &o.master_cert, "the master's certificate file (master.cert in its state directory)"},
@@ -139,6 +157,11 @@ int main(int argc, char **argv)
         {"busy-file", TS_OPT_STRING, NULL, 0, -1, &o.busy_file, "billing software's hook: while this file exists a customer session is on and the slave does no work"},
         {"pause-while", TS_OPT_STRING, NULL, 0, -1, &o.pause_while, "programs (games) whose running pauses the slave, comma-separated process names as in /proc/PID/comm"},
         {"hours", TS_OPT_STRING, NULL, 0, -1, &o.hours, "work only in these windows of local time, e.g. 22:00-09:00,12:00-13:00 (overnight windows wrap)"},
+        {"gpus", TS_OPT_STRING, NULL, 0, -1, &o.gpus, "the GPUs lent to renderers: all, none, or indexes and UUIDs from --list-devices, comma-separated (default: every discrete and integrated GPU; never a CPU Vulkan device)"},
+        {"list-devices", TS_OPT_FLAG, NULL, 0, -1, &list_devices, "print this machine's GPUs (the Vulkan loader's devices) and exit"},
+        {"json", TS_OPT_FLAG, NULL, 0, -1, &json, "with --list-devices: print them as JSON"},
+        {"no-sandbox", TS_OPT_FLAG, NULL, 0, -1, &o.no_sandbox, "run renderers and encoders unconfined, with this user's rights (unsafe: a hostile scene could read this node's key and reach the network; the farm is shown it)"},
+        {"bwrap", TS_OPT_STRING, NULL, 0, -1, &o.bwrap, "the bubblewrap executable the sandbox runs with (default: bwrap on PATH)"},
         {"tag", TS_OPT_STRING, NULL, 0, -1, &o.tags, "its pools, comma-separated (studio,gpu24): a job submitted with --pool TAG runs only on nodes with that tag"},
         {"ctl", TS_OPT_STRING, NULL, 0, -1, &o.ctl, "the control socket for `tessera-slave ctl` (default: WORK/ctl.sock)"},
         {"config", TS_OPT_STRING, NULL, 0, -1, &config, "read options from this file first (key = value lines, the options' names; the command line wins)"},
@@ -147,9 +170,11 @@ int main(int argc, char **argv)
         {"version", TS_OPT_FLAG, NULL, 0, -1, &version, "print the version and exit"},
         TS_OPT_END,
     };
-    static const char *const CLI_ONLY[] = {"config", "print-config", "version", NULL};
+    static const char *const CLI_ONLY[] = {"config", "print-config", "version", "list-devices", "json", NULL};
     if (argc > 1 && strcmp(argv[1], "ctl") == 0)
         return ctl_main(argc - 1, argv + 1);
+    if (argc == 2 && strcmp(argv[1], TS_ENCODER_COMMAND) == 0) /* the slave's own encoder child, in the box */
+        return ts_encoder_main();
     /* --config is read before anything else: the file's settings come first, the command line's after them */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -183,6 +208,8 @@ int main(int argc, char **argv)
         printf("tessera-slave %s\n", TS_VERSION);
         return 0;
     }
+    if (list_devices)
+        return print_devices(o.gpus, json);
     ts_log_level_t level;
     if (ts_log_level_parse(log_level, &level) < 0) {
         fprintf(stderr, "tessera-slave: option --log-level: unknown level '%s'\n", log_level);

@@ -17,7 +17,7 @@
 
 /* exe as execvp would find it: itself when it names a path, else the first executable regular file of that name
    on PATH (the C library's default path when PATH is unset); symlinks resolved into out (PATH_MAX bytes). */
-static int resolve_exe(const char *exe, char *out)
+int ts_blender_info_resolve(const char *exe, char *out)
 {
     if (!exe || !exe[0])
         return ts_error_set("no Blender executable named");
@@ -56,7 +56,7 @@ json_t *ts_blender_info_key(const char *exe, const char *script)
 {
     char path[PATH_MAX];
     struct stat se, ss;
-    if (resolve_exe(exe, path) < 0)
+    if (ts_blender_info_resolve(exe, path) < 0)
         return NULL;
     if (stat(path, &se) != 0) {
         ts_error_set("%s: %s", path, strerror(errno));

@@ -11,6 +11,9 @@
    its size and mtime, and the worker script's size and mtime; an upgraded Blender or worker changes it.
    NULL with ts_error() when either cannot be found or stat'ed (then nothing is cached). */
 json_t *ts_blender_info_key(const char *exe, const char *script);
+/* exe as execvp would find it (a path, or the first executable of that name on PATH), symlinks resolved, into out
+   (PATH_MAX bytes). 0, or -1 with ts_error() naming it. */
+int ts_blender_info_resolve(const char *exe, char *out);
 /* The cached info reply ({"blender": VERSION, "devices": [NAME...]}) in path when it was stored under key; NULL
    when the file is missing, unreadable, malformed or stale (ts_error() says which; never worth more than a debug
    line: the caller probes again). */

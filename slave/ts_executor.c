@@ -9,13 +9,12 @@
 #include "lib/ts_kind.h"
 #include "lib/ts_log.h"
 #include "lib/ts_wire.h"
+#include "slave/ts_box.h"
 #include "slave/ts_cheat.h"
 #include "lib/ts_manifest.h"
 #include "slave/ts_fetch.h"
 #include "slave/ts_layout.h"
-#include "slave/ts_segenc.h"
 #include "slave/ts_slave.h"
-#include "splitter/ts_sheet.h"
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -32,14 +31,13 @@
 #define VERIFIED_MAX 64   /* cached blobs re-hashed once per run, then trusted until evicted */
 #define LAID_MAX 16       /* projects whose files were verified in this run (a project has thousands) */
 #define PROBE_TIMEOUT_S 300.0
-#define CHEAT_BITRATE_DIVISOR 8      /* a dishonest segment of an encoder without crf gets this much less bitrate */
-#define CHEAT_BITRATE_MIN 16000      /* bits/s */
 
 struct ts_executor {
     const ts_slave_options_t *opts;
     ts_identity_t *identity;
     ts_blobs_t *cache;
     ts_blender_t *blender;
+    ts_blender_t *encoder; /* the encoder process (slave/ts_encoder.h): segments and thumbnails */
     ts_swarm_t *swarm; /* NULL: HTTP only */
     void *out; /* PAIR socket, used only by the thread */
     pthread_t thread;
@@ -62,6 +60,12 @@ struct ts_executor {
 static void projects_dir(const ts_executor_t *self, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/projects", self->opts->work);
+}
+
+/* The folder that shows the running task's inputs to the sandboxed renderer (slave/ts_box.h). */
+static void inputs_dir(const ts_executor_t *self, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/" TS_SLAVE_INPUTS_DIR, self->opts->work);
 }
 
 /* Re-hashes a cached input; a corrupt one is removed (and said so), and the laid-out projects with it: a layout links
@@ -155,7 +159,8 @@ static void bound_cache(ts_executor_t *self, const ts_slave_task_t *t, const ts_
 }
 
 /* An artist's project: its manifest read, every file in the cache (by torrent when the master seeds them), and the
-   project laid out in its folder; scene gets the .blend's path there and dir the folder. */
+   project laid out in its folder, then moved into the renderer's inputs folder; scene gets the .blend's path there
+   and dir the folder. */
 static int prepare_project(ts_executor_t *self, const ts_slave_task_t *t, ts_manifest_t *m, char *scene,
                            size_t scene_cap, char *dir, size_t dir_cap)
 {
@@ -183,8 +188,12 @@ static int prepare_project(ts_executor_t *self, const ts_slave_task_t *t, ts_man
         snprintf(self->laid[self->nlaid++ % LAID_MAX], TS_HASH_HEX, "%s", t->manifest);
     if (rc == 0) {
         ts_layout_prune(parent, t->manifest, false);
-        snprintf(scene, scene_cap, "%s/%s", dir, m->scene);
+        char box[PATH_MAX];
+        inputs_dir(self, box, sizeof box);
+        rc = ts_box_project(box, parent, t->manifest, dir, dir_cap);
     }
+    if (rc == 0)
+        snprintf(scene, scene_cap, "%s/%s", dir, m->scene);
     return rc;
 }
 
@@ -192,7 +201,8 @@ static int prepare_project(ts_executor_t *self, const ts_slave_task_t *t, ts_man
 typedef struct {
     ts_executor_t *self;
     const ts_slave_task_t *t;
-    const char *scene;         /* the task's cached main input: the scene, or a segment's video */
+    const char *scene;         /* the task's main input as the renderer sees it: the scene, or a segment's video */
+    const char *input;         /* its second input (a finish's stitched frame), or "" */
     const ts_manifest_t *project; /* an artist's project (count 0: a scene alone) */
     const char *project_dir;   /* the folder it is laid out in */
     const char *out;           /* the output file a runner writes */
@@ -291,80 +301,70 @@ static int run_tile(run_t *x)
 /* Writes the stitched float frame (the task's second input) through Blender's output path. */
 static int run_finish(run_t *x)
 {
-    char input[PATH_MAX];
-    ts_blobs_path(x->self->cache, x->t->input, input, sizeof input);
-    json_t *req = json_pack("{s:s,s:s,s:o,s:s}", "op", "finish", "input", input, "format",
+    json_t *req = json_pack("{s:s,s:s,s:o,s:s}", "op", "finish", "input", x->input, "format",
                             x->t->format[0] ? json_string(x->t->format) : json_null(), "out", x->out);
     json_t *reply = blender_op(x, req, (double)x->self->opts->task_timeout_s);
     json_decref(reply);
     return reply ? 0 : -1;
 }
 
-/* A dishonest segment (--cheat-share): --cheat-crf (in the encoder's range) replaces the job's crf or bitrate and
-   x264/x265 get --cheat-preset; an encoder without crf gets a fraction of the job's bitrate instead. */
-static void cheapen(const ts_slave_options_t *o, ts_encode_settings_t *s)
+/* Sends one request to the encoder process (slave/ts_encoder.h): 0 when ok, else -1 with errbuf filled (and
+   r->input_error when the input itself is at fault). frames gets the frames it encoded (may be NULL). */
+static int encoder_op(run_t *x, json_t *req, int64_t *frames)
 {
-    int crf = ts_segenc_crf_clamp(s->vcodec, (int)o->cheat_crf);
-    if (crf >= 0) {
-        s->crf = crf;
-        s->bitrate = 0;
-    } else if (s->bitrate > 0) {
-        s->bitrate = s->bitrate / CHEAT_BITRATE_DIVISOR > CHEAT_BITRATE_MIN ? s->bitrate / CHEAT_BITRATE_DIVISOR
-                                                                            : CHEAT_BITRATE_MIN;
+    json_object_set_new(req, "in", json_string(x->scene));
+    json_object_set_new(req, "out", json_string(x->out));
+    json_t *reply = ts_blender_call(x->self->encoder, req, (double)x->self->opts->task_timeout_s, &x->self->abort_task);
+    json_decref(req);
+    if (!reply) {
+        snprintf(x->errbuf, x->cap, "%s", ts_error());
+        return -1;
     }
-    if (ts_segenc_is_x26x(s->vcodec))
-        s->preset = o->cheat_preset;
+    int rc = 0;
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const char *e = json_string_value(json_object_get(reply, "error"));
+        snprintf(x->errbuf, x->cap, "%s", e ? e : "the encoder failed without a reason");
+        x->r->input_error = json_is_true(json_object_get(reply, "input_error"));
+        rc = -1;
+    }
+    if (frames)
+        *frames = json_integer_value(json_object_get(reply, "frames"));
+    json_decref(reply);
+    return rc;
 }
 
-/* Encodes a video segment with the job's pinned settings (cheaper ones when cheating); no Blender involved. */
+/* Encodes a video segment with the job's pinned settings (with --cheat-share, the encoder is told to cheapen
+   them: --cheat-crf in the encoder's range for the job's crf or bitrate, --cheat-preset for x264/x265). */
 static int run_segment(run_t *x)
 {
     const ts_slave_task_t *t = x->t;
     json_error_t jerr;
     json_t *p = json_loads(t->params, 0, &jerr);
-    if (!p) {
-        snprintf(x->errbuf, x->cap, "encoder settings are not JSON: %s", jerr.text);
+    if (!json_is_object(p)) {
+        snprintf(x->errbuf, x->cap, "encoder settings are not a JSON object: %s", p ? "" : jerr.text);
+        json_decref(p);
         return -1;
     }
-    json_t *crf = json_object_get(p, "crf");
-    ts_encode_settings_t s = {
-        .vcodec = json_string_value(json_object_get(p, "vcodec")),
-        .crf = json_is_integer(crf) ? (int)json_integer_value(crf) : -1,
-        .bitrate = json_integer_value(json_object_get(p, "bitrate")),
-        .preset = json_string_value(json_object_get(p, "preset")),
-        .width = (int)json_integer_value(json_object_get(p, "width")),
-        .height = (int)json_integer_value(json_object_get(p, "height")),
-        .threads = (int)json_integer_value(json_object_get(p, "threads")),
-        .fps_num = (int)json_integer_value(json_object_get(p, "fps_num")),
-        .fps_den = (int)json_integer_value(json_object_get(p, "fps_den")),
-        .tb_num = (int)json_integer_value(json_object_get(p, "tb_num")),
-        .tb_den = (int)json_integer_value(json_object_get(p, "tb_den")),
-    };
-    if (s.preset && !s.preset[0])
-        s.preset = NULL;
-    if (x->cheat && s.vcodec)
-        cheapen(x->self->opts, &s);
+    json_t *req = json_pack("{s:s,s:I,s:I,s:o}", "op", "segment", "start", (json_int_t)t->start_pts, "end",
+                            (json_int_t)t->end_pts, "params", p);
+    if (x->cheat)
+        json_object_set_new(req, "cheat", json_pack("{s:i,s:s}", "crf", (int)x->self->opts->cheat_crf, "preset",
+                                                    x->self->opts->cheat_preset));
     int64_t frames = 0;
-    int rc = s.vcodec ? ts_segenc_check(&s) : ts_error_set("encoder settings name no codec");
-    if (rc == 0)
-        rc = ts_segenc_encode(x->scene, t->start_pts, t->end_pts, &s, x->out, &frames, &x->self->abort_task);
-    if (rc == 0)
-        ts_info("task %llu: %lld frames encoded with %s", (unsigned long long)t->id, (long long)frames, s.vcodec);
-    else
-        snprintf(x->errbuf, x->cap, "%s", ts_error());
-    json_decref(p);
-    return rc;
+    const char *vcodec = json_string_value(json_object_get(p, "vcodec"));
+    char codec[32];
+    snprintf(codec, sizeof codec, "%s", vcodec ? vcodec : "?");
+    if (encoder_op(x, req, &frames) < 0)
+        return -1;
+    ts_info("task %llu: %lld frames encoded with %s", (unsigned long long)t->id, (long long)frames, codec);
+    return 0;
 }
 
-/* Scales the task's image (its own input) into a contact sheet's cell of render.x1 x render.y1 pixels. */
+/* Scales the task's image (its own input) into a contact sheet's cell of render.x1 x render.y1 pixels; a damaged
+   image fails the job, not node after node. */
 static int run_thumb(run_t *x)
 {
-    int rc = ts_sheet_thumb(x->scene, x->t->x1, x->t->y1, x->out);
-    if (rc == 0)
-        return 0;
-    x->r->input_error = rc == TS_SHEET_INPUT_BAD; /* a damaged image fails the job, not node after node */
-    snprintf(x->errbuf, x->cap, "%s", ts_error());
-    return -1;
+    return encoder_op(x, json_pack("{s:s,s:i,s:i}", "op", "thumb", "w", x->t->x1, "h", x->t->y1), NULL);
 }
 
 /* The slave's runners, one per task kind it runs (lib/ts_kind.c has the kinds); a kind not here is refused. */
@@ -394,10 +394,17 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
         snprintf(errbuf, cap, "unknown task kind %d: this slave does not run it", t->kind);
         return;
     }
-    char scene[PATH_MAX], out[PATH_MAX], project_dir[PATH_MAX] = "";
+    char scene[PATH_MAX], out[PATH_MAX], project_dir[PATH_MAX] = "", input[PATH_MAX] = "", box[PATH_MAX];
+    char cached[PATH_MAX], projects[PATH_MAX];
     ts_manifest_t project = {0};
-    run_t x = {.self = self, .t = t, .scene = scene, .project = &project, .project_dir = project_dir, .out = out,
-               .r = r, .info = info, .errbuf = errbuf, .cap = cap};
+    run_t x = {.self = self, .t = t, .scene = scene, .input = input, .project = &project, .project_dir = project_dir,
+               .out = out, .r = r, .info = info, .errbuf = errbuf, .cap = cap};
+    inputs_dir(self, box, sizeof box);
+    projects_dir(self, projects, sizeof projects);
+    if (ts_box_clear(box, projects) < 0) { /* the last task's inputs leave the renderer's sight */
+        snprintf(errbuf, cap, "%s", ts_error());
+        return;
+    }
     if (RUNNERS[i].cheats) {
         uint64_t n = ++self->cheat_count;
         x.cheat = ts_cheat_due(n, self->opts->cheat_share);
@@ -410,17 +417,29 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
                  ts_kind_get(t->kind)->own_input ? "input" : "scene", ts_error());
         return;
     }
-    ts_blobs_path(self->cache, t->scene, scene, sizeof scene);
-    if (t->manifest[0] && !ts_kind_get(t->kind)->own_input &&
-        prepare_project(self, t, &project, scene, sizeof scene, project_dir, sizeof project_dir) < 0) {
+    ts_blobs_path(self->cache, t->scene, cached, sizeof cached);
+    bool in_project = t->manifest[0] && !ts_kind_get(t->kind)->own_input;
+    if (!in_project && ts_box_file(box, cached, t->scene, scene, sizeof scene) < 0) {
+        snprintf(errbuf, cap, "%s", ts_error());
+        return;
+    }
+    if (in_project && prepare_project(self, t, &project, scene, sizeof scene, project_dir, sizeof project_dir) < 0) {
         snprintf(errbuf, cap, "preparing the %s task's project: %s", ts_kind_name(t->kind), ts_error());
         ts_manifest_free(&project);
         return;
     }
-    if (RUNNERS[i].second_input && ensure_blob(self, t, t->input) < 0) {
-        snprintf(errbuf, cap, "fetching the %s task's input: %s", ts_kind_name(t->kind), ts_error());
-        ts_manifest_free(&project);
-        return;
+    if (RUNNERS[i].second_input) {
+        if (ensure_blob(self, t, t->input) < 0) {
+            snprintf(errbuf, cap, "fetching the %s task's input: %s", ts_kind_name(t->kind), ts_error());
+            ts_manifest_free(&project);
+            return;
+        }
+        ts_blobs_path(self->cache, t->input, cached, sizeof cached);
+        if (ts_box_file(box, cached, t->input, input, sizeof input) < 0) {
+            snprintf(errbuf, cap, "%s", ts_error());
+            ts_manifest_free(&project);
+            return;
+        }
     }
     bound_cache(self, t, &project);
     snprintf(out, sizeof out, "%s/out/task-%llu.%s", self->opts->work, (unsigned long long)t->id, RUNNERS[i].ext);
@@ -521,7 +540,8 @@ static void *run(void *arg)
 }
 
 ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, const ts_slave_options_t *opts,
-                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender, ts_swarm_t *swarm)
+                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender,
+                               ts_blender_t *encoder, ts_swarm_t *swarm)
 {
     ts_executor_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -530,6 +550,7 @@ ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, cons
     self->identity = identity;
     self->cache = cache;
     self->blender = blender;
+    self->encoder = encoder;
     self->swarm = swarm;
     char outdir[PATH_MAX];
     snprintf(outdir, sizeof outdir, "%s/out", opts->work);
@@ -619,6 +640,7 @@ int ts_executor_preempt(ts_executor_t *self, uint64_t *ids, int max)
     }
     pthread_mutex_unlock(&self->lock);
     ts_blender_preempt(self->blender);
+    ts_blender_preempt(self->encoder);
     return n;
 }
 

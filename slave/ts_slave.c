@@ -9,6 +9,9 @@
 #include "lib/ts_version.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_blender_info.h"
+#include "slave/ts_encoder.h"
+#include "slave/ts_gpu.h"
+#include "slave/ts_sandbox.h"
 #include "slave/ts_slave.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +54,10 @@ typedef struct {
     char cpu_model[128];
     char **devices;
     size_t ndevices;
+    ts_gpu_t gpus[TS_GPU_MAX]; /* the Vulkan devices, the lent ones enabled */
+    int ngpus;
+    bool gpus_named;           /* the owner named them (--gpus LIST): one without a Cycles device is an error */
+    const char *sandbox;       /* "bwrap" or "none" */
     long heartbeat_ms;
     bool welcomed;
     int handshake_failures;
@@ -117,6 +124,27 @@ static void send_hello(slave_t *s)
     h.slots = (uint32_t)s->opts->slots;
     h.max_memory = (uint64_t)s->opts->max_memory_mb << 20;
     h.paused = s->paused;
+    h.sandbox = (char *)s->sandbox;
+    Tessera__Gpu gpus[TS_GPU_MAX], *gpu_ptrs[TS_GPU_MAX];
+    for (int i = 0; i < s->ngpus; i++) {
+        const ts_gpu_t *g = &s->gpus[i];
+        tessera__gpu__init(&gpus[i]);
+        gpus[i].index = (uint32_t)g->index;
+        gpus[i].name = (char *)g->name;
+        gpus[i].vendor = (char *)g->vendor;
+        gpus[i].type = (char *)g->type;
+        gpus[i].driver = (char *)g->driver;
+        gpus[i].driver_version = (char *)g->driver_version;
+        gpus[i].memory_mb = (uint64_t)g->memory_mb;
+        gpus[i].free_mb = (uint64_t)g->free_mb;
+        gpus[i].uuid = (char *)g->uuid;
+        gpus[i].pci = (char *)g->pci;
+        gpus[i].enabled = g->enabled;
+        gpus[i].cycles_id = (char *)g->cycles_id;
+        gpu_ptrs[i] = &gpus[i];
+    }
+    h.gpus = gpu_ptrs;
+    h.n_gpus = (size_t)s->ngpus;
     char tagbuf[512], *tags[32];
     size_t ntags = 0;
     snprintf(tagbuf, sizeof tagbuf, "%s", s->opts->tags ? s->opts->tags : "");
@@ -467,6 +495,38 @@ static void read_cpu_model(char *model, size_t cap)
         snprintf(model + used, cap - used, " [%s]", kernel);
 }
 
+/* The GPUs the owner lends, matched to Cycles' devices (cycles: the worker's list); the node's device classes are
+   then the CPU and that compute type. A GPU Cycles has but the Vulkan loader does not list is not lent (said). */
+static int lend_gpus(slave_t *s, ts_blender_t *blender, const json_t *cycles)
+{
+    char type[16], ids[TS_GPU_MAX * 161] = "";
+    json_t *none = json_array();
+    int rc = ts_gpu_match_cycles(s->gpus, s->ngpus, cycles ? cycles : none, s->gpus_named, type, sizeof type);
+    json_decref(none);
+    if (rc < 0)
+        return -1;
+    size_t lent = 0;
+    for (int i = 0; i < s->ngpus; i++)
+        if (s->gpus[i].enabled) {
+            snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%s", lent ? "," : "", s->gpus[i].cycles_id);
+            lent++;
+            ts_info("lending GPU %d: %s (%s, %lld MB, uuid %s) as Cycles %s", s->gpus[i].index, s->gpus[i].name,
+                    s->gpus[i].type, (long long)s->gpus[i].memory_mb, s->gpus[i].uuid, s->gpus[i].cycles_id);
+        }
+    if (!lent && json_array_size(cycles) > 0)
+        ts_warn("Cycles sees %zu GPU device(s) that no lent Vulkan device matches (see --list-devices and --gpus): "
+                "rendering on the CPU", json_array_size(cycles));
+    ts_blender_set_gpus(blender, ids);
+    s->ndevices = lent ? 2 : 1;
+    s->devices = calloc(s->ndevices + 1, sizeof *s->devices);
+    if (!s->devices)
+        return ts_error_set("out of memory");
+    s->devices[0] = strdup("CPU");
+    if (lent)
+        s->devices[1] = strdup(type);
+    return 0;
+}
+
 /* Blender's version and devices: from <work>/blender-info.json when it was written for this Blender and worker
    script, else from Blender itself (started here; the caller stops it again), then cached for the next start. */
 static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_t *stop)
@@ -494,11 +554,11 @@ static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_
     }
     const char *v = json_string_value(json_object_get(reply, "blender"));
     snprintf(s->blender_version, sizeof s->blender_version, "%s", v ? v : "");
-    json_t *devs = json_object_get(reply, "devices");
-    s->ndevices = json_array_size(devs);
-    s->devices = calloc(s->ndevices + 1, sizeof *s->devices);
-    for (size_t i = 0; s->devices && i < s->ndevices; i++)
-        s->devices[i] = strdup(json_string_value(json_array_get(devs, i)) ?: "?");
+    if (lend_gpus(s, blender, json_object_get(reply, "cycles_devices")) < 0) {
+        json_decref(reply);
+        json_decref(key);
+        return -1;
+    }
     if (v && !cached && key && ts_blender_info_save(cache, key, reply) < 0)
         ts_warn("not caching Blender's info: %s", ts_error());
     json_decref(reply);
@@ -507,6 +567,49 @@ static int probe_blender(slave_t *s, ts_blender_t *blender, volatile sig_atomic_
         return ts_error_set("--blender %s: the worker did not report a Blender version", s->opts->blender);
     ts_info("blender %s, devices: %zu, cpu: %s%s", s->blender_version, s->ndevices,
             s->cpu_model[0] ? s->cpu_model : "?", cached ? " (cached: Blender not started)" : "");
+    return 0;
+}
+
+/* The GPUs the owner lends and the box renderers and encoders run in (none with --no-sandbox, said loudly); exe
+   gets the Blender executable to run (resolved for the box), self_exe this program (its encoder runs from it). */
+static int start_box(slave_t *s, ts_sandbox_t **sandbox, char *exe, char *self_exe)
+{
+    const ts_slave_options_t *o = s->opts;
+    char inputs[PATH_MAX], out[PATH_MAX];
+    snprintf(inputs, sizeof inputs, "%s/" TS_SLAVE_INPUTS_DIR, o->work);
+    snprintf(out, sizeof out, "%s/" TS_SLAVE_OUT_DIR, o->work);
+    if ((mkdir(inputs, 0755) < 0 && errno != EEXIST) || (mkdir(out, 0755) < 0 && errno != EEXIST))
+        return ts_error_set("--work %s: %s", o->work, strerror(errno));
+    s->ngpus = ts_gpu_list(s->gpus, TS_GPU_MAX);
+    if (ts_gpu_choose(s->gpus, s->ngpus, o->gpus, &s->gpus_named) < 0)
+        return -1;
+    snprintf(exe, PATH_MAX, "%s", o->blender);
+    ssize_t len = readlink("/proc/self/exe", self_exe, PATH_MAX - 1);
+    if (len <= 0)
+        return ts_error_set("cannot find this program's own file (/proc/self/exe): %s", strerror(errno));
+    self_exe[len] = '\0';
+    s->sandbox = "none";
+    if (o->no_sandbox) {
+        ts_warn("--no-sandbox: renderers and encoders run unconfined, with this user's rights: a hostile scene can "
+                "read this node's key and reach the network (unsafe; the farm is shown this)");
+        return 0;
+    }
+    if (ts_blender_info_resolve(o->blender, exe) < 0)
+        return ts_error_prefix("--blender");
+    const char *devices[TS_SANDBOX_DEVICES_MAX + 1] = {0};
+    char dev_paths[TS_SANDBOX_DEVICES_MAX][64];
+    int ndev = ts_gpu_device_nodes(s->gpus, s->ngpus, dev_paths, TS_SANDBOX_DEVICES_MAX);
+    for (int i = 0; i < ndev; i++)
+        devices[i] = dev_paths[i];
+    char cuda[TS_GPU_MAX * 48];
+    ts_gpu_cuda_visible(s->gpus, s->ngpus, cuda, sizeof cuda);
+    ts_sandbox_options_t so = {.bwrap = o->bwrap, .work = o->work, .inputs = inputs, .out = out, .exe = exe,
+                               .script = o->worker_script, .helper = self_exe, .env = {cuda[0] ? cuda : NULL}};
+    memcpy(so.devices, devices, sizeof so.devices);
+    if (!(*sandbox = ts_sandbox_new(&so)) || ts_sandbox_check(*sandbox) < 0)
+        return -1;
+    s->sandbox = ts_sandbox_kind(*sandbox);
+    ts_info("renderers and encoders run sandboxed (bwrap: no network, only the task's inputs and the output folder)");
     return 0;
 }
 
@@ -546,12 +649,22 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     }
     snprintf(path, sizeof path, "%s/cache", o->work);
     ts_blobs_t *cache = ts_blobs_new(path);
+    ts_sandbox_t *sandbox = NULL;
+    ts_blender_t *blender = NULL, *encoder = NULL;
+    void *ctx = zmq_ctx_new();
+    char exe[PATH_MAX], self_exe[PATH_MAX];
+    if (!cache || start_box(&s, &sandbox, exe, self_exe) < 0) {
+        ts_err("%s", ts_error());
+        rc = 2;
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/encoder.log", o->work);
+    char *const encoder_argv[] = {self_exe, TS_ENCODER_COMMAND, NULL};
+    encoder = ts_blender_new_program("encoder", encoder_argv, path, (int64_t)o->max_memory_mb << 20, sandbox);
     snprintf(path, sizeof path, "%s/blender.log", o->work);
     long threads = o->max_threads > 0 && (o->threads == 0 || o->threads > o->max_threads) ? o->max_threads : o->threads;
-    ts_blender_t *blender = ts_blender_new(o->blender, o->worker_script, path, (int)threads,
-                                           (int64_t)o->max_memory_mb << 20);
-    void *ctx = zmq_ctx_new();
-    if (!cache || !blender) {
+    blender = ts_blender_new(exe, o->worker_script, path, (int)threads, (int64_t)o->max_memory_mb << 20, sandbox);
+    if (!blender || !encoder) {
         ts_err("%s", ts_error());
         goto out;
     }
@@ -575,7 +688,7 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
             goto out;
         }
     }
-    s.exec = ts_executor_new(ctx, RESULTS_ENDPOINT, o, s.identity, cache, blender, s.swarm);
+    s.exec = ts_executor_new(ctx, RESULTS_ENDPOINT, o, s.identity, cache, blender, encoder, s.swarm);
     s.dealer = zmq_socket(ctx, ZMQ_DEALER);
     char pub[TS_IDENTITY_Z85_LEN + 1], sec[TS_IDENTITY_Z85_LEN + 1];
     ts_identity_curve_public(s.identity, pub);
@@ -677,6 +790,8 @@ out:
     ts_executor_destroy(&s.exec);  /* joins the thread; Blender is killed below */
     ts_swarm_destroy(&s.swarm);
     ts_blender_destroy(&blender);
+    ts_blender_destroy(&encoder);
+    ts_sandbox_destroy(&sandbox);
     for (int i = 0; i < s.npending; i++)
         zmq_msg_close(&s.pending[i]);
     if (s.monitor)

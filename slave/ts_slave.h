@@ -44,7 +44,14 @@ typedef struct {
     const char *hours;        /* work windows in local time */
     const char *ctl;          /* the control socket (NULL: WORK/ctl.sock) */
     const char *tags;         /* its pools, comma-separated (a job with --pool TAG runs only on nodes tagged so) */
+    /* The renderer's box and the GPUs it may use (slave/ts_sandbox.h, slave/ts_gpu.h). */
+    bool no_sandbox;          /* renderers and encoders run unconfined (unsafe; shown to the farm) */
+    const char *bwrap;        /* the bubblewrap executable (NULL: bwrap on PATH) */
+    const char *gpus;         /* all, none, or indexes and UUIDs (NULL: every discrete and integrated GPU) */
 } ts_slave_options_t;
+
+#define TS_SLAVE_INPUTS_DIR "inputs" /* below --work: the running task's inputs, all the renderer sees of it */
+#define TS_SLAVE_OUT_DIR "out"       /* below --work: where renderers and encoders write */
 
 #define TS_TASK_PEERS 16      /* peers of a task's scene kept from its Assign */
 #define SEEDING_REPORT_MAX 32 /* inputs named in a heartbeat or result as seeded here */
@@ -74,15 +81,16 @@ typedef struct {
 
 typedef struct ts_executor ts_executor_t;
 
-/* The executor owns the Blender process and runs one task at a time; results come back as packed
+/* The executor drives the Blender process and the encoder process (both the caller's) and runs one task at a time; results come back as packed
    Envelopes on the inproc endpoint given. */
 ts_executor_t *ts_executor_new(void *zmq_ctx, const char *results_endpoint, const ts_slave_options_t *opts,
-                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender, ts_swarm_t *swarm);
+                               ts_identity_t *identity, ts_blobs_t *cache, ts_blender_t *blender,
+                               ts_blender_t *encoder, ts_swarm_t *swarm);
 void ts_executor_destroy(ts_executor_t **self_p);
 void ts_executor_push(ts_executor_t *self, const ts_slave_task_t *task);
 void ts_executor_cancel(ts_executor_t *self, uint64_t task_id);
-/* The owner wants the PC back: the queue is emptied, the running task ends at once (Blender's process group is
-   killed now, an encode stops at its next frame) and sends no result; ids gets every task given back (at most max,
+/* The owner wants the PC back: the queue is emptied, the running task ends at once (Blender's process group and the
+   encoder's are killed now) and sends no result; ids gets every task given back (at most max,
    the count returned). */
 int ts_executor_preempt(ts_executor_t *self, uint64_t *ids, int max);
 /* Task ids queued or running; returns the count (at most max). */

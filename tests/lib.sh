@@ -98,11 +98,12 @@ stop_all() {
 
 finish() {
   stop_all || FAILS=$((FAILS + 1))
-  # Every Blender a slave started must be gone with it (reaped, or killed with a SIGKILLed slave).
+  # Every Blender and encoder a slave started (or the sandbox holding it) must be gone with it (reaped, or killed
+  # with a SIGKILLed slave).
   sleep 0.5
-  for pid in $(cat "$T"/slave-*.log 2>/dev/null | sed -n 's/.*blender started (pid \([0-9]*\)).*/\1/p'); do
-    if kill -0 "$pid" 2>/dev/null && grep -q blender "/proc/$pid/cmdline" 2>/dev/null; then
-      fail "Blender pid $pid outlived its slave"
+  for pid in $(cat "$T"/slave-*.log 2>/dev/null | sed -n 's/.*\(blender\|encoder\) started (pid \([0-9]*\)[,)].*/\2/p'); do
+    if kill -0 "$pid" 2>/dev/null && grep -qa "blender\|encoder" "/proc/$pid/cmdline" 2>/dev/null; then
+      fail "$(tr '\0' ' ' <"/proc/$pid/cmdline" | head -c 80) (pid $pid) outlived its slave"
     fi
   done
   if [ "$FAILS" -eq 0 ]; then

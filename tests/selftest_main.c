@@ -32,6 +32,9 @@
 #include "slave/ts_exclusive.h"
 #include "slave/ts_idle.h"
 #include "slave/ts_layout.h"
+#include "slave/ts_sandbox.h"
+#include "slave/ts_box.h"
+#include "slave/ts_gpu.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_concat.h"
 #include "splitter/ts_framevid.h"
@@ -56,6 +59,7 @@ int ts_cli_project_test(bool verbose);
 int cli_jobvars_test(bool verbose);
 int ts_store_verify_test(bool verbose);
 int ts_store_shares_test(bool verbose);
+int ts_node_gpus_test(bool verbose);
 int ts_verifier_test(bool verbose);
 int ts_results_test(bool verbose);
 
@@ -75,8 +79,9 @@ static const struct {
     {"exclusive", ts_exclusive_test}, {"ctl", ts_ctl_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
-    {"shares", ts_store_shares_test},
+    {"shares", ts_store_shares_test}, {"node_gpus", ts_node_gpus_test},
     {"blenderinfo", ts_blender_info_test},
+    {"sandbox", ts_sandbox_test}, {"box", ts_box_test}, {"gpu", ts_gpu_test},
     {"requeue", ts_store_requeue_test},
     {"events", ts_store_events_test}, {"sse", ts_sse_test},
     {"storeview", ts_store_view_test},

@@ -16,7 +16,7 @@ for _ in $(seq 50); do DISPLAY=$DISP xdotool getmouselocation >/dev/null 2>&1 &&
 move() { DISPLAY=$DISP xdotool mousemove $((RANDOM % 600 + 10)) $((RANDOM % 400 + 10)); }
 node_json() { "$BIN/tessera" nodes --json | python3 -c "import json,sys; n=[n for n in json.load(sys.stdin) if n['name']=='$1'][0]; print(n.get('$2'))"; }
 # the process group of the slave's latest Blender (its pid: "blender started (pid N)")
-blender_pid() { sed -n 's/.*blender started (pid \([0-9]*\)).*/\1/p' "$T/slave-$1.log" | tail -n 1; }
+blender_pid() { sed -n 's/.*blender started (pid \([0-9]*\)[,)].*/\1/p' "$T/slave-$1.log" | tail -n 1; }
 group_alive() { [ -n "$1" ] && pgrep -g "$1" >/dev/null 2>&1; }
 
 # 1. Bad input first (no farm needed).

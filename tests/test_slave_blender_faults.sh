@@ -5,7 +5,13 @@ source "$(dirname "$0")/lib.sh"
 
 job_field() { "$BIN/tessera" status "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 wait_tasks_done() { for _ in $(seq 600); do [ "$(job_field "$1" tasks_done 2>/dev/null || echo 0)" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
-blender_pid() { sed -n 's/.*blender started (pid \([0-9]*\)).*/\1/p' "$T/slave-a.log" | tail -n 1; }
+# The Blender process itself: the slave logs the pid it started (bwrap's, when sandboxed), Blender is below it.
+blender_pid() {
+  local p
+  p=$(sed -n 's/.*blender started (pid \([0-9]*\).*/\1/p' "$T/slave-a.log" | tail -n 1)
+  while [ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" != blender ]; do p=$(pgrep -P "$p" | head -n 1); done
+  echo "$p"
+}
 failed_count() { "$BIN/tessera" nodes --json | python3 -c 'import json,sys; print(sum(n["tasks_failed"] for n in json.load(sys.stdin)))'; }
 
 make_scene "$T/s.blend" --width 192 --height 108 --samples 128 --frames 1-1 || fail "make scene"

@@ -6,8 +6,10 @@ PKGS=(build-essential clang libclang-rt-14-dev pkg-config curl python3 procps bl
       libjansson-dev libmicrohttpd-dev libsecp256k1-dev libcurl4-openssl-dev openssl
       libtorrent-rasterbar-dev ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev libswresample-dev
       libxcb1-dev libxcb-screensaver0-dev libsystemd-dev xvfb xdotool x11-utils util-linux zlib1g-dev
-      libgtk-4-dev python3-gi gir1.2-atspi-2.0 at-spi2-core dbus-daemon)
-# (the last line: tessera-gui, GTK 4; and its test, which drives it through AT-SPI on a private session bus)
+      libgtk-4-dev python3-gi gir1.2-atspi-2.0 at-spi2-core dbus-daemon
+      libvulkan-dev mesa-vulkan-drivers bubblewrap)
+# (tessera-gui, GTK 4, and its test, which drives it through AT-SPI on a private session bus; the slave's GPU
+#  inventory through the Vulkan loader, tested on Mesa's lavapipe, and its renderers' sandbox, bubblewrap)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
