@@ -60,6 +60,21 @@ int ts_file_write_atomic(const char *path, const void *data, size_t len)
     return 0;
 }
 
+int ts_file_write_fd(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 void ts_file_remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);

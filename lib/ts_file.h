@@ -15,6 +15,8 @@ int ts_file_read(const char *path, size_t max, int allow_empty, uint8_t **data, 
 bool ts_file_is_blend(const char *path);
 /* Writes path atomically: "<path>.tmp", flushed to disk, then renamed over path. -1 with ts_error() naming it. */
 int ts_file_write_atomic(const char *path, const void *data, size_t len);
+/* Writes all of data to fd (a pipe: short writes and EINTR retried). 0, or -1 with errno set. */
+int ts_file_write_fd(int fd, const void *data, size_t len);
 /* Removes a directory and the files directly in it (for tests' scratch directories; not recursive). */
 void ts_file_remove_dir(const char *dir);
 

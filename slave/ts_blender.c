@@ -6,6 +6,7 @@
    the slave's sandbox (slave/ts_sandbox.h) with at most PROCS_MAX processes of its user. */
 #include "slave/ts_blender.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "lib/ts_log.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -223,20 +224,6 @@ void ts_blender_destroy(ts_blender_t **self_p)
     *self_p = NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 json_t *ts_blender_call(ts_blender_t *self, json_t *request, double timeout_s, volatile sig_atomic_t *stop)
 {
     if (self->pid > 0) { /* gone while idle (a preemption killed it between tasks): start another, no failure */
@@ -264,7 +251,7 @@ json_t *ts_blender_call(ts_blender_t *self, json_t *request, double timeout_s, v
     }
     size_t n = strlen(line);
     signal(SIGPIPE, SIG_IGN);
-    int wrc = write_all(self->cmd_fd, line, n) < 0 || write_all(self->cmd_fd, "\n", 1) < 0 ? -1 : 0;
+    int wrc = ts_file_write_fd(self->cmd_fd, line, n) < 0 || ts_file_write_fd(self->cmd_fd, "\n", 1) < 0 ? -1 : 0;
     free(line);
     double deadline = mono() + timeout_s;
     char why[64] = "";

@@ -6,6 +6,7 @@
    abort or preemption kills it; the next task starts another. */
 #include "slave/ts_encoder.h"
 #include "lib/ts_error.h"
+#include "lib/ts_file.h"
 #include "lib/ts_request.h"
 #include "slave/ts_segenc.h"
 #include "splitter/ts_sheet.h"
@@ -123,20 +124,6 @@ static json_t *serve(const char *line)
     return reply ? reply : failed("unknown encoder operation", false);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int ts_encoder_main(void)
 {
     keep_memory();
@@ -162,8 +149,8 @@ int ts_encoder_main(void)
         len -= used;
         char *text = json_dumps(reply, JSON_COMPACT);
         json_decref(reply);
-        int wrc = text ? write_all(TS_ENCODER_REPLY_FD, text, strlen(text)) : -1;
-        wrc = wrc < 0 ? wrc : write_all(TS_ENCODER_REPLY_FD, "\n", 1);
+        int wrc = text ? ts_file_write_fd(TS_ENCODER_REPLY_FD, text, strlen(text)) : -1;
+        wrc = wrc < 0 ? wrc : ts_file_write_fd(TS_ENCODER_REPLY_FD, "\n", 1);
         free(text);
         if (wrc < 0)
             break;
