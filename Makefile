@@ -170,7 +170,7 @@ check-asan: asan
 	  bash tests/run.sh test_farm_exact.sh test_farm_bad_input.sh test_farm_faults.sh test_slave_blender_faults.sh \
 	  test_transcode.sh test_torrent_farm.sh test_ledger_farm.sh test_evm_farm.sh test_noise_farm.sh test_dispute_farm.sh \
 	  test_contactsheet_farm.sh test_project_farm.sh test_accounts_farm.sh test_guest_farm.sh test_batch_farm.sh \
-	  test_events_farm.sh
+	  test_events_farm.sh test_sandbox_farm.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -22,7 +22,8 @@ wait_nodes 1 || finish
 
 for fault in KILL STOP; do
   before=$(failed_count)
-  JOB=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 4x4)
+  # 64 tiles: Blender is still busy when the fault comes, even on a slow (sanitized) build whose CLI polls slowly
+  JOB=$("$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 8x8)
   wait_tasks_done "$JOB" 3 || fail "job $JOB made no progress"
   pid=$(blender_pid)
   kill -"$fault" "$pid"
