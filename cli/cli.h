@@ -137,6 +137,7 @@ int cli_wait_job(cli_http_t *http, long id, const cli_wait_opts_t *opts);
 /* Submitting (cli_submit.c; a job type's options in cli_<type>.c). */
 int cli_cmd_submit_transcode(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_submit_contactsheet(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_submit_synthetic(cli_ctx_t *ctx, int argc, char **argv);
 /* Encoder options into settings, the rest at their defaults: vcodec is the value of the option named
    vcodec_option ("vcodec", or "encode" for a render); crf CLI_CRF_UNSET, preset and container NULL when not
    given. -1 (exit 2) with the option named. */

@@ -179,8 +179,10 @@ static int cli_upload_and_post(cli_http_t *http, const char *const *inputs, int 
         else
             json_array_append_new(manifest, json_pack("{s:s,s:s}", "name", cli_basename(inputs[i]), "hash", hash));
     }
-    if (manifest)
+    if (manifest && count > 0)
         json_object_set_new(request, "inputs", manifest);
+    else
+        json_decref(manifest); /* a job without inputs (synthetic) sends no manifest */
     return cli_post_job(http, request, count == 1 ? inputs[0] : "the job", job_out);
 }
 
@@ -254,6 +256,7 @@ static const struct {
     {"render", cli_submit_render},
     {"transcode", cli_cmd_submit_transcode},
     {"contactsheet", cli_cmd_submit_contactsheet},
+    {"synthetic", cli_cmd_submit_synthetic},
 };
 
 int cli_cmd_submit(cli_ctx_t *ctx, int argc, char **argv)

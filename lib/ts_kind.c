@@ -7,11 +7,12 @@
 #define RANK_STEP 10 /* room between ranks for kinds added later */
 
 static const ts_kind_t KINDS[] = {
-    {TS_KIND_PROBE, "probe", 1 * RANK_STEP, false, TS_KIND_ENDS_NOTHING, TS_KIND_RESULT_NONE, false},
-    {TS_KIND_TILE, "tile", 2 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_TILE, false},
-    {TS_KIND_FINISH, "finish", 3 * RANK_STEP, true, TS_KIND_ENDS_FRAME, TS_KIND_RESULT_FRAME, false},
-    {TS_KIND_SEGMENT, "segment", 4 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_VIDEO, true},
-    {TS_KIND_THUMB, "thumb", 5 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_FRAME, true},
+    {TS_KIND_PROBE, "probe", 1 * RANK_STEP, false, TS_KIND_ENDS_NOTHING, TS_KIND_RESULT_NONE, false, false},
+    {TS_KIND_TILE, "tile", 2 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_TILE, false, false},
+    {TS_KIND_FINISH, "finish", 3 * RANK_STEP, true, TS_KIND_ENDS_FRAME, TS_KIND_RESULT_FRAME, false, false},
+    {TS_KIND_SEGMENT, "segment", 4 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_VIDEO, true, false},
+    {TS_KIND_THUMB, "thumb", 5 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_FRAME, true, false},
+    {TS_KIND_SYNTHETIC, "synthetic", 6 * RANK_STEP, true, TS_KIND_ENDS_PIECE, TS_KIND_RESULT_BYTES, true, true},
 };
 
 const ts_kind_t *ts_kind_get(int kind)

@@ -15,6 +15,7 @@ enum {
     TS_KIND_FINISH = TESSERA__TASK_KIND__TASK_FINISH,
     TS_KIND_SEGMENT = TESSERA__TASK_KIND__TASK_SEGMENT,
     TS_KIND_THUMB = TESSERA__TASK_KIND__TASK_THUMB,
+    TS_KIND_SYNTHETIC = TESSERA__TASK_KIND__TASK_SYNTHETIC,
 };
 
 /* What the master does when a kind's result is accepted. */
@@ -30,6 +31,7 @@ typedef enum {
     TS_KIND_RESULT_TILE,   /* a float RGBA image of exactly the task's rectangle */
     TS_KIND_RESULT_FRAME,  /* an image of the job's frame size (a contact sheet's cell), 1-4 channels */
     TS_KIND_RESULT_VIDEO,  /* a video with exactly the frames its input owns */
+    TS_KIND_RESULT_BYTES,  /* a few bytes that every honest node computes alike (a synthetic task's) */
 } ts_kind_result_t;
 
 typedef struct {
@@ -41,6 +43,7 @@ typedef struct {
     ts_kind_result_t result;
     bool own_input;        /* the slave fetches the task's own input (a segment's cut, a thumbnail's image), not the
                               job's scene; it travels over HTTP (content-addressed), not the scene's torrent */
+    bool no_input;         /* the task has no input at all (a synthetic task): the slave fetches nothing */
 } ts_kind_t;
 
 /* The kind's row, or NULL when the kind is unknown. */

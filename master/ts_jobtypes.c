@@ -12,12 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern const ts_jobtype_t ts_job_render, ts_job_transcode, ts_job_contactsheet;
+extern const ts_jobtype_t ts_job_render, ts_job_transcode, ts_job_contactsheet, ts_job_synthetic;
 
 static const ts_jobtype_t *const TYPES[] = {
     &ts_job_render,
     &ts_job_transcode,
     &ts_job_contactsheet,
+    &ts_job_synthetic,
 };
 
 #define NTYPES (sizeof TYPES / sizeof TYPES[0])
@@ -134,7 +135,7 @@ int ts_jobtype_test(bool verbose)
             TS_TEST_CHECK(strcmp(t->name, TYPES[j]->name) != 0, "two types are called %s", t->name);
     }
     TS_TEST_CHECK(!ts_jobtype_find("video") && !ts_jobtype_find(NULL) && !ts_jobtype_find(""), "unknown types");
-    TS_TEST_CHECK(strcmp(ts_jobtype_names(), "render, transcode, contactsheet") == 0, "names: %s", ts_jobtype_names());
+    TS_TEST_CHECK(strcmp(ts_jobtype_names(), "render, transcode, contactsheet, synthetic") == 0, "names: %s", ts_jobtype_names());
     /* output names: a render's frames and its video, a transcode's file, a contact sheet's sheet, a stranger's */
     static const struct {
         const char *type, *ext, *params;

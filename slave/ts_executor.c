@@ -8,6 +8,7 @@
 #include "lib/ts_file.h"
 #include "lib/ts_kind.h"
 #include "lib/ts_log.h"
+#include "lib/ts_synthetic.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_box.h"
 #include "slave/ts_cheat.h"
@@ -367,6 +368,17 @@ static int run_thumb(run_t *x)
     return encoder_op(x, json_pack("{s:s,s:i,s:i}", "op", "thumb", "w", x->t->x1, "h", x->t->y1), NULL);
 }
 
+/* A synthetic piece (a benchmark's, master/job_synthetic.c): its bytes, from the job and the piece's index. */
+static int run_synthetic(run_t *x)
+{
+    uint8_t bytes[TS_SYNTHETIC_OUTPUT_BYTES];
+    ts_synthetic_piece_output(x->t->job_id, x->t->start_pts, bytes);
+    if (ts_file_write_atomic(x->out, bytes, sizeof bytes) == 0)
+        return 0;
+    snprintf(x->errbuf, x->cap, "%s", ts_error());
+    return -1;
+}
+
 /* The slave's runners, one per task kind it runs (lib/ts_kind.c has the kinds); a kind not here is refused. */
 static const struct {
     int kind;
@@ -380,6 +392,7 @@ static const struct {
     {TS_KIND_FINISH, run_finish, "out", true, false},
     {TS_KIND_SEGMENT, run_segment, "nut", false, true},
     {TS_KIND_THUMB, run_thumb, "png", false, false},
+    {TS_KIND_SYNTHETIC, run_synthetic, "bin", false, false},
 };
 
 /* Runs one task; fills r (ok/error/scene facts) and *output (malloc'd) on success. */
@@ -412,14 +425,15 @@ static void run_task(ts_executor_t *self, const ts_slave_task_t *t, Tessera__Res
             ts_warn("cheating on task %llu (%s task %llu of this node)", (unsigned long long)t->id,
                     ts_kind_name(t->kind), (unsigned long long)n);
     }
-    if (ensure_blob(self, t, t->scene) < 0) {
+    bool no_input = ts_kind_get(t->kind)->no_input; /* a synthetic piece: nothing to fetch */
+    if (!no_input && ensure_blob(self, t, t->scene) < 0) {
         snprintf(errbuf, cap, "fetching the %s task's %s: %s", ts_kind_name(t->kind),
                  ts_kind_get(t->kind)->own_input ? "input" : "scene", ts_error());
         return;
     }
     ts_blobs_path(self->cache, t->scene, cached, sizeof cached);
     bool in_project = t->manifest[0] && !ts_kind_get(t->kind)->own_input;
-    if (!in_project && ts_box_file(box, cached, t->scene, scene, sizeof scene) < 0) {
+    if (!no_input && !in_project && ts_box_file(box, cached, t->scene, scene, sizeof scene) < 0) {
         snprintf(errbuf, cap, "%s", ts_error());
         return;
     }

@@ -9,6 +9,7 @@
 #include "lib/ts_version.h"
 #include "lib/ts_wire.h"
 #include "slave/ts_blender_info.h"
+#include "lib/ts_kind.h"
 #include "slave/ts_encoder.h"
 #include "slave/ts_gpu.h"
 #include "slave/ts_sandbox.h"
@@ -356,8 +357,11 @@ static void on_master(slave_t *s, Tessera__Envelope *env)
             send_pause(s, &id, 1);
             break;
         }
-        ts_slave_task_t t = {.id = a->task_id, .kind = (int)a->kind, .frame = a->frame, .no_denoise = a->no_denoise};
-        if (!ts_hash_valid(a->scene_hash) || (a->input_hash[0] && !ts_hash_valid(a->input_hash)) ||
+        ts_slave_task_t t = {.id = a->task_id, .job_id = a->job_id, .kind = (int)a->kind, .frame = a->frame,
+                             .no_denoise = a->no_denoise};
+        const ts_kind_t *kind = ts_kind_get(t.kind);
+        bool no_input = kind && kind->no_input && !a->scene_hash[0]; /* a synthetic piece has none */
+        if ((!no_input && !ts_hash_valid(a->scene_hash)) || (a->input_hash[0] && !ts_hash_valid(a->input_hash)) ||
             (a->manifest_hash[0] && !ts_hash_valid(a->manifest_hash))) {
             ts_warn("task %llu refused: malformed content hash", (unsigned long long)a->task_id);
             break;

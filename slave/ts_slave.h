@@ -59,6 +59,7 @@ typedef struct {
 /* A task as the executor keeps it. */
 typedef struct {
     uint64_t id;
+    uint64_t job_id;
     int kind;
     char scene[TS_HASH_HEX];
     char blob_url[512];

@@ -89,11 +89,11 @@ expect_fail 2 "field 'columns': 65 is out of range 1..64" "65 columns (the maste
 expect_fail 2 "field 'cell'" "a cell of 8x8" -- "$BIN/tessera" submit contactsheet "${IMAGES[0]}" --cell 8x8
 expect_fail 2 "two images with one file name" "two images named alike" -- \
   "$BIN/tessera" submit contactsheet "${IMAGES[0]}" "$T/frames/../frames/frame_0001.png"
-expect_fail 2 "unknown job type 'slideshow' (types: render, transcode, contactsheet)" "an unknown type (CLI)" -- \
+expect_fail 2 "unknown job type 'slideshow' (types: render, transcode, contactsheet, synthetic)" "an unknown type (CLI)" -- \
   "$BIN/tessera" submit slideshow "${IMAGES[0]}"
 code=$(opcurl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
   -d '{"type":"slideshow"}' "$TESSERA_MASTER/api/v1/jobs")
-[ "$code" = 400 ] && grep -q "unknown job type 'slideshow' (known: render, transcode, contactsheet)" "$T/api.json" \
+[ "$code" = 400 ] && grep -q "unknown job type 'slideshow' (known: render, transcode, contactsheet, synthetic)" "$T/api.json" \
   && pass "an unknown type (API): 400 listing the known ones" || fail "unknown type via the API: $code $(cat "$T/api.json")"
 code=$(opcurl -s -o "$T/api.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
   -d '{"type":"contactsheet","inputs":[{"name":"never.png","hash":"'"$(printf 'a%.0s' $(seq 64))"'"}]}' "$TESSERA_MASTER/api/v1/jobs")

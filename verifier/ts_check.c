@@ -18,6 +18,7 @@
 #define FLOAT_RGBA_BYTES 16            /* one float32 RGBA pixel */
 #define RAW_YUV444_BYTES 3             /* bytes per pixel of an uncompressed 8-bit 4:4:4 frame */
 #define SEGMENT_OVERHEAD_BYTES (1 << 20)
+#define BYTES_RESULT_MAX 4096          /* a bytes result (a synthetic task's 32) larger than this is not believed */
 
 /* Reads every row of an opened image: it decodes. */
 static int image_decodes(ts_image_reader_t *r, int width, int height, int channels)
@@ -135,6 +136,12 @@ int ts_check_result(const ts_result_facts_t *t, char *why, size_t cap)
         return check_image(t, false, why, cap);
     case TS_KIND_RESULT_VIDEO:
         return check_segment(t, why, cap);
+    case TS_KIND_RESULT_BYTES:
+        if (t->size >= 1 && t->size <= BYTES_RESULT_MAX)
+            return 1;
+        snprintf(why, cap, "the output is %lld bytes, a %s task's is 1..%d", t->size, ts_kind_name(t->kind),
+                 BYTES_RESULT_MAX);
+        return 0;
     case TS_KIND_RESULT_NONE:
         break;
     }
@@ -207,6 +214,10 @@ int ts_check_agree(const ts_result_facts_t *a, const ts_result_facts_t *b, bool 
         return segments_agree(a, b, detail, cap);
     if (kind && (kind->result == TS_KIND_RESULT_TILE || kind->result == TS_KIND_RESULT_FRAME))
         return images_agree(a, b, noisy, detail, cap);
+    if (kind && kind->result == TS_KIND_RESULT_BYTES) { /* computed alike by every honest node: equal or not */
+        snprintf(detail, cap, "the outputs differ (%.12s, %.12s)", a->hash ? a->hash : "?", b->hash ? b->hash : "?");
+        return 0;
+    }
     snprintf(detail, cap, "a %s task's results cannot be compared", ts_kind_name(a->kind));
     return -1;
 }
