@@ -19,6 +19,7 @@ static void on_signal(int sig)
 }
 
 #define FD_WANTED 65536 /* descriptors: the HTTP API's connections and the slaves' sockets */
+#define FD_RESERVED 256 /* of them for the store, blobs, torrents and the master's own sockets */
 
 /* The soft descriptor limit up to the hard one (often 1,024 against 524,288): a master serving many slaves and
    clients would otherwise fail to accept at the 1,025th descriptor. */
@@ -28,7 +29,11 @@ static void raise_fd_limit(void)
     if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= FD_WANTED)
         return;
     r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max > FD_WANTED ? FD_WANTED : r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
+    if (setrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur < FD_WANTED) /* each slave holds one descriptor */
+        ts_warn("open files: the limit is %llu (hard %llu), so at most about %llu slaves and API clients at once; "
+                "raise it (ulimit -n, or LimitNOFILE= in a systemd unit) for more",
+                (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max,
+                (unsigned long long)(r.rlim_cur > FD_RESERVED ? r.rlim_cur - FD_RESERVED : 0));
 }
 
 int main(int argc, char **argv)

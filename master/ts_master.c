@@ -16,6 +16,7 @@
 #include "lib/ts_error.h"
 #include "lib/ts_worker.h"
 #include "lib/ts_identity.h"
+#include "lib/ts_index.h"
 #include "lib/ts_log.h"
 #include "lib/ts_version.h"
 #include "lib/ts_wire.h"
@@ -34,7 +35,6 @@
 
 #define TICK_MS 200
 #define PAYER_IDLE_S 1       /* the payer sends the outbox at least this often */
-#define MAX_NODES 1024
 #define MAX_SLOTS 16
 #define EARNINGS_EVERY_S 5.0 /* how often a node hears what it has been paid (on its heartbeats) */
 #define MSGS_PER_WAKE 64
@@ -75,8 +75,10 @@ struct ts_master {
     void *ctx, *router, *monitor;
     int kick_fd;
     volatile sig_atomic_t stop;
-    node_t nodes[MAX_NODES];
-    int nnodes;
+    node_t **nodes;             /* every node seen since start, each allocated once (pointers stay valid) */
+    int nnodes, cap_nodes;
+    ts_index_t *by_id;          /* node id -> node */
+    ts_index_t *by_rid;         /* routing id of its connection -> node (online nodes) */
     double started;
     char blob_url[512];
     char torrent_url[512];     /* "<public url>/api/v1/torrents" */
@@ -176,6 +178,8 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     self->opts = *opts;
     self->kick_fd = -1;
     char path[PATH_MAX];
+    if (!(self->by_id = ts_index_new()) || !(self->by_rid = ts_index_new()))
+        goto fail;
     if (mkdir_state(opts->state_dir) < 0)
         goto fail;
     snprintf(path, sizeof path, "%s/master.key", opts->state_dir);
@@ -231,6 +235,11 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &zero, sizeof zero);
     zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+    /* ZMTP heartbeats: a peer gone without a word (a café PC switched off) has its connection and queues freed
+       after the node timeout, not when TCP gives up minutes later */
+    int zmtp_ivl = (int)opts->heartbeat_ms * 2, zmtp_timeout = (int)opts->node_timeout_s * 1000;
+    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_IVL, &zmtp_ivl, sizeof zmtp_ivl);
+    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_TIMEOUT, &zmtp_timeout, sizeof zmtp_timeout);
     zmq_socket_monitor(self->router, MONITOR_ENDPOINT,
                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
@@ -289,24 +298,48 @@ void ts_master_destroy(ts_master_t **self_p)
     ts_store_destroy(&self->store);
     ts_escrow_destroy(&self->escrow);
     ts_identity_destroy(&self->identity);
+    for (int i = 0; i < self->nnodes; i++)
+        free(self->nodes[i]);
+    free(self->nodes);
+    ts_index_destroy(&self->by_id);
+    ts_index_destroy(&self->by_rid);
     free(self);
     *self_p = NULL;
 }
 
 static node_t *node_by_rid(ts_master_t *self, const char *rid, size_t len)
 {
-    for (int i = 0; i < self->nnodes; i++)
-        if (self->nodes[i].online && self->nodes[i].rid_len == len && memcmp(self->nodes[i].rid, rid, len) == 0)
-            return &self->nodes[i];
-    return NULL;
+    node_t *n = ts_index_get(self->by_rid, rid, len);
+    return n && n->online ? n : NULL;
 }
 
 static node_t *node_by_id(ts_master_t *self, const char *id)
 {
-    for (int i = 0; i < self->nnodes; i++)
-        if (strcmp(self->nodes[i].id, id) == 0)
-            return &self->nodes[i];
-    return NULL;
+    return ts_index_get(self->by_id, id, strlen(id));
+}
+
+/* A node seen for the first time: added to the table and the id index. NULL with ts_error() out of memory. */
+static node_t *node_add(ts_master_t *self, const char *id)
+{
+    if (self->nnodes == self->cap_nodes) {
+        int cap = self->cap_nodes ? self->cap_nodes * 2 : 64;
+        node_t **nodes = realloc(self->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            ts_error_set("out of memory for %d nodes", cap);
+            return NULL;
+        }
+        self->nodes = nodes;
+        self->cap_nodes = cap;
+    }
+    node_t *n = calloc(1, sizeof *n);
+    if (!n || ts_index_put(self->by_id, id, strlen(id), n) < 0) {
+        free(n);
+        ts_error_set("out of memory for node %s", id);
+        return NULL;
+    }
+    snprintf(n->id, sizeof n->id, "%s", id);
+    self->nodes[self->nnodes++] = n;
+    return n;
 }
 
 static void send_env(ts_master_t *self, node_t *n, Tessera__Envelope *env)
@@ -349,7 +382,7 @@ static size_t scene_peers(ts_master_t *self, const node_t *to, const char *scene
     size_t k = 0;
     *held = false;
     for (int i = 0; i < self->nnodes && k < ASSIGN_PEERS_MAX; i++) {
-        const node_t *p = &self->nodes[i];
+        const node_t *p = self->nodes[i];
         if (p == to || !p->online || p->torrent_port <= 0 || !p->peer_ip[0])
             continue;
         bool seeds = listed(p->seeding, p->nseeding, scene);
@@ -459,8 +492,8 @@ static void schedule_node(ts_master_t *self, node_t *n)
 static void schedule_all(ts_master_t *self)
 {
     for (int i = 0; i < self->nnodes; i++)
-        if (self->nodes[i].online)
-            schedule_node(self, &self->nodes[i]);
+        if (self->nodes[i]->online)
+            schedule_node(self, self->nodes[i]);
 }
 
 static bool holds(const uint64_t *ids, size_t n, uint64_t id)
@@ -543,14 +576,15 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     for (size_t i = 0; i < TS_IDENTITY_PUBLIC_BYTES; i++)
         snprintf(id + 2 * i, 3, "%02x", h->identity_key.data[i]);
     node_t *n = node_by_id(self, id);
-    if (!n) {
-        if (self->nnodes == MAX_NODES) {
-            ts_warn("node %s refused: %d nodes connected", id, MAX_NODES);
-            return;
-        }
-        n = &self->nodes[self->nnodes++];
-        memset(n, 0, sizeof *n);
-        memcpy(n->id, id, sizeof id);
+    if (!n && !(n = node_add(self, id))) {
+        ts_err("node %s refused: %s", id, ts_error());
+        return;
+    }
+    if (ts_index_get(self->by_rid, n->rid, n->rid_len) == n)
+        ts_index_del(self->by_rid, n->rid, n->rid_len); /* its last connection's */
+    if (ts_index_put(self->by_rid, rid, rid_len, n) < 0) {
+        ts_err("node %s refused: %s", id, ts_error());
+        return;
     }
     memcpy(n->key, h->identity_key.data, TS_IDENTITY_PUBLIC_BYTES);
     memcpy(n->rid, rid, rid_len);
@@ -704,8 +738,8 @@ static void tick(ts_master_t *self)
 {
     double now = mono();
     for (int i = 0; i < self->nnodes; i++)
-        if (self->nodes[i].online && now - self->nodes[i].last_seen > (double)self->opts.node_timeout_s)
-            node_lost(self, &self->nodes[i], "no heartbeat");
+        if (self->nodes[i]->online && now - self->nodes[i]->last_seen > (double)self->opts.node_timeout_s)
+            node_lost(self, self->nodes[i], "no heartbeat");
     ts_task_t *tasks = NULL;
     int count = 0;
     if (ts_store_tasks_assigned(self->store, NULL, &tasks, &count) == 0) {

@@ -26,6 +26,7 @@
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zmq.h>
 #include "slave/ts_ctl.h"
 #include "slave/ts_guest.h"
@@ -41,6 +42,9 @@
 #define CPUINFO_MODEL_KEY "model name"
 #define GUEST_POLL_MS 50     /* how often the owner's rules are asked while any is set: preemption latency */
 #define DAY_S 86400
+#define RECONNECT_IVL_MIN_MS 100    /* a lost master is tried again after 100..1,100 ms (random per slave), */
+#define RECONNECT_IVL_SPREAD_MS 1000
+#define RECONNECT_IVL_MAX_MS 30000  /* doubling up to 30 s between tries */
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
 
 typedef struct {
@@ -705,6 +709,12 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
     const char *id = ts_identity_id(s.identity);
     zmq_setsockopt(s.dealer, ZMQ_ROUTING_ID, id, strlen(id));
     zmq_setsockopt(s.dealer, ZMQ_IMMEDIATE, &one, sizeof one);
+    /* After a master restart thousands of slaves reconnect: each waits its own random first interval, doubling up
+       to a cap, so they come back spread out, not as one stampede */
+    int reconnect_ivl = RECONNECT_IVL_MIN_MS + (int)randombytes_uniform(RECONNECT_IVL_SPREAD_MS),
+        reconnect_max = RECONNECT_IVL_MAX_MS;
+    zmq_setsockopt(s.dealer, ZMQ_RECONNECT_IVL, &reconnect_ivl, sizeof reconnect_ivl);
+    zmq_setsockopt(s.dealer, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
     int handshake_ivl = HANDSHAKE_IVL_MS;
     zmq_setsockopt(s.dealer, ZMQ_HANDSHAKE_IVL, &handshake_ivl, sizeof handshake_ivl);
     zmq_setsockopt(s.dealer, ZMQ_LINGER, &zero, sizeof zero);

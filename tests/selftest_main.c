@@ -61,6 +61,7 @@ int ts_store_verify_test(bool verbose);
 int ts_store_shares_test(bool verbose);
 int ts_node_gpus_test(bool verbose);
 int ts_synthetic_test(bool verbose);
+int ts_index_test(bool verbose);
 int ts_verifier_test(bool verbose);
 int ts_results_test(bool verbose);
 
@@ -80,7 +81,7 @@ static const struct {
     {"exclusive", ts_exclusive_test}, {"ctl", ts_ctl_test},
     {"concat", ts_concat_test},     {"framevid", ts_framevid_test}, {"torrent", ts_torrent_test},
     {"verify", ts_store_verify_test}, {"verifier", ts_verifier_test}, {"results", ts_results_test}, {"segcheck", ts_segcheck_test},
-    {"shares", ts_store_shares_test}, {"node_gpus", ts_node_gpus_test}, {"synthetic", ts_synthetic_test},
+    {"shares", ts_store_shares_test}, {"node_gpus", ts_node_gpus_test}, {"synthetic", ts_synthetic_test}, {"index", ts_index_test},
     {"blenderinfo", ts_blender_info_test},
     {"sandbox", ts_sandbox_test}, {"box", ts_box_test}, {"gpu", ts_gpu_test},
     {"requeue", ts_store_requeue_test},
