@@ -50,10 +50,12 @@ frames_same() { # DIR LABEL FRAMES...: each frame identical to plain Blender
 }
 
 make_scene "$T/s.blend" --width 64 --height 48 --samples 4 --frames 1-3 || { fail "make scene"; finish; }
-# a worker that fails every tile of frame 2, as a broken node would
-cat >"$T/fail2.py" <<PY
+# a worker that fails every tile of frame 2, as a broken node would (in a folder of its own, beside the worker it
+# wraps: the renderer's sandbox shows the worker script's folder, nothing else of the test's)
+mkdir -p "$T/worker" && cp "$BIN/tessera-worker.py" "$T/worker/"
+cat >"$T/worker/fail2.py" <<PY
 import runpy
-w = runpy.run_path("$BIN/tessera-worker.py", run_name="tessera_worker")
+w = runpy.run_path("$T/worker/tessera-worker.py", run_name="tessera_worker")
 tile = w["Worker"].op_tile
 def op_tile(self, req):
     if req.get("frame") == 2:
@@ -66,7 +68,7 @@ start_master --max-failures 1 --check-wait 2 || finish
 # two slaves for the first job's pool; for the second's, one whose worker fails and a healthy one, paused until then
 start_slave a --tag studio
 start_slave b --tag studio
-start_slave bad --tag flaky --worker-script "$T/fail2.py"
+start_slave bad --tag flaky --worker-script "$T/worker/fail2.py"
 start_slave good --tag flaky
 blender -b "$T/s.blend" -o "$T/ref/s_####" -s 1 -e 3 -a >"$T/reference.log" 2>&1 || fail "reference renders"
 wait_nodes 4 || finish
