@@ -30,9 +30,10 @@ LIB_A   := $(BUILD)/libtessera.a
 MASTER_SRC := $(filter-out %_main.c %_test.c,$(wildcard master/*.c))
 SLAVE_SRC  := $(filter-out %_main.c,$(wildcard slave/*.c))
 CLI_SRC    := $(filter-out %_main.c,$(wildcard cli/*.c))
+SIM_SRC    := $(filter-out %_main.c,$(wildcard sim/*.c))
 
 PROGS := $(BIN)/tessera-master $(BIN)/tessera-slave $(BIN)/tessera $(BIN)/tessera-compare $(BIN)/tessera-sheet \
-         $(BIN)/ts_selftest $(BIN)/tessera-gui $(BIN)/ts_gui_selftest
+         $(BIN)/ts_selftest $(BIN)/tessera-gui $(BIN)/ts_gui_selftest $(BIN)/tessera-slavesim
 
 .PHONY: all deps check demo clean asan check-asan libs fuzzlib
 all: $(PROGS) $(BIN)/tessera-worker.py $(BIN)/tessera-deps.py
@@ -88,6 +89,11 @@ $(BIN)/tessera-slave: $(call obj,$(SLAVE_SRC) slave/slave_main.c) $(LIB_A)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BIN)/tessera: $(call obj,$(CLI_SRC) cli/cli_main.c) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Many slaves in one process against a real master, for scheduler benchmarks (bench/bench_scheduler.py).
+$(BIN)/tessera-slavesim: $(call obj,$(SIM_SRC) sim/slavesim_main.c) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

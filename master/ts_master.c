@@ -234,6 +234,9 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     memset(secret, 0, sizeof secret);
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &zero, sizeof zero);
+    /* a slave that reconnects (restarted, or its network came back) before its old connection is known dead takes
+       its routing id over; without this its messages went nowhere until the old connection timed out */
+    zmq_setsockopt(self->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
     /* ZMTP heartbeats: a peer gone without a word (a café PC switched off) has its connection and queues freed
        after the node timeout, not when TCP gives up minutes later */

@@ -10,6 +10,7 @@
 #include "lib/ts_error.h"
 #include "lib/ts_sql.h"
 #include "master/ts_store_db.h"
+#include "lib/ts_index.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -226,14 +227,55 @@ int sdb_end(ts_store_t *self, int rc)
     return rc;
 }
 
+#define STMT_CACHE_MAX 1024 /* distinct statements kept prepared; the store has a few hundred */
+
 sqlite3_stmt *sdb_prep(ts_store_t *self, const char *sql)
 {
+    size_t len = strlen(sql);
+    pthread_mutex_lock(&self->cache_lock);
+    sdb_cached_t *c = self->stmts ? ts_index_get(self->stmts, sql, len) : NULL;
+    if (c && !c->busy) {
+        c->busy = true;
+        pthread_mutex_unlock(&self->cache_lock);
+        return c->st;
+    }
+    bool keep = !c && self->stmts && self->ncached < STMT_CACHE_MAX;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(self->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+        pthread_mutex_unlock(&self->cache_lock);
         sdb_error(self, sql);
         return NULL;
     }
+    sdb_cached_t *nc = keep ? calloc(1, sizeof *nc) : NULL;
+    sdb_cached_t **grown = nc ? realloc(self->cached, (size_t)(self->ncached + 1) * sizeof *grown) : NULL;
+    if (grown)
+        self->cached = grown;
+    if (nc && grown && ts_index_put(self->stmts, sql, len, nc) == 0) {
+        *nc = (sdb_cached_t){.st = st, .busy = true};
+        self->cached[self->ncached++] = nc;
+    } else {
+        free(nc); /* not kept: finalized by sdb_done */
+    }
+    pthread_mutex_unlock(&self->cache_lock);
     return st;
+}
+
+void sdb_done(ts_store_t *self, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    const char *sql = sqlite3_sql(st);
+    pthread_mutex_lock(&self->cache_lock);
+    sdb_cached_t *c = sql && self->stmts ? ts_index_get(self->stmts, sql, strlen(sql)) : NULL;
+    if (c && c->st == st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        c->busy = false;
+        st = NULL;
+    }
+    pthread_mutex_unlock(&self->cache_lock);
+    if (st)
+        sdb_done(self, st);
 }
 
 /* Runs a statement to completion with text/int binds given as a format: 't' text, 'i' int64, 'd' double. */
@@ -247,8 +289,9 @@ int sdb_run(ts_store_t *self, const char *sql, const char *fmt, ...)
     ts_sql_bindv(st, fmt, ap);
     va_end(ap);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sdb_error(self, "write");
+    int err = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sdb_error(self, "write");
+    sdb_done(self, st);
+    return err;
 }
 
 int64_t sdb_int(ts_store_t *self, int64_t dflt, const char *sql, const char *fmt, ...)
@@ -262,7 +305,7 @@ int64_t sdb_int(ts_store_t *self, int64_t dflt, const char *sql, const char *fmt
     va_end(ap);
     int64_t v = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0)
                                                                                             : dflt;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return v;
 }
 
@@ -296,6 +339,8 @@ ts_store_t *ts_store_open(const char *path)
     if (!self)
         return NULL;
     pthread_mutex_init(&self->lock, NULL);
+    pthread_mutex_init(&self->cache_lock, NULL);
+    self->stmts = ts_index_new(); /* none: every statement prepared afresh */
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
         ts_error_set("%s: cannot open database: %s", path, self->db ? sqlite3_errmsg(self->db) : "out of memory");
@@ -316,8 +361,15 @@ void ts_store_destroy(ts_store_t **self_p)
     ts_store_t *self = *self_p;
     if (!self)
         return;
+    for (int i = 0; i < self->ncached; i++) {
+        sqlite3_finalize(self->cached[i]->st);
+        free(self->cached[i]);
+    }
+    free(self->cached);
+    ts_index_destroy(&self->stmts);
     if (self->db)
         sqlite3_close(self->db);
+    pthread_mutex_destroy(&self->cache_lock);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;

@@ -31,7 +31,7 @@ static int token_put(ts_store_t *self, const char *account, const char *role, co
     sqlite3_bind_blob(st, 4, key->hash, TS_TOKEN_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_double(st, 5, sdb_now());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sdb_error(self, "api_tokens");
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return rc;
 }
 
@@ -51,7 +51,7 @@ int ts_store_token_check(ts_store_t *self, const ts_token_key_t *key, ts_caller_
             sdb_copy_text(caller->account, sizeof caller->account, st, 0);
             rc = 1;
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return rc;
@@ -177,7 +177,7 @@ json_t *ts_store_accounts_json(ts_store_t *self)
             json_object_set_new(o, "revoked_at", json_real(revoked));
         json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     sdb_unlock(self);
     return arr;
 }

@@ -6,9 +6,18 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+typedef struct {
+    sqlite3_stmt *st;
+    bool busy;                  /* handed out by sdb_prep, not yet given back by sdb_done */
+} sdb_cached_t;
+
 struct ts_store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    pthread_mutex_t cache_lock; /* the statement cache's own (callers of sdb_prep do not all hold lock) */
+    struct ts_index *stmts;     /* SQL text -> sdb_cached_t: statements prepared once, reset after each use */
+    sdb_cached_t **cached;      /* the same, for finalizing at close */
+    int ncached;
     struct ts_escrow *escrow;   /* NULL: no payments */
     ts_pay_policy_t pay;
     bool priority_only;         /* the queue by priority and age alone, not by requesters' fair shares */
@@ -22,7 +31,11 @@ int sdb_exec(ts_store_t *self, const char *sql);
 /* Locks and opens a transaction; sdb_end commits when rc >= 0, else rolls back, unlocks and returns rc. */
 int sdb_begin(ts_store_t *self);
 int sdb_end(ts_store_t *self, int rc);
+/* A prepared statement for sql: the cached one when it is free (parsing a query costs more than running most), else a
+   new one. Give it back with sdb_done, never sqlite3_finalize. */
 sqlite3_stmt *sdb_prep(ts_store_t *self, const char *sql);
+/* Gives a statement from sdb_prep back: a cached one is reset for its next use, another finalized. */
+void sdb_done(ts_store_t *self, sqlite3_stmt *st);
 /* Runs a statement with binds given as a format: 't' text, 'i' int64, 'd' double. */
 int sdb_run(ts_store_t *self, const char *sql, const char *fmt, ...);
 void sdb_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col);

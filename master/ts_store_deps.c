@@ -28,7 +28,7 @@ static int parents_state(ts_store_t *self, int64_t id, char *state, size_t cap, 
         if (strcmp(ps, "done") != 0)
             snprintf(state, cap, "waiting");
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return 0;
 }
 
@@ -71,7 +71,7 @@ int sdb_job_children_release(ts_store_t *self, int64_t id, const char *state)
     int n = 0;
     while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
         children[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     (void)state; /* each child looks at all its parents, not only this one */
     int rc = 0;
     for (int i = 0; rc == 0 && i < n; i++)

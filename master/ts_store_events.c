@@ -52,7 +52,7 @@ int ts_store_events_after(ts_store_t *self, int64_t after, const char *requester
             event_from_row(st, &events[n++]);
         if (n < max && rc != SQLITE_DONE)
             n = sdb_error(self, "reading events");
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     } else {
         n = -1;
     }

@@ -15,7 +15,7 @@ int ts_store_frames_to_stitch(ts_store_t *self, int64_t *jobs, int *frames, int 
             jobs[n] = sqlite3_column_int64(st, 0);
             frames[n++] = sqlite3_column_int(st, 1);
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return st ? n : -1;
@@ -38,7 +38,7 @@ int ts_store_frame_tiles(ts_store_t *self, int64_t job, int frame, int kind, cha
                 n++;
             }
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     if (!st)
@@ -72,7 +72,7 @@ int ts_store_videos_to_cut(ts_store_t *self, int64_t *jobs, int max)
         sqlite3_bind_int(st, 2, max);
         while (n < max && sqlite3_step(st) == SQLITE_ROW)
             jobs[n++] = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return st ? n : -1;
@@ -100,7 +100,7 @@ int ts_store_frame_outputs(ts_store_t *self, int64_t job, char (**hashes)[TS_HAS
             }
             sdb_copy_text((*hashes)[(*count)++], TS_HASH_HEX, st, 0);
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return st ? rc : -1;
@@ -136,7 +136,7 @@ int ts_store_video_segments(ts_store_t *self, int64_t job, const ts_store_segmen
         sqlite3_bind_int64(eu, 1, job);
         if (sqlite3_step(eu) == SQLITE_ROW)
             encode_units = sqlite3_column_int64(eu, 0);
-        sqlite3_finalize(eu);
+        sdb_done(self, eu);
     }
     for (int i = 0; rc == 0 && i < count; i++) {
         int64_t own = ts_store_segment_units(&segs[i]);
@@ -163,7 +163,7 @@ int ts_store_piece_count(ts_store_t *self, int64_t job, int frame, int kind)
         sqlite3_bind_int(st, 3, kind);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return n;

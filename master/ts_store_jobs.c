@@ -91,7 +91,7 @@ int ts_store_job_input_name(ts_store_t *self, int64_t id, const char *hash, char
         rc = sqlite3_step(st) == SQLITE_ROW;
         if (rc == 1)
             sdb_copy_text(name, cap, st, 0);
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return rc;
@@ -125,7 +125,7 @@ json_t *ts_store_job_inputs_json(ts_store_t *self, int64_t id)
         while (sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(arr, json_pack("{s:s,s:s}", "name", (const char *)sqlite3_column_text(st, 0),
                                                  "hash", (const char *)sqlite3_column_text(st, 1)));
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return arr;
@@ -160,7 +160,7 @@ int sdb_job_get(ts_store_t *self, int64_t id, ts_job_t *j)
         sdb_copy_text(j->out_pattern, sizeof j->out_pattern, st, 17);
         rc = 1;
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return rc;
 }
 
@@ -284,7 +284,7 @@ int ts_store_job_plan(ts_store_t *self, int64_t id, const ts_scene_facts_t *f, c
                 rc = sdb_error(self, "insert tile task");
         }
     }
-    sqlite3_finalize(ins);
+    sdb_done(self, ins);
     int64_t pixels = (int64_t)f->width * f->height, encode_units = 0;
     if (ts_job_encodes(&j)) {
         json_t *p = json_loads(j.params, 0, NULL);

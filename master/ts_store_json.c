@@ -89,7 +89,7 @@ static json_t *outputs_json(ts_store_t *self, int64_t id)
         json_array_append_new(arr, json_pack("{s:i,s:s,s:I}", "frame", sqlite3_column_int(st, 0), "hash",
                                              (const char *)sqlite3_column_text(st, 1), "size",
                                              (json_int_t)sqlite3_column_int64(st, 2)));
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return arr;
 }
 
@@ -126,7 +126,7 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
                 json_decref(missing);
             }
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return o;
@@ -141,7 +141,7 @@ json_t *ts_store_jobs_json(ts_store_t *self, const char *requester)
         sqlite3_bind_text(st, 1, requester, -1, SQLITE_STATIC);
     while (st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, job_row_json(st));
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     sdb_unlock(self);
     return arr;
 }
@@ -160,7 +160,7 @@ int ts_store_output(ts_store_t *self, int64_t job, int frame, char hash[TS_HASH_
             sdb_copy_text(hash, TS_HASH_HEX, st, 0);
             rc = 1;
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return rc;
@@ -244,7 +244,7 @@ json_t *ts_store_nodes_json(ts_store_t *self, const ts_check_rates_t *rates)
         json_object_set_new(o, "payout", json_string((const char *)sqlite3_column_text(st, 17)));
         json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     sdb_unlock(self);
     return arr;
 }

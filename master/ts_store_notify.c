@@ -41,7 +41,7 @@ int ts_store_notify_due(ts_store_t *self, double now, ts_notify_target_t *target
             t->sent = sqlite3_column_int64(st, 2);
             t->failures = sqlite3_column_int(st, 3);
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     } else {
         n = -1;
     }
@@ -81,7 +81,7 @@ json_t *ts_store_notify_json(ts_store_t *self, int64_t job)
             if (o)
                 json_object_set_new(o, "error", error && error[0] ? json_string(error) : json_null());
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return o;

@@ -47,7 +47,7 @@ static int64_t price_of(ts_store_t *self, int64_t task)
     int64_t p = sqlite3_step(st) == SQLITE_ROW
                     ? share(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2))
                     : 0;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return p;
 }
 
@@ -108,7 +108,7 @@ int sdb_pay_more(ts_store_t *self, int64_t job, int64_t units, const char *ref, 
     sqlite3_bind_int64(st, 1, job);
     if (sqlite3_step(st) == SQLITE_ROW)
         *price = share(sqlite3_column_int64(st, 0), units, sqlite3_column_int64(st, 1));
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     int rc = ts_escrow_fund_more(self->escrow, self->db, job, ref, *price);
     return rc < 0 ? -1 : rc;
 }

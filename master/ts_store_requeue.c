@@ -100,7 +100,7 @@ static int unfinished_frames(ts_store_t *self, int64_t id, int **out)
             cap = cap ? cap * 2 : 16;
             int *grown = realloc(*out, (size_t)cap * sizeof *grown);
             if (!grown) {
-                sqlite3_finalize(st);
+                sdb_done(self, st);
                 free(*out);
                 *out = NULL;
                 return ts_error_set("out of memory");
@@ -109,7 +109,7 @@ static int unfinished_frames(ts_store_t *self, int64_t id, int **out)
         }
         (*out)[n++] = sqlite3_column_int(st, 0);
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return n;
 }
 

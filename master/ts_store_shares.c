@@ -86,7 +86,7 @@ json_t *ts_store_shares_json(ts_store_t *self, const char *requester)
         json_decref(list);
         list = NULL;
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     sdb_unlock(self);
     return list;
 }

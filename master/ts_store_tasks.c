@@ -93,7 +93,7 @@ static int best_task(ts_store_t *self, const char *node, const char *blender_ver
         sdb_task_from_row(st, task);
     else if (rc != SQLITE_DONE)
         sdb_error(self, "choosing a task");
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -127,7 +127,7 @@ static int chunk_mates(ts_store_t *self, const ts_task_t *first, ts_task_t *task
     int n = 0;
     while (n < max && sqlite3_step(st) == SQLITE_ROW)
         sdb_task_from_row(st, &tasks[n++]);
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return n;
 }
 
@@ -188,7 +188,7 @@ int sdb_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
         sdb_task_from_row(st, task);
         rc = 1;
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return rc;
 }
 
@@ -223,7 +223,7 @@ int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **task
     }
     if (!st)
         rc = -1;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     sdb_unlock(self);
     return rc;
 }
@@ -237,7 +237,7 @@ int ts_store_node_assigned_count(ts_store_t *self, const char *node)
         sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return n;
@@ -321,7 +321,7 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
     sqlite3_bind_int(st, 3, t->kind);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
         *frame_complete = true;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     if (!*frame_complete)
         return 0;
     return sdb_run(self, "UPDATE frames SET state='stitching' WHERE job_id=? AND frame=?", "ii", t->job_id,

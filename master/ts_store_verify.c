@@ -42,7 +42,7 @@ int ts_store_result_in(ts_store_t *self, int64_t id, const char *node, const cha
             sqlite3_bind_text(st, 2, node, -1, SQLITE_TRANSIENT);
             if (sqlite3_step(st) == SQLITE_ROW)
                 snprintf(why, sizeof why, "the node is blocked for job %lld", (long long)t.job_id);
-            sqlite3_finalize(st);
+            sdb_done(self, st);
         }
     }
     if (rc < 0 || why[0]) {
@@ -68,7 +68,7 @@ int ts_store_results_to_verify(ts_store_t *self, int64_t *ids, int max)
         sqlite3_bind_int(st, 1, max);
         while (n < max && sqlite3_step(st) == SQLITE_ROW)
             ids[n++] = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return st ? n : -1;
@@ -117,7 +117,7 @@ static int eligible_node_exists(ts_store_t *self, int64_t job, int64_t original,
     sqlite3_bind_int64(st, 2, original);
     sqlite3_bind_int(st, 3, max_failures);
     int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return found;
 }
 
@@ -188,7 +188,7 @@ static int node_run(ts_store_t *self, const char *node)
         return -1;
     sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
     int run = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return run;
 }
 
@@ -253,7 +253,7 @@ static int disputed_of(ts_store_t *self, int64_t original, ts_task_t *d)
         return -1;
     sqlite3_bind_int64(st, 1, original);
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return id ? sdb_task_get(self, id, d) : 0;
 }
 
@@ -369,7 +369,7 @@ static int punish(ts_store_t *self, const char *node, const ts_task_t *t, const 
             }
             ids[n++] = sqlite3_column_int64(st, 0);
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     for (int i = 0; rc == 0 && i < n; i++) {
         ts_task_t w;
@@ -542,7 +542,7 @@ int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_pol
         originals[n] = sqlite3_column_int64(st, 1);
         jobs[n++] = sqlite3_column_int64(st, 2);
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     for (int i = 0; rc == 0 && i < n; i++) {
         int other = eligible_node_exists(self, jobs[i], originals[i], p->max_failures);
         if (other != 0) {
@@ -572,7 +572,7 @@ int ts_store_node_lift(ts_store_t *self, const char *id)
         return sdb_end(self, -1);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st) != SQLITE_ROW ? TS_STORE_UNKNOWN : sqlite3_column_int(st, 0) ? 0 : TS_STORE_NOT_QUARANTINED;
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     if (rc == 0 && sdb_run(self, "UPDATE nodes SET quarantined=0, lifted_at=? WHERE id=?", "dt", sdb_now(), id) < 0)
         rc = -1;
     return sdb_end(self, rc);
@@ -605,7 +605,7 @@ json_t *ts_store_job_checks_json(ts_store_t *self, int64_t job)
                           (json_int_t)sqlite3_column_int64(st, 6), "disputes_open",
                           (json_int_t)sqlite3_column_int64(st, 7), "disputes_unresolved",
                           (json_int_t)sqlite3_column_int64(st, 8));
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return o;

@@ -31,7 +31,7 @@ json_t *ts_store_view_frames(ts_store_t *self, const ts_job_t *job)
                                                     sqlite3_column_int(st, 2)));
         if (rc != SQLITE_DONE)
             sdb_error(self, "reading frames");
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     if (rc != SQLITE_DONE) {
@@ -53,7 +53,7 @@ static int frame_state(ts_store_t *self, int64_t job, int frame, char *state, si
     int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sdb_error(self, "reading a frame");
     if (found == 1)
         sdb_copy_text(state, cap, st, 0);
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return found;
 }
 
@@ -91,7 +91,7 @@ static int add_checks(ts_store_t *self, int64_t job, int frame, json_t **by_tile
                                         (const char *)sqlite3_column_text(st, 5), "verify",
                                         (const char *)sqlite3_column_text(st, 6)));
     }
-    sqlite3_finalize(st);
+    sdb_done(self, st);
     return rc == SQLITE_DONE ? 0 : sdb_error(self, "reading a frame's checks");
 }
 
@@ -157,7 +157,7 @@ int ts_store_view_frame(ts_store_t *self, const ts_job_t *job, int frame, json_t
             json_object_set_new(t, "failures", json_integer(sqlite3_column_int(st, 9)));
         }
         found = rc == SQLITE_DONE ? 1 : sdb_error(self, "reading a frame's tiles");
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     if (found == 1 && add_checks(self, job->id, frame, by_tile, count) < 0)
         found = -1;
@@ -206,7 +206,7 @@ int ts_store_view_tile_result(ts_store_t *self, const ts_job_t *job, int frame, 
             *render = (ts_store_rect_t){sqlite3_column_int(st, 11), sqlite3_column_int(st, 12),
                                         sqlite3_column_int(st, 13), sqlite3_column_int(st, 14)};
         }
-        sqlite3_finalize(st);
+        sdb_done(self, st);
     }
     sdb_unlock(self);
     return found;
