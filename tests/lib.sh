@@ -72,6 +72,18 @@ expect_fail() {
   if [ "$rc" -eq "$code" ] && grep -qi -- "$needle" "$T/out.txt"; then pass "$label (exit $rc: $(head -c 200 "$T/out.txt" | tr '\n' ' '))"
   else fail "$label: exit $rc, wanted $code with '$needle'; said: $(head -c 300 "$T/out.txt")"; fi
 }
+# synthetic_line JOB N: the output line of a synthetic job of N pieces, recomputed here from lib/ts_synthetic.h's
+# definition (BLAKE2b-256 of each piece's bytes, in order), so a test checks the master's join and every node's bytes.
+synthetic_line() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, sys
+job, n = int(sys.argv[1]), int(sys.argv[2])
+whole = hashlib.blake2b(digest_size=32)
+for i in range(n):
+    whole.update(hashlib.blake2b(b"tessera-synthetic\0" + job.to_bytes(8, "big") + i.to_bytes(8, "big"), digest_size=32).digest())
+print("synthetic job %d: %d pieces, BLAKE2b-256 of their outputs in order %s" % (job, n, whole.hexdigest()))
+PY
+}
 # alive WHAT: the master still answers (after WHAT).
 alive() { curl -sf "$TESSERA_MASTER/api/v1/health" >/dev/null || fail "the master died ($1)"; }
 

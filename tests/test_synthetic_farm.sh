@@ -14,15 +14,7 @@ if "$BIN/tessera" submit synthetic --tasks $N --wait --out "$T/syn.txt" --timeou
 else
   fail "synthetic job: $(tail -n 3 "$T/submit.log")"
 fi
-want=$(python3 - $N <<'PY'
-import hashlib, sys
-n = int(sys.argv[1]); job = 1
-whole = hashlib.blake2b(digest_size=32)
-for i in range(n):
-    whole.update(hashlib.blake2b(b"tessera-synthetic\0" + job.to_bytes(8, "big") + i.to_bytes(8, "big"), digest_size=32).digest())
-print("synthetic job %d: %d pieces, BLAKE2b-256 of their outputs in order %s" % (job, n, whole.hexdigest()))
-PY
-)
+want=$(synthetic_line 1 $N)
 [ "$(cat "$T/syn.txt" 2>/dev/null)" = "$want" ] && pass "the output names every piece's bytes: $want" \
   || fail "output '$(cat "$T/syn.txt" 2>/dev/null)', wanted '$want'"
 "$BIN/tessera" status 1 --json >"$T/job.json"
