@@ -45,6 +45,7 @@
 #define RECONNECT_IVL_MIN_MS 100    /* a lost master is tried again after 100..1,100 ms (random per slave), */
 #define RECONNECT_IVL_SPREAD_MS 1000
 #define RECONNECT_IVL_MAX_MS 30000  /* doubling up to 30 s between tries */
+#define HELLO_WAIT_MAX_S 30.0      /* the longest wait between Hellos a master has not answered */
 #define HANDSHAKE_IVL_MS 3000 /* a master that cannot read our CURVE hello never answers: give up on it sooner */
 
 typedef struct {
@@ -739,7 +740,7 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
         ts_warn("no control socket: %s", ts_error());
     s.day = local_day();
     check_guest(&s); /* a PC in use when the slave starts says so in its Hello */
-    double last_beat = 0, last_hello = 0;
+    double last_beat = 0, last_hello = 0, hello_wait = (double)s.heartbeat_ms / 1000.0;
     rc = 0;
     while (!*stop) {
         zmq_pollitem_t items[] = {
@@ -789,9 +790,15 @@ int ts_slave_run(const ts_slave_options_t *o, volatile sig_atomic_t *stop)
             rc = 1;
             break;
         }
-        if (!s.welcomed && now - last_hello > (double)s.heartbeat_ms / 1000.0) {
+        if (s.welcomed)
+            hello_wait = (double)s.heartbeat_ms / 1000.0;
+        else if (now - last_hello > hello_wait) {
+            /* unanswered: the next Hello waits twice as long (up to HELLO_WAIT_MAX_S, +-25% at random), so thousands
+               of slaves knocking at a busy master do not make it register each of them again and again */
             send_hello(&s);
             last_hello = now;
+            hello_wait = hello_wait * 2 > HELLO_WAIT_MAX_S ? HELLO_WAIT_MAX_S : hello_wait * 2;
+            hello_wait *= 0.75 + 0.5 * (double)randombytes_uniform(1000) / 1000.0;
         }
         if (s.welcomed && now - last_beat > (double)s.heartbeat_ms / 1000.0) {
             send_heartbeat(&s);
