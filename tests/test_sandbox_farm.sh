@@ -99,9 +99,15 @@ grep -q "without a sandbox" "$T/master.log" && grep -q "no-sandbox" "$T/slave-op
 # 5. Encoders run in the box too: a transcode's segments are encoded by `tessera-slave encoder` under bwrap.
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=160x90:rate=25:duration=2 -c:v libx264 \
   -preset veryfast -g 25 "$T/src.mp4" || fail "make source"
+# The open node is paused by its owner until the boxed node has started its encoder, so the segments cannot all
+# go to the open one; it is resumed then, to take the spot checks of the boxed node's segments.
+"$BIN/tessera-slave" ctl pause --work "$T/slave-open" >/dev/null || fail "ctl pause the open node"
 "$BIN/tessera" submit transcode "$T/src.mp4" --vcodec libx264 --crf 23 --preset veryfast --segment 1 \
-  --out "$T/out.mp4" --wait --timeout 120 >"$T/transcode.log" 2>&1 && [ -s "$T/out.mp4" ] \
-  || fail "transcode: $(tail -n 3 "$T/transcode.log")"
+  --out "$T/out.mp4" --wait --timeout 120 >"$T/transcode.log" 2>&1 &
+TRANSCODE=$!
+for _ in $(seq 600); do grep -q "encoder started" "$T/slave-boxed.log" && break; sleep 0.1; done
+"$BIN/tessera-slave" ctl resume --work "$T/slave-open" >/dev/null || fail "ctl resume the open node"
+wait $TRANSCODE && [ -s "$T/out.mp4" ] || fail "transcode: $(tail -n 3 "$T/transcode.log")"
 grep -q "encoder started (pid [0-9]*, sandboxed)" "$T/slave-boxed.log" \
   && pass "the boxed node's segments were encoded in the box: $(grep -m1 "encoder started" "$T/slave-boxed.log" | cut -c14-)" \
   || fail "no sandboxed encoder on the boxed node: $(grep "encoder" "$T/slave-boxed.log" | head -n 3)"
