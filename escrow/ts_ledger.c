@@ -28,6 +28,12 @@ static const char *const LEDGER_SCHEMA =
     " xact INT NOT NULL REFERENCES ledger_xacts(id), account TEXT NOT NULL REFERENCES ledger_accounts(name),"
     " bucket TEXT NOT NULL, job INT NOT NULL DEFAULT 0, amount INT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS ledger_by_account ON ledger_entries(account, bucket, job);"
+    "CREATE INDEX IF NOT EXISTS ledger_by_xact ON ledger_entries(xact);"
+    /* what each (account, bucket, job) holds: the sum of its entries, kept with every posting, so a balance is one
+       row to read however many transactions a farm has made */
+    "CREATE TABLE IF NOT EXISTS ledger_balances("
+    " account TEXT NOT NULL, bucket TEXT NOT NULL, job INT NOT NULL, amount INT NOT NULL,"
+    " PRIMARY KEY(account, bucket, job)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS ledger_jobs(job INTEGER PRIMARY KEY, requester TEXT NOT NULL, deadline REAL NOT NULL);";
 
 typedef struct {
@@ -53,20 +59,38 @@ static int post(sqlite3 *db, const char *kind, int64_t job, int64_t task, const 
     int64_t xact = sqlite3_last_insert_rowid(db);
     for (int i = 0; i < n; i++)
         if (e[i].amount != 0 &&
-            ts_escrow_sql(db, "INSERT INTO ledger_entries(xact,account,bucket,job,amount) VALUES(?,?,?,?,?)", "ittii",
-                          xact, e[i].account, e[i].bucket, e[i].job, e[i].amount) < 0)
+            (ts_escrow_sql(db, "INSERT INTO ledger_entries(xact,account,bucket,job,amount) VALUES(?,?,?,?,?)", "ittii",
+                           xact, e[i].account, e[i].bucket, e[i].job, e[i].amount) < 0 ||
+             ts_escrow_sql(db, "INSERT INTO ledger_balances(account,bucket,job,amount) VALUES(?,?,?,?) "
+                               "ON CONFLICT DO UPDATE SET amount=amount+excluded.amount", "ttii",
+                           e[i].account, e[i].bucket, e[i].job, e[i].amount) < 0))
             return -1;
     return 0;
 }
 
+/* What account holds in bucket for job (job < 0: for all its jobs together). */
 static int64_t held(sqlite3 *db, const char *account, const char *bucket, int64_t job)
 {
     int64_t v = 0;
-    if (ts_escrow_sql_int(db, &v, 0,
-                          "SELECT sum(amount) FROM ledger_entries WHERE account=? AND bucket=? AND (?<0 OR job=?)",
-                          "ttii", account, bucket, job, job) < 0)
+    if ((job < 0 ? ts_escrow_sql_int(db, &v, 0, "SELECT sum(amount) FROM ledger_balances WHERE account=? AND bucket=?",
+                                     "tt", account, bucket)
+                 : ts_escrow_sql_int(db, &v, 0, "SELECT amount FROM ledger_balances WHERE account=? AND bucket=? AND "
+                                                "job=?", "tti", account, bucket, job)) < 0)
         return -1;
     return v;
+}
+
+/* A ledger from before the balances were kept gets them from its entries, once. */
+static int fill_balances(sqlite3 *db)
+{
+    int64_t kept = 0, entries = 0;
+    if (ts_escrow_sql_int(db, &kept, 0, "SELECT count(*) FROM ledger_balances", NULL) < 0 ||
+        ts_escrow_sql_int(db, &entries, 0, "SELECT count(*) FROM ledger_entries", NULL) < 0)
+        return -1;
+    if (kept > 0 || entries == 0)
+        return 0;
+    return ts_escrow_sql(db, "INSERT INTO ledger_balances(account,bucket,job,amount) SELECT account, bucket, job, "
+                             "sum(amount) FROM ledger_entries GROUP BY account, bucket, job", NULL);
 }
 
 static bool xact_exists(sqlite3 *db, const char *kind, int64_t job, int64_t task, const char *ref)
@@ -125,7 +149,9 @@ static int ledger_open(ts_escrow_t *self, sqlite3 *db)
         return -1;
     if (ts_escrow_sql(db, "BEGIN IMMEDIATE", NULL) < 0)
         return -1;
-    int rc = open_account(db, ISSUER, "issuer", "balance", 0);
+    int rc = fill_balances(db);
+    if (rc == 0)
+        rc = open_account(db, ISSUER, "issuer", "balance", 0);
     if (rc == 0)
         rc = open_account(db, FARM, "farm", "balance", self->cfg.farm_mint);
     ts_escrow_sql(db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL);
@@ -328,7 +354,7 @@ static json_t *ledger_wallet(ts_escrow_t *self, sqlite3 *db)
                            " coalesce(sum(CASE WHEN e.bucket='balance' THEN e.amount END),0),"
                            " coalesce(sum(CASE WHEN e.bucket='stake' THEN e.amount END),0),"
                            " coalesce(sum(CASE WHEN e.bucket IN ('escrow','locked') THEN e.amount END),0)"
-                           " FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account=a.name"
+                           " FROM ledger_accounts a LEFT JOIN ledger_balances e ON e.account=a.name"
                            " WHERE a.name!='" ISSUER "' GROUP BY a.name ORDER BY a.kind, a.name",
                            -1, &st, NULL) != SQLITE_OK) {
         ts_error_set("ledger: %s", sqlite3_errmsg(db));

@@ -71,8 +71,13 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE nodes ADD COLUMN quarantined INT NOT NULL DEFAULT 0",
     "ALTER TABLE nodes ADD COLUMN lifted_at REAL NOT NULL DEFAULT 0",
     "ALTER TABLE blocklist ADD COLUMN blocked REAL NOT NULL DEFAULT 0",
-    "CREATE INDEX IF NOT EXISTS tasks_by_check ON tasks(check_of)",
+    /* a task's checks; only checks are in it (check_of=0 is most tasks, so the planner must never walk that) */
+    "DROP INDEX IF EXISTS tasks_by_check",
+    "CREATE INDEX IF NOT EXISTS tasks_checks ON tasks(check_of) WHERE check_of!=0",
     "CREATE INDEX IF NOT EXISTS tasks_by_node ON tasks(node, job_id)",
+    /* a frame's pieces still open: whether a frame is complete is one entry to look at */
+    "CREATE INDEX IF NOT EXISTS tasks_open ON tasks(job_id, frame, kind) WHERE check_of=0 AND "
+    "state NOT IN ('done','superseded')",
     /* payments: who pays, the budget, the job's work units; each piece's units, locked price and payments */
     "ALTER TABLE jobs ADD COLUMN requester TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE jobs ADD COLUMN budget INT NOT NULL DEFAULT 0",
@@ -333,6 +338,36 @@ static int register_kind_functions(ts_store_t *self)
     return 0;
 }
 
+/* The queue's index: a job's queued tasks in the order they are given out (rank, checks first, age), so choosing
+   one reads one index entry, not every queued task. The rank comes from the kinds' table as a CASE expression; when
+   the table changed since the index was made, it is made again. */
+static int make_queue_index(ts_store_t *self)
+{
+    char cases[400];
+    size_t at = 0;
+    for (int i = 0; i < ts_kind_count() && at < sizeof cases; i++)
+        at += (size_t)snprintf(cases + at, sizeof cases - at, " WHEN %d THEN %d", ts_kind_at(i)->kind,
+                               ts_kind_at(i)->rank);
+    if (at >= sizeof cases)
+        return ts_error_set("store: the task kinds' ranks do not fit the queue index");
+    /* the same expression for the index (kind) and the queries (t.kind: SQLite matches columns, not text) */
+    snprintf(self->queue_rank, sizeof self->queue_rank, "(CASE t.kind%s ELSE 0 END)", cases);
+    char sql[1024];
+    snprintf(sql, sizeof sql, "CREATE INDEX tasks_queue ON tasks(job_id, state, (CASE kind%s ELSE 0 END) DESC, "
+                              "(check_of!=0) DESC, id)", cases);
+    char made[1024] = "";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT sql FROM sqlite_master WHERE type='index' AND name='tasks_queue'", -1,
+                           &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        sdb_copy_text(made, sizeof made, st, 0);
+    sqlite3_finalize(st);
+    if (strcmp(made, sql) == 0)
+        return 0;
+    if ((made[0] && sdb_exec(self, "DROP INDEX tasks_queue") < 0) || sdb_exec(self, sql) < 0)
+        return -1;
+    return 0;
+}
+
 ts_store_t *ts_store_open(const char *path)
 {
     ts_store_t *self = calloc(1, sizeof *self);
@@ -348,7 +383,8 @@ ts_store_t *ts_store_open(const char *path)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
-    if (register_kind_functions(self) < 0 || sdb_shares_register(self) < 0 || sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0) {
+    if (register_kind_functions(self) < 0 || sdb_shares_register(self) < 0 || sdb_exec(self, SCHEMA) < 0 || migrate(self) < 0 ||
+        make_queue_index(self) < 0) {
         ts_error_prefix("%s", path);
         ts_store_destroy(&self);
         return NULL;

@@ -21,6 +21,10 @@ struct ts_store {
     struct ts_escrow *escrow;   /* NULL: no payments */
     ts_pay_policy_t pay;
     bool priority_only;         /* the queue by priority and age alone, not by requesters' fair shares */
+    char queue_rank[512];       /* SQL: a task's rank within its job, a CASE over the kinds' table (no function of
+                                   ours, so the index that holds it works for any SQLite client) */
+    char queue_sql[2][1536];    /* a job's next queued task in the queue index's order, and for a node often
+                                   preempted, smallest first (ts_store_tasks.c) */
 };
 
 double sdb_now(void);

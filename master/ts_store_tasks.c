@@ -47,54 +47,88 @@ void sdb_task_from_row(sqlite3_stmt *st, ts_task_t *t)
 /* The best queued task for the node: fair share between requesters (unless priority_only), then the requester's
    own order; a node its owner often takes back gets the job's smaller pieces first (a tile's pixels, a segment's
    duration), so less is lost at the next preemption. 1 found, 0 none, -1 error. */
+/* The jobs a node may work on, best first; the queue's order across jobs: requesters' fair shares (unless
+   --priority-only), priority, the scene the node holds, age. ?1 has a GPU, ?2 its Blender, ?3 the node,
+   ?4 max failures, ?5 its scene, ?7 priority only, ?8 now. */
+#define JOBS_FOR_NODE                                                                                                 \
+    SDB_FAIR_CTE "SELECT j.id FROM jobs j JOIN fair f ON f.requester=j.requester "                                   \
+    "WHERE j.state IN ('queued','running') AND j.funded"                                                              \
+    " AND EXISTS (SELECT 1 FROM tasks q WHERE q.state='queued' AND q.job_id=j.id)"                                   \
+    " AND (j.device='cpu' OR ?1)"                                                                                     \
+    " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"                                                 \
+    " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=j.id AND b.node=?3 AND"                                \
+    " (b.failures>=?4 OR b.blocked>0))"                                                                               \
+    " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id=?3 AND n.quarantined)"                                         \
+    /* the node's owner allows a renderer at least what the job's renders were seen to need */                       \
+    " AND (j.memory_need=0 OR coalesce((SELECT n.max_memory FROM nodes n WHERE n.id=?3),0)=0"                         \
+    " OR j.memory_need <= (SELECT n.max_memory FROM nodes n WHERE n.id=?3))"                                          \
+    /* a GPU job's need fits the free memory of the GPUs the node lends */                                           \
+    " AND (j.device='cpu' OR j.memory_need=0 OR coalesce((SELECT n.vram_free FROM nodes n WHERE n.id=?3),0)=0"        \
+    " OR j.memory_need <= (SELECT n.vram_free FROM nodes n WHERE n.id=?3))"                                           \
+    /* a requester's limit of tasks on nodes at once */                                                              \
+    " AND (f.cap=0 OR f.n < f.cap)"                                                                                   \
+    /* a pool: only nodes with its tag; at most max_nodes nodes at once (a node already on it may take more) */       \
+    " AND (j.pool='' OR instr(','||coalesce((SELECT n.tags FROM nodes n WHERE n.id=?3),'')||',', ','||j.pool||',')>0)" \
+    " AND (j.max_nodes=0 OR EXISTS (SELECT 1 FROM tasks x WHERE x.job_id=j.id AND x.state='assigned' AND x.node=?3)"  \
+    " OR (SELECT count(DISTINCT x.node) FROM tasks x WHERE x.job_id=j.id AND x.state='assigned') < j.max_nodes)"     \
+    " ORDER BY CASE WHEN ?7 THEN 0 ELSE f.key END, CASE WHEN ?7 THEN 0 ELSE f.n END,"                                \
+    " j.priority DESC, (j.scene=?5) DESC, j.id"
+
+/* A job's next queued task for node ?2: the queue index's first entry that is not a check of the node's own work
+   (a check goes to a node that has not worked on the task it checks); for a node often preempted, the smallest of
+   the first rank. */
+static const char *task_in_job_sql(ts_store_t *self, bool smallest)
+{
+    if (!self->queue_sql[0][0])
+        for (int i = 0; i < 2; i++)
+            snprintf(self->queue_sql[i], sizeof self->queue_sql[i],
+                     TASK_COLUMNS "WHERE t.job_id=?1 AND t.state='queued' AND (t.check_of=0 OR NOT EXISTS "
+                     "(SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR (x.check_of=t.check_of AND x.check_of!=0)) AND x.node=?2 AND "
+                     "x.state IN ('assigned','verifying','checking','done'))) ORDER BY %s DESC, (t.check_of!=0) DESC, "
+                     "%st.id LIMIT 1", self->queue_rank, i ? "(t.x1-t.x0)*(t.y1-t.y0) + (t.end_pts-t.start_pts), " : "");
+    return self->queue_sql[smallest];
+}
+
+/* The node's next task: the best job it may work on that has a task it may take, then that job's first such
+   task. Two steps, each on an index, so a choice costs the same with 10 or 100,000 tasks queued. */
 static int best_task(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
                      const char *prefer_scene, int max_failures, ts_task_t *task)
 {
-    sqlite3_stmt *st = sdb_prep(
-        self, SDB_FAIR_CTE TASK_COLUMNS "JOIN fair f ON f.requester=j.requester "
-        "WHERE t.state='queued' AND j.state IN ('queued','running') AND j.funded"
-        " AND (j.device='cpu' OR ?1)"
-        " AND (j.blender='' OR substr(?2,1,length(j.blender))=j.blender)"
-        " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=t.job_id AND b.node=?3 AND"
-        " (b.failures>=?4 OR b.blocked>0))"
-        " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id=?3 AND n.quarantined)"
-        /* the node's owner allows a renderer at least what the job's renders were seen to need */
-        " AND (j.memory_need=0 OR coalesce((SELECT n.max_memory FROM nodes n WHERE n.id=?3),0)=0"
-        " OR j.memory_need <= (SELECT n.max_memory FROM nodes n WHERE n.id=?3))"
-        /* a GPU job's need fits the free memory of the GPUs the node lends */
-        " AND (j.device='cpu' OR j.memory_need=0 OR coalesce((SELECT n.vram_free FROM nodes n WHERE n.id=?3),0)=0"
-        " OR j.memory_need <= (SELECT n.vram_free FROM nodes n WHERE n.id=?3))"
-        /* a requester's limit of tasks on nodes at once */
-        " AND (f.cap=0 OR f.n < f.cap)"
-        /* a pool: only nodes with its tag; at most max_nodes nodes at once (a node already on it may take more) */
-        " AND (j.pool='' OR instr(','||coalesce((SELECT n.tags FROM nodes n WHERE n.id=?3),'')||',', ','||j.pool||',')>0)"
-        " AND (j.max_nodes=0 OR EXISTS (SELECT 1 FROM tasks x WHERE x.job_id=j.id AND x.state='assigned' AND x.node=?3)"
-        " OR (SELECT count(DISTINCT x.node) FROM tasks x WHERE x.job_id=j.id AND x.state='assigned') < j.max_nodes)"
-        /* a check goes to a node that has not worked on the task it checks */
-        " AND (t.check_of=0 OR NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=t.check_of OR x.check_of=t.check_of)"
-        " AND x.node=?3 AND x.state IN ('assigned','verifying','checking','done')))"
-        /* checks first within a job: the frame they hold back waits for them */
-        " ORDER BY CASE WHEN ?7 THEN 0 ELSE f.key END, CASE WHEN ?7 THEN 0 ELSE f.n END,"
-        " j.priority DESC, (j.scene=?5) DESC, j.id, kind_rank(t.kind) DESC, (t.check_of!=0) DESC,"
-        " CASE WHEN ?9 THEN (t.x1-t.x0)*(t.y1-t.y0) + (t.end_pts-t.start_pts) ELSE 0 END, t.id LIMIT 1");
-    if (!st)
+    sqlite3_stmt *jobs = sdb_prep(self, JOBS_FOR_NODE);
+    if (!jobs)
         return -1;
-    sqlite3_bind_int(st, 1, has_gpu);
-    sqlite3_bind_text(st, 2, blender_version, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, node, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, max_failures);
-    sqlite3_bind_text(st, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 7, self->priority_only);
-    sqlite3_bind_double(st, 8, sdb_now());
-    sqlite3_bind_int(st, 9, sdb_int(self, 0, "SELECT count(*) FROM preemptions WHERE node=? AND at>?", "td", node,
-                                    sdb_now() - 86400.0) >= PREEMPT_PRONE);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        sdb_task_from_row(st, task);
-    else if (rc != SQLITE_DONE)
-        sdb_error(self, "choosing a task");
-    sdb_done(self, st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    double now = sdb_now();
+    sqlite3_bind_int(jobs, 1, has_gpu);
+    sqlite3_bind_text(jobs, 2, blender_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(jobs, 3, node, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(jobs, 4, max_failures);
+    sqlite3_bind_text(jobs, 5, prefer_scene ? prefer_scene : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(jobs, 7, self->priority_only);
+    sqlite3_bind_double(jobs, 8, now);
+    bool smallest = sdb_int(self, 0, "SELECT count(*) FROM preemptions WHERE node=? AND at>?", "td", node,
+                            now - 86400.0) >= PREEMPT_PRONE;
+    int rc, found = 0;
+    while (!found && (rc = sqlite3_step(jobs)) == SQLITE_ROW) {
+        sqlite3_stmt *st = sdb_prep(self, task_in_job_sql(self, smallest));
+        if (!st) {
+            found = -1;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, sqlite3_column_int64(jobs, 0));
+        sqlite3_bind_text(st, 2, node, -1, SQLITE_TRANSIENT);
+        int got = sqlite3_step(st);
+        if (got == SQLITE_ROW) {
+            sdb_task_from_row(st, task);
+            found = 1;
+        } else if (got != SQLITE_DONE) {
+            found = sdb_error(self, "choosing a task");
+        }
+        sdb_done(self, st);
+    }
+    if (!found && rc != SQLITE_DONE)
+        found = sdb_error(self, "choosing a job");
+    sdb_done(self, jobs);
+    return found;
 }
 
 /* A job with chunks (jobs.chunk > 1) gives the node the next frames' tasks of the same kind with the one chosen, up
@@ -312,8 +346,9 @@ int sdb_task_complete(ts_store_t *self, const ts_task_t *t, bool *frame_complete
     }
     if (!kind || kind->ends != TS_KIND_ENDS_PIECE)
         return 0;
-    sqlite3_stmt *st = sdb_prep(self, "SELECT count(*) FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
-                                      "check_of=0 AND state NOT IN ('done','superseded')");
+    /* one entry of the open pieces' index (ts_store.c), however many pieces the frame has */
+    sqlite3_stmt *st = sdb_prep(self, "SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id=? AND frame=? AND kind=? AND "
+                                      "check_of=0 AND state NOT IN ('done','superseded'))");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, t->job_id);

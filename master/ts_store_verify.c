@@ -109,7 +109,7 @@ static int eligible_node_exists(ts_store_t *self, int64_t job, int64_t original,
               " AND (j.pool='' OR instr(','||n.tags||',', ','||j.pool||',')>0)"
               " AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id=j.id AND b.node=n.id AND"
               "  (b.blocked>0 OR b.failures>=?3))"
-              " AND NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=?2 OR x.check_of=?2) AND x.node=n.id"
+              " AND NOT EXISTS (SELECT 1 FROM tasks x WHERE (x.id=?2 OR (x.check_of=?2 AND x.check_of!=0)) AND x.node=n.id"
               "  AND x.state IN ('assigned','verifying','checking','done')) LIMIT 1");
     if (!st)
         return -1;
@@ -247,7 +247,7 @@ int ts_store_result_valid(ts_store_t *self, int64_t id, double draw, const ts_ch
 /* The disputed first check of a task in a tie-break: 1 found (filled), 0 none, -1 error. */
 static int disputed_of(ts_store_t *self, int64_t original, ts_task_t *d)
 {
-    sqlite3_stmt *st = sdb_prep(self, "SELECT id FROM tasks WHERE check_of=? AND verify='disputed' AND state='done' "
+    sqlite3_stmt *st = sdb_prep(self, "SELECT id FROM tasks WHERE check_of=? AND check_of!=0 AND verify='disputed' AND state='done' "
                                       "ORDER BY id DESC LIMIT 1");
     if (!st)
         return -1;
@@ -321,7 +321,7 @@ static int redo(ts_store_t *self, const ts_task_t *t)
     int rc = sdb_run(self, "UPDATE tasks SET state='queued', node='', result=NULL, verify='', dclass='' WHERE id=?",
                      "i", t->id);
     if (rc == 0)
-        rc = sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE check_of=? AND state NOT IN ('cancelled','failed')",
+        rc = sdb_run(self, "UPDATE tasks SET state='cancelled' WHERE check_of=? AND check_of!=0 AND state NOT IN ('cancelled','failed')",
                      "i", t->id);
     if (rc == 0 && strcmp(t->state, "done") == 0)
         rc = sdb_frame_reopen(self, t->job_id, t->frame, t->kind);
