@@ -9,6 +9,7 @@
 
 #define CONNECT_TIMEOUT_S 5L
 #define GET_TIMEOUT_S 60L
+#define POST_TIMEOUT_S 60L
 #define DOWNLOAD_STALL_S 60L   /* a download slower than 1 byte a second for this long is given up */
 #define ERROR_BODY_MAX (64 << 10)
 #define JSON_MAX (64 << 20)
@@ -31,6 +32,7 @@ typedef struct {
     gboolean silent;
     CURL *handle;
     long status;            /* the answer's status, read from the handle at its first body byte */
+    const char *send;       /* a POST's JSON body, or NULL for a GET */
 } call_t;
 
 static double now_s(void)
@@ -93,7 +95,7 @@ static char *error_text(const call_t *c)
     return text;
 }
 
-/* Runs one GET. TRUE on a 2xx answer taken whole; else FALSE with *error. */
+/* Runs one GET (a POST when c->send is set). TRUE on a 2xx answer taken whole; else FALSE with *error. */
 static gboolean perform(const TsConfig *cfg, const char *path, const char *header, call_t *c, long timeout_s,
                         GError **error)
 {
@@ -115,6 +117,10 @@ static gboolean perform(const TsConfig *cfg, const char *path, const char *heade
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (c->send) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->send);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(c->send));
+    }
     if (cfg->ca_file && cfg->ca_file[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
     if (timeout_s > 0)
@@ -184,6 +190,28 @@ void *ts_http_get_json(const TsConfig *cfg, const char *path, GCancellable *canc
     const char *p = g_bytes_get_data(body, &len);
     json_error_t je;
     json_t *o = json_loadb(p ? p : "", len, 0, &je);
+    if (!o)
+        g_set_error(error, TS_HTTP_ERROR, TS_HTTP_LOCAL, "%s: the master's answer is not JSON: %s", path, je.text);
+    return o;
+}
+
+void *ts_http_post_json(const TsConfig *cfg, const char *path, const void *body, GCancellable *cancellable,
+                        GError **error)
+{
+    g_autofree char *text = body ? json_dumps(body, JSON_COMPACT) : g_strdup("{}");
+    if (!text) {
+        g_set_error(error, TS_HTTP_ERROR, TS_HTTP_LOCAL, "%s: the request's body cannot be written as JSON", path);
+        return NULL;
+    }
+    call_t c = {.cancellable = cancellable, .body = g_byte_array_new(), .max = JSON_MAX, .send = text};
+    gboolean ok = perform(cfg, path, "Content-Type: application/json", &c, POST_TIMEOUT_S, error);
+    g_autoptr(GBytes) answer = g_byte_array_free_to_bytes(c.body);
+    if (!ok)
+        return NULL;
+    gsize len;
+    const char *p = g_bytes_get_data(answer, &len);
+    json_error_t je;
+    json_t *o = len ? json_loadb(p, len, 0, &je) : json_object(); /* an empty answer is an empty object */
     if (!o)
         g_set_error(error, TS_HTTP_ERROR, TS_HTTP_LOCAL, "%s: the master's answer is not JSON: %s", path, je.text);
     return o;

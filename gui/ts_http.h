@@ -1,5 +1,5 @@
 /* ts_http: the app's blocking calls to the master's API (libcurl), for worker threads only: a GET whose body comes
-   back whole, a GET whose body is saved to a file, and a GET streamed piece by piece (the event stream). Each call
+   back whole, a POST of JSON, a GET whose body is saved to a file, and a GET streamed piece by piece (the event stream). Each call
    has its own curl handle, so threads never share one; the settings are read-only while calls run. */
 #ifndef TS_HTTP_H
 #define TS_HTTP_H
@@ -18,6 +18,10 @@ GQuark ts_http_error_quark(void);
 GBytes *ts_http_get(const TsConfig *cfg, const char *path, gsize max, GCancellable *cancellable, GError **error);
 /* GET path as JSON (a json_t *, decref it); NULL with *error. */
 void *ts_http_get_json(const TsConfig *cfg, const char *path, GCancellable *cancellable, GError **error);
+/* POST body (a json_t *; NULL: {}) to path as JSON; the answer as JSON (decref it; {} when empty). NULL with
+   *error: the master's own "error" text when it gave one. */
+void *ts_http_post_json(const TsConfig *cfg, const char *path, const void *body, GCancellable *cancellable,
+                        GError **error);
 /* GET path into the file dest (written beside it and renamed in). FALSE with *error. */
 gboolean ts_http_download(const TsConfig *cfg, const char *path, const char *dest, GCancellable *cancellable,
                           GError **error);

@@ -8,6 +8,7 @@ struct _TsJob {
     gint64 id;
     char *name, *state, *kind;
     int tasks_done, tasks_total, frame_start, frame_end;
+    gint64 budget, paid; /* in the token's smallest unit; 0: a job without a budget */
 };
 
 enum { PROP_0, PROP_ID, PROP_NAME, PROP_STATE, PROP_KIND, PROP_TASKS_DONE, PROP_TASKS_TOTAL, PROP_PROGRESS,
@@ -118,6 +119,10 @@ void ts_job_update(TsJob *self, const void *json)
         g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PROGRESS]);
         g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PROGRESS_TEXT]);
     }
+    if (json_is_integer(json_object_get(o, "budget")))
+        self->budget = json_integer_value(json_object_get(o, "budget"));
+    if (json_is_integer(json_object_get(o, "paid")))
+        self->paid = json_integer_value(json_object_get(o, "paid"));
     take_int(&self->frame_start, o, "frame_start");
     take_int(&self->frame_end, o, "frame_end");
     g_object_thaw_notify(G_OBJECT(self));
@@ -139,4 +144,23 @@ int ts_job_get_tasks_done(TsJob *self) { return self->tasks_done; }
 int ts_job_get_tasks_total(TsJob *self) { return self->tasks_total; }
 int ts_job_get_frame_start(TsJob *self) { return self->frame_start; }
 int ts_job_get_frame_end(TsJob *self) { return self->frame_end; }
+gint64 ts_job_get_budget(TsJob *self) { return self->budget; }
+gint64 ts_job_get_paid(TsJob *self) { return self->paid; }
+static gboolean ended(TsJob *self)
+{
+    return strcmp(self->state, "done") == 0 || strcmp(self->state, "failed") == 0 ||
+           strcmp(self->state, "cancelled") == 0;
+}
+
+gboolean ts_job_allows(TsJob *self, TsJobAction action)
+{
+    switch (action) {
+    case TS_JOB_CANCEL: return self->state[0] && !ended(self);
+    case TS_JOB_PAUSE: return self->state[0] && !ended(self) && strcmp(self->state, "paused") != 0;
+    case TS_JOB_RESUME: return strcmp(self->state, "paused") == 0;
+    case TS_JOB_REQUEUE_FAILED: return strcmp(self->kind, "render") == 0 && strcmp(self->state, "failed") == 0;
+    }
+    return FALSE;
+}
+
 gboolean ts_job_is_running(TsJob *self) { return strcmp(self->state, "running") == 0; }

@@ -23,7 +23,15 @@ int ts_job_get_tasks_done(TsJob *self);
 int ts_job_get_tasks_total(TsJob *self);
 int ts_job_get_frame_start(TsJob *self);
 int ts_job_get_frame_end(TsJob *self);
+/* Its budget and what it has paid so far, in the token's smallest unit (GET jobs: "budget", "paid"). */
+gint64 ts_job_get_budget(TsJob *self);
+gint64 ts_job_get_paid(TsJob *self);
 gboolean ts_job_is_running(TsJob *self);
+
+/* What an artist may do to a job in its state, as the master takes it: cancel or pause one that has not ended,
+   resume a paused one, requeue the failed frames of a failed render. */
+typedef enum { TS_JOB_CANCEL, TS_JOB_PAUSE, TS_JOB_RESUME, TS_JOB_REQUEUE_FAILED } TsJobAction;
+gboolean ts_job_allows(TsJob *self, TsJobAction action);
 
 G_END_DECLS
 

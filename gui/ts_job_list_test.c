@@ -40,6 +40,20 @@ int ts_job_list_test(gboolean verbose)
     g_object_get(three, "progress", &progress, NULL);
     TS_TEST_CHECK(three && progress > 0.19 && progress < 0.21, "progress 1/5: %f", progress);
     TS_TEST_CHECK(ts_job_list_newest_shown(list) == three, "the running render is shown");
+    TS_TEST_CHECK(ts_job_allows(three, TS_JOB_PAUSE) && ts_job_allows(three, TS_JOB_CANCEL) &&
+                  !ts_job_allows(three, TS_JOB_RESUME) && !ts_job_allows(three, TS_JOB_REQUEUE_FAILED),
+                  "a running job: pause and cancel");
+    TS_TEST_CHECK(!ts_job_allows(again, TS_JOB_PAUSE) && !ts_job_allows(again, TS_JOB_CANCEL) &&
+                  !ts_job_allows(again, TS_JOB_RESUME), "a done job: nothing");
+    json_t *s3 = json_loads("[{\"id\":2,\"type\":\"transcode\",\"state\":\"failed\"},"
+                            " {\"id\":3,\"type\":\"render\",\"state\":\"paused\"},"
+                            " {\"id\":4,\"type\":\"render\",\"state\":\"failed\"}]", 0, NULL);
+    ts_job_list_apply(list, s3);
+    TS_TEST_CHECK(ts_job_allows(three, TS_JOB_RESUME) && !ts_job_allows(three, TS_JOB_PAUSE) &&
+                  ts_job_allows(three, TS_JOB_CANCEL), "a paused job: resume and cancel");
+    TS_TEST_CHECK(ts_job_allows(ts_job_list_find(list, 4), TS_JOB_REQUEUE_FAILED) &&
+                  !ts_job_allows(again, TS_JOB_REQUEUE_FAILED), "requeue: a failed render's, not a transcode's");
+    json_decref(s3);
     g_object_unref(first);
     json_decref(s1);
     json_decref(s2);

@@ -312,6 +312,7 @@ void ts_session_refresh_jobs(TsSession *self)
 
 typedef struct {
     char *path, *dest;
+    json_t *body; /* a POST's */
 } call_t;
 
 static void call_free(gpointer p)
@@ -319,6 +320,7 @@ static void call_free(gpointer p)
     call_t *c = p;
     g_free(c->path);
     g_free(c->dest);
+    json_decref(c->body);
     g_free(c);
 }
 
@@ -352,6 +354,30 @@ void ts_session_get_json_async(TsSession *self, const char *path, GCancellable *
 }
 
 void *ts_session_get_json_finish(TsSession *self, GAsyncResult *result, GError **error)
+{
+    return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+static void post_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    GError *error = NULL;
+    call_t *c = data;
+    json_t *o = ts_http_post_json(TS_SESSION(source)->cfg, c->path, c->body, cancellable, &error);
+    if (o)
+        g_task_return_pointer(task, o, (GDestroyNotify)json_decref);
+    else
+        g_task_return_error(task, error);
+}
+
+void ts_session_post_json_async(TsSession *self, const char *path, const void *body, GCancellable *cancellable,
+                                GAsyncReadyCallback cb, gpointer ud)
+{
+    g_autoptr(GTask) task = call_new(self, path, NULL, cancellable, cb, ud, ts_session_post_json_async);
+    ((call_t *)g_task_get_task_data(task))->body = body ? json_deep_copy(body) : NULL; /* the thread's own copy */
+    g_task_run_in_thread(task, post_thread);
+}
+
+void *ts_session_post_json_finish(TsSession *self, GAsyncResult *result, GError **error)
 {
     return g_task_propagate_pointer(G_TASK(result), error);
 }

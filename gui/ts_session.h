@@ -40,6 +40,11 @@ void ts_session_refresh_jobs(TsSession *self);
 void ts_session_get_json_async(TsSession *self, const char *path, GCancellable *cancellable, GAsyncReadyCallback cb,
                                gpointer ud);
 void *ts_session_get_json_finish(TsSession *self, GAsyncResult *result, GError **error);
+/* POST body (a json_t *, copied; NULL: {}) to path off the main thread; finish gives the answer (a json_t *), or
+   NULL with the master's error text. */
+void ts_session_post_json_async(TsSession *self, const char *path, const void *body, GCancellable *cancellable,
+                                GAsyncReadyCallback cb, gpointer ud);
+void *ts_session_post_json_finish(TsSession *self, GAsyncResult *result, GError **error);
 void ts_session_get_picture_async(TsSession *self, const char *path, GCancellable *cancellable,
                                   GAsyncReadyCallback cb, gpointer ud);
 GdkTexture *ts_session_get_picture_finish(TsSession *self, GAsyncResult *result, GError **error);

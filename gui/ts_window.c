@@ -1,8 +1,12 @@
-/* ts_window: the main window: jobs list, live mosaic of the shown job, tile details, downloads (see ts_window.h).
+/* ts_window: the main window: its pages (Jobs, Wallet, Farm); on the Jobs page the filtered jobs list with the
+   selected job's controls, the live mosaic of the shown job, tile details, downloads (see ts_window.h).
    The shown frame is the first of the job's frames that is not finished (the last one once all are); the mosaic is
    fetched afresh whenever the model cannot follow an event alone, debounced, one fetch at a time. */
 #include "gui/ts_window.h"
+#include "gui/ts_farm_page.h"
+#include "gui/ts_job_controls.h"
 #include "gui/ts_mosaic_view.h"
+#include "gui/ts_wallet_page.h"
 #include "gui/ts_submit_dialog.h"
 #include <glib/gstdio.h>
 #include <jansson.h>
@@ -16,6 +20,12 @@ struct _TsWindow {
     GtkLabel *connection_label, *mosaic_label, *tile_label, *download_label;
     GtkColumnView *jobs_view;
     TsMosaicView *mosaic;
+    GtkSearchEntry *name_filter_entry;
+    GtkDropDown *state_filter_dropdown;
+    TsJobControls *controls;
+    TsWalletPage *wallet_page;
+    TsFarmPage *farm_page;
+    GtkStringFilter *name_filter, *state_filter;
 
     TsSession *session;
     GtkSingleSelection *selection;
@@ -260,7 +270,7 @@ static void on_event(TsWindow *self, gpointer event)
 static void on_jobs_refreshed(TsWindow *self)
 {
     if (self->select_when_listed) {
-        GListModel *jobs = G_LIST_MODEL(ts_session_get_jobs(self->session));
+        GListModel *jobs = G_LIST_MODEL(self->selection); /* the list as filtered */
         for (guint i = 0; i < g_list_model_get_n_items(jobs); i++) {
             g_autoptr(TsJob) job = g_list_model_get_item(jobs, i);
             if (ts_job_get_id(job) == self->select_when_listed) {
@@ -271,6 +281,7 @@ static void on_jobs_refreshed(TsWindow *self)
         }
     }
     TsJob *job = shown_job(self);
+    ts_wallet_page_set_job(self->wallet_page, job);
     gint64 id = job ? ts_job_get_id(job) : 0;
     if (id != self->shown_job || (job && (ts_job_get_tasks_done(job) != self->shown_done ||
                                           g_strcmp0(ts_job_get_state(job), self->shown_state) != 0)))
@@ -280,10 +291,14 @@ static void on_jobs_refreshed(TsWindow *self)
 
 static void on_selection(TsWindow *self)
 {
+    ts_job_controls_set_job(self->controls, gtk_single_selection_get_selected_item(self->selection));
+    ts_wallet_page_set_job(self->wallet_page, shown_job(self));
     TsJob *job = shown_job(self);
     if (!job || ts_job_get_id(job) != self->shown_job) {
         ts_mosaic_model_show(self->model, 0, 0); /* nothing of the last job lingers while the new one loads */
         gtk_label_set_text(self->tile_label, "");
+        if (!self->downloads->len)
+            gtk_label_set_text(self->download_label, ""); /* the last job's download said its piece */
     }
     schedule_refresh(self);
 }
@@ -293,6 +308,36 @@ static void on_tile_selected(TsWindow *self, int index)
     if (index < 0)
         gtk_label_set_text(self->tile_label, "");
     update_labels(self);
+}
+
+/* ---- the jobs list's filters: a part of the name, and a state ("All states" first: no filter) ---- */
+
+static void on_filter_changed(TsWindow *self)
+{
+    if (!self->name_filter)
+        return; /* the template's own settings, before the filters exist */
+    const char *text = gtk_editable_get_text(GTK_EDITABLE(self->name_filter_entry));
+    gtk_string_filter_set_search(self->name_filter, text && text[0] ? text : NULL);
+    guint state = gtk_drop_down_get_selected(self->state_filter_dropdown);
+    GtkStringObject *item = gtk_drop_down_get_selected_item(self->state_filter_dropdown);
+    gtk_string_filter_set_search(self->state_filter, state > 0 && item ? gtk_string_object_get_string(item) : NULL);
+}
+
+/* The session's jobs through both filters (an empty search lets every job through). */
+static GListModel *filtered_jobs(TsWindow *self)
+{
+    self->name_filter = gtk_string_filter_new(gtk_property_expression_new(TS_TYPE_JOB, NULL, "title"));
+    gtk_string_filter_set_match_mode(self->name_filter, GTK_STRING_FILTER_MATCH_MODE_SUBSTRING);
+    gtk_string_filter_set_ignore_case(self->name_filter, TRUE);
+    gtk_string_filter_set_search(self->name_filter, NULL);
+    self->state_filter = gtk_string_filter_new(gtk_property_expression_new(TS_TYPE_JOB, NULL, "state"));
+    gtk_string_filter_set_match_mode(self->state_filter, GTK_STRING_FILTER_MATCH_MODE_EXACT);
+    gtk_string_filter_set_search(self->state_filter, NULL);
+    GtkEveryFilter *both = gtk_every_filter_new();
+    gtk_multi_filter_append(GTK_MULTI_FILTER(both), g_object_ref(GTK_FILTER(self->name_filter)));
+    gtk_multi_filter_append(GTK_MULTI_FILTER(both), g_object_ref(GTK_FILTER(self->state_filter)));
+    return G_LIST_MODEL(gtk_filter_list_model_new(g_object_ref(G_LIST_MODEL(ts_session_get_jobs(self->session))),
+                                                  GTK_FILTER(both)));
 }
 
 /* ---- submit ---- */
@@ -446,6 +491,8 @@ static void dispose(GObject *object)
     }
     g_clear_object(&self->session);
     g_clear_object(&self->selection);
+    g_clear_object(&self->name_filter);
+    g_clear_object(&self->state_filter);
     g_clear_object(&self->model);
     g_clear_object(&self->cancel);
     g_clear_pointer(&self->fetching, g_hash_table_unref);
@@ -461,6 +508,9 @@ static void ts_window_class_init(TsWindowClass *klass)
     GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
     G_OBJECT_CLASS(klass)->dispose = dispose;
     g_type_ensure(TS_TYPE_MOSAIC_VIEW);
+    g_type_ensure(TS_TYPE_JOB_CONTROLS);
+    g_type_ensure(TS_TYPE_WALLET_PAGE);
+    g_type_ensure(TS_TYPE_FARM_PAGE);
     g_type_ensure(TS_TYPE_JOB); /* the list items' templates look its properties up by name */
     gtk_widget_class_set_template_from_resource(wc, "/org/tessera/gui/ts-window.ui");
     gtk_widget_class_bind_template_child(wc, TsWindow, submit_button);
@@ -471,6 +521,12 @@ static void ts_window_class_init(TsWindowClass *klass)
     gtk_widget_class_bind_template_child(wc, TsWindow, download_label);
     gtk_widget_class_bind_template_child(wc, TsWindow, jobs_view);
     gtk_widget_class_bind_template_child(wc, TsWindow, mosaic);
+    gtk_widget_class_bind_template_child(wc, TsWindow, name_filter_entry);
+    gtk_widget_class_bind_template_child(wc, TsWindow, state_filter_dropdown);
+    gtk_widget_class_bind_template_child(wc, TsWindow, controls);
+    gtk_widget_class_bind_template_child(wc, TsWindow, wallet_page);
+    gtk_widget_class_bind_template_child(wc, TsWindow, farm_page);
+    gtk_widget_class_bind_template_callback(wc, on_filter_changed);
     gtk_widget_class_bind_template_callback(wc, on_submit_clicked);
     gtk_widget_class_bind_template_callback(wc, on_download_clicked);
 }
@@ -496,7 +552,7 @@ TsWindow *ts_window_new(GtkApplication *app, TsSession *session)
     self->session = g_object_ref(session);
     g_autofree char *title = g_strdup_printf("tessera — %s", ts_session_get_config(session)->master);
     gtk_window_set_title(GTK_WINDOW(self), title);
-    self->selection = gtk_single_selection_new(g_object_ref(G_LIST_MODEL(ts_session_get_jobs(session))));
+    self->selection = gtk_single_selection_new(filtered_jobs(self));
     gtk_single_selection_set_autoselect(self->selection, FALSE);
     gtk_single_selection_set_can_unselect(self->selection, TRUE);
     gtk_single_selection_set_selected(self->selection, GTK_INVALID_LIST_POSITION);
@@ -506,6 +562,9 @@ TsWindow *ts_window_new(GtkApplication *app, TsSession *session)
     g_signal_connect_swapped(session, "event", G_CALLBACK(on_event), self);
     g_signal_connect_swapped(session, "resync", G_CALLBACK(schedule_refresh), self);
     g_signal_connect_swapped(session, "jobs-refreshed", G_CALLBACK(on_jobs_refreshed), self);
+    ts_job_controls_set_session(self->controls, session);
+    ts_wallet_page_set_session(self->wallet_page, session);
+    ts_farm_page_set_session(self->farm_page, session);
     on_status(self);
     ts_session_start(session);
     return self;

@@ -1,5 +1,7 @@
-/* ts_window: the app's main window: the artist's jobs, and the live tile mosaic of the selected job (or, with none
-   selected, of the newest running one), with tile details and downloads; submits open TsSubmitDialog. */
+/* ts_window: the app's main window, three pages switched in its header bar: Jobs (the artist's jobs, filtered by
+   name and state, with TsJobControls for the selected one, and the live tile mosaic of the selected job (or, with
+   none selected, of the newest running one), with tile details and downloads), Wallet (TsWalletPage) and Farm
+   (TsFarmPage); submits open TsSubmitDialog. */
 #ifndef TS_WINDOW_H
 #define TS_WINDOW_H
 

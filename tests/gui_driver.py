@@ -79,8 +79,8 @@ def press(role, name, prefix=True):
         die("button '%s' did not take its action" % name)
 
 
-def set_text(name, text, root):
-    e = find("text", name, root=root)
+def set_text(name, text, root, role="text"):
+    e = find(role, name, root=root)
     if e is None:
         die("no text field named '%s'" % name)
     # GTK 4.8's entries take text through EditableText but show none through Text (it reads back ""): what was
@@ -201,6 +201,107 @@ def cmd_shot(a):
     shot(a.path, a.display)
 
 
+def selected(acc):
+    return acc is not None and acc.get_state_set().contains(Atspi.StateType.SELECTED)
+
+
+def enabled(acc):
+    return acc.get_state_set().contains(Atspi.StateType.SENSITIVE)
+
+
+def table_cells(name):
+    """The text of every label in the table of that accessible name, row by row (None: no such table)."""
+    table = find("tree table", name)
+    if table is None:
+        return None
+    return [c.get_name() for c in walk(table) if c.get_role_name() == "label"]
+
+
+def cmd_page(a):
+    """Opens a page through the header bar's page switcher (its tab named as the page) and waits for the tab to be
+    the selected one. (GTK 4.8 tells AT-SPI no SHOWING state: a stack's hidden pages look like the shown one.)"""
+    tab = wait_for("the page switcher's tab '%s'" % a.name, lambda: find("page tab", a.name), 10)
+    if not Atspi.Action.do_action(tab, 0):
+        die("the page switcher's tab '%s' did not take its action" % a.name)
+    wait_for("the %s page to be selected" % a.name, lambda: selected(find("page tab", a.name)), 10)
+    time.sleep(0.5)  # drawn
+    print("page " + a.name)
+
+
+def cmd_farm(a):
+    """The Farm page's rows; waits until every expected node name is a cell of its own."""
+    rows = wait_for("the farm's nodes %s" % a.expect,
+                    lambda: (lambda r: r if r and all(n in r for n in a.expect) else None)(table_cells("Farm nodes")),
+                    a.timeout)
+    time.sleep(0.5)
+    if a.shot:
+        shot(a.shot, a.display)
+    print("farm " + " | ".join(rows))
+
+
+def cmd_wallet(a):
+    """The Wallet page's balance; waits until it is units / 10^decimals tokens ("Balance: 12.5 tokens")."""
+    from decimal import Decimal
+    want = Decimal(a.units) / (Decimal(10) ** a.decimals)
+
+    def shown():
+        m = re.match(r"Balance: (-?[0-9.]+) tokens$", label("Balance") or "")
+        return m and Decimal(m.group(1)) == want and m.group(0)
+    text = wait_for("the balance to read %s tokens (now %r)" % (want, label("Balance")), shown, a.timeout)
+    history = wait_for("the wallet's history", lambda: [w.get_name() for w in walk(find("list", "Wallet history"))
+                                                        if w.get_role_name() == "label"], 10)
+    time.sleep(0.5)
+    if a.shot:
+        shot(a.shot, a.display)
+    print("wallet %s; %s; %d history rows, newest: %s" % (text, label("Held for jobs"), len(history), history[0]))
+
+
+def cmd_click_job(a):
+    """Selects the job #id in the jobs list with a click on its row."""
+    cell = wait_for("job #%d in the jobs list" % a.id,
+                    lambda: next((c for c in walk(find("tree table", "Jobs")) if c.get_role_name() == "label" and
+                                  c.get_name().startswith("#%d " % a.id)), None), a.timeout)
+    r = Atspi.Component.get_extents(cell, Atspi.CoordType.WINDOW)
+    Atspi.generate_mouse_event(r.x + r.width // 2, r.y + r.height // 2, "b1c")
+    wait_for("the controls to follow job #%d" % a.id, lambda: any(enabled(find("push button", n)) for n in CONTROLS), 10)
+    print("selected #%d" % a.id)
+
+
+def cmd_filter(a):
+    """Types into the jobs list's name filter; prints the list's rows once it has settled."""
+    set_text("Filter jobs by name", a.name, app(), role="entry")  # a search entry is an "entry" to AT-SPI
+    time.sleep(1.0)  # the search entry waits a moment before it filters
+    print("jobs " + " | ".join(table_cells("Jobs") or []))
+
+
+CONTROLS = ["Cancel job", "Pause job", "Resume job", "Requeue failed frames"]
+
+
+def cmd_controls(a):
+    """Which of the selected job's buttons may be pressed: 'Cancel job=on Pause job=off ...'."""
+    time.sleep(0.3)
+    print(" ".join("%s=%s" % (n.replace(" ", "_"), "on" if enabled(find("push button", n)) else "off")
+                   for n in CONTROLS))
+
+
+def cmd_control(a):
+    """Presses one of the selected job's buttons; waits for the master's answer in the status label."""
+    b = wait_for("'%s' to be pressable" % a.button, lambda: (lambda w: w if w and enabled(w) else None)(
+        find("push button", a.button)), 10)
+    before = label("Job control status")
+    if not Atspi.Action.do_action(b, 0):
+        die("'%s' did not take its action" % a.button)
+    said = wait_for("the master's answer to '%s'" % a.button,
+                    lambda: (lambda t: t if t and t != before and not t.endswith("…") else None)(
+                        label("Job control status")), a.timeout)
+    if said.startswith("Could not"):
+        die(said)
+    if a.shot:
+        time.sleep(0.5)
+        shot(a.shot, a.display)
+    print("control " + said)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--display", default=":0")
@@ -230,10 +331,29 @@ def main():
     j.add_argument("--expect", nargs="*", default=[])
     sh = sub.add_parser("shot")
     sh.add_argument("path")
+    pg = sub.add_parser("page")
+    pg.add_argument("name", choices=["Jobs", "Wallet", "Farm"])
+    f = sub.add_parser("farm")
+    f.add_argument("--expect", nargs="*", default=[])
+    f.add_argument("--shot")
+    wl = sub.add_parser("wallet")
+    wl.add_argument("--units", type=int, required=True, help="the balance GET /api/v1/wallet gives")
+    wl.add_argument("--decimals", type=int, required=True)
+    wl.add_argument("--shot")
+    cj = sub.add_parser("click-job")
+    cj.add_argument("--id", type=int, required=True)
+    sub.add_parser("controls")
+    fl = sub.add_parser("filter")
+    fl.add_argument("--name", required=True)
+    ct = sub.add_parser("control")
+    ct.add_argument("button", choices=CONTROLS)
+    ct.add_argument("--shot")
     a = p.parse_args()
     {"wait-window": cmd_wait_window, "sign-in": cmd_sign_in, "submit": cmd_submit, "wait-partial": cmd_wait_partial,
      "wait-finished": cmd_wait_finished, "click-tile": cmd_click_tile, "download": cmd_download,
-     "wait-connection": cmd_wait_connection, "jobs": cmd_jobs, "shot": cmd_shot}[a.cmd](a)
+     "wait-connection": cmd_wait_connection, "jobs": cmd_jobs, "shot": cmd_shot, "page": cmd_page,
+     "farm": cmd_farm, "wallet": cmd_wallet, "click-job": cmd_click_job, "controls": cmd_controls, "filter": cmd_filter,
+     "control": cmd_control}[a.cmd](a)
 
 
 if __name__ == "__main__":

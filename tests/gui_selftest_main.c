@@ -2,6 +2,7 @@
 #include "gui/ts_config.h"
 #include "gui/ts_job_list.h"
 #include "gui/ts_mosaic_model.h"
+#include "gui/ts_node_list.h"
 #include "tests/ts_test.h"
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static const struct {
     {"config", ts_config_test},
     {"joblist", ts_job_list_test},
     {"mosaic", ts_mosaic_model_test},
+    {"nodelist", ts_node_list_test},
 };
 
 int main(int argc, char **argv)

@@ -4,7 +4,9 @@
 # (tests/gui_driver.py): the first run's sign-in as requester ann (kept in ~/.config/tessera/gui.json, mode 0600);
 # a scene submitted through the form (the CLI underneath), the job made as the form said; the mosaic part filled
 # while tiles render, then the finished frame; a click on a tile names its node and verdict; the app's download is
-# byte for byte what `tessera wait --out` downloads; the jobs list holds ann's jobs and not the operator's. The
+# byte for byte what `tessera wait --out` downloads; the jobs list holds ann's jobs and not the operator's; the Farm
+# page lists the nodes GET nodes names; the Wallet page's balance is GET wallet's; a paused job is resumed, paused and
+# cancelled through its buttons, the master's state following each; the name filter narrows the jobs list. The
 # master killed: the app says disconnected; restarted: it reconnects by itself. The mosaic's routes keep requesters
 # apart. Screenshots of each step are kept in $GUI_SHOTS when set (docs/ has a few of them).
 source "$(dirname "$0")/lib.sh"
@@ -44,7 +46,7 @@ OP=$TESSERA_TOKEN
 DISP=:$((100 + $$ % 800))
 Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
 HELPERS+=($!)
-for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${DISP#:}" ] && break; sleep 0.1; done
+for _ in $(seq 200); do [ -e "/tmp/.X11-unix/X${DISP#:}" ] && break; sleep 0.1; done # slow on a loaded machine
 DESK=(env HOME="$T/home" XDG_CONFIG_HOME= XDG_CACHE_HOME="$T/home/.cache" XDG_RUNTIME_DIR="$T/home/run" DISPLAY="$DISP")
 mkdir -p "$T/home/run" && chmod 700 "$T/home/run"
 "${DESK[@]}" dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$T/dbus.txt" || { fail "dbus-daemon"; done_all; }
@@ -104,7 +106,51 @@ grep -q "#$JOB from-the-app | done" "$T/step.txt" && ! grep -q operators-job "$T
   && pass "the jobs list shows ann's job done and not the operator's" || fail "jobs list: $(cat "$T/step.txt")"
 "${D[@]}" shot "$SHOTS/gui-jobs.png" >/dev/null 2>&1
 
-# 7. The mosaic's routes: a tile is an 8-bit PNG the master made; another requester sees no such job; a token is needed.
+# 7. The Farm page lists the farm's nodes by name, as GET nodes has them.
+NODES=$(curl -sf -H "Authorization: Bearer $ANN" "$TESSERA_MASTER/api/v1/nodes" | python3 -c \
+  "import json, sys; print(' '.join(n['name'] for n in json.load(sys.stdin)['nodes']))")
+"${D[@]}" page Farm >"$T/step.txt" 2>&1 || fail "farm page: $(cat "$T/step.txt")"
+[ -n "$NODES" ] && "${D[@]}" --timeout 20 farm --expect $NODES --shot "$SHOTS/gui-farm.png" >"$T/step.txt" 2>&1 \
+  && pass "the Farm page lists the nodes $NODES: $(tail -n 1 "$T/step.txt")" || fail "farm page ($NODES): $(cat "$T/step.txt")"
+
+# 8. The Wallet page: ann's balance as GET wallet gives it (the job's refund may still be on its way: the page follows).
+"${D[@]}" page Wallet >"$T/step.txt" 2>&1 || fail "wallet page: $(cat "$T/step.txt")"
+curl -sf -H "Authorization: Bearer $ANN" "$TESSERA_MASTER/api/v1/wallet" >"$T/wallet.json" || fail "GET wallet"
+read -r UNITS DECIMALS < <(python3 -c "import json; w = json.load(open('$T/wallet.json')); \
+  print([a for a in w['accounts'] if a['account'] == 'ann'][0]['balance'], w['decimals'])")
+"${D[@]}" --timeout 20 wallet --units "$UNITS" --decimals "$DECIMALS" --shot "$SHOTS/gui-wallet.png" >"$T/step.txt" 2>&1 \
+  && pass "the Wallet page shows ann's balance, $UNITS units: $(tail -n 1 "$T/step.txt")" || fail "wallet: $(cat "$T/step.txt")"
+
+# 9. Job controls: a job of ann's, submitted paused into a pool no node serves (so it stays unrendered), is resumed,
+#    paused and cancelled through its buttons; each time the master's state for it is what the button asked.
+TESSERA_TOKEN=$ANN "$BIN/tessera" submit render "$T/s.blend" --frames 1 --tiles 1x1 --name to-control --paused \
+  --pool nowhere --json >"$T/ctl.json" || fail "the job to control"
+CJOB=$(python3 -c "import json; print(json.load(open('$T/ctl.json'))['id'])")
+state_of() { TESSERA_TOKEN=$ANN "$BIN/tessera" jobs --json | python3 -c \
+  "import json, sys; print([j['state'] for j in json.load(sys.stdin) if j['id'] == $1][0])"; }
+"${D[@]}" page Jobs >/dev/null 2>&1 || fail "jobs page"
+"${D[@]}" --timeout 20 click-job --id "$CJOB" >"$T/step.txt" 2>&1 || fail "select job $CJOB: $(cat "$T/step.txt")"
+"${D[@]}" controls >"$T/step.txt" 2>&1
+[ "$(state_of "$CJOB")" = paused ] && grep -q "Resume_job=on" "$T/step.txt" && grep -q "Pause_job=off" "$T/step.txt" \
+  && grep -q "Cancel_job=on" "$T/step.txt" && pass "a paused job may be resumed or cancelled, not paused: $(cat "$T/step.txt")" \
+  || fail "controls of the paused job $CJOB ($(state_of "$CJOB")): $(cat "$T/step.txt")"
+"${D[@]}" shot "$SHOTS/gui-controls.png" >/dev/null 2>&1
+"${D[@]}" control "Resume job" >"$T/step.txt" 2>&1 && s=$(state_of "$CJOB") && [ "$s" != paused ] && [ "$s" != cancelled ] \
+  && pass "resumed through the button: the master has job $CJOB $s ($(tail -n 1 "$T/step.txt"))" \
+  || fail "resume: $(state_of "$CJOB"): $(cat "$T/step.txt")"
+"${D[@]}" control "Pause job" >"$T/step.txt" 2>&1 && [ "$(state_of "$CJOB")" = paused ] \
+  && pass "paused through the button ($(tail -n 1 "$T/step.txt"))" || fail "pause: $(state_of "$CJOB"): $(cat "$T/step.txt")"
+"${D[@]}" control "Cancel job" --shot "$SHOTS/gui-cancelled.png" >"$T/step.txt" 2>&1 && [ "$(state_of "$CJOB")" = cancelled ] \
+  && pass "cancelled through the button ($(tail -n 1 "$T/step.txt"))" || fail "cancel: $(state_of "$CJOB"): $(cat "$T/step.txt")"
+"${D[@]}" controls >"$T/step.txt" 2>&1
+! grep -q "=on" "$T/step.txt" && pass "a cancelled job's buttons are all off" || fail "after cancel: $(cat "$T/step.txt")"
+"${D[@]}" filter --name to-contr >"$T/step.txt" 2>&1
+grep -q "#$CJOB to-control" "$T/step.txt" && ! grep -q "from-the-app" "$T/step.txt" \
+  && pass "the name filter keeps only job $CJOB: $(tail -n 1 "$T/step.txt")" || fail "name filter: $(cat "$T/step.txt")"
+"${D[@]}" filter --name "" >"$T/step.txt" 2>&1
+grep -q "#$JOB from-the-app" "$T/step.txt" && pass "an empty filter lists every job again" || fail "no filter: $(cat "$T/step.txt")"
+
+# 10. The mosaic's routes: a tile is an 8-bit PNG the master made; another requester sees no such job; a token is needed.
 api() { curl -s -o "$T/api.out" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $1" "$TESSERA_MASTER/api/v1/jobs/$JOB/$2"; }
 [ "$(api "$ANN" frames/1/tiles/0.png)" = "200 image/png" ] && [ "$(head -c 8 "$T/api.out" | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ] \
   && pass "a tile is served as a PNG" || fail "tile PNG: $(api "$ANN" frames/1/tiles/0.png)"
@@ -114,7 +160,7 @@ api() { curl -s -o "$T/api.out" -w '%{http_code} %{content_type}' -H "Authorizat
 [ "$(api "$OP" frames | cut -d' ' -f1)" = 200 ] || fail "the operator sees every job's frames"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$TESSERA_MASTER/api/v1/jobs/$JOB/frames/1")" = 401 ] || fail "frames without a token"
 
-# 8. The master goes away: the app says so; back: it reconnects by itself.
+# 11. The master goes away: the app says so; back: it reconnects by itself.
 kill -TERM "$MASTER_PID"; wait "$MASTER_PID" 2>/dev/null
 "${D[@]}" --timeout 20 wait-connection disconnected --shot "$SHOTS/gui-disconnected.png" >"$T/step.txt" 2>&1 \
   && pass "master gone: $(tail -n 1 "$T/step.txt")" || fail "disconnected: $(cat "$T/step.txt")"
