@@ -74,6 +74,8 @@ static const char *const MIGRATIONS[] = {
     /* a task's checks; only checks are in it (check_of=0 is most tasks, so the planner must never walk that) */
     "DROP INDEX IF EXISTS tasks_by_check",
     "CREATE INDEX IF NOT EXISTS tasks_checks ON tasks(check_of) WHERE check_of!=0",
+    /* the checks waiting for a node, oldest first: the verifier looks for those waiting too long every pass */
+    "CREATE INDEX IF NOT EXISTS tasks_checks_queued ON tasks(created) WHERE check_of!=0 AND state='queued'",
     "CREATE INDEX IF NOT EXISTS tasks_by_node ON tasks(node, job_id)",
     /* a frame's pieces still open: whether a frame is complete is one entry to look at */
     "CREATE INDEX IF NOT EXISTS tasks_open ON tasks(job_id, frame, kind) WHERE check_of=0 AND "

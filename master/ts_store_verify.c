@@ -529,7 +529,7 @@ int ts_store_checks_expire(ts_store_t *self, double max_wait, const ts_check_pol
     memset(v, 0, sizeof *v);
     if (sdb_begin(self) < 0)
         return -1;
-    sqlite3_stmt *st = sdb_prep(self, "SELECT c.id, c.check_of, c.job_id FROM tasks c JOIN tasks o ON o.id=c.check_of "
+    sqlite3_stmt *st = sdb_prep(self, "SELECT c.id, c.check_of, c.job_id FROM tasks c INDEXED BY tasks_checks_queued JOIN tasks o ON o.id=c.check_of "
                                       "WHERE c.check_of!=0 AND c.state='queued' AND c.created<? AND o.state='checking' "
                                       "AND o.verify IN ('pending','tiebreak') LIMIT 64");
     if (!st)
