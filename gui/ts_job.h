@@ -26,7 +26,18 @@ int ts_job_get_frame_end(TsJob *self);
 /* Its budget and what it has paid so far, in the token's smallest unit (GET jobs: "budget", "paid"). */
 gint64 ts_job_get_budget(TsJob *self);
 gint64 ts_job_get_paid(TsJob *self);
+/* Its funds still held (escrow and locked to tasks) and what its refunds gave back, as the master's job view says
+   ("locked", "refunded"); -1 where it does not say (a chain's ledger). */
+gint64 ts_job_get_locked(TsJob *self);
+gint64 ts_job_get_refunded(TsJob *self);
 gboolean ts_job_is_running(TsJob *self);
+/* Done, failed or cancelled. */
+gboolean ts_job_has_ended(TsJob *self);
+/* The master's error text for a failed job ("" for none). */
+const char *ts_job_get_error(TsJob *self);
+/* What a desktop notification says of an ended job: "Job #3 done", "Job #3 failed: why", "Job #3 cancelled";
+   NULL for a job that has not ended. g_free it. */
+char *ts_job_end_notice(TsJob *self);
 
 /* What an artist may do to a job in its state, as the master takes it: cancel or pause one that has not ended,
    resume a paused one, requeue the failed frames of a failed render. */

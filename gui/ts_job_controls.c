@@ -122,6 +122,17 @@ void ts_job_controls_set_session(TsJobControls *self, TsSession *session)
     self->session = g_object_ref(session);
 }
 
+/* The job's state as it is now (it moves on by itself: a render ends while shown), and what may be done to it. */
+static void show_state(TsJobControls *self)
+{
+    TsJob *job = self->job;
+    g_autofree char *text = job ? g_strdup_printf("Job #%" G_GINT64_FORMAT " is %s.", ts_job_get_id(job),
+                                                  ts_job_get_state(job))
+                                : g_strdup("Select a job to cancel, pause or resume it.");
+    gtk_label_set_text(self->status_label, text);
+    update_buttons(self);
+}
+
 void ts_job_controls_set_job(TsJobControls *self, TsJob *job)
 {
     if (job == self->job)
@@ -130,10 +141,6 @@ void ts_job_controls_set_job(TsJobControls *self, TsJob *job)
         g_signal_handlers_disconnect_by_data(self->job, self);
     g_set_object(&self->job, job);
     if (job)
-        g_signal_connect_swapped(job, "notify::state", G_CALLBACK(update_buttons), self);
-    g_autofree char *text = job ? g_strdup_printf("Job #%" G_GINT64_FORMAT " is %s.", ts_job_get_id(job),
-                                                  ts_job_get_state(job))
-                                : g_strdup("Select a job to cancel, pause or resume it.");
-    gtk_label_set_text(self->status_label, text);
-    update_buttons(self);
+        g_signal_connect_swapped(job, "notify::state", G_CALLBACK(show_state), self);
+    show_state(self);
 }

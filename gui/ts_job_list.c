@@ -23,6 +23,9 @@ static void model_init(GListModelInterface *iface)
     iface->get_item = get_item;
 }
 
+enum { SIG_JOB_ENDED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE_WITH_CODE(TsJobList, ts_job_list, G_TYPE_OBJECT,
                               G_IMPLEMENT_INTERFACE(G_TYPE_LIST_MODEL, model_init))
 
@@ -35,6 +38,8 @@ static void dispose(GObject *object)
 static void ts_job_list_class_init(TsJobListClass *klass)
 {
     G_OBJECT_CLASS(klass)->dispose = dispose;
+    signals[SIG_JOB_ENDED] = g_signal_new("job-ended", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                          NULL, G_TYPE_NONE, 1, TS_TYPE_JOB);
 }
 
 static void ts_job_list_init(TsJobList *self)
@@ -64,7 +69,10 @@ void ts_job_list_apply(TsJobList *self, const void *jobs_json)
         TsJob *job = g_ptr_array_index(self->jobs, i);
         const json_t *j = find_json(jobs, ts_job_get_id(job));
         if (j) {
+            gboolean was_open = ts_job_get_state(job)[0] && !ts_job_has_ended(job);
             ts_job_update(job, j);
+            if (was_open && ts_job_has_ended(job))
+                g_signal_emit(self, signals[SIG_JOB_ENDED], 0, job);
             continue;
         }
         g_ptr_array_remove_index(self->jobs, i);

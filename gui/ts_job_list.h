@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define TS_TYPE_JOB_LIST (ts_job_list_get_type())
 G_DECLARE_FINAL_TYPE(TsJobList, ts_job_list, TS, JOB_LIST, GObject)
 
+/* Signal "job-ended" (TsJob *): a job the list already held went from not ended to done, failed or cancelled in a
+   snapshot: once per end (a job first seen ended, or seen again ended, is no news). */
 TsJobList *ts_job_list_new(void);
 /* Makes the list the jobs of the JSON array (a json_t *: GET /api/v1/jobs's "jobs"). */
 void ts_job_list_apply(TsJobList *self, const void *jobs);

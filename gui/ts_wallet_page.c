@@ -1,6 +1,6 @@
 /* ts_wallet_page: the Wallet page: the account's funds, the shown job's money and the history (see ts_wallet_page.h).
-   The job's funds held and locked and its refunds are the sums of the account's history entries for that job, by
-   bucket: the master's job view carries only its budget and what it paid. */
+   The job's money is the master's job view's: budget, paid, held (escrow and locked to tasks) and refunded; a chain's
+   ledger gives no held or refunded there, and the page says so rather than guess. */
 #include "gui/ts_wallet_page.h"
 #include "escrow/escrow.h"
 #include "gui/ts_poll.h"
@@ -15,7 +15,6 @@ struct _TsWalletPage {
     GtkStringList *history_rows;
     TsSession *session;
     TsJob *job;
-    json_t *history;      /* the account's last history (GET wallet/{account}'s "history") */
     char *account;
     GCancellable *cancel;
     gboolean fetching;
@@ -34,34 +33,26 @@ static gint64 amount(const json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
-/* The shown job's money: budget and paid from the job, the rest summed from the history's entries for it. */
+/* An amount of the job's view, or "unknown" where the master does not say (-1). */
+static const char *known(gint64 units, char *buf)
+{
+    return units < 0 ? "unknown" : tokens(units, buf);
+}
+
+/* The shown job's money, as its view on the master has it. */
 static void show_job(TsWalletPage *self)
 {
     if (!self->job) {
         gtk_label_set_text(self->job_label, "No job shown: select one in the Jobs page.");
         return;
     }
-    gint64 id = ts_job_get_id(self->job), held = 0, locked = 0, refunded = 0;
-    size_t i;
-    const json_t *x;
-    json_array_foreach(self->history, i, x) {
-        if (amount(x, "job") != id)
-            continue;
-        const char *bucket = json_string_value(json_object_get(x, "bucket")),
-                   *kind = json_string_value(json_object_get(x, "kind"));
-        if (g_strcmp0(bucket, "escrow") == 0)
-            held += amount(x, "amount");
-        else if (g_strcmp0(bucket, "locked") == 0)
-            locked += amount(x, "amount");
-        else if (g_strcmp0(kind, "refund") == 0 && g_strcmp0(bucket, "balance") == 0)
-            refunded += amount(x, "amount");
-    }
-    char b[AMOUNT_TEXT], h[AMOUNT_TEXT], l[AMOUNT_TEXT], p[AMOUNT_TEXT], r[AMOUNT_TEXT];
-    g_autofree char *text = g_strdup_printf("Job #%" G_GINT64_FORMAT " %s (%s): budget %s · held %s · locked for "
-                                            "tasks %s · paid %s · refunded %s", id, ts_job_get_name(self->job),
-                                            ts_job_get_state(self->job), tokens(ts_job_get_budget(self->job), b),
-                                            tokens(held, h), tokens(locked, l), tokens(ts_job_get_paid(self->job), p),
-                                            tokens(refunded, r));
+    TsJob *job = self->job;
+    char b[AMOUNT_TEXT], h[AMOUNT_TEXT], p[AMOUNT_TEXT], r[AMOUNT_TEXT];
+    g_autofree char *text = g_strdup_printf("Job #%" G_GINT64_FORMAT " %s (%s): budget %s · held %s · paid %s · "
+                                            "refunded %s", ts_job_get_id(job), ts_job_get_name(job),
+                                            ts_job_get_state(job), tokens(ts_job_get_budget(job), b),
+                                            known(ts_job_get_locked(job), h), tokens(ts_job_get_paid(job), p),
+                                            known(ts_job_get_refunded(job), r));
     gtk_label_set_text(self->job_label, text);
 }
 
@@ -93,13 +84,11 @@ static void history_done(GObject *source, GAsyncResult *result, gpointer ud)
         gtk_label_set_text(self->status_label, msg);
         return;
     }
-    json_decref(self->history);
-    self->history = json_incref(json_object_get(o, "history"));
-    json_decref(o);
-    guint n = (guint)json_array_size(self->history);
+    const json_t *history = json_object_get(o, "history");
     g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < n; i++)
-        g_ptr_array_add(rows, history_row(json_array_get(self->history, i)));
+    for (size_t i = 0; i < json_array_size(history); i++)
+        g_ptr_array_add(rows, history_row(json_array_get(history, i)));
+    json_decref(o);
     g_ptr_array_add(rows, NULL);
     gtk_string_list_splice(self->history_rows, 0, g_list_model_get_n_items(G_LIST_MODEL(self->history_rows)),
                            (const char *const *)rows->pdata);
@@ -187,7 +176,6 @@ static void dispose(GObject *object)
     g_clear_object(&self->job);
     g_clear_object(&self->history_rows);
     g_clear_object(&self->cancel);
-    g_clear_pointer(&self->history, json_decref);
     g_clear_pointer(&self->account, g_free);
     gtk_widget_dispose_template(GTK_WIDGET(self), TS_TYPE_WALLET_PAGE);
     G_OBJECT_CLASS(ts_wallet_page_parent_class)->dispose(object);
@@ -210,7 +198,6 @@ static void ts_wallet_page_init(TsWalletPage *self)
     gtk_widget_init_template(GTK_WIDGET(self));
     self->cancel = g_cancellable_new();
     self->history_rows = gtk_string_list_new(NULL);
-    self->history = json_array();
     GtkNoSelection *none = gtk_no_selection_new(g_object_ref(G_LIST_MODEL(self->history_rows)));
     gtk_list_view_set_model(self->history_view, GTK_SELECTION_MODEL(none));
     g_object_unref(none);

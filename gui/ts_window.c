@@ -1,9 +1,12 @@
 /* ts_window: the main window: its pages (Jobs, Wallet, Farm); on the Jobs page the filtered jobs list with the
-   selected job's controls, the live mosaic of the shown job, tile details, downloads (see ts_window.h).
+   selected job's controls, the live mosaic of the shown job, its filmstrip of finished frames (a click opens one
+   full size), tile details, downloads (see ts_window.h).
    The shown frame is the first of the job's frames that is not finished (the last one once all are); the mosaic is
    fetched afresh whenever the model cannot follow an event alone, debounced, one fetch at a time. */
 #include "gui/ts_window.h"
 #include "gui/ts_farm_page.h"
+#include "gui/ts_filmstrip.h"
+#include "gui/ts_frame_window.h"
 #include "gui/ts_job_controls.h"
 #include "gui/ts_mosaic_view.h"
 #include "gui/ts_wallet_page.h"
@@ -20,6 +23,7 @@ struct _TsWindow {
     GtkLabel *connection_label, *mosaic_label, *tile_label, *download_label;
     GtkColumnView *jobs_view;
     TsMosaicView *mosaic;
+    TsFilmstrip *filmstrip;
     GtkSearchEntry *name_filter_entry;
     GtkDropDown *state_filter_dropdown;
     TsJobControls *controls;
@@ -200,6 +204,7 @@ static void frames_done(GObject *source, GAsyncResult *result, gpointer ud)
         return;
     }
     const json_t *frames = json_object_get(o, "frames");
+    ts_filmstrip_show(self->filmstrip, self->shown_job, frames);
     int frame = pick_frame(frames, ts_job_get_frame_start(job));
     ts_mosaic_model_show(self->model, self->shown_job, frame);
     gboolean planned = json_array_size(frames) > 0;
@@ -224,6 +229,7 @@ static gboolean refresh_now(gpointer ud)
     if (!job || g_strcmp0(ts_job_get_kind(job), "render") != 0) {
         self->shown_job = 0;
         ts_mosaic_model_show(self->model, 0, 0);
+        ts_filmstrip_show(self->filmstrip, 0, NULL);
         update_labels(self);
         return G_SOURCE_REMOVE;
     }
@@ -289,6 +295,21 @@ static void on_jobs_refreshed(TsWindow *self)
     update_labels(self);
 }
 
+/* A job of the artist's ended while the app runs: a desktop notification through the application (one per job: a
+   later end of the same job replaces it). */
+static void on_job_ended(TsWindow *self, TsJob *job)
+{
+    GtkApplication *app = gtk_window_get_application(GTK_WINDOW(self));
+    g_autofree char *title = ts_job_end_notice(job);
+    if (!app || !title)
+        return;
+    g_autoptr(GNotification) n = g_notification_new(title);
+    if (ts_job_get_name(job)[0])
+        g_notification_set_body(n, ts_job_get_name(job));
+    g_autofree char *id = g_strdup_printf("job-%" G_GINT64_FORMAT, ts_job_get_id(job));
+    g_application_send_notification(G_APPLICATION(app), id, n);
+}
+
 static void on_selection(TsWindow *self)
 {
     ts_job_controls_set_job(self->controls, gtk_single_selection_get_selected_item(self->selection));
@@ -301,6 +322,12 @@ static void on_selection(TsWindow *self)
             gtk_label_set_text(self->download_label, ""); /* the last job's download said its piece */
     }
     schedule_refresh(self);
+}
+
+/* A thumbnail of the filmstrip clicked: the frame full size in a window of its own. */
+static void on_frame_activated(TsWindow *self, gint64 job, int frame)
+{
+    gtk_window_present(GTK_WINDOW(ts_frame_window_new(GTK_WINDOW(self), self->session, job, frame)));
 }
 
 static void on_tile_selected(TsWindow *self, int index)
@@ -508,6 +535,7 @@ static void ts_window_class_init(TsWindowClass *klass)
     GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
     G_OBJECT_CLASS(klass)->dispose = dispose;
     g_type_ensure(TS_TYPE_MOSAIC_VIEW);
+    g_type_ensure(TS_TYPE_FILMSTRIP);
     g_type_ensure(TS_TYPE_JOB_CONTROLS);
     g_type_ensure(TS_TYPE_WALLET_PAGE);
     g_type_ensure(TS_TYPE_FARM_PAGE);
@@ -521,6 +549,7 @@ static void ts_window_class_init(TsWindowClass *klass)
     gtk_widget_class_bind_template_child(wc, TsWindow, download_label);
     gtk_widget_class_bind_template_child(wc, TsWindow, jobs_view);
     gtk_widget_class_bind_template_child(wc, TsWindow, mosaic);
+    gtk_widget_class_bind_template_child(wc, TsWindow, filmstrip);
     gtk_widget_class_bind_template_child(wc, TsWindow, name_filter_entry);
     gtk_widget_class_bind_template_child(wc, TsWindow, state_filter_dropdown);
     gtk_widget_class_bind_template_child(wc, TsWindow, controls);
@@ -540,6 +569,7 @@ static void ts_window_init(TsWindow *self)
     self->downloads = g_ptr_array_new_with_free_func(g_free);
     ts_mosaic_view_set_model(self->mosaic, self->model);
     g_signal_connect_swapped(self->mosaic, "tile-selected", G_CALLBACK(on_tile_selected), self);
+    g_signal_connect_swapped(self->filmstrip, "frame-activated", G_CALLBACK(on_frame_activated), self);
     GtkDropTarget *drop = gtk_drop_target_new(G_TYPE_INVALID, GDK_ACTION_COPY);
     gtk_drop_target_set_gtypes(drop, (GType[]){GDK_TYPE_FILE_LIST, G_TYPE_FILE}, 2);
     g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
@@ -562,9 +592,12 @@ TsWindow *ts_window_new(GtkApplication *app, TsSession *session)
     g_signal_connect_swapped(session, "event", G_CALLBACK(on_event), self);
     g_signal_connect_swapped(session, "resync", G_CALLBACK(schedule_refresh), self);
     g_signal_connect_swapped(session, "jobs-refreshed", G_CALLBACK(on_jobs_refreshed), self);
+    g_signal_connect_object(ts_session_get_jobs(session), "job-ended", G_CALLBACK(on_job_ended), self,
+                            G_CONNECT_SWAPPED);
     ts_job_controls_set_session(self->controls, session);
     ts_wallet_page_set_session(self->wallet_page, session);
     ts_farm_page_set_session(self->farm_page, session);
+    ts_filmstrip_set_session(self->filmstrip, session);
     on_status(self);
     ts_session_start(session);
     return self;

@@ -56,6 +56,23 @@ static json_t *job_row_json(sqlite3_stmt *st)
     return o;
 }
 
+/* The job's money still held and given back, from the local ledger (escrow/ts_ledger.c): locked is what its
+   requester's escrow and locked buckets hold for it now (ledger_balances), refunded the sum of the balance entries
+   of its refund transactions. Another backend's (evm: the chain's) figures are not in the store: both are left out
+   rather than guessed. */
+static void job_money_json(ts_store_t *self, json_t *o, int64_t id)
+{
+    if (!self->escrow || strcmp(ts_escrow_backend(self->escrow), "local") != 0)
+        return;
+    int64_t locked = sdb_int(self, 0, "SELECT sum(b.amount) FROM ledger_jobs l JOIN ledger_balances b ON "
+                                      "b.account=l.requester AND b.job=l.job AND b.bucket IN ('escrow','locked') "
+                                      "WHERE l.job=?", "i", id);
+    int64_t refunded = sdb_int(self, 0, "SELECT sum(e.amount) FROM ledger_xacts x JOIN ledger_entries e ON "
+                                        "e.xact=x.id WHERE x.kind='refund' AND x.job=? AND e.bucket='balance'", "i", id);
+    json_object_set_new(o, "locked", json_integer(locked));
+    json_object_set_new(o, "refunded", json_integer(refunded));
+}
+
 #define JOB_MISSING_SHOWN 100 /* missing files a job's view names; missing_count says how many */
 
 #define JOB_COLUMNS                                                                                           \
@@ -102,6 +119,7 @@ json_t *ts_store_job_json(ts_store_t *self, int64_t id)
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             o = job_row_json(st);
+            job_money_json(self, o, id);
             json_t *params = json_loads((const char *)sqlite3_column_text(st, 23), 0, NULL);
             json_object_set_new(o, "outputs", outputs_json(self, id));
             /* work set aside by requeues (ts_store_requeue.c): done before, not counted in tasks_* */
@@ -139,8 +157,11 @@ json_t *ts_store_jobs_json(ts_store_t *self, const char *requester)
     sqlite3_stmt *st = sdb_prep(self, JOB_COLUMNS "WHERE ?1 IS NULL OR j.requester=?1 ORDER BY j.id");
     if (st && requester)
         sqlite3_bind_text(st, 1, requester, -1, SQLITE_STATIC);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, job_row_json(st));
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = job_row_json(st);
+        job_money_json(self, o, sqlite3_column_int64(st, 0));
+        json_array_append_new(arr, o);
+    }
     sdb_done(self, st);
     sdb_unlock(self);
     return arr;

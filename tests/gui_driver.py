@@ -12,7 +12,7 @@ import time
 import gi
 
 gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi  # noqa: E402
+from gi.repository import Atspi, GLib  # noqa: E402
 
 APP = "tessera-gui"
 SHOT_SIZE = "1024x640"  # the main window's default size, at the display's top left (no window manager)
@@ -60,7 +60,11 @@ def find(role, name=None, desc=None, prefix=False, root=None):
 def wait_for(what, fn, timeout):
     end = time.time() + timeout
     while time.time() < end:
-        got = fn()
+        try:
+            got = fn()
+        except GLib.Error as e:  # a widget went while the tree was read (a list's rows replaced): read it again
+            print("gui_driver: read again: %s" % e.message, file=sys.stderr)
+            got = None
         if got:
             return got
         time.sleep(0.1)
@@ -168,6 +172,48 @@ def cmd_click_tile(a):
     print("tile " + info)
 
 
+def filmstrip_frames():
+    """The filmstrip's thumbnails, by accessible name ("Frame 3"), in its order (None: no strip)."""
+    strip = find("list", "Finished frames")
+    if strip is None:
+        return None
+    return [w.get_name() for w in walk(strip) if w.get_role_name() == "push button"]
+
+
+def cmd_filmstrip(a):
+    """Waits until the filmstrip holds a thumbnail for every expected frame; prints them and the strip's caption."""
+    want = ["Frame %d" % f for f in a.expect]
+    got = wait_for("the filmstrip to hold %s (now %s)" % (want, filmstrip_frames()),
+                   lambda: (lambda f: f if f is not None and all(w in f for w in want) else None)(filmstrip_frames()),
+                   a.timeout)
+    time.sleep(1.0)  # the thumbnails' pictures follow their buttons
+    if a.shot:
+        shot(a.shot, a.display)
+    print("filmstrip %s; %s" % (" | ".join(got), label("Filmstrip status")))
+
+
+def cmd_open_frame(a):
+    """Clicks a thumbnail of the filmstrip; waits for its full-size window and the picture's size in it."""
+    press("push button", "Frame %d" % a.frame, prefix=False)
+    title = "Frame %d of job #" % a.frame
+    w = wait_for("the window '%s…'" % title, lambda: find("frame", title, prefix=True), 10)
+    size = wait_for("the full-size frame", lambda: (lambda t: t if t and not t.startswith("Loading") else None)(
+        label("Frame status")), a.timeout)
+    if not size.startswith("Frame %d: " % a.frame):
+        die("the full-size frame did not come: " + size)
+    pic = find("image", "Frame %d of job #" % a.frame, prefix=True, root=w)
+    if pic is None:
+        die("the window has no picture named 'Frame %d of job #…, full size'" % a.frame)
+    time.sleep(0.5)
+    if a.shot:
+        shot(a.shot, a.display)
+    print("opened %s: %s" % (w.get_name(), size))
+    if a.close:
+        press("push button", "Close the frame", prefix=False)
+        wait_for("the frame's window to close", lambda: find("frame", title, prefix=True) is None, 10)
+        print("closed")
+
+
 def cmd_download(a):
     press("push button", "Download frames")
     saved = wait_for("the download", lambda: (label("Download status") or "").startswith("Saved") and
@@ -195,6 +241,36 @@ def cmd_jobs(a):
     print("jobs " + " | ".join(rows))
     if a.expect and not all(e in rows for e in a.expect):
         die("the jobs list lacks %s: %s" % (a.expect, rows))
+
+
+def row_cell(job, column):
+    """The text in job #job's row of the jobs list under the column titled column (None: no such row or column).
+    Every column's cell holds one label, so the row's labels line up with the header's."""
+    labels = table_cells("Jobs") or []
+    starts = [i for i, t in enumerate(labels) if re.match(r"#\d+ ", t)]
+    if not starts or column not in labels[:starts[0]]:
+        return None
+    at = labels[:starts[0]].index(column)
+    for k, i in enumerate(starts):
+        if labels[i].startswith("#%d " % job):
+            row = labels[i:starts[k + 1] if k + 1 < len(starts) else len(labels)]
+            return row[at] if at < len(row) else None
+    return None
+
+
+def cmd_job_cost(a):
+    """Job #id's Cost cell; waits until it reads units / 10^decimals tokens (as GET jobs/{id}'s paid)."""
+    from decimal import Decimal, InvalidOperation
+    want = Decimal(a.units) / (Decimal(10) ** a.decimals)
+
+    def shown():
+        text = row_cell(a.id, "Cost")
+        try:
+            return text is not None and Decimal(text) == want and text
+        except InvalidOperation:
+            return None
+    text = wait_for("job #%d's cost to read %s (now %r)" % (a.id, want, row_cell(a.id, "Cost")), shown, a.timeout)
+    print("cost #%d %s; ETA %s" % (a.id, text, row_cell(a.id, "ETA")))
 
 
 def cmd_shot(a):
@@ -324,11 +400,22 @@ def main():
     c.add_argument("--dx", type=int, default=0)
     c.add_argument("--dy", type=int, default=0)
     sub.add_parser("download")
+    fs = sub.add_parser("filmstrip")
+    fs.add_argument("--expect", type=int, nargs="+", required=True, help="frame numbers the strip must hold")
+    fs.add_argument("--shot")
+    of = sub.add_parser("open-frame")
+    of.add_argument("--frame", type=int, required=True)
+    of.add_argument("--close", action="store_true")
+    of.add_argument("--shot")
     w = sub.add_parser("wait-connection")
     w.add_argument("state", choices=["connected", "disconnected"])
     w.add_argument("--shot")
     j = sub.add_parser("jobs")
     j.add_argument("--expect", nargs="*", default=[])
+    jc = sub.add_parser("job-cost")
+    jc.add_argument("--id", type=int, required=True)
+    jc.add_argument("--units", type=int, required=True, help="the job's paid as GET /api/v1/jobs/{id} gives it")
+    jc.add_argument("--decimals", type=int, required=True)
     sh = sub.add_parser("shot")
     sh.add_argument("path")
     pg = sub.add_parser("page")
@@ -351,7 +438,8 @@ def main():
     a = p.parse_args()
     {"wait-window": cmd_wait_window, "sign-in": cmd_sign_in, "submit": cmd_submit, "wait-partial": cmd_wait_partial,
      "wait-finished": cmd_wait_finished, "click-tile": cmd_click_tile, "download": cmd_download,
-     "wait-connection": cmd_wait_connection, "jobs": cmd_jobs, "shot": cmd_shot, "page": cmd_page,
+     "filmstrip": cmd_filmstrip, "open-frame": cmd_open_frame,
+     "wait-connection": cmd_wait_connection, "jobs": cmd_jobs, "job-cost": cmd_job_cost, "shot": cmd_shot, "page": cmd_page,
      "farm": cmd_farm, "wallet": cmd_wallet, "click-job": cmd_click_job, "controls": cmd_controls, "filter": cmd_filter,
      "control": cmd_control}[a.cmd](a)
 

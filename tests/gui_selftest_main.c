@@ -1,5 +1,7 @@
 /* ts_gui_selftest: the app's self-tests (the gui folder's models and settings; no display needed), all or by name. */
 #include "gui/ts_config.h"
+#include "gui/ts_eta.h"
+#include "gui/ts_filmstrip_model.h"
 #include "gui/ts_job_list.h"
 #include "gui/ts_mosaic_model.h"
 #include "gui/ts_node_list.h"
@@ -12,6 +14,8 @@ static const struct {
     int (*fn)(gboolean verbose);
 } s_tests[] = {
     {"config", ts_config_test},
+    {"eta", ts_eta_test},
+    {"filmstrip", ts_filmstrip_model_test},
     {"joblist", ts_job_list_test},
     {"mosaic", ts_mosaic_model_test},
     {"nodelist", ts_node_list_test},

@@ -87,6 +87,20 @@ PY
 "${D[@]}" click-tile --dx 20 --dy 10 >"$T/step.txt" 2>&1 && grep -Eq "rendered by node (a|b) in [0-9.]+ s · " "$T/step.txt" \
   && pass "a clicked tile names its node, time and verdict: $(tail -n 1 "$T/step.txt")" || fail "tile details: $(cat "$T/step.txt")"
 "${D[@]}" shot "$SHOTS/gui-tile.png" >/dev/null 2>&1
+# The filmstrip holds the job's finished frames (as GET frames lists them); a click opens one full size, at the size
+# the master's job view gives the frame.
+DONE_FRAMES=$(curl -sf -H "Authorization: Bearer $ANN" "$TESSERA_MASTER/api/v1/jobs/$JOB/frames" | python3 -c \
+  "import json, sys; print(','.join(str(f['frame']) for f in json.load(sys.stdin)['frames'] if f['state'] == 'done'))")
+read -r FW FH < <(curl -sf -H "Authorization: Bearer $ANN" "$TESSERA_MASTER/api/v1/jobs/$JOB" | python3 -c \
+  "import json, sys; j = json.load(sys.stdin); print(j['width'], j['height'])")
+[ -n "$DONE_FRAMES" ] && "${D[@]}" --timeout 20 filmstrip --expect ${DONE_FRAMES//,/ } --shot "$SHOTS/gui-filmstrip.png" \
+  >"$T/step.txt" 2>&1 && pass "the filmstrip holds the finished frame(s) $DONE_FRAMES: $(tail -n 1 "$T/step.txt")" \
+  || fail "filmstrip (frames done: '$DONE_FRAMES'): $(cat "$T/step.txt")"
+FIRST=${DONE_FRAMES%%,*}
+"${D[@]}" --timeout 20 open-frame --frame "${FIRST:-1}" --close --shot "$SHOTS/gui-frame-full.png" >"$T/step.txt" 2>&1 \
+  && grep -q "Frame ${FIRST:-1}: $FW × $FH pixels" "$T/step.txt" \
+  && pass "a click on frame $FIRST opens it full size, ${FW}x$FH: $(grep opened "$T/step.txt")" \
+  || fail "full-size frame $FIRST (${FW}x$FH): $(cat "$T/step.txt")"
 
 # 5. The app's download is what the CLI downloads.
 "${D[@]}" download >"$T/step.txt" 2>&1 && pass "downloaded: $(tail -n 1 "$T/step.txt")" || fail "download: $(cat "$T/step.txt")"
@@ -104,6 +118,14 @@ done
 "${D[@]}" jobs >"$T/step.txt" 2>&1
 grep -q "#$JOB from-the-app | done" "$T/step.txt" && ! grep -q operators-job "$T/step.txt" \
   && pass "the jobs list shows ann's job done and not the operator's" || fail "jobs list: $(cat "$T/step.txt")"
+# its Cost is what the master says it paid, in tokens as GET wallet counts their decimals
+PAID=$(curl -sf -H "Authorization: Bearer $ANN" "$TESSERA_MASTER/api/v1/jobs/$JOB" | python3 -c \
+  "import json, sys; print(json.load(sys.stdin)['paid'])")
+DECIMALS=$(curl -sf -H "Authorization: Bearer $ANN" "$TESSERA_MASTER/api/v1/wallet" | python3 -c \
+  "import json, sys; print(json.load(sys.stdin)['decimals'])")
+[ -n "$PAID" ] && "${D[@]}" --timeout 20 job-cost --id "$JOB" --units "$PAID" --decimals "$DECIMALS" >"$T/step.txt" 2>&1 \
+  && pass "the jobs list's Cost of job $JOB is its paid, $PAID units: $(tail -n 1 "$T/step.txt")" \
+  || fail "cost of job $JOB (paid '$PAID'): $(cat "$T/step.txt")"
 "${D[@]}" shot "$SHOTS/gui-jobs.png" >/dev/null 2>&1
 
 # 7. The Farm page lists the farm's nodes by name, as GET nodes has them.

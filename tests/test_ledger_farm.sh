@@ -78,6 +78,30 @@ assert slashed >= 1 and acct[cheat]["stake"] == 0, (slashed, acct[cheat])
 dup = q("SELECT task FROM ledger_xacts WHERE kind='release' GROUP BY job, task HAVING count(*)>1")
 assert not dup, dup
 EOF
+# the job's own view carries what the ledger holds for it and gave back (GET jobs/{id} and the GET jobs list alike)
+curl -sf -H "Authorization: Bearer $TESSERA_TOKEN" "$TESSERA_MASTER/api/v1/jobs/$JOB" >"$T/job.json" \
+  && curl -sf -H "Authorization: Bearer $TESSERA_TOKEN" "$TESSERA_MASTER/api/v1/jobs" >"$T/jobs.json" || fail "GET job $JOB"
+python3 - "$DB" "$JOB" "$T/job.json" "$T/jobs.json" <<'EOF' && pass "job $JOB's view: locked and refunded are the ledger's" \
+  || fail "job $JOB's locked/refunded differ from the ledger's"
+import json, sqlite3, sys
+db, job = sqlite3.connect(sys.argv[1]), int(sys.argv[2])
+one = json.load(open(sys.argv[3]))
+listed = [j for j in json.load(open(sys.argv[4])).get("jobs", []) if j["id"] == job]
+q = lambda sql, *a: db.execute(sql, a).fetchall()[0][0]
+held = q("SELECT coalesce(sum(b.amount),0) FROM ledger_balances b JOIN ledger_jobs l ON l.job=b.job AND "
+         "l.requester=b.account WHERE b.job=? AND b.bucket IN ('escrow','locked')", job)
+refunded = q("SELECT coalesce(sum(e.amount),0) FROM ledger_entries e JOIN ledger_xacts x ON x.id=e.xact "
+             "WHERE x.kind='refund' AND x.job=? AND e.bucket='balance'", job)
+released = q("SELECT coalesce(sum(e.amount),0) FROM ledger_entries e JOIN ledger_xacts x ON x.id=e.xact "
+             "WHERE x.kind='release' AND x.job=? AND e.amount>0", job)
+print(f"view: locked {one.get('locked')} refunded {one.get('refunded')} paid {one['paid']}; ledger: held {held} "
+      f"refunded {refunded} released {released}")
+assert one["locked"] == held and one["refunded"] == refunded, (one.get("locked"), one.get("refunded"), held, refunded)
+assert one["state"] == "done" and one["locked"] == 0, one          # an ended job holds nothing
+assert one["budget"] == released + one["locked"] + one["refunded"], one
+assert 0 < one["paid"] <= released, (one["paid"], released)      # released also pays the spot checks
+assert listed and listed[0]["locked"] == one["locked"] and listed[0]["refunded"] == one["refunded"], listed
+EOF
 cheat_stake=$(account_field "$(node_id cheat)" stake)
 [ "$cheat_stake" = 0 ] && pass "the cheater's stake is slashed to 0" || fail "cheater stake $cheat_stake"
 node_state() { "$BIN/tessera" nodes --json | python3 -c "import json,sys; print([n['state'] for n in json.load(sys.stdin) if n['name']=='$1'][0])"; }
