@@ -65,6 +65,8 @@ typedef struct {
     char cpu_class[160];       /* device classes of its results (verification compares like with like) */
     char gpu_class[160];
     char paused[64];           /* why its owner has it back ("" when it works): it gets no work */
+    int held;                  /* tasks assigned to it, as the last tick counted them */
+    uint64_t idle_at;          /* the store's change count when it last found no task (0: look again) */
 } node_t;
 
 struct ts_master {
@@ -473,13 +475,16 @@ static void send_earnings(ts_master_t *self, node_t *n, double day_start)
     send_env(self, n, &env);
 }
 
-static void schedule_node(ts_master_t *self, node_t *n)
+/* Fills the node's free slots. held: its assigned tasks when the caller counted them, -1 to count them now. A node
+   that found nothing looks again only once the store has changed: thousands of idle nodes cost nothing a tick. */
+static void schedule_node(ts_master_t *self, node_t *n, int held)
 {
     if (n->paused[0])
         return;
-    int held = ts_store_node_assigned_count(self->store, n->id);
+    if (held < 0)
+        held = ts_store_node_assigned_count(self->store, n->id);
     int free_slots = n->slots - held;
-    if (held < 0 || free_slots <= 0)
+    if (held < 0 || free_slots <= 0 || (n->idle_at && n->idle_at == ts_store_changes(self->store)))
         return;
     ts_task_t tasks[MAX_SLOTS + TS_REQUEST_CHUNK_MAX];
     if (free_slots > MAX_SLOTS)
@@ -488,15 +493,27 @@ static void schedule_node(ts_master_t *self, node_t *n)
                                      (int)self->opts.max_failures, tasks, free_slots, MAX_SLOTS + TS_REQUEST_CHUNK_MAX);
     if (got < 0)
         ts_err("assign to %s: %s", n->name, ts_error());
+    n->idle_at = got == 0 ? ts_store_changes(self->store) : 0;
     for (int i = 0; i < got; i++)
         send_assign(self, n, &tasks[i]);
 }
 
-static void schedule_all(ts_master_t *self)
+/* Every online node with free slots, its assigned tasks counted from assigned (the store's list of them all, one
+   query a tick, not one a node; count < 0: not known, each node counts its own). */
+static void schedule_all(ts_master_t *self, const ts_task_t *assigned, int count)
 {
+    if (count >= 0) {
+        for (int i = 0; i < self->nnodes; i++)
+            self->nodes[i]->held = 0;
+        for (int i = 0; i < count; i++) {
+            node_t *n = node_by_id(self, assigned[i].node);
+            if (n)
+                n->held++;
+        }
+    }
     for (int i = 0; i < self->nnodes; i++)
         if (self->nodes[i]->online)
-            schedule_node(self, self->nodes[i]);
+            schedule_node(self, self->nodes[i], count >= 0 ? self->nodes[i]->held : -1);
 }
 
 static bool holds(const uint64_t *ids, size_t n, uint64_t id)
@@ -556,7 +573,7 @@ static void node_pause(ts_master_t *self, node_t *n, const char *reason, const u
     if (!was || back > 0)
         ts_info("node %s paused (%s): %d task(s) back to the queue", n->name, n->paused, back);
     if (back > 0)
-        schedule_all(self);
+        schedule_all(self, NULL, -1);
 }
 
 static void node_resume(ts_master_t *self, node_t *n)
@@ -565,7 +582,8 @@ static void node_resume(ts_master_t *self, node_t *n)
     if (ts_store_node_resume(self->store, n->id) < 0)
         ts_err("node %s: %s", n->name, ts_error());
     ts_info("node %s works again", n->name);
-    schedule_node(self, n);
+    n->idle_at = 0;
+    schedule_node(self, n, -1);
 }
 
 static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const char *peer_ip,
@@ -663,7 +681,8 @@ static void on_hello(ts_master_t *self, const char *rid, size_t rid_len, const c
     env.body_case = TESSERA__ENVELOPE__BODY_WELCOME;
     env.welcome = &w;
     send_env(self, n, &env);
-    schedule_node(self, n);
+    n->idle_at = 0;
+    schedule_node(self, n, -1);
 }
 
 /* What a node says it seeds (heartbeats and results carry the whole list). */
@@ -722,7 +741,7 @@ static void on_message(ts_master_t *self, const char *rid, size_t rid_len, const
         if (ts_results_accept(&rc, &from, env->result) < 0)
             ts_warn("result of task %llu from %s refused: %s", (unsigned long long)env->result->task_id, n->name,
                     ts_error());
-        schedule_node(self, n);
+        schedule_node(self, n, -1);
         break;
     default:
         ts_warn("node %s sent an unexpected message (%d)", n->name, (int)env->body_case);
@@ -754,6 +773,7 @@ static void tick(ts_master_t *self)
                 /* assigned before a master restart to a node that never came back */
                 ts_info("task %lld back to the queue: its node did not come back", (long long)tasks[i].id);
                 ts_store_task_requeue(self->store, tasks[i].id, false, NULL, (int)self->opts.max_failures);
+                tasks[i].node[0] = '\0'; /* held by no one now */
             } else if (w - tasks[i].assigned_at > (double)self->opts.task_timeout_s) {
                 char why[128];
                 snprintf(why, sizeof why, "timed out after %ld s", self->opts.task_timeout_s);
@@ -761,11 +781,14 @@ static void tick(ts_master_t *self)
                 ts_store_task_requeue(self->store, tasks[i].id, true, why, (int)self->opts.max_failures);
                 if (up)
                     send_cancel(self, n, (uint64_t)tasks[i].id);
+                tasks[i].node[0] = '\0';
             }
         }
+        schedule_all(self, tasks, count);
+    } else {
+        schedule_all(self, NULL, -1);
     }
     free(tasks);
-    schedule_all(self);
 }
 
 static void drain_monitor(ts_master_t *self)
@@ -800,6 +823,8 @@ int ts_master_run(ts_master_t *self)
             ts_err("poll: %s", zmq_strerror(errno));
             return -1;
         }
+        /* one store transaction for what this wake brings (each message's own still undone alone on failure) */
+        bool batch = ts_store_batch_begin(self->store) == 0;
         for (int i = 0; i < MSGS_PER_WAKE && (items[0].revents & ZMQ_POLLIN); i++) {
             char rid[TS_WIRE_RID_MAX];
             size_t rid_len = 0;
@@ -828,6 +853,8 @@ int ts_master_run(ts_master_t *self)
             tick(self);
             last_tick = now;
         }
+        if (batch && ts_store_batch_end(self->store) < 0)
+            ts_err("store: %s", ts_error());
     }
     ts_info("master stopping");
     return 0;

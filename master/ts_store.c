@@ -129,6 +129,20 @@ static const char *const MIGRATIONS[] = {
      "  FROM jobs j WHERE j.id=old.job_id"
      "  ON CONFLICT(requester) DO UPDATE SET secs=usage_decayed(secs, at, excluded.at) + excluded.secs, at=excluded.at;"
      " END"),
+    /* each requester's tasks on nodes now: how many, and the sum of when they were given (ms), kept by triggers so
+       the scheduler's fair share is one row a requester, not a walk over every assigned task (SDB_FAIR_CTE) */
+    "CREATE TABLE IF NOT EXISTS requester_running(requester TEXT PRIMARY KEY, n INT NOT NULL, at_ms INT NOT NULL)",
+    ("CREATE TRIGGER IF NOT EXISTS requester_running_leave AFTER UPDATE OF state, assigned_at ON tasks"
+     " WHEN old.state='assigned' BEGIN"
+     " UPDATE requester_running SET n=n-1, at_ms=at_ms-CAST(old.assigned_at*1000 AS INTEGER)"
+     "  WHERE requester=(SELECT requester FROM jobs WHERE id=old.job_id);"
+     " END"),
+    ("CREATE TRIGGER IF NOT EXISTS requester_running_enter AFTER UPDATE OF state, assigned_at ON tasks"
+     " WHEN new.state='assigned' BEGIN"
+     " INSERT INTO requester_running(requester, n, at_ms)"
+     "  SELECT requester, 1, CAST(new.assigned_at*1000 AS INTEGER) FROM jobs WHERE id=new.job_id"
+     "  ON CONFLICT(requester) DO UPDATE SET n=n+1, at_ms=at_ms+excluded.at_ms;"
+     " END"),
     "ALTER TABLE jobs ADD COLUMN chunk INT NOT NULL DEFAULT 1",
     "ALTER TABLE jobs ADD COLUMN out_pattern TEXT NOT NULL DEFAULT ''",
     /* owners' memory caps: what a node allows a renderer, what a job's renders were seen to need (bytes) */
@@ -165,6 +179,11 @@ static const char *const MIGRATIONS[] = {
     /* per-job webhooks: the URL and the last event delivered (ts_store_notify.c) */
     ("CREATE TABLE IF NOT EXISTS job_notify(job_id INTEGER PRIMARY KEY, url TEXT NOT NULL, sent INT NOT NULL DEFAULT 0,"
      " failures INT NOT NULL DEFAULT 0, retry_at REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '')"),
+    /* counted afresh at every start, so the triggers' sums never drift from the tasks */
+    "DELETE FROM requester_running",
+    ("INSERT INTO requester_running(requester, n, at_ms) SELECT j.requester, count(*),"
+     " sum(CAST(t.assigned_at*1000 AS INTEGER)) FROM tasks t JOIN jobs j ON j.id=t.job_id WHERE t.state='assigned'"
+     " GROUP BY j.requester"),
 };
 
 static int migrate(ts_store_t *self)
@@ -213,25 +232,38 @@ int sdb_exec(ts_store_t *self, const char *sql)
     return 0;
 }
 
+/* Inside a batch a transaction is a savepoint: it commits with the batch, and its failure undoes only itself. */
 int sdb_begin(ts_store_t *self)
 {
     sdb_lock(self);
-    if (sdb_exec(self, "BEGIN IMMEDIATE") < 0) {
+    if (sdb_exec(self, self->depth > 0 ? "SAVEPOINT unit" : "BEGIN IMMEDIATE") < 0) {
         sdb_unlock(self);
         return -1;
     }
+    self->depth++;
     return 0;
 }
 
 /* Ends the transaction: commit when rc >= 0, else roll back. Returns rc (or -1 when commit fails). */
 int sdb_end(ts_store_t *self, int rc)
 {
-    if (rc >= 0 && sdb_exec(self, "COMMIT") < 0)
+    bool nested = --self->depth > 0;
+    if (rc >= 0 && sdb_exec(self, nested ? "RELEASE unit" : "COMMIT") < 0)
         rc = -1;
     if (rc < 0)
-        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(self->db, nested ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK", NULL, NULL, NULL);
     sdb_unlock(self);
     return rc;
+}
+
+int ts_store_batch_begin(ts_store_t *self)
+{
+    return sdb_begin(self);
+}
+
+int ts_store_batch_end(ts_store_t *self)
+{
+    return sdb_end(self, 0);
 }
 
 #define STMT_CACHE_MAX 1024 /* distinct statements kept prepared; the store has a few hundred */
@@ -375,7 +407,11 @@ ts_store_t *ts_store_open(const char *path)
     ts_store_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    pthread_mutex_init(&self->lock, NULL);
+    pthread_mutexattr_t recursive;
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&self->lock, &recursive);
+    pthread_mutexattr_destroy(&recursive);
     pthread_mutex_init(&self->cache_lock, NULL);
     self->stmts = ts_index_new(); /* none: every statement prepared afresh */
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,

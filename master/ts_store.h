@@ -237,6 +237,13 @@ int ts_store_assign_chunks(ts_store_t *self, const char *node, const char *blend
 int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task);   /* 1 found, 0 not */
 /* Assigned tasks (malloc'd), all of them or those of one node (node not NULL). */
 int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count);
+/* A batch: the calling thread holds the store, and every transaction until ts_store_batch_end commits with it (each
+   still undone alone when it fails). The master wraps each wake's messages and tick in one, so a thousand results
+   a second are a few commits, not thousands; other threads wait for the batch's end. */
+int ts_store_batch_begin(ts_store_t *self);
+int ts_store_batch_end(ts_store_t *self);
+/* Rows written since the store opened, by anyone (a number that moves whenever what a node may take can change). */
+uint64_t ts_store_changes(ts_store_t *self);
 int ts_store_node_assigned_count(ts_store_t *self, const char *node);
 /* Back to the queue. With failed: counts a failure on the task and on the (job, node) pair, and fails the
    job once the task has failed max_failures times (error says which task and why). */

@@ -13,7 +13,8 @@ typedef struct {
 
 struct ts_store {
     sqlite3 *db;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;       /* recursive: a batch (ts_store_batch_begin) holds it around whole transactions */
+    int depth;                  /* transactions open on the lock's holder: 1 the outer, more are savepoints */
     pthread_mutex_t cache_lock; /* the statement cache's own (callers of sdb_prep do not all hold lock) */
     struct ts_index *stmts;     /* SQL text -> sdb_cached_t: statements prepared once, reset after each use */
     sdb_cached_t **cached;      /* the same, for finalizing at close */
@@ -113,8 +114,8 @@ int sdb_pay_node_seen(ts_store_t *self, const char *node);
 /* fair(requester, key, n, cap) for a query that binds ?5 the node's scene and ?8 the time now: every requester with
    open jobs, its key (lower first), its tasks on nodes now and its limit of those (0: none). */
 #define SDB_FAIR_CTE                                                                                                   \
-    "WITH run(requester, n, secs) AS (SELECT j.requester, count(*), total(max(?8 - t.assigned_at, 0)) FROM tasks t "  \
-    " JOIN jobs j ON j.id=t.job_id WHERE t.state='assigned' GROUP BY j.requester),"                                   \
+    "WITH run(requester, n, secs) AS (SELECT requester, n, max(n * ?8 - at_ms / 1000.0, 0) FROM requester_running"    \
+    " WHERE n > 0),"                                                                                                  \
     " fair(requester, key, n, cap) AS (SELECT q.requester,"                                                           \
     " (coalesce((SELECT usage_decayed(u.secs, u.at, ?8) FROM requester_usage u WHERE u.requester=q.requester), 0)"    \
     "  + coalesce(r.secs, 0) - CASE WHEN EXISTS (SELECT 1 FROM jobs x WHERE x.requester=q.requester AND x.scene=?5"  \

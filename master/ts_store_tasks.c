@@ -262,6 +262,18 @@ int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **task
     return rc;
 }
 
+uint64_t ts_store_changes(ts_store_t *self)
+{
+    /* this connection's writes, and the file's data version: it moves with other connections' commits too (the
+       payer's, the chain's funding), seen at this connection's next read */
+    unsigned int version = 0;
+    sdb_lock(self);
+    sqlite3_file_control(self->db, "main", SQLITE_FCNTL_DATA_VERSION, &version);
+    uint64_t n = (uint64_t)sqlite3_total_changes64(self->db) + version;
+    sdb_unlock(self);
+    return n;
+}
+
 int ts_store_node_assigned_count(ts_store_t *self, const char *node)
 {
     sdb_lock(self);
