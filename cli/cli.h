@@ -72,6 +72,7 @@ int cli_cmd_wallet(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_escrow(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_account(cli_ctx_t *ctx, int argc, char **argv);
 int cli_cmd_share(cli_ctx_t *ctx, int argc, char **argv);
+int cli_cmd_inspect(cli_ctx_t *ctx, int argc, char **argv);
 /* Adds "budget" (checked as a token amount) and "requester" to a job request when given. */
 int cli_add_payment(json_t *request, const char *budget, const char *requester);
 
@@ -178,6 +179,10 @@ void cli_project_destroy(cli_project_t **self_p);
 /* The version of the Blender that listed the files ("3.4.1"), and its major.minor ("3.4") into series. */
 const char *cli_project_blender(const cli_project_t *self);
 void cli_project_series(const cli_project_t *self, char *series, size_t cap);
+/* The scene's facts as tessera-deps.py read them ({"frame_start", "frame_end", "width", "height", "samples", "engine",
+   "file_format", "ext"}, unchecked: NULL when absent), and every reference Blender listed (count of them). */
+const json_t *cli_project_facts(const cli_project_t *self);
+const cli_project_ref_t *cli_project_refs(const cli_project_t *self, size_t *count);
 /* Hashes every file. A file Blender did not find, or that is not a readable regular file, is missing: each is
    listed on stderr with the .blend that needs it; then -1 (exit 2) unless allow_missing (they are left out). */
 int cli_project_hash(cli_project_t *self, bool allow_missing);

@@ -15,6 +15,7 @@ typedef struct {
 
 static const command_t COMMANDS[] = {
     {"submit", cli_cmd_submit, "upload a scene or a video and queue a render or transcode job (prints the job id)"},
+    {"inspect", cli_cmd_inspect, "read a .blend with the artist's Blender: frames, size, samples, format, its files"},
     {"wait", cli_cmd_wait, "wait for a job with a progress line; --out DIR downloads its frames"},
     {"status", cli_cmd_status, "show one job"},
     {"cancel", cli_cmd_cancel, "cancel a job"},

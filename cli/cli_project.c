@@ -270,6 +270,18 @@ const char *cli_project_blender(const cli_project_t *self)
     return self->blender;
 }
 
+const json_t *cli_project_facts(const cli_project_t *self)
+{
+    const json_t *facts = json_object_get(self->list, "scene");
+    return json_is_object(facts) ? facts : NULL;
+}
+
+const cli_project_ref_t *cli_project_refs(const cli_project_t *self, size_t *count)
+{
+    *count = self->nrefs;
+    return self->refs;
+}
+
 void cli_project_series(const cli_project_t *self, char *series, size_t cap)
 {
     const char *dot = strchr(self->blender, '.');

@@ -9,6 +9,8 @@ Writes OUT.json (atomically) and exits 0; on an internal failure exits non-zero 
 on stderr. OUT.json:
 
   {"blender": "3.4.1", "main": "/abs/shot.blend",
+   "scene": {"frame_start": N, "frame_end": N, "width": N, "height": N, "samples": N,
+             "engine": "CYCLES", "file_format": "PNG", "ext": "png"},
    "files": [{"path": ABS, "holder": ABS_BLEND, "ref": RAW, "relative": BOOL, "kind": KIND,
               "exists": BOOL}, ...]}
 
@@ -359,6 +361,19 @@ class Deps(object):
                                "kind": "other", "exists": os.path.exists(p)})
 
 
+def scene_facts(scene):
+    """What the artists' app shows of the scene (`tessera inspect`): sizes as the slaves' probe computes them
+    (slave/blender_worker.py's describe: resolution times its percentage; samples 0 for an engine without them)."""
+    r = scene.render
+    cyc = getattr(scene, "cycles", None)
+    return {"frame_start": scene.frame_start, "frame_end": scene.frame_end,
+            "width": (r.resolution_x * r.resolution_percentage) // 100,
+            "height": (r.resolution_y * r.resolution_percentage) // 100,
+            "samples": int(cyc.samples) if r.engine == "CYCLES" and cyc is not None else 0,
+            "engine": r.engine, "file_format": r.image_settings.file_format,
+            "ext": r.file_extension.lstrip(".")}
+
+
 def main():
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     if len(argv) != 1:
@@ -367,7 +382,8 @@ def main():
     deps = Deps()
     deps.scan()
     # version_string is "4.2.0 Alpha" on alpha and beta builds: the numbers alone
-    doc = {"blender": "%d.%d.%d" % tuple(bpy.app.version[:3]), "main": deps.main, "files": deps.files}
+    doc = {"blender": "%d.%d.%d" % tuple(bpy.app.version[:3]), "main": deps.main,
+           "scene": scene_facts(bpy.context.scene), "files": deps.files}
     tmp = "%s.tmp-%d" % (out, os.getpid())
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=1)

@@ -1,5 +1,6 @@
 /* ts_submit_run: a submit runs the installed CLI as a subprocess with the app's credentials (see ts_submit_run.h). */
 #include "gui/ts_submit_run.h"
+#include "escrow/escrow.h"
 #include "lib/ts_error.h"
 #include "lib/ts_request.h"
 #include <errno.h>
@@ -29,6 +30,11 @@ char **ts_submit_argv(const char *cli, const TsSubmitRequest *req)
                             "--format", req->format && req->format[0] ? req->format : "scene", NULL);
     if (req->name && req->name[0])
         g_strv_builder_add_many(b, "--name", req->name, NULL);
+    g_autofree char *priority = g_strdup_printf("%d", req->priority);
+    if (req->priority != 0)
+        g_strv_builder_add_many(b, "--priority", priority, NULL);
+    if (req->budget && req->budget[0])
+        g_strv_builder_add_many(b, "--budget", req->budget, NULL);
     g_strv_builder_add(b, "--json");
     char **argv = g_strv_builder_end(b);
     g_strv_builder_unref(b);
@@ -53,6 +59,17 @@ gboolean ts_submit_check(const TsSubmitRequest *req, GError **error)
     if (ts_request_grid_parse(req->tiles ? req->tiles : "", &a, &b) < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "tile grid: %s (write CxR, such as 4x4)",
                     ts_error());
+        return FALSE;
+    }
+    int64_t units = 0;
+    if (req->budget && req->budget[0] && (ts_amount_parse(req->budget, &units) < 0 || units <= 0)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "budget '%s': a token amount above 0, such as 12.5",
+                    req->budget);
+        return FALSE;
+    }
+    if (req->priority < -TS_REQUEST_PRIORITY_MAX || req->priority > TS_REQUEST_PRIORITY_MAX) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "priority: from %d to %d",
+                    -TS_REQUEST_PRIORITY_MAX, TS_REQUEST_PRIORITY_MAX);
         return FALSE;
     }
     return TRUE;

@@ -1,5 +1,5 @@
 /* ts_submit_run: a submit is the installed CLI run as a subprocess (`tessera submit render SCENE --frames A-B
-   --tiles CxR --format F --json`) with the app's master, token and CA file in its environment: the CLI finds the
+   --tiles CxR --format F [--priority N] [--budget T] --json`) with the app's master, token and CA file in its environment: the CLI finds the
    scene's files with the artist's Blender and uploads only what the master lacks, so the app never repeats that.
    Its stderr lines are handed over as they come; its JSON on stdout gives the job. */
 #ifndef TS_SUBMIT_RUN_H
@@ -14,6 +14,8 @@ typedef struct {
     const char *tiles;   /* "CxR" */
     const char *format;  /* "scene", "png", "exr" */
     const char *name;    /* may be NULL or "" */
+    int priority;        /* --priority: higher runs first */
+    const char *budget;  /* --budget in tokens ("12.5"); NULL or "": the master's default */
 } TsSubmitRequest;
 
 /* The CLI: `tessera` beside this program (an installed or built tree), else on the PATH; NULL when neither. */

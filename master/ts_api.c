@@ -8,6 +8,7 @@
 #include "lib/ts_request.h"
 #include "lib/ts_sse.h"
 #include "lib/ts_version.h"
+#include "master/ts_api_quote.h"
 #include "master/ts_api_view.h"
 #include "master/ts_events.h"
 #include "master/ts_jobreq.h"
@@ -674,6 +675,11 @@ static enum MHD_Result route(struct ts_api *api, struct MHD_Connection *c, const
         return submit_job(api, c, rq);
     if (strcmp(p, "events") == 0 && get)
         return events_route(api, c, rq);
+    if (strcmp(p, "quote") == 0 && post) {
+        unsigned status = 0;
+        json_t *answer = ts_api_quote(api->master, rq->body, rq->len, &status);
+        return respond(c, status, answer);
+    }
     if (strcmp(p, "blobs/missing") == 0 && post)
         return missing_blobs(api, c, rq);
     if (strcmp(p, "stats") == 0 && get) {

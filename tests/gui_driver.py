@@ -6,6 +6,7 @@
 import argparse
 import re
 import subprocess
+import json
 import sys
 import time
 
@@ -34,9 +35,14 @@ def app():
 
 
 def walk(a):
+    """Every widget under a; one that goes while the tree is read (a form closing, a list's rows replaced) is
+    passed over with what it held."""
     yield a
-    for i in range(a.get_child_count()):
-        c = a.get_child_at_index(i)
+    try:
+        children = [a.get_child_at_index(i) for i in range(a.get_child_count())]
+    except GLib.Error:
+        return
+    for c in children:
         if c is not None:
             yield from walk(c)
 
@@ -47,11 +53,14 @@ def find(role, name=None, desc=None, prefix=False, root=None):
     if root is None:
         return None
     for a in walk(root):
-        if a.get_role_name() != role:
-            continue
-        if name is not None and not (a.get_name().startswith(name) if prefix else a.get_name() == name):
-            continue
-        if desc is not None and a.get_description() != desc:
+        try:
+            if a.get_role_name() != role:
+                continue
+            if name is not None and not (a.get_name().startswith(name) if prefix else a.get_name() == name):
+                continue
+            if desc is not None and a.get_description() != desc:
+                continue
+        except GLib.Error:  # gone while read
             continue
         return a
     return None
@@ -68,7 +77,7 @@ def wait_for(what, fn, timeout):
         if got:
             return got
         time.sleep(0.1)
-    die("timed out after %.0f s waiting for %s" % (timeout, what))
+    die("timed out after %.0f s waiting for %s (quote: %r)" % (timeout, what, label("Quote")))
 
 
 def label(desc):
@@ -124,10 +133,28 @@ def cmd_submit(a):
     press("push button", "Submit a scene")
     dialog = wait_for("the submit form", lambda: find("frame", "Submit a scene", prefix=True), 20)
     set_text("Scene file", a.scene, dialog)
+    # the form reads the scene with the artist's Blender (tessera inspect) and quotes it before anything is sent
+    facts = wait_for("the scene's facts", lambda: (label("Scene facts") or "").startswith("Frames") and
+                     label("Scene facts"), a.timeout)
+    first = wait_for("a first quote", lambda: (label("Quote") or "").startswith("Price") and label("Quote"), a.timeout)
     set_text("Frames", a.frames, dialog)
     set_text("Tile grid", a.tiles, dialog)
+    if a.budget:
+        set_text("Budget", a.budget, dialog)
+    if a.priority:
+        set_text("Priority", a.priority, dialog, role="spin button")
     if a.name:
         set_text("Job name", a.name, dialog)
+    quote = wait_for("the quote for the fields as set", lambda: (label("Quote") or "") not in ("", first) and
+                     (label("Quote") or "").startswith("Price") and label("Quote"), a.timeout)
+    files = find("list", "Scene files", root=dialog)
+    rows = [files.get_child_at_index(i) for i in range(files.get_child_count())] if files is not None else []
+    names = [r.get_name() or (r.get_child_at_index(0).get_name() if r.get_child_count() else "") for r in rows]
+    print("facts: " + facts)
+    print("quote: " + quote)
+    if a.facts_out:
+        with open(a.facts_out, "w") as f:
+            json.dump({"facts": facts, "quote": quote, "files": names, "list_found": files is not None}, f)
     if a.shot:
         shot(a.shot, a.display)
     press("push button", "Submit", prefix=False)
@@ -393,6 +420,9 @@ def main():
     s.add_argument("--frames", default="1")
     s.add_argument("--tiles", default="2x2")
     s.add_argument("--name", default="")
+    s.add_argument("--budget", default="")
+    s.add_argument("--priority", default="")
+    s.add_argument("--facts-out")
     s.add_argument("--shot")
     for name in ("wait-partial", "wait-finished"):
         sub.add_parser(name).add_argument("--shot")

@@ -21,6 +21,7 @@
 #include "lib/ts_sse.h"
 #include "lib/ts_token.h"
 #include "lib/ts_wire.h"
+#include "master/ts_api_quote.h"
 #include "master/ts_jobreq.h"
 #include "master/ts_jobtype.h"
 #include "master/ts_ratelimit.h"
@@ -86,7 +87,7 @@ static const struct {
     {"sandbox", ts_sandbox_test}, {"box", ts_box_test}, {"gpu", ts_gpu_test},
     {"requeue", ts_store_requeue_test},
     {"events", ts_store_events_test}, {"sse", ts_sse_test},
-    {"storeview", ts_store_view_test},
+    {"storeview", ts_store_view_test}, {"quote", ts_api_quote_test},
     {"cheat", ts_cheat_test},       {"kind", ts_kind_test},         {"pixdiff", ts_pixdiff_test},   {"agree", ts_agree_test},       {"policy", ts_policy_test},     {"exrhead", ts_exrhead_test},  {"pnghead", ts_pnghead_test},
     {"keccak", ts_keccak_test},     {"hexbytes", ts_hexbytes_test}, {"rlp", ts_rlp_test},
     {"abi", ts_abi_test},           {"ethkey", ts_ethkey_test},     {"ethtx", ts_ethtx_test},

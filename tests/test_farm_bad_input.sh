@@ -43,6 +43,31 @@ code=$(api GET /api/v1/jobs/12345678)
 code=$(api PUT "/api/v1/blobs/$(printf %064d 0)" "not matching")
 [ "$code" = 400 ] && grep -q BLAKE2b "$T/body.json" && pass "a blob whose hash does not match is refused" || fail "blob hash: HTTP $code"
 alive "API bodies"
+# POST /quote: each bad field is refused with a 400 naming it; a good one is priced as the plan counts pieces.
+Q='"frames":2,"tiles_x":3,"tiles_y":2,"width":64,"height":48,"samples":8'
+for pair in 'frames|{"tiles_x":1,"tiles_y":1,"width":64,"height":48,"samples":8}' 'tiles_x|{"frames":1,"tiles_x":0,"tiles_y":1,"width":64,"height":48,"samples":8}' \
+            'tiles_y|{"frames":1,"tiles_x":1,"tiles_y":"2","width":64,"height":48,"samples":8}' 'width|{"frames":1,"tiles_x":1,"tiles_y":1,"width":1e9,"height":48,"samples":8}' \
+            'height|{"frames":1,"tiles_x":1,"tiles_y":1,"width":64,"height":null,"samples":8}' 'samples|{"frames":1,"tiles_x":1,"tiles_y":1,"width":64,"height":48,"samples":-1}' \
+            "budget|{$Q,\"budget\":\"lots\"}" 'JSON object|{bad json' 'tiles|{"frames":1,"tiles_x":64,"tiles_y":1,"width":8,"height":8,"samples":1}'; do
+  field=${pair%%|*} body=${pair#*|}
+  code=$(api POST /api/v1/quote "$body")
+  [ "$code" = 400 ] && grep -q "$field" "$T/body.json" && pass "quote refused with 400 naming $field" \
+    || fail "quote $body: HTTP $code $(cat "$T/body.json")"
+done
+code=$(api POST /api/v1/quote "{$Q,\"budget\":\"3.5\"}")
+python3 - "$T/body.json" "$code" <<'PY' && pass "a quote prices 2 frames of 3x2 tiles as 14 pieces at the minimum task price" || fail "quote: HTTP $code $(cat "$T/body.json")"
+import json, sys
+from decimal import Decimal
+q = json.load(open(sys.argv[1]))
+assert sys.argv[2] == "200", sys.argv[2]
+pieces = 2 * (3 * 2 + 1)                       # every tile of every frame, and each frame's finish
+assert q["pieces"] == pieces, q
+assert Decimal(q["price"]) == pieces * Decimal(q["min_task_price"]) > 0, q
+assert Decimal(q["locks"]) == Decimal("3.5") and q["enough"] is True, q
+assert q["units"] >= 2 * (64 * 48 * 8 + 64 * 48), q  # tiles' pixels x samples (with any margin) and the finishes
+assert q["eta"] == "unknown", q              # no tile has been rendered on this farm yet
+PY
+alive "quote"
 
 # A slave holding the wrong master certificate is refused by CURVE and never becomes a node.
 "$BIN/tessera-master" --state "$T/impostor" --listen "tcp://127.0.0.1:$((HPORT + 2))" --http "127.0.0.1:$((HPORT + 3))" >"$T/impostor.log" 2>&1 &
@@ -100,6 +125,10 @@ kept=$(sed -n 's/^kept //p' "$T/slow.log")
 # After all that the farm still works, and with --no-denoise the denoising scene renders.
 "$BIN/tessera" submit render "$T/ok.blend" --frames 2 --tiles 2x2 --out "$T/out-ok" --wait --timeout 300 >"$T/ok.log" 2>&1 \
   && [ -s "$T/out-ok/frame_0002.png" ] && pass "a good job still completes" || fail "good job after bad input: $(tail -n 3 "$T/ok.log")"
+# With tiles done, a quote's ETA is the farm's own pace: a range, the high end at or above the median's.
+code=$(api POST /api/v1/quote "{$Q}")
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["eta"]; assert e["seconds"] > 0 and e["high"] >= e["seconds"] and e["tiles_timed"] > 0 and e["slots"] == 1, e' "$T/body.json" \
+  && pass "a quote after done tiles has an ETA range" || fail "quote ETA: HTTP $code $(cat "$T/body.json")"
 "$BIN/tessera" submit render "$T/denoise.blend" --frames 1 --tiles 2x1 --no-denoise --out "$T/out-dn" --wait --timeout 300 >"$T/dn.log" 2>&1 \
   && [ -s "$T/out-dn/frame_0001.png" ] && pass "--no-denoise renders the denoising scene" || fail "--no-denoise: $(tail -n 3 "$T/dn.log")"
 n=$("$BIN/tessera" jobs --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')

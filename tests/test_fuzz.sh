@@ -19,7 +19,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 FLAGS="$FLAGS $(pkg-config --cflags $PKGS)"
 LIBS="build-fuzz/libtessera-master.a build-fuzz/libtessera.a $LDLIBS"
 pids=""
-for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events fuzz_view; do
+for t in fuzz_wire fuzz_jobreq fuzz_chain fuzz_torrent fuzz_segcheck fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events fuzz_view fuzz_quote; do
   { clang $FLAGS -c "tests/$t.c" -o "$OUT/$t.o" && clang++ -fsanitize=fuzzer,address,undefined "$OUT/$t.o" $LIBS -o "$OUT/$t"; } &
   pids="$pids $!"
 done
@@ -88,8 +88,12 @@ printf '12345' >"$OUT/corpus-fuzz_events/id"
 mkdir -p "$OUT/corpus-fuzz_view"
 printf '/frames/-12/preview.png\000640' >"$OUT/corpus-fuzz_view/preview"
 printf '/frames/3/tiles/15.png' >"$OUT/corpus-fuzz_view/tile"
+# A quote's body (tests/fuzz_quote.c).
+mkdir -p "$OUT/corpus-fuzz_quote"
+printf '{"frames": 2, "tiles_x": 4, "tiles_y": 4, "width": 640, "height": 360, "samples": 32, "budget": "3.5"}' \
+  >"$OUT/corpus-fuzz_quote/quote"
 fails=0
-for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events fuzz_view; do
+for t in fuzz_wire fuzz_jobreq fuzz_torrent fuzz_segcheck fuzz_chain fuzz_tile fuzz_sheet fuzz_manifest fuzz_auth fuzz_slaveconf fuzz_events fuzz_view fuzz_quote; do
   mkdir -p "$OUT/corpus-$t"
   # third-party leaks are suppressed as in make check-asan; fuzz_tile's and fuzz_sheet's (OpenImageIO's PNG reader) need full stacks
   # to match its suppression (only there: full stacks make ASan report its own thread start in fuzz_torrent)

@@ -30,7 +30,13 @@ end_desktop() {
 }
 done_all() { end_desktop; finish; }
 
-make_scene "$T/s.blend" --width 128 --height 96 --samples 16 --frames 1-1 || { fail "make scene"; finish; }
+make_scene "$T/s.blend" --width 128 --height 96 --samples 48 --frames 1-1 || { fail "make scene"; finish; }
+# what plain Blender reads of the scene, for the form's facts (here, not after the submit: the render is short, and the
+# mosaic must still be part filled when step 4 looks)
+blender -b "$T/s.blend" --factory-startup -noaudio --python-expr 'import bpy, json; s = bpy.context.scene; r = s.render
+print("FACTS " + json.dumps([s.frame_start, s.frame_end, r.resolution_x * r.resolution_percentage // 100,
+      r.resolution_y * r.resolution_percentage // 100, s.cycles.samples, r.image_settings.file_format]))' 2>/dev/null \
+  | sed -n 's/^FACTS //p' >"$T/blender-facts.json"
 start_master || finish
 start_slave a
 start_slave b
@@ -68,20 +74,39 @@ CONF=$T/home/.config/tessera/gui.json
   || fail "gui.json: $(stat -c %a "$CONF" 2>&1)"
 
 # 3. Submit through the form; the job is what the form said.
-"${D[@]}" submit --scene "$T/s.blend" --frames 1 --tiles 4x4 --name from-the-app --shot "$SHOTS/gui-submit.png" \
+"${D[@]}" submit --scene "$T/s.blend" --frames 1 --tiles 4x4 --name from-the-app --budget 5 --priority 3 \
+  --facts-out "$T/form.json" --shot "$SHOTS/gui-submit.png" \
   >"$T/step.txt" 2>&1 && pass "submitted through the form ($(tail -n 1 "$T/step.txt"))" || { fail "submit: $(cat "$T/step.txt")"; done_all; }
-TESSERA_TOKEN=$ANN "$BIN/tessera" jobs --json >"$T/ann-jobs.json" || fail "ann's jobs"
-JOB=$(python3 -c "import json; print(max(j['id'] for j in json.load(open('$T/ann-jobs.json'))))")
-python3 - "$T/ann-jobs.json" "$JOB" <<'PY' && pass "job $JOB is ann's: 4x4 tiles, frame 1, named from-the-app" || fail "job $JOB is not what the form said"
-import json, sys
-j = [j for j in json.load(open(sys.argv[1])) if j["id"] == int(sys.argv[2])][0]
-sys.exit(0 if (j["tiles_x"], j["tiles_y"], j["frame_start"], j["frame_end"], j["name"], j["requester"]) ==
-         (4, 4, 1, 1, "from-the-app", "ann") else 1)
-PY
-
-# 4. The mosaic: part filled while tiles render (in flight outlined), then the finished frame.
+# 4. The mosaic part filled while tiles render (in flight outlined): looked at at once, as the render is short.
 "${D[@]}" wait-partial --shot "$SHOTS/gui-mosaic.png" >"$T/step.txt" 2>&1 && pass "mosaic part filled: $(tail -n 1 "$T/step.txt")" \
   || fail "mosaic part filled: $(cat "$T/step.txt")"
+
+# The form's facts are what plain Blender reported of the scene (above); its quote's price is what POST /quote answers.
+python3 - "$T/form.json" "$T/blender-facts.json" <<'PY' && pass "the form shows the scene's frames, size, samples and format as Blender reads them" || fail "form facts: $(cat "$T/form.json")"
+import json, sys
+form, (f0, f1, w, h, samples, fmt) = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+want = "Frames %d–%d · %d × %d px · %d samples (CYCLES) · output %s" % (f0, f1, w, h, samples, fmt)
+assert form["facts"].startswith(want), (form["facts"], want)
+assert form["list_found"] and form["files"] == [], form   # the test scene names no external file
+PY
+read -r W H SAMPLES < <(python3 -c 'import json,sys; f=json.load(open(sys.argv[1])); print(f[2], f[3], f[4])' "$T/blender-facts.json")
+curl -sf -H "Authorization: Bearer $ANN" -X POST "$TESSERA_MASTER/api/v1/quote" \
+  -d "{\"frames\":1,\"tiles_x\":4,\"tiles_y\":4,\"width\":$W,\"height\":$H,\"samples\":$SAMPLES,\"budget\":\"5\"}" >"$T/quote.json" || fail "POST /quote"
+python3 - "$T/form.json" "$T/quote.json" <<'PY' && pass "the form's quote is POST /quote's price for the same fields" || fail "quote: $(cat "$T/form.json") vs $(cat "$T/quote.json")"
+import json, sys
+form, q = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert form["quote"].startswith("Price: at least %s tokens (%d pieces); your budget locks %s." % (q["price"], q["pieces"], q["locks"])), (form, q)
+PY
+TESSERA_TOKEN=$ANN "$BIN/tessera" jobs --json >"$T/ann-jobs.json" || fail "ann's jobs"
+JOB=$(python3 -c "import json; print(max(j['id'] for j in json.load(open('$T/ann-jobs.json'))))")
+python3 - "$T/ann-jobs.json" "$JOB" <<'PY' && pass "job $JOB is ann's: 4x4 tiles, frame 1, named from-the-app, budget 5, priority 3" || fail "job $JOB is not what the form said"
+import json, sys
+j = [j for j in json.load(open(sys.argv[1])) if j["id"] == int(sys.argv[2])][0]
+sys.exit(0 if (j["tiles_x"], j["tiles_y"], j["frame_start"], j["frame_end"], j["name"], j["requester"], j["budget"],
+               j["priority"]) == (4, 4, 1, 1, "from-the-app", "ann", 5 * 10**6, 3) else 1)  # budget in 6-decimal units
+PY
+
+# The finished frame.
 "${D[@]}" --timeout 90 wait-finished --shot "$SHOTS/gui-frame.png" >"$T/step.txt" 2>&1 \
   && pass "the mosaic shows the finished frame: $(tail -n 1 "$T/step.txt")" || { fail "finished frame: $(cat "$T/step.txt")"; done_all; }
 "${D[@]}" click-tile --dx 20 --dy 10 >"$T/step.txt" 2>&1 && grep -Eq "rendered by node (a|b) in [0-9.]+ s · " "$T/step.txt" \
