@@ -88,4 +88,8 @@ void ts_amount_format(int64_t units, char *out, size_t cap);
 
 int ts_ledger_test(bool verbose);
 
+/* Finalizes the statements the escrow keeps prepared for db (its SQL helpers cache them per connection): call
+   before closing a connection an escrow backend has used. */
+void ts_escrow_sql_forget(sqlite3 *db);
+
 #endif

@@ -3,6 +3,8 @@
 #include "lib/ts_error.h"
 #include "lib/ts_sql.h"
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,20 +150,94 @@ int ts_escrow_schema(sqlite3 *db, const char *schema, const char *what)
     return -1;
 }
 
+/* Statements kept prepared, per connection: a ledger runs the same few dozen for every piece, and preparing them
+   cost more than running them. Keyed by the connection and the SQL text; one in use is prepared afresh. */
+#define STMT_CACHE_MAX 128
+
+typedef struct {
+    sqlite3 *db;
+    char *sql;
+    sqlite3_stmt *st;
+    bool busy;
+} cached_t;
+
+static cached_t cache[STMT_CACHE_MAX];
+static int ncache;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql, bool *cached)
+{
+    *cached = false;
+    pthread_mutex_lock(&cache_lock);
+    cached_t *c = NULL;
+    for (int i = 0; i < ncache && !c; i++)
+        if (cache[i].db == db && strcmp(cache[i].sql, sql) == 0)
+            c = &cache[i];
+    if (c && !c->busy) {
+        c->busy = *cached = true;
+        pthread_mutex_unlock(&cache_lock);
+        return c->st;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db, sql, -1, c ? 0 : SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return NULL;
+    pthread_mutex_lock(&cache_lock);
+    char *text = c || ncache == STMT_CACHE_MAX ? NULL : strdup(sql);
+    if (text) {
+        cache[ncache++] = (cached_t){db, text, st, true};
+        *cached = true;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return st;
+}
+
+static void done(sqlite3_stmt *st, bool cached)
+{
+    if (!cached) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < ncache; i++)
+        if (cache[i].st == st)
+            cache[i].busy = false;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void ts_escrow_sql_forget(sqlite3 *db)
+{
+    pthread_mutex_lock(&cache_lock);
+    int kept = 0;
+    for (int i = 0; i < ncache; i++) {
+        if (cache[i].db == db) {
+            sqlite3_finalize(cache[i].st);
+            free(cache[i].sql);
+        } else {
+            cache[kept++] = cache[i];
+        }
+    }
+    ncache = kept;
+    pthread_mutex_unlock(&cache_lock);
+}
+
 /* Runs one statement; with out, the first column of its first row (dflt when there is none). */
 static int run(sqlite3 *db, int64_t *out, int64_t dflt, const char *sql, const char *fmt, va_list ap)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    bool cached;
+    sqlite3_stmt *st = prep(db, sql, &cached);
+    if (!st)
         return ts_error_set("escrow: %s", sqlite3_errmsg(db));
     ts_sql_bindv(st, fmt, ap);
     int rc = sqlite3_step(st);
     if (out)
         *out = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : dflt;
-    sqlite3_finalize(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return ts_error_set("escrow: %s", sqlite3_errmsg(db));
-    return 0;
+        ts_error_set("escrow: %s", sqlite3_errmsg(db));
+    done(st, cached);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
 int ts_escrow_sql(sqlite3 *db, const char *sql, const char *fmt, ...)

@@ -160,6 +160,7 @@ int ts_ledger_test(bool verbose)
 out:
     json_decref(h);
     ts_escrow_destroy(&e);
+    ts_escrow_sql_forget(db);
     sqlite3_close(db);
     return rc;
 }

@@ -116,8 +116,10 @@ void ts_payer_destroy(ts_payer_t **self_p)
         return;
     ts_jobescrow_destroy(&self->ce);
     ts_eth_destroy(&self->eth);
-    if (self->db)
+    if (self->db) {
+        ts_escrow_sql_forget(self->db);
         sqlite3_close(self->db);
+    }
     free(self);
     *self_p = NULL;
 }

@@ -34,10 +34,13 @@
 #include <zmq.h>
 
 #define TICK_MS 200
+#define KICK_GAP_MS 50       /* a kick (new work, a verdict) ticks at once, but no sooner than this after the last tick:
+                                a tick reads every assigned task, and verdicts come hundreds a second */
 #define PAYER_IDLE_S 1       /* the payer sends the outbox at least this often */
 #define MAX_SLOTS 16
 #define EARNINGS_EVERY_S 5.0 /* how often a node hears what it has been paid (on its heartbeats) */
 #define MSGS_PER_WAKE 64
+#define IO_THREADS 4         /* ZeroMQ's, for thousands of connections */
 #define MONITOR_ENDPOINT "inproc://master-monitor"
 #define NODE_SCENES 8        /* scenes remembered per node, for telling slaves which peers hold a scene */
 #define ASSIGN_PEERS_MAX 32  /* peers named in one Assign */
@@ -226,6 +229,9 @@ ts_master_t *ts_master_new(const ts_master_options_t *opts)
     }
     self->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->ctx = zmq_ctx_new();
+    /* ZeroMQ's I/O threads share the slaves' connections: CURVE's crypto and each poller's timers (libzmq cancels a
+       timer by walking its poller's list, once a ZMTP heartbeat a connection) spread over them */
+    zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, IO_THREADS);
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     char secret[TS_IDENTITY_Z85_LEN + 1];
     ts_identity_curve_secret(self->identity, secret);
@@ -500,7 +506,7 @@ static void schedule_node(ts_master_t *self, node_t *n, int held)
 
 /* Every online node with free slots, its assigned tasks counted from assigned (the store's list of them all, one
    query a tick, not one a node; count < 0: not known, each node counts its own). */
-static void schedule_all(ts_master_t *self, const ts_task_t *assigned, int count)
+static void schedule_all(ts_master_t *self, const ts_assigned_t *assigned, int count)
 {
     if (count >= 0) {
         for (int i = 0; i < self->nnodes; i++)
@@ -762,9 +768,9 @@ static void tick(ts_master_t *self)
     for (int i = 0; i < self->nnodes; i++)
         if (self->nodes[i]->online && now - self->nodes[i]->last_seen > (double)self->opts.node_timeout_s)
             node_lost(self, self->nodes[i], "no heartbeat");
-    ts_task_t *tasks = NULL;
+    ts_assigned_t *tasks = NULL;
     int count = 0;
-    if (ts_store_tasks_assigned(self->store, NULL, &tasks, &count) == 0) {
+    if (ts_store_assigned_brief(self->store, &tasks, &count) == 0) {
         double w = ts_clock_wall();
         for (int i = 0; i < count; i++) {
             node_t *n = node_by_id(self, tasks[i].node);
@@ -813,13 +819,14 @@ int ts_master_run(ts_master_t *self)
     ts_info("master %s listening on %s, API on http://%s, state in %s", TS_VERSION, self->opts.listen,
             self->opts.http, self->opts.state_dir);
     double last_tick = 0;
+    bool kick_pending = false;
     while (!self->stop) {
         zmq_pollitem_t items[] = {
             {self->router, 0, ZMQ_POLLIN, 0},
             {NULL, self->kick_fd, ZMQ_POLLIN, 0},
             {self->monitor, 0, ZMQ_POLLIN, 0},
         };
-        if (zmq_poll(items, 3, TICK_MS) < 0 && errno != EINTR) {
+        if (zmq_poll(items, 3, kick_pending ? KICK_GAP_MS : TICK_MS) < 0 && errno != EINTR) {
             ts_err("poll: %s", zmq_strerror(errno));
             return -1;
         }
@@ -849,9 +856,11 @@ int ts_master_run(ts_master_t *self)
         if (items[2].revents & ZMQ_POLLIN)
             drain_monitor(self);
         double now = mono();
-        if (kicked || now - last_tick >= TICK_MS / 1000.0) {
+        kick_pending = kick_pending || kicked;
+        if ((kick_pending && now - last_tick >= KICK_GAP_MS / 1000.0) || now - last_tick >= TICK_MS / 1000.0) {
             tick(self);
             last_tick = now;
+            kick_pending = false;
         }
         if (batch && ts_store_batch_end(self->store) < 0)
             ts_err("store: %s", ts_error());

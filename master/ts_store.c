@@ -6,6 +6,7 @@
    neither done nor failed. Frame states: rendering -> stitching -> finishing -> done. The subjects have their own
    files: ts_store_jobs.c, ts_store_tasks.c, ts_store_frames.c, ts_store_nodes.c, ts_store_json.c (views for the
    API), ts_store_verify.c (verification), ts_store_pay.c (payments). */
+#include "escrow/escrow.h"
 #include "lib/ts_clock.h"
 #include "lib/ts_error.h"
 #include "lib/ts_sql.h"
@@ -441,8 +442,10 @@ void ts_store_destroy(ts_store_t **self_p)
     }
     free(self->cached);
     ts_index_destroy(&self->stmts);
-    if (self->db)
+    if (self->db) {
+        ts_escrow_sql_forget(self->db);
         sqlite3_close(self->db);
+    }
     pthread_mutex_destroy(&self->cache_lock);
     pthread_mutex_destroy(&self->lock);
     free(self);

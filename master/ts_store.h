@@ -235,6 +235,13 @@ int ts_store_assign(ts_store_t *self, const char *node, const char *blender_vers
 int ts_store_assign_chunks(ts_store_t *self, const char *node, const char *blender_version, bool has_gpu,
                            const char *prefer_scene, int max_failures, ts_task_t *tasks, int max, int room);
 int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task);   /* 1 found, 0 not */
+/* Every assigned task, only what the master's tick needs of it (malloc'd): thousands a tick, so not whole rows. */
+typedef struct {
+    int64_t id;
+    char node[TS_HASH_HEX];
+    double assigned_at;
+} ts_assigned_t;
+int ts_store_assigned_brief(ts_store_t *self, ts_assigned_t **out, int *count);
 /* Assigned tasks (malloc'd), all of them or those of one node (node not NULL). */
 int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count);
 /* A batch: the calling thread holds the store, and every transaction until ts_store_batch_end commits with it (each

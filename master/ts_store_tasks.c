@@ -234,6 +234,35 @@ int ts_store_task_get(ts_store_t *self, int64_t id, ts_task_t *task)
     return rc;
 }
 
+int ts_store_assigned_brief(ts_store_t *self, ts_assigned_t **out, int *count)
+{
+    sdb_lock(self);
+    *out = NULL;
+    *count = 0;
+    int cap = 0, rc = 0;
+    sqlite3_stmt *st = sdb_prep(self, "SELECT id, node, assigned_at FROM tasks WHERE state='assigned'");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 256;
+            ts_assigned_t *grown = realloc(*out, (size_t)cap * sizeof **out);
+            if (!grown) {
+                rc = ts_error_set("out of memory");
+                break;
+            }
+            *out = grown;
+        }
+        ts_assigned_t *a = &(*out)[(*count)++];
+        a->id = sqlite3_column_int64(st, 0);
+        sdb_copy_text(a->node, sizeof a->node, st, 1);
+        a->assigned_at = sqlite3_column_double(st, 2);
+    }
+    if (!st)
+        rc = -1;
+    sdb_done(self, st);
+    sdb_unlock(self);
+    return rc;
+}
+
 int ts_store_tasks_assigned(ts_store_t *self, const char *node, ts_task_t **tasks, int *count)
 {
     sdb_lock(self);
