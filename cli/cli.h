@@ -173,6 +173,12 @@ typedef struct {
    writes: the root and every file's name are computed. NULL with cli_fail (exit 2) naming what went wrong; Blender's
    last lines are shown on stderr when it fails. */
 cli_project_t *cli_project_discover(const char *scene, const char *blender);
+/* The artist's Blender: given (a path or a name on PATH) when not NULL, else $CLI_BLENDER_ENV, else CLI_BLENDER. */
+#define CLI_BLENDER_ENV "TESSERA_BLENDER"
+#define CLI_BLENDER "blender"
+const char *cli_artist_blender(const char *given);
+/* Opens an input for reading (cli_submit.c): a non-empty regular file, else NULL, said with the path and why. */
+FILE *cli_open_input(const char *path, int64_t *size);
 /* Reads a list as tessera-deps.py writes it (outside input: every field checked); source names it in messages. */
 cli_project_t *cli_project_parse(const char *text, size_t len, const char *source);
 void cli_project_destroy(cli_project_t **self_p);

@@ -12,8 +12,6 @@
     "Runs your Blender once on the scene (its scripts never run), as `tessera submit` does to find the\n"          \
     "scene's files, and prints the scene's frame range, resolution, samples and output format, and each\n"        \
     "file it needs, marked MISSING where it is not on disk. Exit 0 even when files are missing."
-#define INSPECT_BLENDER_ENV "TESSERA_BLENDER" /* as submit: the artist's Blender when --blender is not given */
-#define INSPECT_BLENDER_DEFAULT "blender"
 #define FACT_INT_MAX 1000000000               /* a frame number, a size or a sample count read from Blender */
 #define FACT_TEXT_MAX 64                      /* an engine, format or extension name */
 
@@ -90,7 +88,7 @@ int cli_cmd_inspect(cli_ctx_t *ctx, int argc, char **argv)
     int npos = 0;
     ts_opt_t table[] = {
         {"blender", TS_OPT_STRING, NULL, 1, 0, &blender,
-         "your Blender's path (default: $" INSPECT_BLENDER_ENV " or " INSPECT_BLENDER_DEFAULT " on the PATH)"},
+         "your Blender's path (default: $" CLI_BLENDER_ENV " or " CLI_BLENDER " on the PATH)"},
         {"json", TS_OPT_FLAG, NULL, 1, 0, &json, "print JSON: blender, scene, facts, files (path, ref, kind, exists), "
                                                 "missing"},
         TS_OPT_END,
@@ -100,8 +98,12 @@ int cli_cmd_inspect(cli_ctx_t *ctx, int argc, char **argv)
         return parsed > 0 ? 0 : -1;
     if (npos != 1)
         return cli_fail(CLI_EXIT_USAGE, "inspect: name one .blend (usage: tessera %s)", INSPECT_SYNOPSIS);
-    const char *env = getenv(INSPECT_BLENDER_ENV);
-    const char *exe = blender ? blender : env && *env ? env : INSPECT_BLENDER_DEFAULT;
+    int64_t size;
+    FILE *f = cli_open_input(pos[0], &size); /* named plainly (missing, unreadable) before Blender is started on it */
+    if (!f)
+        return -1;
+    fclose(f);
+    const char *exe = cli_artist_blender(blender);
     cli_project_t *project = cli_project_discover(pos[0], exe);
     if (!project)
         return -1;

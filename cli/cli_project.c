@@ -610,3 +610,9 @@ int ts_cli_project_test(bool verbose)
         printf("ts_cli_project_test: all ok\n");
     return failures ? -1 : 0;
 }
+
+const char *cli_artist_blender(const char *given)
+{
+    const char *env = getenv(CLI_BLENDER_ENV);
+    return given ? given : env && *env ? env : CLI_BLENDER;
+}

@@ -16,8 +16,6 @@
 #define CLI_SUBMIT_TEXT_MAX 64
 #define CLI_SUBMIT_PATH_MAX 128
 #define CLI_SUBMIT_LABEL_MAX 256
-#define CLI_SUBMIT_BLENDER_ENV "TESSERA_BLENDER"
-#define CLI_SUBMIT_BLENDER_DEFAULT "blender"
 #define CLI_SUBMIT_SERIES_MAX 32
 #define CLI_SUBMIT_RATE_MAX 1e12 /* bytes per second */
 
@@ -75,8 +73,7 @@ static int parse_rate(const char *text, int64_t *rate)
     return 0;
 }
 
-/* Opens an input for reading: it must be a non-empty regular file. */
-static FILE *cli_open_input(const char *path, int64_t *size)
+FILE *cli_open_input(const char *path, int64_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -198,10 +195,7 @@ static int cli_submit_project(cli_ctx_t *ctx, const char *master, const char *sc
         return -1;
     }
     fclose(f);
-    const char *env = getenv(CLI_SUBMIT_BLENDER_ENV);
-    const char *exe = blender && !blender_is_version(blender) ? blender
-                      : env && *env                           ? env
-                                                              : CLI_SUBMIT_BLENDER_DEFAULT;
+    const char *exe = cli_artist_blender(blender && !blender_is_version(blender) ? blender : NULL);
     cli_project_t *project = cli_project_discover(scene, exe);
     if (project && blender && !blender_is_version(blender)) { /* the farm renders with the artist's series */
         char series[CLI_SUBMIT_SERIES_MAX];
@@ -311,8 +305,8 @@ int cli_submit_render(cli_ctx_t *ctx, int argc, char **argv)
         {"device", TS_OPT_STRING, "cpu", 1, 0, &device, "device class every tile renders on: cpu or gpu"},
         {"blender", TS_OPT_STRING, NULL, 1, 0, &blender,
          "a version prefix (3.6) the farm's Blender must have, or your Blender's path: it lists the scene's files "
-         "and the farm renders with its major.minor (default: any; $" CLI_SUBMIT_BLENDER_ENV " or "
-         CLI_SUBMIT_BLENDER_DEFAULT " lists)"},
+         "and the farm renders with its major.minor (default: any; $" CLI_BLENDER_ENV " or "
+         CLI_BLENDER " lists)"},
         {"allow-missing", TS_OPT_FLAG, NULL, 1, 0, &allow_missing,
          "submit even when files the scene needs are missing (they are left out, and the job records them)"},
         {"allow-hidden", TS_OPT_FLAG, NULL, 1, 0, &allow_hidden,

@@ -23,6 +23,7 @@ struct _TsSubmitDialog {
     GtkButton *choose_button, *submit_button, *cancel_button;
     GtkProgressBar *progress;
     GtkLabel *status_label;
+    TsSession *session;
     TsConfig *cfg;
     GCancellable *running;   /* a submit in progress */
     guint pulse;
@@ -106,7 +107,7 @@ static void quoted(GObject *source, GAsyncResult *result, gpointer ud)
 {
     TsSubmitDialog *self = ud;
     g_autoptr(GError) error = NULL;
-    json_t *answer = ts_quote_finish(result, &error);
+    json_t *answer = ts_session_post_json_finish(TS_SESSION(source), result, &error);
     if (!self->closed && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
         g_autofree char *text = answer ? ts_quote_text(answer) : g_strdup_printf("Quote: %s", error->message);
         gtk_label_set_text(self->quote_label, text);
@@ -136,7 +137,9 @@ static gboolean ask_quote(gpointer ud)
                           .height = self->facts->height, .samples = self->facts->samples,
                           .budget = gtk_editable_get_text(GTK_EDITABLE(self->budget_entry))};
     gtk_label_set_text(self->quote_label, "Quote: asking the farm…");
-    ts_quote_async(self->cfg, &req, self->quoting, quoted, g_object_ref(self));
+    json_t *body = ts_quote_body(&req);
+    ts_session_post_json_async(self->session, "/api/v1/quote", body, self->quoting, quoted, g_object_ref(self));
+    json_decref(body);
     return G_SOURCE_REMOVE;
 }
 
@@ -337,6 +340,7 @@ static void finalize(GObject *object)
     g_clear_object(&self->files);
     ts_scene_facts_free(self->facts);
     ts_config_free(self->cfg);
+    g_clear_object(&self->session);
     G_OBJECT_CLASS(ts_submit_dialog_parent_class)->finalize(object);
 }
 
@@ -387,9 +391,10 @@ static void ts_submit_dialog_init(TsSubmitDialog *self)
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
 }
 
-TsSubmitDialog *ts_submit_dialog_new(GtkWindow *parent, const TsConfig *cfg)
+TsSubmitDialog *ts_submit_dialog_new(GtkWindow *parent, TsSession *session)
 {
     TsSubmitDialog *self = g_object_new(TS_TYPE_SUBMIT_DIALOG, "transient-for", parent, NULL);
-    self->cfg = ts_config_copy(cfg);
+    self->session = g_object_ref(session);
+    self->cfg = ts_config_copy(ts_session_get_config(session));
     return self;
 }

@@ -3,7 +3,7 @@
 #ifndef TS_SUBMIT_DIALOG_H
 #define TS_SUBMIT_DIALOG_H
 
-#include "gui/ts_config.h"
+#include "gui/ts_session.h"
 #include <gtk/gtk.h>
 
 G_BEGIN_DECLS
@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(TsSubmitDialog, ts_submit_dialog, TS, SUBMIT_DIALOG, GtkWindow)
 
 /* Signal "submitted" (gint64 job id): the master took the job; the dialog then closes. */
-TsSubmitDialog *ts_submit_dialog_new(GtkWindow *parent, const TsConfig *cfg);
+TsSubmitDialog *ts_submit_dialog_new(GtkWindow *parent, TsSession *session);
 /* Fills in the scene (a path), as a pick or a drop does. */
 void ts_submit_dialog_set_scene(TsSubmitDialog *self, const char *path);
 

@@ -377,7 +377,7 @@ static void on_submitted(TsWindow *self, gint64 id)
 
 void ts_window_submit(TsWindow *self, const char *scene)
 {
-    TsSubmitDialog *dialog = ts_submit_dialog_new(GTK_WINDOW(self), ts_session_get_config(self->session));
+    TsSubmitDialog *dialog = ts_submit_dialog_new(GTK_WINDOW(self), self->session);
     if (scene)
         ts_submit_dialog_set_scene(dialog, scene);
     g_signal_connect_object(dialog, "submitted", G_CALLBACK(on_submitted), self, G_CONNECT_SWAPPED);
